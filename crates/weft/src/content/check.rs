@@ -1,0 +1,106 @@
+//! The tree's invariant checks.
+
+use super::leaf::{LEAF_BYTES, LEAF_SPANS, NIL};
+use super::summary::Summary;
+use super::tree::{Tree, FANOUT};
+use crate::unit::TextMetrics;
+
+impl Tree {
+    /// Panics unless: every internal node has 1..=FANOUT children (only the
+    /// root may have one) whose stored summaries equal their real ones; parent
+    /// links and heights agree and all leaves are at one depth; each leaf has
+    /// at most LEAF_SPANS non-empty spans and LEAF_BYTES of text, exactly as
+    /// many characters of text as visible items, and is non-empty unless it is
+    /// the only leaf; the prev/next chain visits leaves in tree order; and the
+    /// id index maps both ends of every span to its leaf.
+    pub fn check(&self) {
+        let root = &self.nodes[self.root as usize];
+        assert_eq!(root.parent, NIL, "the root has no parent");
+        let mut order = Vec::new();
+        self.check_node(self.root, &mut order);
+        let chain = self.leaves_in_order();
+        assert_eq!(chain, order, "leaf chain differs from tree order");
+        let mut prev = NIL;
+        for &l in &chain {
+            assert_eq!(
+                self.leaves[l as usize].prev, prev,
+                "leaf {l} has a wrong prev link"
+            );
+            prev = l;
+        }
+        for &l in &order {
+            let leaf = &self.leaves[l as usize];
+            assert!(
+                leaf.spans.len() <= LEAF_SPANS,
+                "leaf {l} holds {} spans",
+                leaf.spans.len()
+            );
+            assert!(
+                leaf.text.len() <= LEAF_BYTES,
+                "leaf {l} holds {} bytes",
+                leaf.text.len()
+            );
+            assert!(
+                !leaf.spans.is_empty() || order.len() == 1,
+                "leaf {l} is empty"
+            );
+            let visible: u32 = leaf.spans.iter().map(|s| s.visible()).sum();
+            assert_eq!(
+                TextMetrics::of(&leaf.text).chars,
+                visible,
+                "leaf {l}: text and visible items differ"
+            );
+            for s in &leaf.spans {
+                assert!(s.len() > 0, "empty span in leaf {l}");
+                assert_eq!(
+                    self.index.get(s.agent, s.seq),
+                    Some(l),
+                    "index: start of {s:?} not in leaf {l}"
+                );
+                assert_eq!(
+                    self.index.get(s.agent, s.end_seq() - 1),
+                    Some(l),
+                    "index: end of {s:?} not in leaf {l}"
+                );
+            }
+        }
+        assert_eq!(order.len(), self.leaves.len(), "unreachable leaves");
+    }
+
+    /// Checks the subtree at `n`, appends its leaves, returns its summary and height.
+    fn check_node(&self, n: u32, order: &mut Vec<u32>) -> (Summary, u8) {
+        let node = &self.nodes[n as usize];
+        assert!(!node.children.is_empty(), "node {n} has no children");
+        assert!(
+            node.children.len() <= FANOUT,
+            "node {n} has {} children",
+            node.children.len()
+        );
+        assert_eq!(
+            node.children.len(),
+            node.sums.len(),
+            "node {n}: children and sums differ in count"
+        );
+        let mut total = Summary::default();
+        for (&c, stored) in node.children.iter().zip(&node.sums) {
+            let real = if node.height == 1 {
+                let leaf = &self.leaves[c as usize];
+                assert_eq!(leaf.parent, n, "leaf {c} has a wrong parent");
+                order.push(c);
+                leaf.summary()
+            } else {
+                let child = &self.nodes[c as usize];
+                assert_eq!(child.parent, n, "node {c} has a wrong parent");
+                let (s, h) = self.check_node(c, order);
+                assert_eq!(h + 1, node.height, "node {c} is at the wrong height");
+                s
+            };
+            assert_eq!(
+                *stored, real,
+                "node {n}: stored summary of child {c} is stale"
+            );
+            total.add(&real);
+        }
+        (total, node.height)
+    }
+}

@@ -1,0 +1,79 @@
+//! The id index: for each agent, which leaf holds each of its items.
+
+use std::collections::BTreeMap;
+
+/// Per agent, a range map from sequence numbers to leaf numbers: key `k` with
+/// value `v` means the items from `k` up to the next key live in leaf `v`.
+/// Sequence numbers that are not items (deletions) may map anywhere; callers
+/// confirm by looking in the leaf.
+#[derive(Debug, Clone, Default)]
+pub struct IdIndex {
+    agents: Vec<BTreeMap<u32, u32>>,
+}
+
+impl IdIndex {
+    pub fn get(&self, agent: u32, seq: u32) -> Option<u32> {
+        let map = self.agents.get(agent as usize)?;
+        map.range(..=seq).next_back().map(|(_, &v)| v)
+    }
+
+    /// Records that items `start..end` of `agent` live in `leaf`.
+    pub fn set(&mut self, agent: u32, start: u32, end: u32, leaf: u32) {
+        let a = agent as usize;
+        if self.agents.len() <= a {
+            self.agents.resize_with(a + 1, BTreeMap::new);
+        }
+        let map = &mut self.agents[a];
+        let before = map.range(..start).next_back().map(|(_, &v)| v);
+        let tail = map.range(..=end).next_back().map(|(_, &v)| v);
+        if before == Some(leaf)
+            && tail == Some(leaf)
+            && map.range(start..=end).all(|(_, &v)| v == leaf)
+        {
+            return; // already covered (the common case while typing)
+        }
+        let inner: Vec<u32> = map.range(start..end).map(|(&k, _)| k).collect();
+        for k in inner {
+            map.remove(&k);
+        }
+        if before != Some(leaf) {
+            map.insert(start, leaf);
+        }
+        match (map.get(&end).copied(), tail) {
+            (Some(v), _) if v == leaf => {
+                map.remove(&end);
+            }
+            (None, Some(t)) if t != leaf => {
+                map.insert(end, t);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        // A BTreeMap node holds 11 entries of 8 bytes plus overhead; about
+        // 12 bytes an entry on average.
+        self.agents.capacity() * 24 + self.agents.iter().map(|m| m.len() * 12).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_overwrite_and_coalesce() {
+        let mut ix = IdIndex::default();
+        ix.set(0, 0, 10, 1);
+        ix.set(0, 10, 20, 1);
+        assert_eq!(ix.agents[0].len(), 1);
+        ix.set(0, 5, 8, 2);
+        assert_eq!(
+            (ix.get(0, 4), ix.get(0, 5), ix.get(0, 7), ix.get(0, 8)),
+            (Some(1), Some(2), Some(2), Some(1))
+        );
+        ix.set(0, 5, 8, 1);
+        assert_eq!(ix.agents[0].len(), 1);
+        assert_eq!(ix.get(1, 0), None);
+    }
+}

@@ -1,0 +1,124 @@
+//! A leaf: a handful of spans and the visible text they hold.
+
+use super::span::Span;
+use super::summary::Summary;
+use crate::unit::{char_to_byte, TextMetrics};
+
+pub const NIL: u32 = u32::MAX;
+
+/// Most spans a leaf holds (small under `cfg(test)` so tests build deep trees).
+pub const LEAF_SPANS: usize = if cfg!(test) { 4 } else { 32 };
+/// Most bytes of visible text a leaf holds.
+pub const LEAF_BYTES: usize = if cfg!(test) { 16 } else { 512 };
+
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    pub spans: Vec<Span>,
+    /// The visible text of `spans`, in order; deleted spans contribute none.
+    pub text: String,
+    pub parent: u32,
+    pub prev: u32,
+    pub next: u32,
+}
+
+/// A position inside a leaf: span number and offset within that span. The
+/// position one past the last span is `(spans.len(), 0)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InLeaf {
+    pub span: usize,
+    pub offset: u32,
+}
+
+impl Leaf {
+    pub fn new(parent: u32) -> Self {
+        Leaf {
+            spans: Vec::new(),
+            text: String::new(),
+            parent,
+            prev: NIL,
+            next: NIL,
+        }
+    }
+
+    pub fn summary(&self) -> Summary {
+        Summary {
+            items: self.spans.iter().map(|s| s.len()).sum(),
+            text: TextMetrics::of(&self.text),
+        }
+    }
+
+    pub fn overfull(&self) -> bool {
+        self.spans.len() > LEAF_SPANS || self.text.len() > LEAF_BYTES
+    }
+
+    /// The position of the `chars`-th visible item (skipping tombstones before
+    /// it), or the end of the leaf.
+    pub fn find_visible(&self, mut chars: u32) -> InLeaf {
+        for (i, s) in self.spans.iter().enumerate() {
+            let v = s.visible();
+            if chars < v {
+                return InLeaf {
+                    span: i,
+                    offset: chars,
+                };
+            }
+            chars -= v;
+        }
+        InLeaf {
+            span: self.spans.len(),
+            offset: 0,
+        }
+    }
+
+    pub fn find_id(&self, agent: u32, seq: u32) -> Option<InLeaf> {
+        let i = self.spans.iter().position(|s| s.contains(agent, seq))?;
+        Some(InLeaf {
+            span: i,
+            offset: seq - self.spans[i].seq,
+        })
+    }
+
+    /// Items and visible characters before `at` within this leaf.
+    pub fn before(&self, at: InLeaf) -> (u32, u32) {
+        let mut items = 0;
+        let mut chars = 0;
+        for s in &self.spans[..at.span] {
+            items += s.len();
+            chars += s.visible();
+        }
+        if at.offset > 0 {
+            let s = &self.spans[at.span];
+            items += at.offset;
+            if !s.deleted() {
+                chars += at.offset;
+            }
+        }
+        (items, chars)
+    }
+
+    pub fn byte_of_char(&self, chars: u32) -> usize {
+        char_to_byte(&self.text, chars as usize)
+    }
+
+    /// Splits the span at `at` if `at` is inside one; returns the span number
+    /// at which something inserted at `at` goes.
+    pub fn split_at(&mut self, at: InLeaf) -> usize {
+        if at.offset == 0 {
+            return at.span;
+        }
+        let tail = self.spans[at.span].split(at.offset);
+        self.spans.insert(at.span + 1, tail);
+        at.span + 1
+    }
+
+    /// Merges span `i` into span `i - 1` when it continues it.
+    pub fn try_merge_back(&mut self, i: usize) -> bool {
+        if i == 0 || i >= self.spans.len() || !self.spans[i - 1].can_append(&self.spans[i]) {
+            return false;
+        }
+        let len = self.spans[i - 1].len() + self.spans[i].len();
+        self.spans[i - 1].set_len(len);
+        self.spans.remove(i);
+        true
+    }
+}

@@ -1,0 +1,15 @@
+//! The content tree: a B-tree rope whose leaves hold runs of items (spans),
+//! deleted ones as tombstones, together with the visible text, and an index
+//! from item ids to leaves.
+
+mod check;
+mod index;
+mod leaf;
+mod span;
+mod summary;
+mod tree;
+
+pub use leaf::{InLeaf, NIL};
+pub use span::{Span, MAX_SPAN_LEN};
+pub use summary::{Metric, Summary};
+pub use tree::{Loc, Tree};

@@ -1,0 +1,551 @@
+//! The B-tree over leaves: internal nodes hold their children's summaries so
+//! any position in any unit is found in O(log n) by descent, and any leaf's
+//! offset by walking up its parents.
+
+use super::index::IdIndex;
+use super::leaf::{InLeaf, Leaf, LEAF_BYTES, LEAF_SPANS, NIL};
+use super::span::Span;
+use super::summary::{Metric, Summary};
+
+/// Most children of an internal node (small under `cfg(test)`).
+pub const FANOUT: usize = if cfg!(test) { 4 } else { 16 };
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub children: Vec<u32>,
+    pub sums: Vec<Summary>,
+    pub parent: u32,
+    /// 1 when the children are leaves, else one more than the children's.
+    pub height: u8,
+}
+
+/// A position in the document: a leaf and a position inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loc {
+    pub leaf: u32,
+    pub at: InLeaf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    pub leaves: Vec<Leaf>,
+    pub root: u32,
+    pub index: IdIndex,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        let root = Node {
+            children: vec![0],
+            sums: vec![Summary::default()],
+            parent: NIL,
+            height: 1,
+        };
+        Tree {
+            nodes: vec![root],
+            leaves: vec![Leaf::new(0)],
+            root: 0,
+            index: IdIndex::default(),
+        }
+    }
+}
+
+impl Tree {
+    pub fn total(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.nodes[self.root as usize].sums {
+            s.add(c);
+        }
+        s
+    }
+
+    pub fn first_leaf(&self) -> u32 {
+        let mut n = self.root;
+        loop {
+            let node = &self.nodes[n as usize];
+            if node.height == 1 {
+                return node.children[0];
+            }
+            n = node.children[0];
+        }
+    }
+
+    /// Descends to the leaf holding position `target` of `metric`: the first
+    /// child whose range extends past `target`, or the last child when
+    /// `target` is the end. Returns the leaf and the summary before it.
+    pub fn descend(&self, metric: Metric, target: u32) -> (u32, Summary) {
+        let mut before = Summary::default();
+        let mut n = self.root;
+        loop {
+            let node = &self.nodes[n as usize];
+            let last = node.children.len() - 1;
+            let mut pick = last;
+            for (i, s) in node.sums.iter().enumerate().take(last) {
+                if metric.of(&before) + metric.of(s) > target {
+                    pick = i;
+                    break;
+                }
+                before.add(s);
+            }
+            let child = node.children[pick];
+            if node.height == 1 {
+                return (child, before);
+            }
+            n = child;
+        }
+    }
+
+    fn child_slot(&self, node: u32, child: u32) -> usize {
+        let node = &self.nodes[node as usize];
+        node.children
+            .iter()
+            .position(|&c| c == child)
+            .expect("child is in its parent")
+    }
+
+    /// Everything before `leaf` in document order.
+    pub fn leaf_start(&self, leaf: u32) -> Summary {
+        let mut before = Summary::default();
+        let mut child = leaf;
+        let mut node = self.leaves[leaf as usize].parent;
+        while node != NIL {
+            let slot = self.child_slot(node, child);
+            for s in &self.nodes[node as usize].sums[..slot] {
+                before.add(s);
+            }
+            child = node;
+            node = self.nodes[node as usize].parent;
+        }
+        before
+    }
+
+    /// Adds `delta` to the summaries on the path from `leaf` to the root.
+    pub fn add_delta(&mut self, leaf: u32, delta: &Summary) {
+        let mut child = leaf;
+        let mut node = self.leaves[leaf as usize].parent;
+        while node != NIL {
+            let slot = self.child_slot(node, child);
+            let n = &mut self.nodes[node as usize];
+            n.sums[slot].add(delta);
+            child = node;
+            node = n.parent;
+        }
+    }
+
+    /// Position of the item at `loc`: items and visible characters before it.
+    pub fn offset_of(&self, loc: Loc) -> (u32, u32) {
+        let start = self.leaf_start(loc.leaf);
+        let (items, chars) = self.leaves[loc.leaf as usize].before(loc.at);
+        (start.items + items, start.text.chars + chars)
+    }
+
+    /// Where the item `(agent, seq)` is, if it is an item of this document.
+    pub fn locate(&self, agent: u32, seq: u32) -> Option<Loc> {
+        let leaf = self.index.get(agent, seq)?;
+        let at = self.leaves.get(leaf as usize)?.find_id(agent, seq)?;
+        Some(Loc { leaf, at })
+    }
+
+    /// Normalises a location at the end of a leaf to the start of the next
+    /// one; `None` at the end of the document.
+    pub fn normalize(&self, mut loc: Loc) -> Option<Loc> {
+        loop {
+            if loc.at.span < self.leaves[loc.leaf as usize].spans.len() {
+                return Some(loc);
+            }
+            let next = self.leaves[loc.leaf as usize].next;
+            if next == NIL {
+                return None;
+            }
+            loc = Loc {
+                leaf: next,
+                at: InLeaf { span: 0, offset: 0 },
+            };
+        }
+    }
+
+    pub fn span_at(&self, loc: Loc) -> Span {
+        self.leaves[loc.leaf as usize].spans[loc.at.span]
+    }
+
+    /// Moves `loc` forward by `n` items (`loc` must be normalised).
+    pub fn advance(&self, mut loc: Loc, mut n: u32) -> Option<Loc> {
+        loop {
+            let span = self.span_at(loc);
+            let left = span.len() - loc.at.offset;
+            if n < left {
+                loc.at.offset += n;
+                return Some(loc);
+            }
+            n -= left;
+            loc.at = InLeaf {
+                span: loc.at.span + 1,
+                offset: 0,
+            };
+            loc = self.normalize(loc)?;
+            if n == 0 {
+                return Some(loc);
+            }
+        }
+    }
+
+    /// The location of the item before `loc`, if any.
+    pub fn prev_item(&self, loc: Loc) -> Option<Loc> {
+        if loc.at.offset > 0 {
+            return Some(Loc {
+                leaf: loc.leaf,
+                at: InLeaf {
+                    span: loc.at.span,
+                    offset: loc.at.offset - 1,
+                },
+            });
+        }
+        let mut leaf = loc.leaf;
+        let mut span = loc.at.span;
+        while span == 0 {
+            leaf = self.leaves[leaf as usize].prev;
+            if leaf == NIL {
+                return None;
+            }
+            span = self.leaves[leaf as usize].spans.len();
+        }
+        let s = self.leaves[leaf as usize].spans[span - 1];
+        Some(Loc {
+            leaf,
+            at: InLeaf {
+                span: span - 1,
+                offset: s.len() - 1,
+            },
+        })
+    }
+
+    /// Inserts `span` with its visible `text` (empty when deleted) at `loc`.
+    pub fn insert(&mut self, loc: Loc, span: Span, text: &str) {
+        let leaf_no = loc.leaf;
+        let leaf = &mut self.leaves[leaf_no as usize];
+        let (_, chars_before) = leaf.before(loc.at);
+        let byte = leaf.byte_of_char(chars_before);
+        let i = leaf.split_at(loc.at);
+        let merged = i > 0 && leaf.spans[i - 1].can_append(&span);
+        if merged {
+            let prev = &mut leaf.spans[i - 1];
+            prev.set_len(prev.len() + span.len());
+        } else {
+            leaf.spans.insert(i, span);
+        }
+        leaf.text.insert_str(byte, text);
+        let delta = Summary {
+            items: span.len(),
+            text: crate::unit::TextMetrics::of(text),
+        };
+        self.add_delta(leaf_no, &delta);
+        self.index
+            .set(span.agent, span.seq, span.end_seq(), leaf_no);
+        self.fix_overflow(leaf_no);
+    }
+
+    /// Marks `len` visible items starting at `loc` as deleted; they must lie
+    /// within one visible span. Returns the text they held.
+    pub fn delete(&mut self, loc: Loc, len: u32) -> String {
+        let leaf_no = loc.leaf;
+        let leaf = &mut self.leaves[leaf_no as usize];
+        debug_assert!(!leaf.spans[loc.at.span].deleted());
+        let (_, chars_before) = leaf.before(loc.at);
+        let from = leaf.byte_of_char(chars_before);
+        let to = from + crate::unit::char_to_byte(&leaf.text[from..], len as usize);
+        let removed: String = leaf.text.drain(from..to).collect();
+        let i = leaf.split_at(loc.at);
+        if leaf.spans[i].len() > len {
+            let tail = leaf.spans[i].split(len);
+            leaf.spans.insert(i + 1, tail);
+        }
+        let s = leaf.spans[i];
+        leaf.spans[i] = Span::new(s.agent, s.seq, s.len(), true);
+        // Coalesce with deleted neighbours so backspacing keeps one span.
+        leaf.try_merge_back(i + 1);
+        leaf.try_merge_back(i);
+        let mut delta = Summary {
+            items: 0,
+            text: crate::unit::TextMetrics::of(&removed),
+        };
+        delta = delta.negated();
+        delta.items = 0;
+        self.add_delta(leaf_no, &delta);
+        self.fix_overflow(leaf_no);
+        removed
+    }
+
+    fn fix_overflow(&mut self, leaf: u32) {
+        let mut todo = vec![leaf];
+        while let Some(l) = todo.pop() {
+            if self.leaves[l as usize].overfull() {
+                let new = self.split_leaf(l);
+                todo.push(l);
+                todo.push(new);
+            }
+        }
+    }
+
+    /// Splits an overfull leaf in two, returning the new right-hand leaf.
+    fn split_leaf(&mut self, l: u32) -> u32 {
+        let leaf = &mut self.leaves[l as usize];
+        let cut = if leaf.spans.len() > LEAF_SPANS {
+            leaf.spans.len() / 2
+        } else {
+            let half = crate::unit::TextMetrics::of(&leaf.text).chars / 2;
+            let at = leaf.find_visible(half);
+            leaf.split_at(at).max(1)
+        };
+        let chars_before: u32 = leaf.spans[..cut].iter().map(|s| s.visible()).sum();
+        let byte = leaf.byte_of_char(chars_before);
+        let right_spans = leaf.spans.split_off(cut);
+        let right_text = leaf.text.split_off(byte);
+        let parent = leaf.parent;
+        let next = leaf.next;
+        let new_no = self.leaves.len() as u32;
+        self.leaves[l as usize].next = new_no;
+        let mut right = Leaf::new(parent);
+        right.spans = right_spans;
+        right.text = right_text;
+        right.prev = l;
+        right.next = next;
+        if next != NIL {
+            self.leaves[next as usize].prev = new_no;
+        }
+        for s in &right.spans {
+            self.index.set(s.agent, s.seq, s.end_seq(), new_no);
+        }
+        let right_sum = right.summary();
+        self.leaves.push(right);
+        let left_sum = self.leaves[l as usize].summary();
+        let slot = self.child_slot(parent, l);
+        let p = &mut self.nodes[parent as usize];
+        p.sums[slot] = left_sum;
+        p.children.insert(slot + 1, new_no);
+        p.sums.insert(slot + 1, right_sum);
+        self.fix_node(parent);
+        new_no
+    }
+
+    /// Splits internal nodes on the way up while they have too many children.
+    fn fix_node(&mut self, mut n: u32) {
+        while self.nodes[n as usize].children.len() > FANOUT {
+            let node = &mut self.nodes[n as usize];
+            let mid = node.children.len() / 2;
+            let children = node.children.split_off(mid);
+            let sums = node.sums.split_off(mid);
+            let height = node.height;
+            let mut parent = node.parent;
+            let new_no = self.nodes.len() as u32;
+            for &c in &children {
+                if height == 1 {
+                    self.leaves[c as usize].parent = new_no;
+                } else {
+                    self.nodes[c as usize].parent = new_no;
+                }
+            }
+            let sum_of = |v: &[Summary]| {
+                let mut s = Summary::default();
+                v.iter().for_each(|x| s.add(x));
+                s
+            };
+            let right_sum = sum_of(&sums);
+            let left_sum = sum_of(&self.nodes[n as usize].sums);
+            self.nodes.push(Node {
+                children,
+                sums,
+                parent,
+                height,
+            });
+            if parent == NIL {
+                parent = self.nodes.len() as u32;
+                self.nodes.push(Node {
+                    children: vec![n],
+                    sums: vec![left_sum],
+                    parent: NIL,
+                    height: height + 1,
+                });
+                self.nodes[n as usize].parent = parent;
+                self.nodes[new_no as usize].parent = parent;
+                self.root = parent;
+            }
+            let slot = self.child_slot(parent, n);
+            let p = &mut self.nodes[parent as usize];
+            p.sums[slot] = left_sum;
+            p.children.insert(slot + 1, new_no);
+            p.sums.insert(slot + 1, right_sum);
+            n = parent;
+        }
+    }
+
+    /// Builds a tree from spans and their visible text in document order,
+    /// packing leaves three quarters full (used when loading a snapshot).
+    pub fn build(spans: &[Span], text: &str) -> Tree {
+        let mut tree = Tree {
+            nodes: Vec::new(),
+            leaves: Vec::new(),
+            root: 0,
+            index: IdIndex::default(),
+        };
+        let mut leaf = Leaf::new(NIL);
+        let mut rest = text;
+        let fill_spans = LEAF_SPANS * 3 / 4;
+        let fill_bytes = LEAF_BYTES * 3 / 4;
+        let flush = |tree: &mut Tree, leaf: &mut Leaf| {
+            let mut done = std::mem::replace(leaf, Leaf::new(NIL));
+            let no = tree.leaves.len() as u32;
+            done.prev = if no == 0 { NIL } else { no - 1 };
+            if no > 0 {
+                tree.leaves[no as usize - 1].next = no;
+            }
+            for s in &done.spans {
+                tree.index.set(s.agent, s.seq, s.end_seq(), no);
+            }
+            tree.leaves.push(done);
+        };
+        for &span in spans {
+            let mut span = span;
+            loop {
+                if leaf.spans.len() >= fill_spans || leaf.text.len() >= fill_bytes {
+                    flush(&mut tree, &mut leaf);
+                }
+                if span.deleted() {
+                    leaf.spans.push(span);
+                    break;
+                }
+                // Take as many characters as fit in this leaf.
+                let room = LEAF_BYTES - leaf.text.len();
+                let want = crate::unit::char_to_byte(rest, span.len() as usize);
+                if want <= room {
+                    leaf.text.push_str(&rest[..want]);
+                    rest = &rest[want..];
+                    leaf.spans.push(span);
+                    break;
+                }
+                let mut cut = room.min(fill_bytes.max(1));
+                while !rest.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                let n = crate::unit::TextMetrics::of(&rest[..cut]).chars;
+                if n == 0 {
+                    flush(&mut tree, &mut leaf);
+                    continue;
+                }
+                let tail = span.split(n);
+                leaf.text.push_str(&rest[..cut]);
+                rest = &rest[cut..];
+                leaf.spans.push(span);
+                span = tail;
+                flush(&mut tree, &mut leaf);
+            }
+        }
+        if !leaf.spans.is_empty() || tree.leaves.is_empty() {
+            flush(&mut tree, &mut leaf);
+        }
+        // Build internal levels bottom-up.
+        let mut level: Vec<(u32, Summary)> = tree
+            .leaves
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i as u32, l.summary()))
+            .collect();
+        let mut height = 1u8;
+        loop {
+            let per = (FANOUT * 3 / 4).max(2);
+            let mut next_level = Vec::new();
+            for chunk in level.chunks(per) {
+                let no = tree.nodes.len() as u32;
+                let mut sum = Summary::default();
+                for (c, s) in chunk {
+                    sum.add(s);
+                    if height == 1 {
+                        tree.leaves[*c as usize].parent = no;
+                    } else {
+                        tree.nodes[*c as usize].parent = no;
+                    }
+                }
+                tree.nodes.push(Node {
+                    children: chunk.iter().map(|c| c.0).collect(),
+                    sums: chunk.iter().map(|c| c.1).collect(),
+                    parent: NIL,
+                    height,
+                });
+                next_level.push((no, sum));
+            }
+            if next_level.len() == 1 {
+                tree.root = next_level[0].0;
+                return tree;
+            }
+            level = next_level;
+            height += 1;
+        }
+    }
+
+    /// Iterates over spans in document order with their visible text.
+    pub fn spans(&self) -> impl Iterator<Item = (Span, &str)> + '_ {
+        let mut leaf = self.first_leaf();
+        let mut i = 0usize;
+        let mut byte = 0usize;
+        std::iter::from_fn(move || loop {
+            let l = &self.leaves[leaf as usize];
+            if i < l.spans.len() {
+                let s = l.spans[i];
+                let end = byte + crate::unit::char_to_byte(&l.text[byte..], s.visible() as usize);
+                let text = &l.text[byte..end];
+                byte = end;
+                i += 1;
+                return Some((s, text));
+            }
+            if l.next == NIL {
+                return None;
+            }
+            leaf = l.next;
+            i = 0;
+            byte = 0;
+        })
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        let nodes = self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self
+                .nodes
+                .iter()
+                .map(|n| {
+                    n.children.capacity() * 4 + n.sums.capacity() * std::mem::size_of::<Summary>()
+                })
+                .sum::<usize>();
+        let leaves = self.leaves.capacity() * std::mem::size_of::<Leaf>()
+            + self
+                .leaves
+                .iter()
+                .map(|l| l.spans.capacity() * std::mem::size_of::<Span>() + l.text.capacity())
+                .sum::<usize>();
+        nodes + leaves + self.index.heap_bytes()
+    }
+}
+
+impl Tree {
+    /// The visible text of `n` items from `loc` (which must be visible and
+    /// within one span).
+    pub fn text_at(&self, loc: Loc, n: u32) -> &str {
+        let leaf = &self.leaves[loc.leaf as usize];
+        let (_, chars) = leaf.before(loc.at);
+        let from = leaf.byte_of_char(chars);
+        let len = crate::unit::char_to_byte(&leaf.text[from..], n as usize);
+        &leaf.text[from..from + len]
+    }
+}
+
+impl Tree {
+    /// Leaf numbers in document order.
+    pub fn leaves_in_order(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.leaves.len());
+        let mut l = self.first_leaf();
+        while l != NIL {
+            out.push(l);
+            l = self.leaves[l as usize].next;
+        }
+        out
+    }
+}

@@ -1,0 +1,347 @@
+//! The document: local edits and reads in any index unit.
+
+use crate::content::{Loc, Metric, Span, Summary, Tree, MAX_SPAN_LEN};
+use crate::id::{AgentTable, LocalId};
+use crate::oplog::{OpKind, OpLog, OpRun};
+use crate::remote::RemoteOp;
+use crate::unit::{after_nth_newline, char_to_byte, unit_to_char, TextMetrics};
+use crate::{Error, IndexUnit, ReplicaId, Version};
+
+/// A collaborative text document: a sequence CRDT whose characters live in a
+/// B-tree rope with tombstones.
+///
+/// ```
+/// use weft::{Doc, IndexUnit::Utf16};
+/// let mut alice = Doc::new(1);
+/// alice.insert(0, "hello", Utf16).unwrap();
+/// let mut bob = Doc::new(2);
+/// bob.apply_update(&alice.encode_update(&bob.version()), Utf16).unwrap();
+/// bob.insert(5, " world", Utf16).unwrap();
+/// alice.apply_update(&bob.encode_update(&alice.version()), Utf16).unwrap();
+/// assert_eq!(alice.to_string(), "hello world");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub(crate) replica: ReplicaId,
+    pub(crate) me: u32,
+    pub(crate) agents: AgentTable,
+    /// Per agent, how many of its operations are applied.
+    pub(crate) next_seq: Vec<u32>,
+    pub(crate) tree: Tree,
+    pub(crate) oplog: OpLog,
+    /// Remote operations waiting for operations they depend on.
+    pub(crate) pending: Vec<RemoteOp>,
+}
+
+impl Doc {
+    /// An empty document edited locally as `replica`.
+    pub fn new(replica: ReplicaId) -> Doc {
+        let mut agents = AgentTable::default();
+        let me = agents.get_or_add(replica);
+        Doc {
+            replica,
+            me,
+            agents,
+            next_seq: vec![0],
+            tree: Tree::default(),
+            oplog: OpLog::default(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// The replica id local edits are made as.
+    pub fn replica(&self) -> ReplicaId {
+        self.replica
+    }
+
+    /// Length of the visible text in `unit`. O(1).
+    pub fn len(&self, unit: IndexUnit) -> usize {
+        self.tree.total().text.get(unit) as usize
+    }
+
+    /// True when no visible text is left.
+    pub fn is_empty(&self) -> bool {
+        self.tree.total().text.chars == 0
+    }
+
+    /// Number of lines: newlines plus one. O(1).
+    pub fn line_count(&self) -> usize {
+        self.tree.total().text.lines as usize + 1
+    }
+
+    /// Items including tombstones (every character ever inserted and merged).
+    pub fn items_with_tombstones(&self) -> usize {
+        self.tree.total().items as usize
+    }
+
+    /// The version: for each replica, how many of its operations are applied.
+    pub fn version(&self) -> Version {
+        (0..self.agents.len())
+            .map(|a| (self.agents.replica(a as u32), self.next_seq[a]))
+            .collect()
+    }
+
+    /// Inserts `text` at `index` (measured in `unit`).
+    ///
+    /// O(log n) plus the length of `text`.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfBounds`] past the end, [`Error::NotCharBoundary`]
+    /// inside a character, [`Error::DocumentTooLarge`] past the size limit.
+    pub fn insert(&mut self, index: usize, text: &str, unit: IndexUnit) -> Result<(), Error> {
+        let at = self.to_chars(index, unit)?;
+        if text.is_empty() {
+            return Ok(());
+        }
+        let m = TextMetrics::of(text);
+        self.reserve(m.chars, text.len())?;
+        let (leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), at);
+        let loc = Loc {
+            leaf,
+            at: self.tree.leaves[leaf as usize].find_visible(at - before.text.chars),
+        };
+        let left = self
+            .tree
+            .prev_item(loc)
+            .map_or(LocalId::NONE, |l| self.id_at(l));
+        let right = self
+            .tree
+            .normalize(loc)
+            .map_or(LocalId::NONE, |l| self.id_at(l));
+        let seq = self.next_seq[self.me as usize];
+        self.tree
+            .insert(loc, Span::new(self.me, seq, m.chars, false), text);
+        self.oplog.push(OpRun {
+            agent: self.me,
+            seq,
+            len: m.chars,
+            kind: OpKind::Insert { left, right },
+        });
+        self.next_seq[self.me as usize] += m.chars;
+        Ok(())
+    }
+
+    /// Deletes `len` units of text starting at `index`.
+    ///
+    /// O(log n) per run of characters deleted.
+    ///
+    /// # Errors
+    /// As [`Doc::insert`], for both ends of the range.
+    pub fn delete(&mut self, index: usize, len: usize, unit: IndexUnit) -> Result<(), Error> {
+        let end = index.checked_add(len).ok_or(Error::IndexOutOfBounds {
+            index: usize::MAX,
+            len: self.len(unit),
+            unit,
+        })?;
+        let start = self.to_chars(index, unit)?;
+        let end = self.to_chars(end, unit)?;
+        let mut remaining = end - start;
+        self.reserve(remaining, 0)?;
+        while remaining > 0 {
+            let (leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), start);
+            let loc = Loc {
+                leaf,
+                at: self.tree.leaves[leaf as usize].find_visible(start - before.text.chars),
+            };
+            let span = self.tree.span_at(loc);
+            let n = remaining.min(span.len() - loc.at.offset);
+            let target = span.id_at(loc.at.offset);
+            self.tree.delete(loc, n);
+            let seq = self.next_seq[self.me as usize];
+            self.oplog.push(OpRun {
+                agent: self.me,
+                seq,
+                len: n,
+                kind: OpKind::Delete {
+                    target,
+                    reversed: false,
+                },
+            });
+            self.next_seq[self.me as usize] += n;
+            remaining -= n;
+        }
+        Ok(())
+    }
+
+    /// Checks that `chars` more items and `bytes` more text still fit.
+    fn reserve(&self, chars: u32, bytes: usize) -> Result<(), Error> {
+        let total = self.tree.total();
+        let ok = u64::from(total.items) + u64::from(chars) <= u64::from(MAX_SPAN_LEN)
+            && total.text.bytes as usize + bytes <= MAX_SPAN_LEN as usize
+            && u64::from(self.next_seq[self.me as usize]) + u64::from(chars)
+                <= u64::from(MAX_SPAN_LEN);
+        ok.then_some(()).ok_or(Error::DocumentTooLarge)
+    }
+
+    pub(crate) fn id_at(&self, loc: Loc) -> LocalId {
+        self.tree.span_at(loc).id_at(loc.at.offset)
+    }
+
+    /// The text between `start` and `end` (in `unit`).
+    ///
+    /// # Errors
+    /// As [`Doc::insert`] for either end; [`Error::InvalidRange`] when
+    /// `start > end`.
+    pub fn slice(&self, start: usize, end: usize, unit: IndexUnit) -> Result<String, Error> {
+        if start > end {
+            return Err(Error::InvalidRange { start, end });
+        }
+        let from = self.to_chars(start, unit)?;
+        let to = self.to_chars(end, unit)?;
+        let mut out = String::new();
+        let (mut leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), from);
+        let mut skip = (from - before.text.chars) as usize;
+        let mut want = (to - from) as usize;
+        while want > 0 {
+            let l = &self.tree.leaves[leaf as usize];
+            let text = &l.text[char_to_byte(&l.text, skip)..];
+            let take = char_to_byte(text, want);
+            out.push_str(&text[..take]);
+            want -= TextMetrics::of(&text[..take]).chars as usize;
+            skip = 0;
+            leaf = l.next;
+            if leaf == crate::content::NIL {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Converts `index` in `unit` to a character index, validating it.
+    pub(crate) fn to_chars(&self, index: usize, unit: IndexUnit) -> Result<u32, Error> {
+        let total = self.tree.total();
+        let len = total.text.get(unit) as usize;
+        if index > len {
+            return Err(Error::IndexOutOfBounds { index, len, unit });
+        }
+        if total.text.get(unit) == total.text.chars {
+            return Ok(index as u32); // one unit per character throughout
+        }
+        let (leaf, before) = self.tree.descend(Metric::Text(unit), index as u32);
+        let text = &self.tree.leaves[leaf as usize].text;
+        let offset = index - before.text.get(unit) as usize;
+        unit_to_char(text, offset, unit)
+            .map(|c| before.text.chars + c as u32)
+            .map_err(|()| Error::NotCharBoundary { index, unit })
+    }
+
+    /// Converts a character index (at most the length) to `unit`.
+    pub(crate) fn from_chars(&self, chars: u32, unit: IndexUnit) -> usize {
+        let total = self.tree.total();
+        if total.text.get(unit) == total.text.chars {
+            return chars as usize;
+        }
+        let (leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), chars);
+        let text = &self.tree.leaves[leaf as usize].text;
+        let byte = char_to_byte(text, (chars - before.text.chars) as usize);
+        (before.text.get(unit) + TextMetrics::of(&text[..byte]).get(unit)) as usize
+    }
+
+    /// Converts an index from one unit to another.
+    ///
+    /// # Errors
+    /// As [`Doc::insert`] for `index`.
+    pub fn convert_index(
+        &self,
+        index: usize,
+        from: IndexUnit,
+        to: IndexUnit,
+    ) -> Result<usize, Error> {
+        let c = self.to_chars(index, from)?;
+        Ok(self.from_chars(c, to))
+    }
+
+    /// The index (in `unit`) where line `line` (0-based) starts.
+    ///
+    /// # Errors
+    /// [`Error::LineOutOfBounds`] when there is no such line.
+    pub fn line_start(&self, line: usize, unit: IndexUnit) -> Result<usize, Error> {
+        let lines = self.line_count();
+        if line >= lines {
+            return Err(Error::LineOutOfBounds { line, lines });
+        }
+        if line == 0 {
+            return Ok(0);
+        }
+        let nth = line as u32 - 1; // the newline that ends the previous line
+        let (leaf, before) = self.tree.descend(Metric::Lines, nth);
+        let text = &self.tree.leaves[leaf as usize].text;
+        let byte =
+            after_nth_newline(text, (nth - before.text.lines) as usize).unwrap_or(text.len());
+        Ok((before.text.get(unit) + TextMetrics::of(&text[..byte]).get(unit)) as usize)
+    }
+
+    /// The line (0-based) and column (in `unit`) of `index`.
+    ///
+    /// # Errors
+    /// As [`Doc::insert`] for `index`.
+    pub fn line_column(&self, index: usize, unit: IndexUnit) -> Result<(usize, usize), Error> {
+        let c = self.to_chars(index, unit)?;
+        let (leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), c);
+        let text = &self.tree.leaves[leaf as usize].text;
+        let byte = char_to_byte(text, (c - before.text.chars) as usize);
+        let line = (before.text.lines + TextMetrics::of(&text[..byte]).lines) as usize;
+        Ok((line, index - self.line_start(line, unit)?))
+    }
+
+    /// Summary of the whole tree (used by statistics and tests).
+    pub(crate) fn total(&self) -> Summary {
+        self.tree.total()
+    }
+
+    /// Bytes of heap this document holds (an estimate from capacities; the
+    /// benchmark measures the real figure with a counting allocator).
+    pub fn heap_bytes(&self) -> usize {
+        self.tree.heap_bytes()
+            + self.oplog.heap_bytes()
+            + self.agents.heap_bytes()
+            + self.next_seq.capacity() * 4
+    }
+
+    /// Statistics about the document's internal structure.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            items: self.total().items as usize,
+            visible_chars: self.total().text.chars as usize,
+            spans: self.tree.leaves.iter().map(|l| l.spans.len()).sum(),
+            leaves: self.tree.leaves.len(),
+            op_runs: self.oplog.runs.len(),
+            replicas: self.agents.len(),
+            pending_ops: self.pending.len(),
+        }
+    }
+}
+
+/// Counts describing a document's internals, for diagnostics and demos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Characters ever inserted (visible plus tombstones).
+    pub items: usize,
+    /// Visible characters.
+    pub visible_chars: usize,
+    /// Runs of items in the tree.
+    pub spans: usize,
+    /// Leaves of the tree.
+    pub leaves: usize,
+    /// Runs in the operation log.
+    pub op_runs: usize,
+    /// Replicas that have edited the document.
+    pub replicas: usize,
+    /// Remote operations waiting for their dependencies.
+    pub pending_ops: usize,
+}
+
+impl std::fmt::Display for Doc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut leaf = self.tree.first_leaf();
+        loop {
+            let l = &self.tree.leaves[leaf as usize];
+            f.write_str(&l.text)?;
+            if l.next == crate::content::NIL {
+                return Ok(());
+            }
+            leaf = l.next;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The envelope around updates and snapshots: magic, format version, kind,
+//! body, CRC-32C.
+
+use super::{crc32c, Reader};
+use crate::DecodeError;
+
+pub const MAGIC: &[u8; 4] = b"WEFT";
+pub const FORMAT_VERSION: u8 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Update = 1,
+    Snapshot = 2,
+}
+
+pub fn seal(kind: Kind, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 10);
+    out.extend_from_slice(MAGIC);
+    out.push(FORMAT_VERSION);
+    out.push(kind as u8);
+    out.extend_from_slice(body);
+    let crc = crc32c(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Checks magic, version and checksum; returns the kind and the body.
+pub fn open(bytes: &[u8]) -> Result<(Kind, Reader<'_>), DecodeError> {
+    if bytes.len() < 10 {
+        return Err(if bytes.len() >= 4 && &bytes[..4] != MAGIC {
+            DecodeError::BadMagic
+        } else {
+            DecodeError::UnexpectedEnd
+        });
+    }
+    if &bytes[..4] != MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    if bytes[4] != FORMAT_VERSION {
+        return Err(DecodeError::UnsupportedVersion(bytes[4]));
+    }
+    let (content, tail) = bytes.split_at(bytes.len() - 4);
+    let stored = u32::from_le_bytes(tail.try_into().expect("4 bytes"));
+    let computed = crc32c(content);
+    if stored != computed {
+        return Err(DecodeError::ChecksumMismatch { stored, computed });
+    }
+    let kind = match bytes[5] {
+        1 => Kind::Update,
+        2 => Kind::Snapshot,
+        k => return Err(DecodeError::WrongKind(k)),
+    };
+    Ok((kind, Reader::new(&content[6..])))
+}

@@ -1,0 +1,153 @@
+//! Byte-level building blocks of the binary formats (see `docs/format.md`):
+//! LEB128 varints, a bounds-checked reader and CRC-32C.
+
+mod crc;
+pub(crate) mod envelope;
+pub(crate) mod ops;
+pub(crate) mod snapshot;
+
+pub use crc::crc32c;
+
+use crate::DecodeError;
+
+#[derive(Debug, Default)]
+pub struct Writer {
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    pub fn uvar(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.buf.push(v as u8);
+    }
+    /// Zigzag-encoded signed varint.
+    pub fn svar(&mut self, v: i64) {
+        self.uvar(((v << 1) ^ (v >> 63)) as u64);
+    }
+    pub fn u64_le(&mut self, v: u64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
+    }
+    /// A length-prefixed block.
+    pub fn block(&mut self, b: &[u8]) {
+        self.uvar(b.len() as u64);
+        self.bytes(b);
+    }
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// Reads from a byte slice; every method checks bounds and returns
+/// `DecodeError` instead of panicking.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf }
+    }
+    pub fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+    pub fn u8(&mut self) -> Result<u8, DecodeError> {
+        let (&b, rest) = self.buf.split_first().ok_or(DecodeError::UnexpectedEnd)?;
+        self.buf = rest;
+        Ok(b)
+    }
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if n > self.buf.len() {
+            return Err(DecodeError::UnexpectedEnd);
+        }
+        let (head, rest) = self.buf.split_at(n);
+        self.buf = rest;
+        Ok(head)
+    }
+    pub fn uvar(&mut self) -> Result<u64, DecodeError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            let bits = u64::from(b & 0x7f);
+            if shift == 63 && bits > 1 {
+                return Err(DecodeError::VarintOverflow);
+            }
+            v |= bits << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(DecodeError::VarintOverflow)
+    }
+    pub fn svar(&mut self) -> Result<i64, DecodeError> {
+        let u = self.uvar()?;
+        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+    pub fn u32var(&mut self) -> Result<u32, DecodeError> {
+        u32::try_from(self.uvar()?).map_err(|_| DecodeError::VarintOverflow)
+    }
+    pub fn u64_le(&mut self) -> Result<u64, DecodeError> {
+        let b = self.take(8)?;
+        Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    }
+    /// A count of items each taking at least `min_bytes` bytes: rejected when
+    /// the rest of the input could not hold that many, which bounds every
+    /// allocation by the input size.
+    pub fn len_prefix(&mut self, min_bytes: usize) -> Result<usize, DecodeError> {
+        let n = self.uvar()?;
+        let max = (self.buf.len() / min_bytes.max(1)) as u64;
+        if n > max {
+            return Err(DecodeError::LengthTooLarge { declared: n, max });
+        }
+        Ok(n as usize)
+    }
+    /// A length-prefixed block.
+    pub fn block(&mut self) -> Result<Reader<'a>, DecodeError> {
+        let n = self.len_prefix(1)?;
+        Ok(Reader::new(self.take(n)?))
+    }
+    pub fn finish(&self) -> Result<(), DecodeError> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::TrailingBytes)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_round_trip_and_overflow_is_rejected() {
+        let mut w = Writer::default();
+        for v in [0, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
+            w.uvar(v);
+        }
+        w.svar(-5);
+        let bytes = w.into_bytes();
+        let mut r = Reader::new(&bytes);
+        for v in [0, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
+            assert_eq!(r.uvar().unwrap(), v);
+        }
+        assert_eq!(r.svar().unwrap(), -5);
+        assert!(r.finish().is_ok());
+        let too_long = [0xffu8; 11];
+        assert_eq!(
+            Reader::new(&too_long).uvar(),
+            Err(DecodeError::VarintOverflow)
+        );
+        let too_big = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
+        assert_eq!(
+            Reader::new(&too_big).uvar(),
+            Err(DecodeError::VarintOverflow)
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! Snapshots: the whole history (the operation log without text) plus the
+//! document in order (spans and visible text), so loading builds the tree
+//! directly instead of replaying every operation.
+
+use super::envelope::{self, Kind};
+use super::ops::{self, OpsSection, TableEntry};
+use super::{Reader, Writer};
+use crate::content::{Span, Tree, MAX_SPAN_LEN};
+use crate::id::AgentTable;
+use crate::oplog::{OpKind, OpLog};
+use crate::remote::target_range;
+use crate::{DecodeError, Doc, Error, ReplicaId};
+
+impl Doc {
+    /// The full state and history as a compact binary snapshot.
+    ///
+    /// O(n) in the operation runs and spans.
+    pub fn encode_snapshot(&self) -> Vec<u8> {
+        let table = (0..self.agents.len())
+            .map(|a| TableEntry {
+                replica: self.agents.replica(a as u32),
+                first_seq: 0,
+                count: self.next_seq[a],
+            })
+            .collect();
+        let section = OpsSection {
+            table,
+            runs: self.oplog.runs.clone(),
+            texts: vec![None; self.oplog.runs.len()],
+        };
+        let mut w = Writer::default();
+        ops::write(&mut w, &section);
+        let spans: Vec<Span> = self.tree.spans().map(|(s, _)| s).collect();
+        w.uvar(spans.len() as u64);
+        let mut agents = Writer::default();
+        let mut i = 0;
+        while i < spans.len() {
+            let a = spans[i].agent;
+            let n = spans[i..].iter().take_while(|s| s.agent == a).count();
+            agents.uvar(u64::from(a));
+            agents.uvar(n as u64);
+            i += n;
+        }
+        let mut seqs = Writer::default();
+        let mut lens = Writer::default();
+        let mut last_end = vec![0u32; self.agents.len()];
+        for s in &spans {
+            seqs.svar(i64::from(s.seq) - i64::from(last_end[s.agent as usize]));
+            last_end[s.agent as usize] = s.end_seq();
+            lens.uvar((u64::from(s.len()) << 1) | u64::from(s.deleted()));
+        }
+        w.block(&agents.into_bytes());
+        w.block(&seqs.into_bytes());
+        w.block(&lens.into_bytes());
+        let mut text = String::with_capacity(self.len(crate::IndexUnit::Utf8));
+        for l in &self.tree.leaves_in_order() {
+            text.push_str(&self.tree.leaves[*l as usize].text);
+        }
+        w.block(text.as_bytes());
+        envelope::seal(Kind::Snapshot, &w.into_bytes())
+    }
+
+    /// Loads a snapshot made by [`Doc::encode_snapshot`]; local edits are made
+    /// as `replica` (continuing its counter if the snapshot has its edits).
+    ///
+    /// O(n).
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when the bytes are not a valid snapshot.
+    pub fn from_snapshot(bytes: &[u8], replica: ReplicaId) -> Result<Doc, Error> {
+        let (kind, r) = envelope::open(bytes)?;
+        if kind != Kind::Snapshot {
+            return Err(DecodeError::WrongKind(kind as u8).into());
+        }
+        Doc::decode_snapshot_body(r, replica)
+    }
+
+    pub(crate) fn decode_snapshot_body(
+        mut r: Reader<'_>,
+        replica: ReplicaId,
+    ) -> Result<Doc, Error> {
+        let section = ops::read(&mut r)?;
+        if section.table.iter().any(|e| e.first_seq != 0) {
+            return Err(DecodeError::InvalidValue("snapshot history starts after 0").into());
+        }
+        if section.texts.iter().any(Option::is_some) {
+            return Err(DecodeError::InvalidValue("snapshot operation carries text").into());
+        }
+        let count = r.len_prefix(3)?;
+        let mut agents_col = r.block()?;
+        let mut seqs = r.block()?;
+        let mut lens = r.block()?;
+        let mut text_r = r.block()?;
+        r.finish()?;
+        let text = std::str::from_utf8(text_r.take(text_r.remaining())?)
+            .map_err(|_| DecodeError::InvalidUtf8)?;
+        let n_agents = section.table.len();
+        let next_seq: Vec<u32> = section.table.iter().map(|e| e.count).collect();
+        let mut spans = Vec::with_capacity(count);
+        let mut last_end = vec![0u32; n_agents];
+        let mut visible = 0u64;
+        let mut items = 0u64;
+        while spans.len() < count {
+            let a = agents_col.u32var()?;
+            let repeat = agents_col.uvar()?;
+            if a as usize >= n_agents || repeat == 0 || repeat > (count - spans.len()) as u64 {
+                return Err(DecodeError::InvalidValue("span replica").into());
+            }
+            for _ in 0..repeat {
+                let seq = i64::from(last_end[a as usize]) + seqs.svar()?;
+                let ld = lens.uvar()?;
+                let len = ld >> 1;
+                if seq < 0
+                    || len == 0
+                    || len > u64::from(MAX_SPAN_LEN)
+                    || seq as u64 + len > u64::from(next_seq[a as usize])
+                {
+                    return Err(DecodeError::InvalidValue("span").into());
+                }
+                let span = Span::new(a, seq as u32, len as u32, ld & 1 == 1);
+                last_end[a as usize] = span.end_seq();
+                visible += u64::from(span.visible());
+                items += len;
+                spans.push(span);
+            }
+        }
+        agents_col.finish()?;
+        seqs.finish()?;
+        lens.finish()?;
+        if items > u64::from(MAX_SPAN_LEN) {
+            return Err(Error::DocumentTooLarge);
+        }
+        if crate::unit::TextMetrics::of(text).chars as u64 != visible {
+            return Err(DecodeError::InvalidValue("snapshot text length").into());
+        }
+        check_tiling(&section, &spans)?;
+        let tree = Tree::build(&spans, text);
+        let mut agents = AgentTable::default();
+        for e in &section.table {
+            agents.get_or_add(e.replica);
+        }
+        let mut oplog = OpLog::default();
+        for run in &section.runs {
+            oplog.push(*run);
+        }
+        let mut doc = Doc {
+            replica,
+            me: 0,
+            agents,
+            next_seq,
+            tree,
+            oplog,
+            pending: Vec::new(),
+        };
+        doc.me = doc.agent(replica);
+        doc.check_references()?;
+        Ok(doc)
+    }
+
+    /// Every origin and delete target of the log names an item.
+    fn check_references(&self) -> Result<(), Error> {
+        let is_item = |id: crate::id::LocalId| {
+            id.is_none() || self.tree.locate(id.agent(), id.seq()).is_some()
+        };
+        for run in &self.oplog.runs {
+            let ok = match run.kind {
+                OpKind::Insert { left, right } => is_item(left) && is_item(right),
+                OpKind::Delete { target, reversed } => {
+                    target_range(target.seq(), reversed, run.len)
+                        .is_some_and(|(lo, hi)| self.all_items(target.agent(), lo, hi))
+                }
+            };
+            if !ok {
+                return Err(DecodeError::InvalidReference.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The spans must hold exactly the inserted items of the log, each once.
+fn check_tiling(section: &OpsSection, spans: &[Span]) -> Result<(), DecodeError> {
+    if crate::check::same_items(&section.runs, spans.iter().copied()) {
+        Ok(())
+    } else {
+        Err(DecodeError::InvalidValue(
+            "spans do not match the inserted characters",
+        ))
+    }
+}

@@ -1,0 +1,427 @@
+//! Merging remote operations: the FugueMax / YjsMod integration rule for
+//! inserts, tombstoning for deletes, and buffering of operations whose
+//! dependencies have not arrived.
+
+use crate::content::{InLeaf, Loc, Span};
+use crate::id::LocalId;
+use crate::oplog::{OpKind, OpRun};
+use crate::unit::TextMetrics;
+use crate::{DecodeError, Doc, Error, IndexUnit, OpId, ReplicaId};
+use std::collections::BTreeMap;
+
+/// One visible change a merge made, in the order made: each index is into the
+/// text as it was after the changes before it. Apply them in order to an
+/// editor's buffer and it matches the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Patch {
+    /// `text` was inserted at `index`.
+    Insert {
+        /// Where, in the unit asked for.
+        index: usize,
+        /// What.
+        text: String,
+    },
+    /// `len` units of text at `index` were deleted.
+    Delete {
+        /// Where, in the unit asked for.
+        index: usize,
+        /// How much, in the unit asked for.
+        len: usize,
+    },
+}
+
+/// A decoded operation run, in global ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RemoteOp {
+    pub replica: ReplicaId,
+    pub seq: u32,
+    pub len: u32,
+    pub kind: RemoteKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RemoteKind {
+    /// `text` is `None` when the sender no longer has it (already deleted).
+    Insert {
+        left: Option<OpId>,
+        right: Option<OpId>,
+        text: Option<String>,
+    },
+    Delete {
+        target: OpId,
+        reversed: bool,
+    },
+}
+
+enum Outcome {
+    Applied,
+    NotReady,
+    Invalid,
+}
+
+impl Doc {
+    /// Merges decoded operations (in causal order). Everything is validated
+    /// first; operations whose dependencies are missing wait in a buffer.
+    pub(crate) fn apply_ops(
+        &mut self,
+        ops: Vec<RemoteOp>,
+        unit: IndexUnit,
+    ) -> Result<Vec<Patch>, Error> {
+        self.validate(&ops)?;
+        let mut patches = Vec::new();
+        let mut progress = false;
+        for op in ops {
+            match self.try_apply(&op, unit, &mut patches) {
+                Outcome::Applied => progress = true,
+                Outcome::NotReady => self.pending.push(op),
+                Outcome::Invalid => {}
+            }
+        }
+        while progress && !self.pending.is_empty() {
+            progress = false;
+            let waiting = std::mem::take(&mut self.pending);
+            for op in waiting {
+                match self.try_apply(&op, unit, &mut patches) {
+                    Outcome::Applied => progress = true,
+                    Outcome::NotReady => self.pending.push(op),
+                    Outcome::Invalid => {}
+                }
+            }
+        }
+        Ok(patches)
+    }
+
+    /// Rejects operations that refer to existing ids that are not items
+    /// (deletions) unless the same batch inserts them.
+    fn validate(&self, ops: &[RemoteOp]) -> Result<(), Error> {
+        let mut inserted: BTreeMap<(ReplicaId, u32), u32> = BTreeMap::new();
+        for op in ops {
+            if let RemoteKind::Insert { .. } = op.kind {
+                inserted.insert((op.replica, op.seq), op.seq + op.len);
+            }
+        }
+        let in_batch = |r: ReplicaId, s: u32| {
+            inserted
+                .range(..=(r, s))
+                .next_back()
+                .is_some_and(|(&(r2, _), &end)| r2 == r && s < end)
+        };
+        // Known seq range check: is (r, s) an applied operation?
+        let known = |r: ReplicaId, s: u32| {
+            self.agents
+                .get(r)
+                .is_some_and(|a| s < self.next_seq[a as usize])
+        };
+        let item_ok = |id: OpId| {
+            in_batch(id.replica, id.seq)
+                || !known(id.replica, id.seq)
+                || self
+                    .agents
+                    .get(id.replica)
+                    .and_then(|a| self.tree.locate(a, id.seq))
+                    .is_some()
+        };
+        for op in ops {
+            let ok = match &op.kind {
+                RemoteKind::Insert { left, right, .. } => {
+                    left.is_none_or(item_ok) && right.is_none_or(item_ok)
+                }
+                RemoteKind::Delete { target, reversed } => {
+                    match target_range(target.seq, *reversed, op.len) {
+                        Some((lo, hi)) => self.range_ok(target.replica, lo, hi, &in_batch, &known),
+                        None => false,
+                    }
+                }
+            };
+            if !ok {
+                return Err(DecodeError::InvalidReference.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Every id of `r` in `lo..hi` that is already applied is an item (or is
+    /// inserted by the same batch). Ids not yet applied are checked when their
+    /// operations arrive.
+    fn range_ok(
+        &self,
+        r: ReplicaId,
+        lo: u32,
+        hi: u32,
+        in_batch: &dyn Fn(ReplicaId, u32) -> bool,
+        known: &dyn Fn(ReplicaId, u32) -> bool,
+    ) -> bool {
+        let mut s = lo;
+        while s < hi && known(r, s) {
+            let a = self.agents.get(r).expect("known agent");
+            match self.tree.locate(a, s) {
+                Some(loc) => s = self.tree.span_at(loc).end_seq().min(hi),
+                None if in_batch(r, s) => s += 1,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    fn local_id(&mut self, id: Option<OpId>) -> LocalId {
+        match id {
+            None => LocalId::NONE,
+            Some(id) => LocalId::new(self.agent(id.replica), id.seq),
+        }
+    }
+
+    pub(crate) fn agent(&mut self, replica: ReplicaId) -> u32 {
+        let a = self.agents.get_or_add(replica);
+        if self.next_seq.len() <= a as usize {
+            self.next_seq.resize(a as usize + 1, 0);
+        }
+        a
+    }
+
+    fn is_known(&self, id: LocalId) -> bool {
+        id.is_none() || id.seq() < self.next_seq[id.agent() as usize]
+    }
+
+    fn try_apply(&mut self, op: &RemoteOp, unit: IndexUnit, patches: &mut Vec<Patch>) -> Outcome {
+        let agent = self.agent(op.replica);
+        let known = self.next_seq[agent as usize];
+        let end = op.seq.saturating_add(op.len);
+        if end <= known {
+            return Outcome::Applied; // a duplicate
+        }
+        if op.seq > known {
+            return Outcome::NotReady;
+        }
+        let kind = match &op.kind {
+            RemoteKind::Insert { left, right, .. } => OpKind::Insert {
+                left: self.local_id(*left),
+                right: self.local_id(*right),
+            },
+            RemoteKind::Delete { target, reversed } => OpKind::Delete {
+                target: self.local_id(Some(*target)),
+                reversed: *reversed,
+            },
+        };
+        let run = OpRun {
+            agent,
+            seq: op.seq,
+            len: op.len,
+            kind,
+        }
+        .suffix(known);
+        let skip = (known - op.seq) as usize;
+        match run.kind {
+            OpKind::Insert { left, right } => {
+                if !self.is_known(left) || !self.is_known(right) {
+                    return Outcome::NotReady;
+                }
+                let items_ok = [left, right]
+                    .iter()
+                    .all(|id| id.is_none() || self.tree.locate(id.agent(), id.seq()).is_some());
+                if !items_ok
+                    || self
+                        .total()
+                        .items
+                        .checked_add(run.len)
+                        .is_none_or(|n| n > crate::content::MAX_SPAN_LEN)
+                {
+                    return Outcome::Invalid;
+                }
+                let text = match &op.kind {
+                    RemoteKind::Insert { text: Some(t), .. } => {
+                        let from = crate::unit::char_to_byte(t, skip);
+                        Some(&t[from..])
+                    }
+                    _ => None,
+                };
+                let text = text.map(str::to_owned);
+                self.integrate(&run, left, right, text.as_deref(), unit, patches);
+            }
+            OpKind::Delete { target, reversed } => {
+                let Some((lo, hi)) = target_range(target.seq(), reversed, run.len) else {
+                    return Outcome::Invalid;
+                };
+                if hi > self.next_seq[target.agent() as usize] {
+                    return Outcome::NotReady;
+                }
+                if !self.all_items(target.agent(), lo, hi) {
+                    return Outcome::Invalid;
+                }
+                self.delete_ids(target.agent(), lo, hi, unit, patches);
+            }
+        }
+        self.oplog.push(run);
+        self.next_seq[agent as usize] = run.end();
+        Outcome::Applied
+    }
+
+    pub(crate) fn all_items(&self, agent: u32, lo: u32, hi: u32) -> bool {
+        let mut s = lo;
+        while s < hi {
+            match self.tree.locate(agent, s) {
+                Some(loc) => s = self.tree.span_at(loc).end_seq(),
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// Item position (counting tombstones) of an item; -1 for the start.
+    fn item_pos(&self, id: LocalId) -> i64 {
+        match id.some() {
+            None => -1,
+            Some(id) => {
+                let loc = self
+                    .tree
+                    .locate(id.agent(), id.seq())
+                    .expect("origin is an item");
+                i64::from(self.tree.offset_of(loc).0)
+            }
+        }
+    }
+
+    /// Places a remote insert run with the YjsMod rule (equivalent to
+    /// FugueMax): scan right from the left origin over concurrent inserts and
+    /// stop where the run's origins say it belongs.
+    fn integrate(
+        &mut self,
+        run: &OpRun,
+        left: LocalId,
+        right: LocalId,
+        text: Option<&str>,
+        unit: IndexUnit,
+        patches: &mut Vec<Patch>,
+    ) {
+        let total = i64::from(self.total().items);
+        let left_pos = self.item_pos(left);
+        let right_pos = if right.is_none() {
+            total
+        } else {
+            self.item_pos(right)
+        };
+        let me = self.agents.replica(run.agent);
+        let first = match left.some() {
+            None => self.tree.normalize(Loc {
+                leaf: self.tree.first_leaf(),
+                at: InLeaf { span: 0, offset: 0 },
+            }),
+            Some(id) => {
+                let loc = self
+                    .tree
+                    .locate(id.agent(), id.seq())
+                    .expect("origin is an item");
+                self.tree.advance(loc, 1)
+            }
+        };
+        let mut i = left_pos + 1;
+        let mut cur = first;
+        let mut dest = cur;
+        let mut scanning = false;
+        loop {
+            if !scanning {
+                dest = cur;
+            }
+            let Some(loc) = cur else { break };
+            if i >= total || i == right_pos {
+                break;
+            }
+            let span = self.tree.span_at(loc);
+            let other = span.id_at(loc.at.offset);
+            let (ol, or, run_end) = self
+                .oplog
+                .origins(other.agent(), other.seq())
+                .expect("item has origins");
+            let oleft = self.item_pos(ol);
+            let oright = if or.is_none() {
+                total
+            } else {
+                self.item_pos(or)
+            };
+            if oleft < left_pos {
+                break;
+            }
+            if oleft == left_pos {
+                if oright < right_pos {
+                    scanning = true;
+                } else if oright == right_pos {
+                    if me < self.agents.replica(other.agent()) {
+                        break;
+                    }
+                    scanning = false;
+                } else {
+                    scanning = false;
+                }
+            }
+            // The rest of this run inside this span has the previous item as
+            // its left origin, which lies right of ours: all skipped alike.
+            let step = i64::from(span.end_seq().min(run_end) - other.seq())
+                .min(right_pos - i)
+                .max(1);
+            i += step;
+            cur = self.tree.advance(loc, step as u32);
+        }
+        let loc = dest.unwrap_or_else(|| {
+            let mut leaf = self.tree.first_leaf();
+            while self.tree.leaves[leaf as usize].next != crate::content::NIL {
+                leaf = self.tree.leaves[leaf as usize].next;
+            }
+            Loc {
+                leaf,
+                at: InLeaf {
+                    span: self.tree.leaves[leaf as usize].spans.len(),
+                    offset: 0,
+                },
+            }
+        });
+        let chars_before = self.tree.offset_of(loc).1;
+        let span = Span::new(run.agent, run.seq, run.len, text.is_none());
+        self.tree.insert(loc, span, text.unwrap_or(""));
+        if let Some(t) = text {
+            let index = self.from_chars(chars_before, unit);
+            patches.push(Patch::Insert {
+                index,
+                text: t.to_owned(),
+            });
+        }
+    }
+
+    /// Tombstones items `lo..hi` of `agent` (all must be items).
+    fn delete_ids(
+        &mut self,
+        agent: u32,
+        lo: u32,
+        hi: u32,
+        unit: IndexUnit,
+        patches: &mut Vec<Patch>,
+    ) {
+        let mut s = lo;
+        while s < hi {
+            let loc = self.tree.locate(agent, s).expect("validated item");
+            let span = self.tree.span_at(loc);
+            let n = (hi - s).min(span.len() - loc.at.offset);
+            if !span.deleted() {
+                let chars_before = self.tree.offset_of(loc).1;
+                let index = self.from_chars(chars_before, unit);
+                let removed = self.tree.delete(loc, n);
+                patches.push(Patch::Delete {
+                    index,
+                    len: TextMetrics::of(&removed).get(unit) as usize,
+                });
+            }
+            s += n;
+        }
+    }
+}
+
+/// The id range `[lo, hi)` a delete run of `len` starting at `target`
+/// covers; `None` when it would leave the id space.
+pub(crate) fn target_range(target: u32, reversed: bool, len: u32) -> Option<(u32, u32)> {
+    if reversed {
+        Some((
+            target.checked_sub(len.checked_sub(1)?)?,
+            target.checked_add(1)?,
+        ))
+    } else {
+        Some((target, target.checked_add(len)?))
+    }
+}

@@ -1,0 +1,9 @@
+//! Randomized and example tests. They live inside the crate so they run with
+//! the small `cfg(test)` node sizes that make small inputs build deep trees.
+
+mod convergence;
+mod decode;
+mod fugue;
+mod oracle;
+mod rng;
+mod roundtrip;

@@ -1,0 +1,177 @@
+//! Updates: the operations one version lacks, as bytes, and merging them.
+
+use crate::encoding::envelope::{self, Kind};
+use crate::encoding::ops::{self, OpsSection, TableEntry};
+use crate::encoding::Writer;
+use crate::id::LocalId;
+use crate::oplog::{OpKind, OpRun};
+use crate::remote::{Patch, RemoteKind, RemoteOp};
+use crate::{Doc, Error, IndexUnit, OpId, Version};
+
+impl Doc {
+    /// Every operation this document has that `since` lacks, as a compact
+    /// binary update (see `docs/format.md`). With the empty version it is the
+    /// whole history.
+    ///
+    /// O(operations in the update · log n).
+    pub fn encode_update(&self, since: &Version) -> Vec<u8> {
+        let section = self.section_since(since);
+        let mut w = Writer::default();
+        ops::write(&mut w, &section);
+        envelope::seal(Kind::Update, &w.into_bytes())
+    }
+
+    /// Merges an update or a snapshot from any replica: operations already
+    /// known are ignored, operations whose dependencies are missing wait until
+    /// they arrive. Returns the visible changes, indexed in `unit`.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when the bytes are not a valid update or snapshot,
+    /// or refer to characters that do not exist; nothing is applied then.
+    pub fn apply_update(&mut self, bytes: &[u8], unit: IndexUnit) -> Result<Vec<Patch>, Error> {
+        let (kind, mut r) = envelope::open(bytes)?;
+        match kind {
+            Kind::Update => {
+                let section = ops::read(&mut r)?;
+                r.finish()?;
+                let remote = to_remote(section);
+                self.apply_ops(remote, unit)
+            }
+            Kind::Snapshot => {
+                let other = Doc::decode_snapshot_body(r, self.replica)?;
+                self.merge(&other, unit)
+            }
+        }
+    }
+
+    /// Merges everything `other` has that this document lacks.
+    ///
+    /// # Errors
+    /// None in practice: `other` is a valid document.
+    pub fn merge(&mut self, other: &Doc, unit: IndexUnit) -> Result<Vec<Patch>, Error> {
+        let section = other.section_since(&self.version());
+        self.apply_ops(to_remote(section), unit)
+    }
+
+    /// The operations not in `since`, with the text of inserted characters
+    /// that are still visible.
+    fn section_since(&self, since: &Version) -> OpsSection {
+        let known: Vec<u32> = (0..self.agents.len())
+            .map(|a| {
+                since
+                    .get(self.agents.replica(a as u32))
+                    .min(self.next_seq[a])
+            })
+            .collect();
+        let mut runs = Vec::new();
+        let mut texts = Vec::new();
+        for i in self.oplog.runs_since(&known) {
+            let run = self.oplog.runs[i as usize];
+            let run = if run.seq < known[run.agent as usize] {
+                run.suffix(known[run.agent as usize])
+            } else {
+                run
+            };
+            match run.kind {
+                OpKind::Delete { .. } => {
+                    runs.push(run);
+                    texts.push(None);
+                }
+                OpKind::Insert { .. } => {
+                    // Split by what is still visible: deleted text is gone.
+                    let mut s = run.seq;
+                    while s < run.end() {
+                        let loc = self
+                            .tree
+                            .locate(run.agent, s)
+                            .expect("inserted items are in the tree");
+                        let span = self.tree.span_at(loc);
+                        let n = (run.end() - s).min(span.len() - loc.at.offset);
+                        let piece = run.suffix(s).prefix(n);
+                        texts.push((!span.deleted()).then(|| self.tree.text_at(loc, n).to_owned()));
+                        runs.push(piece);
+                        s += n;
+                    }
+                }
+            }
+        }
+        // Number the replicas in order of first mention.
+        let mut slot = vec![u32::MAX; self.agents.len()];
+        let mut table = Vec::new();
+        let mut map = |a: u32, table: &mut Vec<TableEntry>| {
+            if slot[a as usize] == u32::MAX {
+                slot[a as usize] = table.len() as u32;
+                let first = known[a as usize];
+                table.push(TableEntry {
+                    replica: self.agents.replica(a),
+                    first_seq: first,
+                    count: 0,
+                });
+            }
+            slot[a as usize]
+        };
+        let remap = |id: LocalId,
+                     table: &mut Vec<TableEntry>,
+                     map: &mut dyn FnMut(u32, &mut Vec<TableEntry>) -> u32| {
+            if id.is_none() {
+                id
+            } else {
+                LocalId::new(map(id.agent(), table), id.seq())
+            }
+        };
+        for run in &mut runs {
+            let a = map(run.agent, &mut table);
+            table[a as usize].count += run.len;
+            run.agent = a;
+            run.kind = match run.kind {
+                OpKind::Insert { left, right } => OpKind::Insert {
+                    left: remap(left, &mut table, &mut map),
+                    right: remap(right, &mut table, &mut map),
+                },
+                OpKind::Delete { target, reversed } => OpKind::Delete {
+                    target: remap(target, &mut table, &mut map),
+                    reversed,
+                },
+            };
+        }
+        // Replicas only referred to carry no operations here.
+        for e in &mut table {
+            if e.count == 0 {
+                e.first_seq = 0;
+            }
+        }
+        OpsSection { table, runs, texts }
+    }
+}
+
+/// Converts a decoded section to operations with global ids.
+fn to_remote(section: OpsSection) -> Vec<RemoteOp> {
+    let table = &section.table;
+    let global = |id: LocalId| {
+        id.some().map(|id| OpId {
+            replica: table[id.agent() as usize].replica,
+            seq: id.seq(),
+        })
+    };
+    section
+        .runs
+        .iter()
+        .zip(section.texts)
+        .map(|(run, text): (&OpRun, Option<String>)| RemoteOp {
+            replica: table[run.agent as usize].replica,
+            seq: run.seq,
+            len: run.len,
+            kind: match run.kind {
+                OpKind::Insert { left, right } => RemoteKind::Insert {
+                    left: global(left),
+                    right: global(right),
+                    text,
+                },
+                OpKind::Delete { target, reversed } => RemoteKind::Delete {
+                    target: global(target).expect("decoder rejects deletes without a target"),
+                    reversed,
+                },
+            },
+        })
+        .collect()
+}
