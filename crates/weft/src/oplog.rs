@@ -105,6 +105,28 @@ impl OpRun {
     }
 }
 
+/// Renumbers the agents a run names (its own and those of its references).
+pub fn renumber(run: &mut OpRun, map: &mut dyn FnMut(u32) -> u32) {
+    let mut re = |id: LocalId| {
+        if id.is_none() {
+            id
+        } else {
+            LocalId::new(map(id.agent()), id.seq())
+        }
+    };
+    run.kind = match run.kind {
+        OpKind::Insert { left, right } => OpKind::Insert {
+            left: re(left),
+            right: re(right),
+        },
+        OpKind::Delete { target, reversed } => OpKind::Delete {
+            target: re(target),
+            reversed,
+        },
+    };
+    run.agent = map(run.agent);
+}
+
 /// The target of the `skip`-th deletion of a delete run.
 pub fn delete_target(target: LocalId, reversed: bool, skip: u32) -> LocalId {
     let seq = if reversed {

@@ -403,10 +403,12 @@ impl Doc {
                 let chars_before = self.tree.offset_of(loc).1;
                 let index = self.from_chars(chars_before, unit);
                 let removed = self.tree.delete(loc, n);
-                patches.push(Patch::Delete {
-                    index,
-                    len: TextMetrics::of(&removed).get(unit) as usize,
-                });
+                let len = TextMetrics::of(&removed).get(unit) as usize;
+                match patches.last_mut() {
+                    // Pieces split only by leaf or span boundaries: one patch.
+                    Some(Patch::Delete { index: i, len: l }) if *i == index => *l += len,
+                    _ => patches.push(Patch::Delete { index, len }),
+                }
             }
             s += n;
         }

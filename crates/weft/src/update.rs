@@ -4,7 +4,7 @@ use crate::encoding::envelope::{self, Kind};
 use crate::encoding::ops::{self, OpsSection, TableEntry};
 use crate::encoding::Writer;
 use crate::id::LocalId;
-use crate::oplog::{OpKind, OpRun};
+use crate::oplog::{renumber, OpKind, OpRun};
 use crate::remote::{Patch, RemoteKind, RemoteOp};
 use crate::{Doc, Error, IndexUnit, OpId, Version};
 
@@ -98,41 +98,20 @@ impl Doc {
         // Number the replicas in order of first mention.
         let mut slot = vec![u32::MAX; self.agents.len()];
         let mut table = Vec::new();
-        let mut map = |a: u32, table: &mut Vec<TableEntry>| {
-            if slot[a as usize] == u32::MAX {
-                slot[a as usize] = table.len() as u32;
-                let first = known[a as usize];
-                table.push(TableEntry {
-                    replica: self.agents.replica(a),
-                    first_seq: first,
-                    count: 0,
-                });
-            }
-            slot[a as usize]
-        };
-        let remap = |id: LocalId,
-                     table: &mut Vec<TableEntry>,
-                     map: &mut dyn FnMut(u32, &mut Vec<TableEntry>) -> u32| {
-            if id.is_none() {
-                id
-            } else {
-                LocalId::new(map(id.agent(), table), id.seq())
-            }
-        };
         for run in &mut runs {
-            let a = map(run.agent, &mut table);
-            table[a as usize].count += run.len;
-            run.agent = a;
-            run.kind = match run.kind {
-                OpKind::Insert { left, right } => OpKind::Insert {
-                    left: remap(left, &mut table, &mut map),
-                    right: remap(right, &mut table, &mut map),
-                },
-                OpKind::Delete { target, reversed } => OpKind::Delete {
-                    target: remap(target, &mut table, &mut map),
-                    reversed,
-                },
-            };
+            let len = run.len;
+            renumber(run, &mut |a| {
+                if slot[a as usize] == u32::MAX {
+                    slot[a as usize] = table.len() as u32;
+                    table.push(TableEntry {
+                        replica: self.agents.replica(a),
+                        first_seq: known[a as usize],
+                        count: 0,
+                    });
+                }
+                slot[a as usize]
+            });
+            table[run.agent as usize].count += len;
         }
         // Replicas only referred to carry no operations here.
         for e in &mut table {

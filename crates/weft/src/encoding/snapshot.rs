@@ -7,7 +7,7 @@ use super::ops::{self, OpsSection, TableEntry};
 use super::{Reader, Writer};
 use crate::content::{Span, Tree, MAX_SPAN_LEN};
 use crate::id::AgentTable;
-use crate::oplog::{OpKind, OpLog};
+use crate::oplog::{renumber, OpKind, OpLog};
 use crate::remote::target_range;
 use crate::{DecodeError, Doc, Error, ReplicaId};
 
@@ -16,21 +16,39 @@ impl Doc {
     ///
     /// O(n) in the operation runs and spans.
     pub fn encode_snapshot(&self) -> Vec<u8> {
-        let table = (0..self.agents.len())
-            .map(|a| TableEntry {
-                replica: self.agents.replica(a as u32),
-                first_seq: 0,
-                count: self.next_seq[a],
-            })
-            .collect();
+        // Only replicas with operations are listed, in local order.
+        let mut slot = vec![u32::MAX; self.agents.len()];
+        let mut table = Vec::new();
+        for (a, &count) in self.next_seq.iter().enumerate() {
+            if count > 0 {
+                slot[a] = table.len() as u32;
+                table.push(TableEntry {
+                    replica: self.agents.replica(a as u32),
+                    first_seq: 0,
+                    count,
+                });
+            }
+        }
+        let mut runs = self.oplog.runs.clone();
+        for run in &mut runs {
+            renumber(run, &mut |a| slot[a as usize]);
+        }
         let section = OpsSection {
             table,
-            runs: self.oplog.runs.clone(),
-            texts: vec![None; self.oplog.runs.len()],
+            texts: vec![None; runs.len()],
+            runs,
         };
         let mut w = Writer::default();
         ops::write(&mut w, &section);
-        let spans: Vec<Span> = self.tree.spans().map(|(s, _)| s).collect();
+        // Maximal runs, whatever the leaf boundaries: snapshots are canonical.
+        let mut spans: Vec<Span> = Vec::new();
+        for (s, _) in self.tree.spans() {
+            let s = Span::new(slot[s.agent as usize], s.seq, s.len(), s.deleted());
+            match spans.last_mut() {
+                Some(last) if last.can_append(&s) => last.set_len(last.len() + s.len()),
+                _ => spans.push(s),
+            }
+        }
         w.uvar(spans.len() as u64);
         let mut agents = Writer::default();
         let mut i = 0;
@@ -86,7 +104,7 @@ impl Doc {
         if section.texts.iter().any(Option::is_some) {
             return Err(DecodeError::InvalidValue("snapshot operation carries text").into());
         }
-        let count = r.len_prefix(3)?;
+        let count = r.len_prefix(2)?; // a seq and a length byte at least
         let mut agents_col = r.block()?;
         let mut seqs = r.block()?;
         let mut lens = r.block()?;

@@ -5,7 +5,7 @@ use crate::{Doc, Error, IndexUnit};
 
 const UNITS: [IndexUnit; 3] = [IndexUnit::CodePoint, IndexUnit::Utf16, IndexUnit::Utf8];
 
-fn unit_len(s: &str, unit: IndexUnit) -> usize {
+pub(super) fn unit_len(s: &str, unit: IndexUnit) -> usize {
     match unit {
         IndexUnit::CodePoint => s.chars().count(),
         IndexUnit::Utf16 => s.encode_utf16().count(),
@@ -14,7 +14,7 @@ fn unit_len(s: &str, unit: IndexUnit) -> usize {
 }
 
 /// Byte offset of the `index`-th unit, or `None` inside a character.
-fn unit_to_byte(s: &str, index: usize, unit: IndexUnit) -> Option<usize> {
+pub(super) fn unit_to_byte(s: &str, index: usize, unit: IndexUnit) -> Option<usize> {
     let mut units = 0;
     for (b, c) in s.char_indices() {
         if units == index {
@@ -33,11 +33,28 @@ fn unit_to_byte(s: &str, index: usize, unit: IndexUnit) -> Option<usize> {
 }
 
 /// A random index on a character boundary in `unit`.
-fn boundary(rng: &mut Rng, s: &str, unit: IndexUnit) -> usize {
+pub(super) fn boundary(rng: &mut Rng, s: &str, unit: IndexUnit) -> usize {
     let chars = s.chars().count();
     let c = rng.below(chars + 1);
     let b = s.char_indices().nth(c).map_or(s.len(), |(b, _)| b);
     unit_len(&s[..b], unit)
+}
+
+/// Applies patches (indexed in `unit`) to `s`, as an editor would.
+pub(super) fn apply_patches(s: &mut String, patches: &[crate::Patch], unit: IndexUnit) {
+    for p in patches {
+        match p {
+            crate::Patch::Insert { index, text } => {
+                let b = unit_to_byte(s, *index, unit).expect("patch index on a boundary");
+                s.insert_str(b, text);
+            }
+            crate::Patch::Delete { index, len } => {
+                let from = unit_to_byte(s, *index, unit).expect("patch index on a boundary");
+                let to = unit_to_byte(s, index + len, unit).expect("patch end on a boundary");
+                s.replace_range(from..to, "");
+            }
+        }
+    }
 }
 
 fn check_against(doc: &Doc, oracle: &str) {
