@@ -89,7 +89,7 @@ impl Doc {
     /// [`Error::IndexOutOfBounds`] past the end, [`Error::NotCharBoundary`]
     /// inside a character, [`Error::DocumentTooLarge`] past the size limit.
     pub fn insert(&mut self, index: usize, text: &str, unit: IndexUnit) -> Result<(), Error> {
-        let at = self.to_chars(index, unit)?;
+        let at = self.unit_to_chars(index, unit)?;
         if text.is_empty() {
             return Ok(());
         }
@@ -133,8 +133,8 @@ impl Doc {
             len: self.len(unit),
             unit,
         })?;
-        let start = self.to_chars(index, unit)?;
-        let end = self.to_chars(end, unit)?;
+        let start = self.unit_to_chars(index, unit)?;
+        let end = self.unit_to_chars(end, unit)?;
         let mut remaining = end - start;
         self.reserve(remaining, 0)?;
         while remaining > 0 {
@@ -186,8 +186,8 @@ impl Doc {
         if start > end {
             return Err(Error::InvalidRange { start, end });
         }
-        let from = self.to_chars(start, unit)?;
-        let to = self.to_chars(end, unit)?;
+        let from = self.unit_to_chars(start, unit)?;
+        let to = self.unit_to_chars(end, unit)?;
         let mut out = String::new();
         let (mut leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), from);
         let mut skip = (from - before.text.chars) as usize;
@@ -208,7 +208,7 @@ impl Doc {
     }
 
     /// Converts `index` in `unit` to a character index, validating it.
-    pub(crate) fn to_chars(&self, index: usize, unit: IndexUnit) -> Result<u32, Error> {
+    pub(crate) fn unit_to_chars(&self, index: usize, unit: IndexUnit) -> Result<u32, Error> {
         let total = self.tree.total();
         let len = total.text.get(unit) as usize;
         if index > len {
@@ -226,7 +226,7 @@ impl Doc {
     }
 
     /// Converts a character index (at most the length) to `unit`.
-    pub(crate) fn from_chars(&self, chars: u32, unit: IndexUnit) -> usize {
+    pub(crate) fn chars_to_unit(&self, chars: u32, unit: IndexUnit) -> usize {
         let total = self.tree.total();
         if total.text.get(unit) == total.text.chars {
             return chars as usize;
@@ -247,8 +247,8 @@ impl Doc {
         from: IndexUnit,
         to: IndexUnit,
     ) -> Result<usize, Error> {
-        let c = self.to_chars(index, from)?;
-        Ok(self.from_chars(c, to))
+        let c = self.unit_to_chars(index, from)?;
+        Ok(self.chars_to_unit(c, to))
     }
 
     /// The index (in `unit`) where line `line` (0-based) starts.
@@ -276,7 +276,7 @@ impl Doc {
     /// # Errors
     /// As [`Doc::insert`] for `index`.
     pub fn line_column(&self, index: usize, unit: IndexUnit) -> Result<(usize, usize), Error> {
-        let c = self.to_chars(index, unit)?;
+        let c = self.unit_to_chars(index, unit)?;
         let (leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), c);
         let text = &self.tree.leaves[leaf as usize].text;
         let byte = char_to_byte(text, (c - before.text.chars) as usize);

@@ -377,7 +377,7 @@ impl Doc {
         let span = Span::new(run.agent, run.seq, run.len, text.is_none());
         self.tree.insert(loc, span, text.unwrap_or(""));
         if let Some(t) = text {
-            let index = self.from_chars(chars_before, unit);
+            let index = self.chars_to_unit(chars_before, unit);
             patches.push(Patch::Insert {
                 index,
                 text: t.to_owned(),
@@ -401,7 +401,7 @@ impl Doc {
             let n = (hi - s).min(span.len() - loc.at.offset);
             if !span.deleted() {
                 let chars_before = self.tree.offset_of(loc).1;
-                let index = self.from_chars(chars_before, unit);
+                let index = self.chars_to_unit(chars_before, unit);
                 let removed = self.tree.delete(loc, n);
                 let len = TextMetrics::of(&removed).get(unit) as usize;
                 match patches.last_mut() {

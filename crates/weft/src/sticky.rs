@@ -85,7 +85,7 @@ impl Doc {
         bias: Bias,
         unit: IndexUnit,
     ) -> Result<StickyIndex, Error> {
-        let c = self.to_chars(index, unit)?;
+        let c = self.unit_to_chars(index, unit)?;
         let anchor_char = match bias {
             Bias::Left => c.checked_sub(1),
             Bias::Right => (c < self.total().text.chars).then_some(c),
@@ -125,6 +125,6 @@ impl Doc {
             .ok_or(Error::UnknownAnchor)?;
         let visible = !self.tree.span_at(loc).deleted();
         let chars = self.tree.offset_of(loc).1 + u32::from(visible && sticky.bias == Bias::Left);
-        Ok(self.from_chars(chars, unit))
+        Ok(self.chars_to_unit(chars, unit))
     }
 }

@@ -1,0 +1,124 @@
+//! One row of results per implementation, printed as a table or JSON lines.
+
+use weft_traces::Trace;
+
+pub struct Row {
+    pub impl_name: &'static str,
+    pub trace: String,
+    pub patches: usize,
+    pub replay_ms: f64,
+    pub retained_bytes: usize,
+    pub snapshot_bytes: Option<usize>,
+    pub load_ms: Option<f64>,
+    pub merge_ms: Option<f64>,
+    pub final_len_chars: usize,
+    pub ok: bool,
+    pub note: &'static str,
+}
+
+impl Row {
+    pub fn new(impl_name: &'static str, trace: &Trace) -> Row {
+        Row {
+            impl_name,
+            trace: trace.name.clone(),
+            patches: trace.patch_count(),
+            replay_ms: f64::NAN,
+            retained_bytes: 0,
+            snapshot_bytes: None,
+            load_ms: None,
+            merge_ms: None,
+            final_len_chars: 0,
+            ok: false,
+            note: "",
+        }
+    }
+
+    pub fn finish(&mut self, text: &str, trace: &Trace) {
+        self.final_len_chars = text.chars().count();
+        self.ok = text == trace.end;
+    }
+
+    fn json(&self) -> String {
+        let opt = |v: Option<f64>| v.map_or("null".to_owned(), |v| format!("{v:.4}"));
+        format!(
+            "{{\"impl\":\"{}\",\"trace\":\"{}\",\"patches\":{},\"replay_ms\":{:.3},\"retained_bytes\":{},\"snapshot_bytes\":{},\"load_ms\":{},\"merge_ms\":{},\"final_len_chars\":{},\"ok\":{},\"note\":\"{}\"}}",
+            self.impl_name,
+            self.trace,
+            self.patches,
+            self.replay_ms,
+            self.retained_bytes,
+            self.snapshot_bytes.map_or("null".to_owned(), |v| v.to_string()),
+            opt(self.load_ms),
+            opt(self.merge_ms),
+            self.final_len_chars,
+            self.ok,
+            self.note
+        )
+    }
+}
+
+pub fn print(trace: &Trace, rows: &[Row], json: bool) {
+    if json {
+        for r in rows {
+            println!("{}", r.json());
+        }
+        return;
+    }
+    let kind = if trace.concurrent {
+        format!("concurrent, {} agents", trace.agents)
+    } else {
+        "sequential".into()
+    };
+    println!("\n{} ({} patches, {kind})", trace.name, trace.patch_count());
+    println!(
+        "{:<10} {:>11} {:>13} {:>13} {:>9} {:>10} {:>9} {:>4}  note",
+        "impl", "replay ms", "retained B", "snapshot B", "load ms", "merge ms", "chars", "ok",
+    );
+    let f = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
+    for r in rows {
+        println!(
+            "{:<10} {:>11.2} {:>13} {:>13} {:>9} {:>10} {:>9} {:>4}  {}",
+            r.impl_name,
+            r.replay_ms,
+            r.retained_bytes,
+            r.snapshot_bytes.map_or("-".to_owned(), |v| v.to_string()),
+            f(r.load_ms),
+            f(r.merge_ms),
+            r.final_len_chars,
+            if r.ok { "yes" } else { "NO" },
+            r.note
+        );
+    }
+    let weft = &rows[0];
+    let ratio = |a: f64, b: f64| {
+        if b > 0.0 {
+            format!("{:.2}x", a / b)
+        } else {
+            "-".into()
+        }
+    };
+    for other in &rows[1..] {
+        if other.replay_ms.is_nan() {
+            continue;
+        }
+        println!(
+            "weft / {:<9} replay {}  retained {}{}",
+            other.impl_name,
+            ratio(weft.replay_ms, other.replay_ms),
+            ratio(weft.retained_bytes as f64, other.retained_bytes as f64),
+            match (
+                weft.snapshot_bytes,
+                other.snapshot_bytes,
+                weft.load_ms,
+                other.load_ms
+            ) {
+                (Some(a), Some(b), Some(c), Some(d)) => format!(
+                    "  snapshot {}  load {}",
+                    ratio(a as f64, b as f64),
+                    ratio(c, d)
+                ),
+                _ => String::new(),
+            }
+        );
+    }
+}
