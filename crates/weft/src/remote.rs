@@ -95,17 +95,23 @@ impl Doc {
     /// (deletions) unless the same batch inserts them.
     fn validate(&self, ops: &[RemoteOp]) -> Result<(), Error> {
         let mut inserted: BTreeMap<(ReplicaId, u32), u32> = BTreeMap::new();
+        let mut deleting: BTreeMap<(ReplicaId, u32), u32> = BTreeMap::new();
         for op in ops {
-            if let RemoteKind::Insert { .. } = op.kind {
-                inserted.insert((op.replica, op.seq), op.seq + op.len);
-            }
+            let map = match op.kind {
+                RemoteKind::Insert { .. } => &mut inserted,
+                RemoteKind::Delete { .. } => &mut deleting,
+            };
+            map.insert((op.replica, op.seq), op.seq.saturating_add(op.len));
         }
-        let in_batch = |r: ReplicaId, s: u32| {
-            inserted
-                .range(..=(r, s))
+        let covers = |map: &BTreeMap<(ReplicaId, u32), u32>, r: ReplicaId, s: u32| {
+            map.range(..=(r, s))
                 .next_back()
                 .is_some_and(|(&(r2, _), &end)| r2 == r && s < end)
         };
+        let in_batch = |r: ReplicaId, s: u32| covers(&inserted, r, s);
+        // An id this batch uses for a deletion can never be a character.
+        let deletion_in_batch =
+            |r: ReplicaId, s: u32| covers(&deleting, r, s) && !covers(&inserted, r, s);
         // Known seq range check: is (r, s) an applied operation?
         let known = |r: ReplicaId, s: u32| {
             self.agents
@@ -113,13 +119,14 @@ impl Doc {
                 .is_some_and(|a| s < self.next_seq[a as usize])
         };
         let item_ok = |id: OpId| {
-            in_batch(id.replica, id.seq)
-                || !known(id.replica, id.seq)
-                || self
-                    .agents
-                    .get(id.replica)
-                    .and_then(|a| self.tree.locate(a, id.seq))
-                    .is_some()
+            !deletion_in_batch(id.replica, id.seq)
+                && (in_batch(id.replica, id.seq)
+                    || !known(id.replica, id.seq)
+                    || self
+                        .agents
+                        .get(id.replica)
+                        .and_then(|a| self.tree.locate(a, id.seq))
+                        .is_some())
         };
         for op in ops {
             let ok = match &op.kind {
@@ -128,7 +135,14 @@ impl Doc {
                 }
                 RemoteKind::Delete { target, reversed } => {
                     match target_range(target.seq, *reversed, op.len) {
-                        Some((lo, hi)) => self.range_ok(target.replica, lo, hi, &in_batch, &known),
+                        Some((lo, hi)) => {
+                            let hits_deletion = deleting
+                                .range(..(target.replica, hi))
+                                .next_back()
+                                .is_some_and(|(&(r, _), &end)| r == target.replica && end > lo);
+                            !hits_deletion
+                                && self.range_ok(target.replica, lo, hi, &in_batch, &known)
+                        }
                         None => false,
                     }
                 }

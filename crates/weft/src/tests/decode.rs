@@ -1,1 +1,366 @@
+//! Hostile bytes: every decoder returns an error (never panics, never
+//! allocates without bound) and a failed apply leaves the document unchanged.
 
+use super::rng::Rng;
+use crate::encoding::envelope::{seal, Kind};
+use crate::encoding::ops::{self, OpsSection, TableEntry};
+use crate::encoding::Writer;
+use crate::id::LocalId;
+use crate::oplog::{OpKind, OpRun};
+use crate::{DecodeError, Doc, Error, IndexUnit::CodePoint, Version};
+
+fn sample() -> (Doc, Doc) {
+    let mut a = Doc::new(11);
+    let mut b = Doc::new(22);
+    a.insert(0, "hello w\u{f6}rld\n\u{1F600}", CodePoint)
+        .unwrap();
+    b.apply_update(&a.encode_update(&Version::new()), CodePoint)
+        .unwrap();
+    b.insert(5, ", there", CodePoint).unwrap();
+    a.delete(1, 3, CodePoint).unwrap();
+    a.delete(0, 1, CodePoint).unwrap();
+    b.apply_update(&a.encode_update(&b.version()), CodePoint)
+        .unwrap();
+    (a, b)
+}
+
+fn body_of(bytes: &[u8]) -> &[u8] {
+    &bytes[6..bytes.len() - 4]
+}
+
+/// Applies `bytes` to a copy of `doc`: on error nothing may have changed; on
+/// success every invariant must hold. Loading as a snapshot likewise.
+fn try_all(doc: &Doc, bytes: &[u8]) -> bool {
+    let before = doc.encode_snapshot();
+    let mut copy = doc.clone();
+    let failed = match copy.apply_update(bytes, CodePoint) {
+        Err(_) => {
+            assert!(
+                copy.encode_snapshot() == before,
+                "a failed apply changed the document"
+            );
+            true
+        }
+        Ok(_) => {
+            copy.check_invariants();
+            false
+        }
+    };
+    if let Ok(d) = Doc::from_snapshot(bytes, 5) {
+        d.check_invariants();
+    }
+    failed
+}
+
+#[test]
+fn envelope_errors_are_named() {
+    let (a, _) = sample();
+    let good = a.encode_update(&Version::new());
+    let mut d = Doc::new(1);
+    let err = |d: &mut Doc, b: &[u8]| match d.apply_update(b, CodePoint) {
+        Err(Error::Decode(e)) => e,
+        other => panic!("expected a decode error, got {other:?}"),
+    };
+    assert_eq!(err(&mut d, &[]), DecodeError::UnexpectedEnd);
+    assert_eq!(err(&mut d, b"NOPE and more bytes"), DecodeError::BadMagic);
+    let mut v = good.clone();
+    v[4] = 9;
+    assert_eq!(err(&mut d, &v), DecodeError::UnsupportedVersion(9));
+    let mut c = good.clone();
+    let n = c.len();
+    c[n - 1] ^= 1;
+    assert!(matches!(
+        err(&mut d, &c),
+        DecodeError::ChecksumMismatch { .. }
+    ));
+    let wrong_kind = {
+        let mut w = body_of(&good).to_vec();
+        w.insert(0, 0);
+        let mut s = seal(Kind::Update, &w[1..]);
+        s[5] = 7;
+        let n = s.len();
+        let crc = crate::crc32c(&s[..n - 4]);
+        s[n - 4..].copy_from_slice(&crc.to_le_bytes());
+        s
+    };
+    assert_eq!(err(&mut d, &wrong_kind), DecodeError::WrongKind(7));
+    assert_eq!(
+        Doc::from_snapshot(&good, 1).unwrap_err(),
+        Error::Decode(DecodeError::WrongKind(1))
+    );
+    assert!(d.is_empty());
+}
+
+#[test]
+fn every_truncation_fails_cleanly() {
+    let (a, b) = sample();
+    for bytes in [a.encode_update(&Version::new()), b.encode_snapshot()] {
+        let kind = if bytes[5] == 1 {
+            Kind::Update
+        } else {
+            Kind::Snapshot
+        };
+        for cut in 0..bytes.len() {
+            assert!(try_all(&b, &bytes[..cut]), "prefix {cut} was accepted");
+            // Resealed so the checksum passes and the body decoder sees the cut.
+            let body = body_of(&bytes);
+            if cut < body.len() {
+                assert!(
+                    try_all(&b, &seal(kind, &body[..cut])),
+                    "body prefix {cut} was accepted"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn mutated_inputs_never_panic_and_failures_change_nothing() {
+    let (a, b) = sample();
+    let mut rng = Rng::new(99);
+    let inputs = [
+        (Kind::Update, a.encode_update(&Version::new())),
+        (Kind::Update, b.encode_update(&a.version())),
+        (Kind::Snapshot, b.encode_snapshot()),
+    ];
+    let target = Doc::new(33);
+    let mut accepted = 0;
+    for i in 0..6000 {
+        let (kind, bytes) = &inputs[i % inputs.len()];
+        let mut body = body_of(bytes).to_vec();
+        for _ in 0..1 + rng.below(3) {
+            let at = rng.below(body.len().max(1));
+            match rng.below(5) {
+                0 => body[at] ^= 1 << rng.below(8),
+                1 => body[at] = rng.next() as u8,
+                2 => body.insert(at, rng.next() as u8),
+                3 if body.len() > 1 => {
+                    body.remove(at);
+                }
+                _ => body[at] = [0, 1, 0x7f, 0x80, 0xff][rng.below(5)],
+            }
+        }
+        let sealed = seal(*kind, &body);
+        let doc = if i % 2 == 0 { &target } else { &b };
+        if !try_all(doc, &sealed) {
+            accepted += 1;
+        }
+    }
+    // Some mutations (inside text, say) stay valid; most must not.
+    assert!(accepted < 6000);
+}
+
+fn update(table: Vec<TableEntry>, runs: Vec<OpRun>, texts: Vec<Option<&str>>) -> Vec<u8> {
+    let mut w = Writer::default();
+    let section = OpsSection {
+        table,
+        runs,
+        texts: texts.into_iter().map(|t| t.map(str::to_owned)).collect(),
+    };
+    ops::write(&mut w, &section);
+    seal(Kind::Update, &w.into_bytes())
+}
+
+fn entry(replica: u64, count: u32) -> TableEntry {
+    TableEntry {
+        replica,
+        first_seq: 0,
+        count,
+    }
+}
+
+fn insert(seq: u32, len: u32, left: LocalId) -> OpRun {
+    OpRun {
+        agent: 0,
+        seq,
+        len,
+        kind: OpKind::Insert {
+            left,
+            right: LocalId::NONE,
+        },
+    }
+}
+
+/// Hand-made invalid inputs, each named for what is wrong with it. They are
+/// also written to `tests/bad-inputs` (see `write_known_bad_inputs`).
+pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
+    let (a, b) = sample();
+    let good_update = a.encode_update(&Version::new());
+    let good_snapshot = b.encode_snapshot();
+    let reseal = |kind, mut body: Vec<u8>, f: &dyn Fn(&mut Vec<u8>)| {
+        f(&mut body);
+        seal(kind, &body)
+    };
+    let del = |seq, target: LocalId, len, reversed| OpRun {
+        agent: 0,
+        seq,
+        len,
+        kind: OpKind::Delete { target, reversed },
+    };
+    vec![
+        ("bad_magic", {
+            let mut v = good_update.clone();
+            v[0] = b'X';
+            v
+        }),
+        ("unsupported_format_version", {
+            let mut v = good_update.clone();
+            v[4] = 200;
+            v
+        }),
+        ("checksum_mismatch", {
+            let mut v = good_update.clone();
+            let n = v.len();
+            v[n / 2] ^= 0x20;
+            v
+        }),
+        (
+            "truncated_update",
+            reseal(Kind::Update, body_of(&good_update)[..10].to_vec(), &|_| {}),
+        ),
+        (
+            "trailing_bytes",
+            reseal(Kind::Update, body_of(&good_update).to_vec(), &|b| b.push(0)),
+        ),
+        ("varint_overflow", seal(Kind::Update, &[0xff; 12])),
+        (
+            "replica_table_longer_than_input",
+            seal(Kind::Update, &[0xff, 0xff, 0xff, 0x0f, 1, 2, 3]),
+        ),
+        (
+            "run_exceeds_its_replica_count",
+            update(
+                vec![entry(1, 2)],
+                vec![insert(0, 3, LocalId::NONE)],
+                vec![Some("abc")],
+            ),
+        ),
+        (
+            "insert_text_shorter_than_run",
+            update(
+                vec![entry(1, 5)],
+                vec![insert(0, 5, LocalId::NONE)],
+                vec![Some("ab")],
+            ),
+        ),
+        (
+            "reversed_delete_below_zero",
+            update(
+                vec![entry(1, 4)],
+                vec![
+                    insert(0, 1, LocalId::NONE),
+                    del(1, LocalId::new(0, 0), 3, true),
+                ],
+                vec![Some("a"), None],
+            ),
+        ),
+        (
+            "origin_names_a_deletion",
+            update(
+                vec![entry(1, 3)],
+                vec![
+                    insert(0, 1, LocalId::NONE),
+                    del(1, LocalId::new(0, 0), 1, false),
+                    insert(2, 1, LocalId::new(0, 1)),
+                ],
+                vec![Some("a"), None, Some("b")],
+            ),
+        ),
+        (
+            "delete_targets_a_deletion",
+            update(
+                vec![entry(1, 3)],
+                vec![
+                    insert(0, 1, LocalId::NONE),
+                    del(1, LocalId::new(0, 0), 1, false),
+                    del(2, LocalId::new(0, 1), 1, false),
+                ],
+                vec![Some("a"), None, None],
+            ),
+        ),
+        ("invalid_utf8_text", {
+            let mut v = update(
+                vec![entry(1, 2)],
+                vec![insert(0, 2, LocalId::NONE)],
+                vec![Some("ab")],
+            );
+            let n = v.len();
+            v[n - 6] = 0xff; // inside the text block, then reseal
+            reseal(Kind::Update, body_of(&v).to_vec(), &|_| {})
+        }),
+        ("snapshot_text_longer_than_spans", {
+            let body = body_of(&good_snapshot).to_vec();
+            let text = b.to_string();
+            // Replace the text block (the last block) with one a character longer.
+            let cut = body.len() - text.len() - 1;
+            let mut w = body[..cut].to_vec();
+            w.push(text.len() as u8 + 1);
+            w.extend_from_slice(text.as_bytes());
+            w.push(b'!');
+            seal(Kind::Snapshot, &w)
+        }),
+        (
+            "snapshot_truncated",
+            seal(
+                Kind::Snapshot,
+                &body_of(&good_snapshot)[..body_of(&good_snapshot).len() - 3],
+            ),
+        ),
+        ("snapshot_history_not_from_zero", {
+            let mut w = Writer::default();
+            let section = OpsSection {
+                table: vec![TableEntry {
+                    replica: 1,
+                    first_seq: 3,
+                    count: 1,
+                }],
+                runs: vec![OpRun {
+                    agent: 0,
+                    seq: 3,
+                    len: 1,
+                    kind: OpKind::Insert {
+                        left: LocalId::NONE,
+                        right: LocalId::NONE,
+                    },
+                }],
+                texts: vec![None],
+            };
+            ops::write(&mut w, &section);
+            w.uvar(0);
+            for _ in 0..4 {
+                w.uvar(0);
+            }
+            seal(Kind::Snapshot, &w.into_bytes())
+        }),
+    ]
+}
+
+#[test]
+fn known_bad_inputs_fail_cleanly() {
+    let (_, b) = sample();
+    for (name, bytes) in known_bad_inputs() {
+        assert!(
+            try_all(&Doc::new(7), &bytes),
+            "{name} was accepted by an empty document"
+        );
+        assert!(
+            try_all(&b, &bytes),
+            "{name} was accepted by a document with text"
+        );
+        assert!(
+            Doc::from_snapshot(&bytes, 5).is_err(),
+            "{name} loaded as a snapshot"
+        );
+    }
+}
+
+/// Regenerates `tests/bad-inputs` from `known_bad_inputs`.
+#[test]
+#[ignore = "writes files: run to regenerate tests/bad-inputs"]
+fn write_known_bad_inputs() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-inputs");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in known_bad_inputs() {
+        std::fs::write(dir.join(format!("{name}.bin")), bytes).unwrap();
+    }
+}
