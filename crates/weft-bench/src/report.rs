@@ -92,7 +92,12 @@ pub fn print(trace: &Trace, rows: &[Row], json: bool) {
     let weft = &rows[0];
     let ratio = |a: f64, b: f64| {
         if b > 0.0 {
-            format!("{:.2}x", a / b)
+            let r = a / b;
+            if r < 0.1 {
+                format!("{r:.4}x (1/{:.0})", 1.0 / r)
+            } else {
+                format!("{r:.2}x")
+            }
         } else {
             "-".into()
         }

@@ -22,7 +22,7 @@ pub(crate) fn same_items(runs: &[OpRun], spans: impl Iterator<Item = Span>) -> b
     let inserted = ranges(
         &mut runs
             .iter()
-            .filter(|r| matches!(r.kind, OpKind::Insert { .. }))
+            .filter(|r| matches!(r.kind(), OpKind::Insert { .. }))
             .map(|r| (r.agent, r.seq, r.end())),
     );
     let placed = ranges(&mut spans.map(|s| (s.agent, s.seq, s.end_seq())));
@@ -62,7 +62,7 @@ impl Doc {
             "tree items differ from the log's inserts"
         );
         for run in &self.oplog.runs {
-            match run.kind {
+            match run.kind() {
                 OpKind::Insert { left, right } => {
                     for id in [left, right].into_iter().filter(|i| !i.is_none()) {
                         assert!(

@@ -111,12 +111,12 @@ impl Doc {
         let seq = self.next_seq[self.me as usize];
         self.tree
             .insert(loc, Span::new(self.me, seq, m.chars, false), text);
-        self.oplog.push(OpRun {
-            agent: self.me,
+        self.oplog.push(OpRun::new(
+            self.me,
             seq,
-            len: m.chars,
-            kind: OpKind::Insert { left, right },
-        });
+            m.chars,
+            OpKind::Insert { left, right },
+        ));
         self.next_seq[self.me as usize] += m.chars;
         Ok(())
     }
@@ -148,15 +148,15 @@ impl Doc {
             let target = span.id_at(loc.at.offset);
             self.tree.delete(loc, n);
             let seq = self.next_seq[self.me as usize];
-            self.oplog.push(OpRun {
-                agent: self.me,
+            self.oplog.push(OpRun::new(
+                self.me,
                 seq,
-                len: n,
-                kind: OpKind::Delete {
+                n,
+                OpKind::Delete {
                     target,
                     reversed: false,
                 },
-            });
+            ));
             self.next_seq[self.me as usize] += n;
             remaining -= n;
         }
@@ -308,6 +308,8 @@ impl Doc {
             op_runs: self.oplog.runs.len(),
             replicas: self.agents.len(),
             pending_ops: self.pending.len(),
+            tree_bytes: self.tree.heap_bytes(),
+            oplog_bytes: self.oplog.heap_bytes(),
         }
     }
 }
@@ -330,6 +332,10 @@ pub struct Stats {
     pub replicas: usize,
     /// Remote operations waiting for their dependencies.
     pub pending_ops: usize,
+    /// Estimated heap bytes of the tree (with its id index, once built).
+    pub tree_bytes: usize,
+    /// Estimated heap bytes of the operation log.
+    pub oplog_bytes: usize,
 }
 
 impl std::fmt::Display for Doc {

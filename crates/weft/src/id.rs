@@ -18,23 +18,30 @@ pub struct OpId {
     pub seq: u32,
 }
 
-/// An id inside one document: a local agent number and a sequence number,
-/// packed into a `u64` (`agent << 32 | seq`). `NONE` stands for "no
-/// character" (the start or end of the document as an origin).
+/// An id inside one document: a local agent number and a sequence number.
+/// `NONE` stands for "no character" (the start or end of the document as an
+/// origin). Two `u32`s rather than a `u64` so structures holding ids pack to
+/// 4-byte alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct LocalId(pub u64);
+pub(crate) struct LocalId {
+    agent: u32,
+    seq: u32,
+}
 
 impl LocalId {
-    pub const NONE: LocalId = LocalId(u64::MAX);
+    pub const NONE: LocalId = LocalId {
+        agent: u32::MAX,
+        seq: u32::MAX,
+    };
 
     pub fn new(agent: u32, seq: u32) -> Self {
-        LocalId((u64::from(agent) << 32) | u64::from(seq))
+        LocalId { agent, seq }
     }
     pub fn agent(self) -> u32 {
-        (self.0 >> 32) as u32
+        self.agent
     }
     pub fn seq(self) -> u32 {
-        self.0 as u32
+        self.seq
     }
     pub fn is_none(self) -> bool {
         self == LocalId::NONE

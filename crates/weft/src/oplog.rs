@@ -15,15 +15,53 @@ pub enum OpKind {
     Delete { target: LocalId, reversed: bool },
 }
 
+/// A run of operations by one agent with consecutive sequence numbers.
+/// 28 bytes: the kind is packed into the two ids (a delete's second id is a
+/// marker no agent number reaches).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpRun {
     pub agent: u32,
     pub seq: u32,
     pub len: u32,
-    pub kind: OpKind,
+    ids: [LocalId; 2],
 }
 
+/// Second id of a delete run: agent `DELETE_MARK`, seq 1 when reversed.
+const DELETE_MARK: u32 = u32::MAX - 1;
+
 impl OpRun {
+    pub fn new(agent: u32, seq: u32, len: u32, kind: OpKind) -> Self {
+        let mut run = OpRun {
+            agent,
+            seq,
+            len,
+            ids: [LocalId::NONE; 2],
+        };
+        run.set_kind(kind);
+        run
+    }
+
+    pub fn kind(&self) -> OpKind {
+        let [a, b] = self.ids;
+        if b.agent() == DELETE_MARK {
+            OpKind::Delete {
+                target: a,
+                reversed: b.seq() == 1,
+            }
+        } else {
+            OpKind::Insert { left: a, right: b }
+        }
+    }
+
+    pub fn set_kind(&mut self, kind: OpKind) {
+        self.ids = match kind {
+            OpKind::Insert { left, right } => [left, right],
+            OpKind::Delete { target, reversed } => {
+                [target, LocalId::new(DELETE_MARK, u32::from(reversed))]
+            }
+        };
+    }
+
     pub fn end(&self) -> u32 {
         self.seq + self.len
     }
@@ -31,7 +69,7 @@ impl OpRun {
     /// The part of this run from `seq` on (`seq` inside the run).
     pub fn suffix(&self, seq: u32) -> OpRun {
         let skip = seq - self.seq;
-        let kind = match self.kind {
+        let kind = match self.kind() {
             OpKind::Insert { left, right } => OpKind::Insert {
                 left: if skip == 0 {
                     left
@@ -45,12 +83,7 @@ impl OpRun {
                 reversed,
             },
         };
-        OpRun {
-            agent: self.agent,
-            seq,
-            len: self.len - skip,
-            kind,
-        }
+        OpRun::new(self.agent, seq, self.len - skip, kind)
     }
 
     /// The first `len` operations of this run.
@@ -64,10 +97,10 @@ impl OpRun {
         if next.agent != self.agent || next.seq != self.end() {
             return None;
         }
-        match (self.kind, next.kind) {
-            (OpKind::Insert { right: r1, .. }, OpKind::Insert { left, right: r2 }) => {
-                (r1 == r2 && left == LocalId::new(self.agent, self.end() - 1)).then_some(self.kind)
-            }
+        match (self.kind(), next.kind()) {
+            (OpKind::Insert { right: r1, .. }, OpKind::Insert { left, right: r2 }) => (r1 == r2
+                && left == LocalId::new(self.agent, self.end() - 1))
+            .then_some(self.kind()),
             (
                 OpKind::Delete {
                     target: t1,
@@ -114,7 +147,7 @@ pub fn renumber(run: &mut OpRun, map: &mut dyn FnMut(u32) -> u32) {
             LocalId::new(map(id.agent()), id.seq())
         }
     };
-    run.kind = match run.kind {
+    let kind = match run.kind() {
         OpKind::Insert { left, right } => OpKind::Insert {
             left: re(left),
             right: re(right),
@@ -124,6 +157,7 @@ pub fn renumber(run: &mut OpRun, map: &mut dyn FnMut(u32) -> u32) {
             reversed,
         },
     };
+    run.set_kind(kind);
     run.agent = map(run.agent);
 }
 
@@ -141,35 +175,54 @@ pub fn delete_target(target: LocalId, reversed: bool, skip: u32) -> LocalId {
 pub struct OpLog {
     pub runs: Vec<OpRun>,
     /// Per agent, the indices of its runs in `runs`, in sequence order.
+    /// Empty while every run is by one agent (the common case of a document
+    /// edited alone): `runs` itself is then in sequence order.
     by_agent: Vec<Vec<u32>>,
 }
 
 impl OpLog {
     /// Appends a run, merging it into the last one when it continues it.
     pub fn push(&mut self, run: OpRun) {
-        let a = run.agent as usize;
-        if self.by_agent.len() <= a {
-            self.by_agent.resize_with(a + 1, Vec::new);
-        }
-        if let Some(&last_i) = self.by_agent[a].last() {
-            if last_i as usize == self.runs.len() - 1 {
-                let last = &mut self.runs[last_i as usize];
-                if let Some(kind) = last.merged_kind(&run) {
-                    last.kind = kind;
-                    last.len += run.len;
-                    return;
-                }
+        if let Some(last) = self.runs.last_mut() {
+            if let Some(kind) = last.merged_kind(&run) {
+                last.set_kind(kind);
+                last.len += run.len;
+                return;
             }
         }
-        self.by_agent[a].push(self.runs.len() as u32);
+        let single = self.by_agent.is_empty();
+        if single && self.runs.first().is_some_and(|r| r.agent != run.agent) {
+            for (i, r) in self.runs.iter().enumerate() {
+                Self::list_of(&mut self.by_agent, r.agent).push(i as u32);
+            }
+        }
+        if !self.by_agent.is_empty() {
+            Self::list_of(&mut self.by_agent, run.agent).push(self.runs.len() as u32);
+        }
         self.runs.push(run);
+    }
+
+    fn list_of(by_agent: &mut Vec<Vec<u32>>, agent: u32) -> &mut Vec<u32> {
+        let a = agent as usize;
+        if by_agent.len() <= a {
+            by_agent.resize_with(a + 1, Vec::new);
+        }
+        &mut by_agent[a]
     }
 
     /// The run holding operation `(agent, seq)`.
     pub fn find(&self, agent: u32, seq: u32) -> Option<&OpRun> {
-        let list = self.by_agent.get(agent as usize)?;
-        let i = list.partition_point(|&r| self.runs[r as usize].seq <= seq);
-        let run = &self.runs[*list.get(i.checked_sub(1)?)? as usize];
+        let run = if self.by_agent.is_empty() {
+            if self.runs.first()?.agent != agent {
+                return None;
+            }
+            let i = self.runs.partition_point(|r| r.seq <= seq);
+            &self.runs[i.checked_sub(1)?]
+        } else {
+            let list = self.by_agent.get(agent as usize)?;
+            let i = list.partition_point(|&r| self.runs[r as usize].seq <= seq);
+            &self.runs[*list.get(i.checked_sub(1)?)? as usize]
+        };
         (seq < run.end()).then_some(run)
     }
 
@@ -177,7 +230,7 @@ impl OpLog {
     /// inserted item.
     pub fn origins(&self, agent: u32, seq: u32) -> Option<(LocalId, LocalId, u32)> {
         let run = self.find(agent, seq)?;
-        match run.kind {
+        match run.kind() {
             OpKind::Insert { left, right } => {
                 let l = if seq == run.seq {
                     left
@@ -193,10 +246,19 @@ impl OpLog {
     /// Indices into `runs` of every run with operations not in `version`
     /// (given per agent), in log order.
     pub fn runs_since(&self, version: &[u32]) -> Vec<u32> {
+        let known = |a: u32| version.get(a as usize).copied().unwrap_or(0);
+        if self.by_agent.is_empty() {
+            let Some(first) = self.runs.first() else {
+                return Vec::new();
+            };
+            let k = known(first.agent);
+            let i = self.runs.partition_point(|r| r.end() <= k);
+            return (i as u32..self.runs.len() as u32).collect();
+        }
         let mut out = Vec::new();
         for (a, list) in self.by_agent.iter().enumerate() {
-            let known = version.get(a).copied().unwrap_or(0);
-            let i = list.partition_point(|&r| self.runs[r as usize].end() <= known);
+            let k = known(a as u32);
+            let i = list.partition_point(|&r| self.runs[r as usize].end() <= k);
             out.extend_from_slice(&list[i..]);
         }
         out.sort_unstable();

@@ -5,7 +5,6 @@
 use crate::content::{InLeaf, Loc, Span};
 use crate::id::LocalId;
 use crate::oplog::{OpKind, OpRun};
-use crate::unit::TextMetrics;
 use crate::{DecodeError, Doc, Error, IndexUnit, OpId, ReplicaId};
 use std::collections::BTreeMap;
 
@@ -216,15 +215,9 @@ impl Doc {
                 reversed: *reversed,
             },
         };
-        let run = OpRun {
-            agent,
-            seq: op.seq,
-            len: op.len,
-            kind,
-        }
-        .suffix(known);
+        let run = OpRun::new(agent, op.seq, op.len, kind).suffix(known);
         let skip = (known - op.seq) as usize;
-        match run.kind {
+        match run.kind() {
             OpKind::Insert { left, right } => {
                 if !self.is_known(left) || !self.is_known(right) {
                     return Outcome::NotReady;
@@ -417,7 +410,7 @@ impl Doc {
                 let chars_before = self.tree.offset_of(loc).1;
                 let index = self.chars_to_unit(chars_before, unit);
                 let removed = self.tree.delete(loc, n);
-                let len = TextMetrics::of(&removed).get(unit) as usize;
+                let len = removed.get(unit) as usize;
                 match patches.last_mut() {
                     // Pieces split only by leaf or span boundaries: one patch.
                     Some(Patch::Delete { index: i, len: l }) if *i == index => *l += len,

@@ -72,7 +72,7 @@ impl Doc {
             } else {
                 run
             };
-            match run.kind {
+            match run.kind() {
                 OpKind::Delete { .. } => {
                     runs.push(run);
                     texts.push(None);
@@ -140,7 +140,7 @@ fn to_remote(section: OpsSection) -> Vec<RemoteOp> {
             replica: table[run.agent as usize].replica,
             seq: run.seq,
             len: run.len,
-            kind: match run.kind {
+            kind: match run.kind() {
                 OpKind::Insert { left, right } => RemoteKind::Insert {
                     left: global(left),
                     right: global(right),

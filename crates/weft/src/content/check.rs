@@ -17,7 +17,8 @@ impl Tree {
         let root = &self.nodes[self.root as usize];
         assert_eq!(root.parent, NIL, "the root has no parent");
         let mut order = Vec::new();
-        self.check_node(self.root, &mut order);
+        let (total, _) = self.check_node(self.root, &mut order);
+        assert_eq!(total, self.total(), "cached total is stale");
         let chain = self.leaves_in_order();
         assert_eq!(chain, order, "leaf chain differs from tree order");
         let mut prev = NIL;
@@ -53,12 +54,12 @@ impl Tree {
             for s in &leaf.spans {
                 assert!(s.len() > 0, "empty span in leaf {l}");
                 assert_eq!(
-                    self.index.get(s.agent, s.seq),
+                    self.index().get(s.agent, s.seq),
                     Some(l),
                     "index: start of {s:?} not in leaf {l}"
                 );
                 assert_eq!(
-                    self.index.get(s.agent, s.end_seq() - 1),
+                    self.index().get(s.agent, s.end_seq() - 1),
                     Some(l),
                     "index: end of {s:?} not in leaf {l}"
                 );

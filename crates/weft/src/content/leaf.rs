@@ -19,6 +19,8 @@ pub struct Leaf {
     pub parent: u32,
     pub prev: u32,
     pub next: u32,
+    /// Whether `text` is all ASCII (then byte offsets equal character offsets).
+    pub ascii: bool,
 }
 
 /// A position inside a leaf: span number and offset within that span. The
@@ -37,6 +39,7 @@ impl Leaf {
             parent,
             prev: NIL,
             next: NIL,
+            ascii: true,
         }
     }
 
@@ -97,7 +100,20 @@ impl Leaf {
     }
 
     pub fn byte_of_char(&self, chars: u32) -> usize {
-        char_to_byte(&self.text, chars as usize)
+        if self.ascii {
+            chars as usize
+        } else {
+            char_to_byte(&self.text, chars as usize)
+        }
+    }
+
+    /// Bytes taken by `chars` characters starting at byte `from`.
+    pub fn byte_len_of_chars(&self, from: usize, chars: u32) -> usize {
+        if self.ascii {
+            chars as usize
+        } else {
+            char_to_byte(&self.text[from..], chars as usize)
+        }
     }
 
     /// Splits the span at `at` if `at` is inside one; returns the span number
@@ -107,8 +123,32 @@ impl Leaf {
             return at.span;
         }
         let tail = self.spans[at.span].split(at.offset);
-        self.spans.insert(at.span + 1, tail);
+        self.insert_span(at.span + 1, tail);
         at.span + 1
+    }
+
+    /// Inserts a span, growing the buffer a few slots at a time: leaves are
+    /// many and small, so doubling would waste more than it saves.
+    pub fn insert_span(&mut self, i: usize, span: Span) {
+        if self.spans.len() == self.spans.capacity() {
+            self.spans.reserve_exact(4);
+        }
+        self.spans.insert(i, span);
+    }
+
+    /// Inserts text at a byte offset, growing the buffer in small steps.
+    pub fn insert_text(&mut self, byte: usize, text: &str) {
+        let need = self.text.len() + text.len();
+        if need > self.text.capacity() {
+            self.text.reserve_exact(
+                (need - self.text.len())
+                    .max(32)
+                    .min(LEAF_BYTES + 4 - self.text.len())
+                    .max(text.len()),
+            );
+        }
+        self.text.insert_str(byte, text);
+        self.ascii &= text.is_ascii();
     }
 
     /// Merges span `i` into span `i - 1` when it continues it.

@@ -6,6 +6,8 @@ use super::index::IdIndex;
 use super::leaf::{InLeaf, Leaf, LEAF_BYTES, LEAF_SPANS, NIL};
 use super::span::Span;
 use super::summary::{Metric, Summary};
+use crate::unit::TextMetrics;
+use std::cell::OnceCell;
 
 /// Most children of an internal node (small under `cfg(test)`).
 pub const FANOUT: usize = if cfg!(test) { 4 } else { 16 };
@@ -31,7 +33,12 @@ pub struct Tree {
     pub nodes: Vec<Node>,
     pub leaves: Vec<Leaf>,
     pub root: u32,
-    pub index: IdIndex,
+    /// Summary of the whole tree.
+    total: Summary,
+    /// Built on first use (merging remote operations, resolving sticky
+    /// positions, encoding updates), then kept up to date: purely local
+    /// editing never pays for it.
+    index: OnceCell<IdIndex>,
 }
 
 impl Default for Tree {
@@ -46,18 +53,34 @@ impl Default for Tree {
             nodes: vec![root],
             leaves: vec![Leaf::new(0)],
             root: 0,
-            index: IdIndex::default(),
+            total: Summary::default(),
+            index: OnceCell::new(),
         }
     }
 }
 
 impl Tree {
     pub fn total(&self) -> Summary {
-        let mut s = Summary::default();
-        for c in &self.nodes[self.root as usize].sums {
-            s.add(c);
+        self.total
+    }
+
+    pub fn index(&self) -> &IdIndex {
+        self.index.get_or_init(|| {
+            let mut ix = IdIndex::default();
+            for (no, leaf) in self.leaves.iter().enumerate() {
+                for s in &leaf.spans {
+                    ix.set(s.agent, s.seq, s.end_seq(), no as u32);
+                }
+            }
+            ix
+        })
+    }
+
+    /// Records where items live, if the index has been built.
+    fn index_set(&mut self, span: &Span, leaf: u32) {
+        if let Some(ix) = self.index.get_mut() {
+            ix.set(span.agent, span.seq, span.end_seq(), leaf);
         }
-        s
     }
 
     pub fn first_leaf(&self) -> u32 {
@@ -122,6 +145,7 @@ impl Tree {
 
     /// Adds `delta` to the summaries on the path from `leaf` to the root.
     pub fn add_delta(&mut self, leaf: u32, delta: &Summary) {
+        self.total.add(delta);
         let mut child = leaf;
         let mut node = self.leaves[leaf as usize].parent;
         while node != NIL {
@@ -142,7 +166,7 @@ impl Tree {
 
     /// Where the item `(agent, seq)` is, if it is an item of this document.
     pub fn locate(&self, agent: u32, seq: u32) -> Option<Loc> {
-        let leaf = self.index.get(agent, seq)?;
+        let leaf = self.index().get(agent, seq)?;
         let at = self.leaves.get(leaf as usize)?.find_id(agent, seq)?;
         Some(Loc { leaf, at })
     }
@@ -232,33 +256,38 @@ impl Tree {
             let prev = &mut leaf.spans[i - 1];
             prev.set_len(prev.len() + span.len());
         } else {
-            leaf.spans.insert(i, span);
+            leaf.insert_span(i, span);
         }
-        leaf.text.insert_str(byte, text);
+        leaf.insert_text(byte, text);
         let delta = Summary {
             items: span.len(),
-            text: crate::unit::TextMetrics::of(text),
+            text: TextMetrics::of(text),
         };
         self.add_delta(leaf_no, &delta);
-        self.index
-            .set(span.agent, span.seq, span.end_seq(), leaf_no);
-        self.fix_overflow(leaf_no);
+        self.index_set(&span, leaf_no);
+        if self.leaves[leaf_no as usize].overfull() {
+            self.fix_overflow(leaf_no);
+        }
     }
 
     /// Marks `len` visible items starting at `loc` as deleted; they must lie
-    /// within one visible span. Returns the text they held.
-    pub fn delete(&mut self, loc: Loc, len: u32) -> String {
+    /// within one visible span. Returns the size of the text they held.
+    pub fn delete(&mut self, loc: Loc, len: u32) -> TextMetrics {
         let leaf_no = loc.leaf;
         let leaf = &mut self.leaves[leaf_no as usize];
         debug_assert!(!leaf.spans[loc.at.span].deleted());
         let (_, chars_before) = leaf.before(loc.at);
         let from = leaf.byte_of_char(chars_before);
-        let to = from + crate::unit::char_to_byte(&leaf.text[from..], len as usize);
-        let removed: String = leaf.text.drain(from..to).collect();
+        let to = from + leaf.byte_len_of_chars(from, len);
+        let removed = TextMetrics::of(&leaf.text[from..to]);
+        leaf.text.replace_range(from..to, "");
+        if !leaf.ascii {
+            leaf.ascii = leaf.text.is_ascii();
+        }
         let i = leaf.split_at(loc.at);
         if leaf.spans[i].len() > len {
             let tail = leaf.spans[i].split(len);
-            leaf.spans.insert(i + 1, tail);
+            leaf.insert_span(i + 1, tail);
         }
         let s = leaf.spans[i];
         leaf.spans[i] = Span::new(s.agent, s.seq, s.len(), true);
@@ -267,12 +296,14 @@ impl Tree {
         leaf.try_merge_back(i);
         let mut delta = Summary {
             items: 0,
-            text: crate::unit::TextMetrics::of(&removed),
-        };
-        delta = delta.negated();
+            text: removed,
+        }
+        .negated();
         delta.items = 0;
         self.add_delta(leaf_no, &delta);
-        self.fix_overflow(leaf_no);
+        if self.leaves[leaf_no as usize].overfull() {
+            self.fix_overflow(leaf_no);
+        }
         removed
     }
 
@@ -301,6 +332,8 @@ impl Tree {
         let byte = leaf.byte_of_char(chars_before);
         let right_spans = leaf.spans.split_off(cut);
         let right_text = leaf.text.split_off(byte);
+        leaf.spans.shrink_to_fit();
+        leaf.text.shrink_to_fit();
         let parent = leaf.parent;
         let next = leaf.next;
         let new_no = self.leaves.len() as u32;
@@ -313,8 +346,13 @@ impl Tree {
         if next != NIL {
             self.leaves[next as usize].prev = new_no;
         }
-        for s in &right.spans {
-            self.index.set(s.agent, s.seq, s.end_seq(), new_no);
+        right.ascii = right.text.is_ascii();
+        let left_ascii = self.leaves[l as usize].text.is_ascii();
+        self.leaves[l as usize].ascii = left_ascii;
+        if let Some(ix) = self.index.get_mut() {
+            for s in &right.spans {
+                ix.set(s.agent, s.seq, s.end_seq(), new_no);
+            }
         }
         let right_sum = right.summary();
         self.leaves.push(right);
@@ -386,7 +424,8 @@ impl Tree {
             nodes: Vec::new(),
             leaves: Vec::new(),
             root: 0,
-            index: IdIndex::default(),
+            total: Summary::default(),
+            index: OnceCell::new(),
         };
         let mut leaf = Leaf::new(NIL);
         let mut rest = text;
@@ -399,9 +438,7 @@ impl Tree {
             if no > 0 {
                 tree.leaves[no as usize - 1].next = no;
             }
-            for s in &done.spans {
-                tree.index.set(s.agent, s.seq, s.end_seq(), no);
-            }
+            done.ascii = done.text.is_ascii();
             tree.leaves.push(done);
         };
         for &span in spans {
@@ -475,6 +512,7 @@ impl Tree {
             }
             if next_level.len() == 1 {
                 tree.root = next_level[0].0;
+                tree.total = next_level[0].1;
                 return tree;
             }
             level = next_level;
@@ -521,7 +559,7 @@ impl Tree {
                 .iter()
                 .map(|l| l.spans.capacity() * std::mem::size_of::<Span>() + l.text.capacity())
                 .sum::<usize>();
-        nodes + leaves + self.index.heap_bytes()
+        nodes + leaves + self.index.get().map_or(0, IdIndex::heap_bytes)
     }
 }
 
@@ -532,8 +570,7 @@ impl Tree {
         let leaf = &self.leaves[loc.leaf as usize];
         let (_, chars) = leaf.before(loc.at);
         let from = leaf.byte_of_char(chars);
-        let len = crate::unit::char_to_byte(&leaf.text[from..], n as usize);
-        &leaf.text[from..from + len]
+        &leaf.text[from..from + leaf.byte_len_of_chars(from, n)]
     }
 }
 

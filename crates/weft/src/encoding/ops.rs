@@ -53,7 +53,7 @@ pub fn write(w: &mut Writer, s: &OpsSection) {
     let mut refs = Writer::default();
     let mut text = String::new();
     for (run, t) in s.runs.iter().zip(&s.texts) {
-        let kind = match run.kind {
+        let kind = match run.kind() {
             OpKind::Insert { left, right } => {
                 write_ref(&mut refs, run, left);
                 write_ref(&mut refs, run, right);
@@ -183,21 +183,21 @@ pub fn read(r: &mut Reader) -> Result<OpsSection, DecodeError> {
                 .filter(|&e| e <= table[a as usize].first_seq + table[a as usize].count);
             next[a as usize] =
                 end.ok_or(DecodeError::InvalidValue("run exceeds its replica's count"))?;
-            let mut run = OpRun {
-                agent: a,
+            let mut run = OpRun::new(
+                a,
                 seq,
                 len,
-                kind: OpKind::Delete {
+                OpKind::Delete {
                     target: LocalId::NONE,
                     reversed: false,
                 },
-            };
+            );
             let mut t = None;
             match lk & 3 {
                 INSERT_TEXT | INSERT_NO_TEXT => {
                     let left = read_ref(&mut refs, a, seq, table.len())?;
                     let right = read_ref(&mut refs, a, seq, table.len())?;
-                    run.kind = OpKind::Insert { left, right };
+                    run.set_kind(OpKind::Insert { left, right });
                     if lk & 3 == INSERT_TEXT {
                         let bytes = crate::unit::char_to_byte(rest, len as usize);
                         let (head, tail) = rest.split_at(bytes);
@@ -221,7 +221,7 @@ pub fn read(r: &mut Reader) -> Result<OpsSection, DecodeError> {
                     {
                         return Err(DecodeError::InvalidValue("delete target range"));
                     }
-                    run.kind = OpKind::Delete { target, reversed };
+                    run.set_kind(OpKind::Delete { target, reversed });
                 }
             }
             runs.push(run);

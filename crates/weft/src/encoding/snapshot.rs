@@ -181,7 +181,7 @@ impl Doc {
             id.is_none() || self.tree.locate(id.agent(), id.seq()).is_some()
         };
         for run in &self.oplog.runs {
-            let ok = match run.kind {
+            let ok = match run.kind() {
                 OpKind::Insert { left, right } => is_item(left) && is_item(right),
                 OpKind::Delete { target, reversed } => {
                     target_range(target.seq(), reversed, run.len)

@@ -170,15 +170,15 @@ fn entry(replica: u64, count: u32) -> TableEntry {
 }
 
 fn insert(seq: u32, len: u32, left: LocalId) -> OpRun {
-    OpRun {
-        agent: 0,
+    OpRun::new(
+        0,
         seq,
         len,
-        kind: OpKind::Insert {
+        OpKind::Insert {
             left,
             right: LocalId::NONE,
         },
-    }
+    )
 }
 
 /// Hand-made invalid inputs, each named for what is wrong with it. They are
@@ -191,11 +191,8 @@ pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
         f(&mut body);
         seal(kind, &body)
     };
-    let del = |seq, target: LocalId, len, reversed| OpRun {
-        agent: 0,
-        seq,
-        len,
-        kind: OpKind::Delete { target, reversed },
+    let del = |seq, target: LocalId, len, reversed| {
+        OpRun::new(0, seq, len, OpKind::Delete { target, reversed })
     };
     vec![
         ("bad_magic", {
@@ -314,15 +311,15 @@ pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
                     first_seq: 3,
                     count: 1,
                 }],
-                runs: vec![OpRun {
-                    agent: 0,
-                    seq: 3,
-                    len: 1,
-                    kind: OpKind::Insert {
+                runs: vec![OpRun::new(
+                    0,
+                    3,
+                    1,
+                    OpKind::Insert {
                         left: LocalId::NONE,
                         right: LocalId::NONE,
                     },
-                }],
+                )],
                 texts: vec![None],
             };
             ops::write(&mut w, &section);

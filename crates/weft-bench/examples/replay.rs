@@ -1,0 +1,32 @@
+//! Replays one sequential trace through Weft a number of times: a target for
+//! profilers (`perf record`, `valgrind --tool=callgrind`).
+//!
+//! ```text
+//! cargo run --release -p weft-bench --example replay -- <trace.json.gz> [times]
+//! ```
+
+use weft::IndexUnit::CodePoint;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().expect("usage: replay <trace.json.gz> [times]");
+    let times: usize = args.next().map_or(10, |t| t.parse().expect("a number"));
+    let trace = weft_traces::load(&path).expect("a trace");
+    let start = std::time::Instant::now();
+    for _ in 0..times {
+        let mut doc = weft::Doc::new(1);
+        for p in trace.txns.iter().flat_map(|t| &t.patches) {
+            if p.del > 0 {
+                doc.delete(p.pos, p.del, CodePoint).unwrap();
+            }
+            if !p.ins.is_empty() {
+                doc.insert(p.pos, &p.ins, CodePoint).unwrap();
+            }
+        }
+        assert_eq!(doc.len(CodePoint), trace.end.chars().count());
+    }
+    println!(
+        "{:.2} ms per replay",
+        start.elapsed().as_secs_f64() * 1000.0 / times as f64
+    );
+}
