@@ -95,7 +95,7 @@ impl Doc {
         }
         let m = TextMetrics::of(text);
         self.reserve(m.chars, text.len())?;
-        let (leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), at);
+        let (leaf, before) = self.tree.seek_chars(at);
         let loc = Loc {
             leaf,
             at: self.tree.leaves[leaf as usize].find_visible(at - before.text.chars),
@@ -110,7 +110,7 @@ impl Doc {
             .map_or(LocalId::NONE, |l| self.id_at(l));
         let seq = self.next_seq[self.me as usize];
         self.tree
-            .insert(loc, Span::new(self.me, seq, m.chars, false), text);
+            .insert(loc, Span::new(self.me, seq, m.chars, false), text, m);
         self.oplog.push(OpRun::new(
             self.me,
             seq,
@@ -138,7 +138,7 @@ impl Doc {
         let mut remaining = end - start;
         self.reserve(remaining, 0)?;
         while remaining > 0 {
-            let (leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), start);
+            let (leaf, before) = self.tree.seek_chars(start);
             let loc = Loc {
                 leaf,
                 at: self.tree.leaves[leaf as usize].find_visible(start - before.text.chars),

@@ -5,6 +5,7 @@
 use crate::content::{InLeaf, Loc, Span};
 use crate::id::LocalId;
 use crate::oplog::{OpKind, OpRun};
+use crate::unit::TextMetrics;
 use crate::{DecodeError, Doc, Error, IndexUnit, OpId, ReplicaId};
 use std::collections::BTreeMap;
 
@@ -382,8 +383,10 @@ impl Doc {
         });
         let chars_before = self.tree.offset_of(loc).1;
         let span = Span::new(run.agent, run.seq, run.len, text.is_none());
-        self.tree.insert(loc, span, text.unwrap_or(""));
-        if let Some(t) = text {
+        let text = text.unwrap_or("");
+        self.tree.insert(loc, span, text, TextMetrics::of(text));
+        if !span.deleted() {
+            let t = text;
             let index = self.chars_to_unit(chars_before, unit);
             patches.push(Patch::Insert {
                 index,

@@ -19,6 +19,7 @@ impl Tree {
         let mut order = Vec::new();
         let (total, _) = self.check_node(self.root, &mut order);
         assert_eq!(total, self.total(), "cached total is stale");
+        self.check_finger();
         let chain = self.leaves_in_order();
         assert_eq!(chain, order, "leaf chain differs from tree order");
         let mut prev = NIL;

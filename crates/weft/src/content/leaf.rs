@@ -131,7 +131,7 @@ impl Leaf {
     /// many and small, so doubling would waste more than it saves.
     pub fn insert_span(&mut self, i: usize, span: Span) {
         if self.spans.len() == self.spans.capacity() {
-            self.spans.reserve_exact(4);
+            self.spans.reserve_exact(6);
         }
         self.spans.insert(i, span);
     }

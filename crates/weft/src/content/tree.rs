@@ -21,6 +21,21 @@ pub struct Node {
     pub height: u8,
 }
 
+/// Deepest tree the finger can describe (fanout is at least 4, so 4^16 leaves).
+const MAX_DEPTH: usize = 16;
+
+/// A leaf with the summary of everything before it, its own summary, whether
+/// it is the last leaf, and its path from the root as (node, slot) pairs.
+#[derive(Debug, Clone, Copy)]
+struct Finger {
+    leaf: u32,
+    before: Summary,
+    own: Summary,
+    last: bool,
+    depth: u8,
+    path: [(u32, u8); MAX_DEPTH],
+}
+
 /// A position in the document: a leaf and a position inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Loc {
@@ -35,6 +50,9 @@ pub struct Tree {
     pub root: u32,
     /// Summary of the whole tree.
     total: Summary,
+    /// Where the last local edit went: consecutive edits in one leaf skip
+    /// the descent and the search for child slots on the way back up.
+    finger: Option<Finger>,
     /// Built on first use (merging remote operations, resolving sticky
     /// positions, encoding updates), then kept up to date: purely local
     /// editing never pays for it.
@@ -54,6 +72,7 @@ impl Default for Tree {
             leaves: vec![Leaf::new(0)],
             root: 0,
             total: Summary::default(),
+            finger: None,
             index: OnceCell::new(),
         }
     }
@@ -119,6 +138,54 @@ impl Tree {
         }
     }
 
+    /// Like `descend` by code points, but answers from the finger when the
+    /// target lies in the leaf of the last edit, and leaves the finger on the
+    /// leaf it finds.
+    pub fn seek_chars(&mut self, target: u32) -> (u32, Summary) {
+        if let Some(f) = &self.finger {
+            let start = f.before.text.chars;
+            let end = start + f.own.text.chars;
+            if target >= start && (target < end || (target == end && f.last)) {
+                return (f.leaf, f.before);
+            }
+        }
+        let mut f = Finger {
+            leaf: NIL,
+            before: Summary::default(),
+            own: Summary::default(),
+            last: true,
+            depth: 0,
+            path: [(NIL, 0); MAX_DEPTH],
+        };
+        let mut n = self.root;
+        loop {
+            let node = &self.nodes[n as usize];
+            let last = node.children.len() - 1;
+            let mut pick = last;
+            for (i, s) in node.sums.iter().enumerate().take(last) {
+                if f.before.text.chars + s.text.chars > target {
+                    pick = i;
+                    break;
+                }
+                f.before.add(s);
+            }
+            f.last &= pick == last;
+            if (f.depth as usize) < MAX_DEPTH {
+                f.path[f.depth as usize] = (n, pick as u8);
+            }
+            f.depth += 1;
+            let child = node.children[pick];
+            if node.height == 1 {
+                f.leaf = child;
+                f.own = node.sums[pick];
+                let found = (child, f.before);
+                self.finger = (f.depth as usize <= MAX_DEPTH).then_some(f);
+                return found;
+            }
+            n = child;
+        }
+    }
+
     fn child_slot(&self, node: u32, child: u32) -> usize {
         let node = &self.nodes[node as usize];
         node.children
@@ -146,6 +213,18 @@ impl Tree {
     /// Adds `delta` to the summaries on the path from `leaf` to the root.
     pub fn add_delta(&mut self, leaf: u32, delta: &Summary) {
         self.total.add(delta);
+        match &mut self.finger {
+            Some(f) if f.leaf == leaf => {
+                f.own.add(delta);
+                for &(node, slot) in &f.path[..f.depth as usize] {
+                    self.nodes[node as usize].sums[slot as usize].add(delta);
+                }
+                return;
+            }
+            // An edit elsewhere may move the finger's leaf.
+            Some(_) => self.finger = None,
+            None => {}
+        }
         let mut child = leaf;
         let mut node = self.leaves[leaf as usize].parent;
         while node != NIL {
@@ -244,8 +323,9 @@ impl Tree {
         })
     }
 
-    /// Inserts `span` with its visible `text` (empty when deleted) at `loc`.
-    pub fn insert(&mut self, loc: Loc, span: Span, text: &str) {
+    /// Inserts `span` with its visible `text` (empty when deleted) at `loc`;
+    /// `metrics` are the text's, which the caller has already measured.
+    pub fn insert(&mut self, loc: Loc, span: Span, text: &str, metrics: TextMetrics) {
         let leaf_no = loc.leaf;
         let leaf = &mut self.leaves[leaf_no as usize];
         let (_, chars_before) = leaf.before(loc.at);
@@ -261,7 +341,7 @@ impl Tree {
         leaf.insert_text(byte, text);
         let delta = Summary {
             items: span.len(),
-            text: TextMetrics::of(text),
+            text: metrics,
         };
         self.add_delta(leaf_no, &delta);
         self.index_set(&span, leaf_no);
@@ -320,6 +400,7 @@ impl Tree {
 
     /// Splits an overfull leaf in two, returning the new right-hand leaf.
     fn split_leaf(&mut self, l: u32) -> u32 {
+        self.finger = None;
         let leaf = &mut self.leaves[l as usize];
         let cut = if leaf.spans.len() > LEAF_SPANS {
             leaf.spans.len() / 2
@@ -368,6 +449,7 @@ impl Tree {
 
     /// Splits internal nodes on the way up while they have too many children.
     fn fix_node(&mut self, mut n: u32) {
+        self.finger = None;
         while self.nodes[n as usize].children.len() > FANOUT {
             let node = &mut self.nodes[n as usize];
             let mid = node.children.len() / 2;
@@ -425,6 +507,7 @@ impl Tree {
             leaves: Vec::new(),
             root: 0,
             total: Summary::default(),
+            finger: None,
             index: OnceCell::new(),
         };
         let mut leaf = Leaf::new(NIL);
@@ -575,6 +658,38 @@ impl Tree {
 }
 
 impl Tree {
+    /// Checks the finger, if any, against the tree (part of `check`).
+    pub(super) fn check_finger(&self) {
+        let Some(f) = &self.finger else { return };
+        assert_eq!(
+            f.before,
+            self.leaf_start(f.leaf),
+            "finger: stale start of leaf {}",
+            f.leaf
+        );
+        assert_eq!(
+            f.own,
+            self.leaves[f.leaf as usize].summary(),
+            "finger: stale summary of leaf {}",
+            f.leaf
+        );
+        let chain = self.leaves_in_order();
+        assert_eq!(
+            f.last,
+            chain.last() == Some(&f.leaf),
+            "finger: wrong last flag"
+        );
+        let mut child = f.leaf;
+        for &(node, slot) in f.path[..f.depth as usize].iter().rev() {
+            assert_eq!(
+                self.nodes[node as usize].children[slot as usize], child,
+                "finger: wrong path"
+            );
+            child = node;
+        }
+        assert_eq!(child, self.root, "finger: path does not start at the root");
+    }
+
     /// Leaf numbers in document order.
     pub fn leaves_in_order(&self) -> Vec<u32> {
         let mut out = Vec::with_capacity(self.leaves.len());
