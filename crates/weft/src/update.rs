@@ -29,7 +29,8 @@ impl Doc {
     /// [`Error::Decode`] when the bytes are not a valid update or snapshot,
     /// or refer to characters that do not exist; nothing is applied then.
     pub fn apply_update(&mut self, bytes: &[u8], unit: IndexUnit) -> Result<Vec<Patch>, Error> {
-        let (kind, mut r) = envelope::open(bytes)?;
+        let (kind, body) = envelope::open(bytes)?;
+        let mut r = body.reader();
         match kind {
             Kind::Update => {
                 let section = ops::read(&mut r)?;

@@ -50,13 +50,16 @@ pub fn write(w: &mut Writer, s: &OpsSection) {
         i += n;
     }
     let mut lens = Writer::default();
-    let mut refs = Writer::default();
+    let mut lefts = Writer::default();
+    let mut rights = Writer::default();
+    let mut targets = Writer::default();
     let mut text = String::new();
     for (run, t) in s.runs.iter().zip(&s.texts) {
+        let previous = LocalId::new(run.agent, run.seq.wrapping_sub(1));
         let kind = match run.kind() {
             OpKind::Insert { left, right } => {
-                write_ref(&mut refs, run, left);
-                write_ref(&mut refs, run, right);
+                write_ref(&mut lefts, left, previous);
+                write_ref(&mut rights, right, right_base(left, run));
                 if let Some(t) = t {
                     text.push_str(t);
                     INSERT_TEXT
@@ -65,7 +68,7 @@ pub fn write(w: &mut Writer, s: &OpsSection) {
                 }
             }
             OpKind::Delete { target, reversed } => {
-                write_ref(&mut refs, run, target);
+                write_ref(&mut targets, target, previous);
                 if reversed && run.len > 1 {
                     DELETE_REVERSED
                 } else {
@@ -75,53 +78,60 @@ pub fn write(w: &mut Writer, s: &OpsSection) {
         };
         lens.uvar((u64::from(run.len) << 2) | kind);
     }
-    w.block(&agents.into_bytes());
-    w.block(&lens.into_bytes());
-    w.block(&refs.into_bytes());
+    for column in [agents, lens, lefts, rights, targets] {
+        w.block(&column.into_bytes());
+    }
     w.block(text.as_bytes());
 }
 
-/// A reference to an item: 0 for none; 1 and a backwards distance for an item
-/// of the run's own replica; 2 + table index and a sequence number otherwise.
-fn write_ref(w: &mut Writer, run: &OpRun, id: LocalId) {
+/// The id a right origin is most often: the item after the left origin
+/// (both were typed together), or the run's own first id at the start.
+fn right_base(left: LocalId, run: &OpRun) -> LocalId {
+    match left.some() {
+        Some(l) => LocalId::new(l.agent(), l.seq().wrapping_add(1)),
+        None => LocalId::new(run.agent, run.seq),
+    }
+}
+
+/// A reference to an item, relative to a likely `base`: 0 for none, 1 for
+/// exactly `base`, 2 and a zigzag delta for another item of `base`'s replica,
+/// 3 + table index and a sequence number otherwise.
+fn write_ref(w: &mut Writer, id: LocalId, base: LocalId) {
     if id.is_none() {
         w.uvar(0);
-    } else if id.agent() == run.agent && id.seq() < run.seq {
+    } else if id == base {
         w.uvar(1);
-        w.uvar(u64::from(run.seq - id.seq()));
+    } else if id.agent() == base.agent() {
+        w.uvar(2);
+        w.svar(i64::from(id.seq()) - i64::from(base.seq()));
     } else {
-        w.uvar(2 + u64::from(id.agent()));
+        w.uvar(3 + u64::from(id.agent()));
         w.uvar(u64::from(id.seq()));
     }
 }
 
-fn read_ref(
-    r: &mut Reader,
-    agent: u32,
-    seq: u32,
-    table_len: usize,
-) -> Result<LocalId, DecodeError> {
-    match r.uvar()? {
-        0 => Ok(LocalId::NONE),
-        1 => {
-            let back = r.u32var()?;
-            if back == 0 || back > seq {
-                return Err(DecodeError::InvalidValue("reference distance"));
-            }
-            Ok(LocalId::new(agent, seq - back))
+fn read_ref(r: &mut Reader, base: LocalId, table_len: usize) -> Result<LocalId, DecodeError> {
+    let id = match r.uvar()? {
+        0 => return Ok(LocalId::NONE),
+        1 => base,
+        2 => {
+            let seq = i64::from(base.seq()) + r.svar()?;
+            let seq = u32::try_from(seq)
+                .map_err(|_| DecodeError::InvalidValue("reference sequence number"))?;
+            LocalId::new(base.agent(), seq)
         }
         tag => {
-            let a = tag - 2;
+            let a = tag - 3;
             if a >= table_len as u64 {
                 return Err(DecodeError::InvalidValue("reference replica"));
             }
-            let s = r.u32var()?;
-            if s >= MAX_SPAN_LEN {
-                return Err(DecodeError::InvalidValue("reference sequence number"));
-            }
-            Ok(LocalId::new(a as u32, s))
+            LocalId::new(a as u32, r.u32var()?)
         }
+    };
+    if id.agent() as usize >= table_len || id.seq() >= MAX_SPAN_LEN {
+        return Err(DecodeError::InvalidValue("reference"));
     }
+    Ok(id)
 }
 
 pub fn read(r: &mut Reader) -> Result<OpsSection, DecodeError> {
@@ -146,7 +156,9 @@ pub fn read(r: &mut Reader) -> Result<OpsSection, DecodeError> {
     let declared_runs = r.uvar()?;
     let mut agents = r.block()?;
     let mut lens = r.block()?;
-    let mut refs = r.block()?;
+    let mut lefts = r.block()?;
+    let mut rights = r.block()?;
+    let mut targets = r.block()?;
     let mut text = r.block()?;
     let text =
         std::str::from_utf8(text.take(text.remaining())?).map_err(|_| DecodeError::InvalidUtf8)?;
@@ -183,21 +195,21 @@ pub fn read(r: &mut Reader) -> Result<OpsSection, DecodeError> {
                 .filter(|&e| e <= table[a as usize].first_seq + table[a as usize].count);
             next[a as usize] =
                 end.ok_or(DecodeError::InvalidValue("run exceeds its replica's count"))?;
-            let mut run = OpRun::new(
-                a,
-                seq,
-                len,
-                OpKind::Delete {
-                    target: LocalId::NONE,
-                    reversed: false,
-                },
-            );
+            let previous = LocalId::new(a, seq.wrapping_sub(1));
             let mut t = None;
-            match lk & 3 {
+            let kind = match lk & 3 {
                 INSERT_TEXT | INSERT_NO_TEXT => {
-                    let left = read_ref(&mut refs, a, seq, table.len())?;
-                    let right = read_ref(&mut refs, a, seq, table.len())?;
-                    run.set_kind(OpKind::Insert { left, right });
+                    let left = read_ref(&mut lefts, previous, table.len())?;
+                    let probe = OpRun::new(
+                        a,
+                        seq,
+                        len,
+                        OpKind::Insert {
+                            left,
+                            right: LocalId::NONE,
+                        },
+                    );
+                    let right = read_ref(&mut rights, right_base(left, &probe), table.len())?;
                     if lk & 3 == INSERT_TEXT {
                         let bytes = crate::unit::char_to_byte(rest, len as usize);
                         let (head, tail) = rest.split_at(bytes);
@@ -209,9 +221,10 @@ pub fn read(r: &mut Reader) -> Result<OpsSection, DecodeError> {
                         t = Some(head.to_owned());
                         rest = tail;
                     }
+                    OpKind::Insert { left, right }
                 }
                 kind => {
-                    let target = read_ref(&mut refs, a, seq, table.len())?;
+                    let target = read_ref(&mut targets, previous, table.len())?;
                     if target.is_none() {
                         return Err(DecodeError::InvalidValue("delete target"));
                     }
@@ -221,10 +234,10 @@ pub fn read(r: &mut Reader) -> Result<OpsSection, DecodeError> {
                     {
                         return Err(DecodeError::InvalidValue("delete target range"));
                     }
-                    run.set_kind(OpKind::Delete { target, reversed });
+                    OpKind::Delete { target, reversed }
                 }
-            }
-            runs.push(run);
+            };
+            runs.push(OpRun::new(a, seq, len, kind));
             texts.push(t);
         }
     }
@@ -238,8 +251,8 @@ pub fn read(r: &mut Reader) -> Result<OpsSection, DecodeError> {
     if !rest.is_empty() {
         return Err(DecodeError::InvalidValue("unused text"));
     }
-    agents.finish()?;
-    lens.finish()?;
-    refs.finish()?;
+    for column in [agents, lens, lefts, rights, targets] {
+        column.finish()?;
+    }
     Ok(OpsSection { table, runs, texts })
 }

@@ -86,11 +86,11 @@ impl Doc {
     /// # Errors
     /// [`Error::Decode`] when the bytes are not a valid snapshot.
     pub fn from_snapshot(bytes: &[u8], replica: ReplicaId) -> Result<Doc, Error> {
-        let (kind, r) = envelope::open(bytes)?;
+        let (kind, body) = envelope::open(bytes)?;
         if kind != Kind::Snapshot {
             return Err(DecodeError::WrongKind(kind as u8).into());
         }
-        Doc::decode_snapshot_body(r, replica)
+        Doc::decode_snapshot_body(body.reader(), replica)
     }
 
     pub(crate) fn decode_snapshot_body(

@@ -24,8 +24,20 @@ fn sample() -> (Doc, Doc) {
     (a, b)
 }
 
+/// The body of a stored (uncompressed) envelope.
 fn body_of(bytes: &[u8]) -> &[u8] {
-    &bytes[6..bytes.len() - 4]
+    assert_eq!(bytes[6], 0, "stored, not compressed");
+    &bytes[7..bytes.len() - 4]
+}
+
+/// An envelope around `body` with the given compression byte, as is.
+fn raw_envelope(kind: Kind, compression: u8, body: &[u8]) -> Vec<u8> {
+    let mut v = b"WEFT".to_vec();
+    v.extend_from_slice(&[1, kind as u8, compression]);
+    v.extend_from_slice(body);
+    let crc = crate::crc32c(&v);
+    v.extend_from_slice(&crc.to_le_bytes());
+    v
 }
 
 /// Applies `bytes` to a copy of `doc`: on error nothing may have changed; on
@@ -220,6 +232,25 @@ pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
             reseal(Kind::Update, body_of(&good_update).to_vec(), &|b| b.push(0)),
         ),
         ("varint_overflow", seal(Kind::Update, &[0xff; 12])),
+        (
+            "unknown_compression_method",
+            raw_envelope(Kind::Update, 9, body_of(&good_update)),
+        ),
+        (
+            "compressed_length_beyond_any_ratio",
+            raw_envelope(Kind::Snapshot, 1, &[0xff, 0xff, 0xff, 0x7f, 0x03, 0x00]),
+        ),
+        (
+            "compressed_body_corrupt",
+            raw_envelope(Kind::Snapshot, 1, &[0x40, 0x12, 0x34, 0x56, 0x78, 0x9a]),
+        ),
+        ("compressed_length_mismatch", {
+            let packed = miniz_oxide::deflate::compress_to_vec(body_of(&good_snapshot), 6);
+            let mut w = Writer::default();
+            w.uvar(body_of(&good_snapshot).len() as u64 + 1);
+            w.bytes(&packed);
+            raw_envelope(Kind::Snapshot, 1, &w.into_bytes())
+        }),
         (
             "replica_table_longer_than_input",
             seal(Kind::Update, &[0xff, 0xff, 0xff, 0x0f, 1, 2, 3]),
