@@ -43,7 +43,7 @@ if ! ls "$sysroot_lib"/libstd-*.rlib >/dev/null 2>&1; then
   mkdir -p "$work/src"
   printf '[package]\nname = "stdbuild"\nversion = "0.0.0"\nedition = "2021"\n[workspace]\n' > "$work/Cargo.toml"
   echo "" > "$work/src/lib.rs"
-  (cd "$work" && RUSTC_BOOTSTRAP=1 RUSTUP_TOOLCHAIN= /usr/bin/cargo build -q --release --target "$target" \
+  (cd "$work" && RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc /usr/bin/cargo build -q --release --target "$target" \
      -Zbuild-std=std,panic_abort,panic_unwind,test,proc_macro)
   mkdir -p "$sysroot_lib"
   for f in "$work/target/$target/release/deps"/lib*.rlib; do

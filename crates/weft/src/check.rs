@@ -4,12 +4,14 @@ use crate::content::Span;
 use crate::oplog::{OpKind, OpRun};
 use crate::Doc;
 
-/// True when `spans` hold exactly the items the insert runs of `runs` made,
-/// each once.
-pub(crate) fn same_items(runs: &[OpRun], spans: impl Iterator<Item = Span>) -> bool {
-    let ranges = |it: &mut dyn Iterator<Item = (u32, u32, u32)>| {
+/// The ids of a set of items as maximal ranges `(agent, start, end)`, sorted.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ItemRanges(Vec<(u32, u32, u32)>);
+
+impl ItemRanges {
+    fn new(it: impl Iterator<Item = (u32, u32, u32)>) -> Self {
         let mut v: Vec<(u32, u32, u32)> = it.collect();
-        v.sort_unstable();
+        v.sort_unstable(); // nearly sorted already: linear in practice
         let mut merged: Vec<(u32, u32, u32)> = Vec::with_capacity(v.len());
         for (a, s, e) in v {
             match merged.last_mut() {
@@ -17,16 +19,56 @@ pub(crate) fn same_items(runs: &[OpRun], spans: impl Iterator<Item = Span>) -> b
                 _ => merged.push((a, s, e)),
             }
         }
-        merged
-    };
-    let inserted = ranges(
-        &mut runs
-            .iter()
-            .filter(|r| matches!(r.kind(), OpKind::Insert { .. }))
-            .map(|r| (r.agent, r.seq, r.end())),
-    );
-    let placed = ranges(&mut spans.map(|s| (s.agent, s.seq, s.end_seq())));
-    inserted == placed
+        ItemRanges(merged)
+    }
+
+    /// The items the insert runs of `runs` made.
+    pub fn inserted_by(runs: &[OpRun]) -> Self {
+        ItemRanges::new(
+            runs.iter()
+                .filter(|r| matches!(r.kind(), OpKind::Insert { .. }))
+                .map(|r| (r.agent, r.seq, r.end())),
+        )
+    }
+
+    /// The items `spans` hold.
+    pub fn held_by(spans: impl Iterator<Item = Span>) -> Self {
+        ItemRanges::new(spans.map(|s| (s.agent, s.seq, s.end_seq())))
+    }
+
+    /// Like `contains`, trying the ranges around `hint` (the range of the
+    /// previous answer) before searching: references cluster.
+    pub fn contains_near(&self, agent: u32, lo: u32, hi: u32, hint: &mut usize) -> bool {
+        let fits = |i: usize| {
+            self.0
+                .get(i)
+                .is_some_and(|&(a, s, e)| a == agent && s <= lo && hi <= e)
+        };
+        for i in [*hint, hint.wrapping_sub(1), *hint + 1] {
+            if fits(i) {
+                *hint = i;
+                return true;
+            }
+        }
+        let i = self.0.partition_point(|&(a, s, _)| (a, s) <= (agent, lo));
+        *hint = i.saturating_sub(1);
+        self.contains(agent, lo, hi)
+    }
+
+    /// True when items `lo..hi` of `agent` are all in the set.
+    pub fn contains(&self, agent: u32, lo: u32, hi: u32) -> bool {
+        let i = self.0.partition_point(|&(a, s, _)| (a, s) <= (agent, lo));
+        i > 0 && {
+            let (a, s, e) = self.0[i - 1];
+            a == agent && s <= lo && hi <= e
+        }
+    }
+}
+
+/// True when `spans` hold exactly the items the insert runs of `runs` made,
+/// each once.
+pub(crate) fn same_items(runs: &[OpRun], spans: impl Iterator<Item = Span>) -> bool {
+    ItemRanges::inserted_by(runs) == ItemRanges::held_by(spans)
 }
 
 impl Doc {

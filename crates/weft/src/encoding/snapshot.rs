@@ -5,8 +5,10 @@
 use super::envelope::{self, Kind};
 use super::ops::{self, OpsSection, TableEntry};
 use super::{Reader, Writer};
+use crate::check::ItemRanges;
 use crate::content::{Span, Tree, MAX_SPAN_LEN};
 use crate::id::AgentTable;
+use crate::id::LocalId;
 use crate::oplog::{renumber, OpKind, OpLog};
 use crate::remote::target_range;
 use crate::{DecodeError, Doc, Error, ReplicaId};
@@ -151,7 +153,13 @@ impl Doc {
         if crate::unit::TextMetrics::of(text).chars as u64 != visible {
             return Err(DecodeError::InvalidValue("snapshot text length").into());
         }
-        check_tiling(&section, &spans)?;
+        let items = ItemRanges::inserted_by(&section.runs);
+        if items != ItemRanges::held_by(spans.iter().copied()) {
+            return Err(
+                DecodeError::InvalidValue("spans do not match the inserted characters").into(),
+            );
+        }
+        check_references(&section, &items)?;
         let tree = Tree::build(&spans, text);
         let mut agents = AgentTable::default();
         for e in &section.table {
@@ -171,38 +179,25 @@ impl Doc {
             pending: Vec::new(),
         };
         doc.me = doc.agent(replica);
-        doc.check_references()?;
         Ok(doc)
-    }
-
-    /// Every origin and delete target of the log names an item.
-    fn check_references(&self) -> Result<(), Error> {
-        let is_item = |id: crate::id::LocalId| {
-            id.is_none() || self.tree.locate(id.agent(), id.seq()).is_some()
-        };
-        for run in &self.oplog.runs {
-            let ok = match run.kind() {
-                OpKind::Insert { left, right } => is_item(left) && is_item(right),
-                OpKind::Delete { target, reversed } => {
-                    target_range(target.seq(), reversed, run.len)
-                        .is_some_and(|(lo, hi)| self.all_items(target.agent(), lo, hi))
-                }
-            };
-            if !ok {
-                return Err(DecodeError::InvalidReference.into());
-            }
-        }
-        Ok(())
     }
 }
 
-/// The spans must hold exactly the inserted items of the log, each once.
-fn check_tiling(section: &OpsSection, spans: &[Span]) -> Result<(), DecodeError> {
-    if crate::check::same_items(&section.runs, spans.iter().copied()) {
-        Ok(())
-    } else {
-        Err(DecodeError::InvalidValue(
-            "spans do not match the inserted characters",
-        ))
+/// Every origin and delete target of the log names an item.
+fn check_references(section: &OpsSection, items: &ItemRanges) -> Result<(), DecodeError> {
+    let mut hint = 0;
+    for run in &section.runs {
+        let mut is_item = |id: LocalId| {
+            id.is_none() || items.contains_near(id.agent(), id.seq(), id.seq() + 1, &mut hint)
+        };
+        let ok = match run.kind() {
+            OpKind::Insert { left, right } => is_item(left) && is_item(right),
+            OpKind::Delete { target, reversed } => target_range(target.seq(), reversed, run.len)
+                .is_some_and(|(lo, hi)| items.contains_near(target.agent(), lo, hi, &mut hint)),
+        };
+        if !ok {
+            return Err(DecodeError::InvalidReference);
+        }
     }
+    Ok(())
 }

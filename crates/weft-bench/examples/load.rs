@@ -1,0 +1,27 @@
+//! Loads a snapshot file repeatedly (decode, one insert in the middle, read
+//! the length): a target for profilers.
+//!
+//! ```text
+//! cargo run --release -p weft-bench --example load -- <snapshot> [times]
+//! ```
+
+use weft::IndexUnit::CodePoint;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().expect("usage: load <snapshot> [times]");
+    let times: usize = args.next().map_or(200, |t| t.parse().expect("a number"));
+    let bytes = std::fs::read(path).expect("readable");
+    let start = std::time::Instant::now();
+    let mut total = 0;
+    for _ in 0..times {
+        let mut d = weft::Doc::from_snapshot(&bytes, 9).expect("a snapshot");
+        let mid = d.len(CodePoint) / 2;
+        d.insert(mid, "x", CodePoint).unwrap();
+        total += d.len(CodePoint);
+    }
+    println!(
+        "{:.3} ms per load ({total})",
+        start.elapsed().as_secs_f64() * 1000.0 / times as f64
+    );
+}
