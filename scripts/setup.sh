@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# One-time (idempotent) setup of everything the project needs on a fresh
-# Debian 12 machine. A second run finishes in seconds.
+# Sets up everything the project needs on a fresh Debian 12 machine:
+# idempotent, and a second run finishes in seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
+
+# The wasm-bindgen CLI must match the crate version pinned in Cargo.toml.
+wasm_bindgen_version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
+wasm_pack_version=0.15.1
 
 step "Rust toolchain components"
 if ! command -v cargo >/dev/null; then
@@ -17,8 +21,38 @@ for c in rustfmt clippy; do
   fi
 done
 
+step "Debian packages: Chromium and its driver"
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+echo "ok"
+
+step "wasm32 target"
+bash scripts/wasm-toolchain.sh
+
+step "wasm-bindgen-cli $wasm_bindgen_version and wasm-pack $wasm_pack_version"
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wasm_bindgen_version" ]; then
+  # Not --locked: the CLI's lockfile names a crate version this registry lacks.
+  cargo install -q wasm-bindgen-cli --version "$wasm_bindgen_version"
+fi
+if [ "$(wasm-pack --version 2>/dev/null)" != "wasm-pack $wasm_pack_version" ]; then
+  cargo install -q wasm-pack --version "$wasm_pack_version" --locked
+fi
+echo "ok"
+
 step "Rust dependencies"
 cargo fetch --locked
+
+step "Node dependencies"
+if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  (cd web && npm ci --no-audit --no-fund)
+fi
+echo "ok"
 
 step "Editing traces"
 traces="${WEFT_TRACES:-../shared/traces}"

@@ -3,9 +3,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== format"
+step() { printf '\n== %s\n' "$*"; }
+
+step "format"
 cargo fmt --all -- --check
-echo "== clippy"
+step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== tests"
+step "native tests"
 cargo test --workspace --locked
+
+source scripts/wasm-env.sh
+export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
+step "wasm binding in headless Chromium"
+wasm-pack test --headless --chrome crates/weft-wasm
+
+step "npm package: build, then tests against the built package"
+unset RUSTUP_TOOLCHAIN
+(cd web && npm run build && npm test)

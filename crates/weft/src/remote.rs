@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 /// text as it was after the changes before it. Apply them in order to an
 /// editor's buffer and it matches the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Patch {
     /// `text` was inserted at `index`.
     Insert {

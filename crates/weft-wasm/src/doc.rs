@@ -1,0 +1,190 @@
+//! `RawDoc`: the core document with UTF-16 indices, bytes as `Uint8Array`
+//! and changes returned as plain objects.
+
+use crate::error::{range_error, to_js};
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use weft::{Bias, Doc, IndexUnit::Utf16, Patch, StickyIndex, Version};
+
+/// A Weft document indexed in UTF-16 code units. The TypeScript `Doc` wraps
+/// it; use that.
+#[wasm_bindgen]
+pub struct RawDoc(Doc);
+
+/// A JavaScript number that must be a non-negative integer index or length.
+fn index(value: f64, what: &str) -> Result<usize, JsValue> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64 {
+        Ok(value as usize)
+    } else {
+        Err(range_error(
+            &format!("{what} must be a non-negative integer, got {value}"),
+            "INVALID_ARGUMENT",
+        ))
+    }
+}
+
+fn set(obj: &Object, key: &str, value: &JsValue) {
+    // Defining a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+/// Patches as plain objects: `{ index, insert }` or `{ index, delete }`.
+fn patches_to_js(patches: Vec<Patch>) -> Array {
+    patches
+        .into_iter()
+        .map(|p| {
+            let o = Object::new();
+            match p {
+                Patch::Insert { index, text } => {
+                    set(&o, "index", &(index as f64).into());
+                    set(&o, "insert", &text.into());
+                }
+                Patch::Delete { index, len } => {
+                    set(&o, "index", &(index as f64).into());
+                    set(&o, "delete", &(len as f64).into());
+                }
+                _ => {}
+            }
+            JsValue::from(o)
+        })
+        .collect()
+}
+
+fn version_from(bytes: Option<Vec<u8>>) -> Result<Version, JsValue> {
+    match bytes {
+        None => Ok(Version::new()),
+        Some(b) => Version::decode(&b).map_err(|e| to_js(e.into())),
+    }
+}
+
+#[wasm_bindgen]
+impl RawDoc {
+    /// An empty document edited as `replica` (a random 64-bit id).
+    #[wasm_bindgen(constructor)]
+    pub fn new(replica: u64) -> RawDoc {
+        RawDoc(Doc::new(replica))
+    }
+
+    /// Loads a snapshot made by `encodeState`.
+    pub fn load(bytes: &[u8], replica: u64) -> Result<RawDoc, JsValue> {
+        Doc::from_snapshot(bytes, replica)
+            .map(RawDoc)
+            .map_err(to_js)
+    }
+
+    /// The replica id local edits are made as.
+    pub fn replica(&self) -> u64 {
+        self.0.replica()
+    }
+
+    /// Length in UTF-16 code units.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> f64 {
+        self.0.len(Utf16) as f64
+    }
+
+    /// Inserts `text` at `index`.
+    pub fn insert(&mut self, index_: f64, text: &str) -> Result<(), JsValue> {
+        let i = index(index_, "index")?;
+        self.0.insert(i, text, Utf16).map_err(to_js)
+    }
+
+    /// Deletes `len` code units at `index`.
+    pub fn delete(&mut self, index_: f64, len: f64) -> Result<(), JsValue> {
+        let i = index(index_, "index")?;
+        let n = index(len, "length")?;
+        self.0.delete(i, n, Utf16).map_err(to_js)
+    }
+
+    /// The whole text.
+    #[wasm_bindgen(js_name = toString)]
+    pub fn to_text(&self) -> String {
+        self.0.to_string()
+    }
+
+    /// The text from `start` to `end`.
+    pub fn slice(&self, start: f64, end: f64) -> Result<String, JsValue> {
+        let (s, e) = (index(start, "start")?, index(end, "end")?);
+        self.0.slice(s, e, Utf16).map_err(to_js)
+    }
+
+    /// The version vector, encoded.
+    pub fn version(&self) -> Vec<u8> {
+        self.0.version().encode()
+    }
+
+    /// The full state and history (a snapshot).
+    #[wasm_bindgen(js_name = encodeState)]
+    pub fn encode_state(&self) -> Vec<u8> {
+        self.0.encode_snapshot()
+    }
+
+    /// What a replica at version `since` (everything when absent) lacks.
+    #[wasm_bindgen(js_name = encodeUpdate)]
+    pub fn encode_update(&self, since: Option<Vec<u8>>) -> Result<Vec<u8>, JsValue> {
+        Ok(self.0.encode_update(&version_from(since)?))
+    }
+
+    /// Merges an update or snapshot; returns the changes it made.
+    #[wasm_bindgen(js_name = applyUpdate)]
+    pub fn apply_update(&mut self, bytes: &[u8]) -> Result<Array, JsValue> {
+        self.0
+            .apply_update(bytes, Utf16)
+            .map(patches_to_js)
+            .map_err(to_js)
+    }
+
+    /// A sticky position at `index`, encoded; `right` sticks to the character
+    /// after the index, otherwise to the one before.
+    #[wasm_bindgen(js_name = stickyIndex)]
+    pub fn sticky_index(&self, index_: f64, right: bool) -> Result<Vec<u8>, JsValue> {
+        let bias = if right { Bias::Right } else { Bias::Left };
+        let s = self
+            .0
+            .sticky_index(index(index_, "index")?, bias, Utf16)
+            .map_err(to_js)?;
+        Ok(s.encode())
+    }
+
+    /// Where an encoded sticky position is now.
+    #[wasm_bindgen(js_name = resolveSticky)]
+    pub fn resolve_sticky(&self, bytes: &[u8]) -> Result<f64, JsValue> {
+        let s = StickyIndex::decode(bytes).map_err(|e| to_js(e.into()))?;
+        self.0
+            .resolve_sticky(&s, Utf16)
+            .map(|i| i as f64)
+            .map_err(to_js)
+    }
+
+    /// Number of lines (newlines plus one).
+    #[wasm_bindgen(js_name = lineCount)]
+    pub fn line_count(&self) -> f64 {
+        self.0.line_count() as f64
+    }
+
+    /// Index where a line (0-based) starts.
+    #[wasm_bindgen(js_name = lineStart)]
+    pub fn line_start(&self, line: f64) -> Result<f64, JsValue> {
+        let l = index(line, "line")?;
+        self.0.line_start(l, Utf16).map(|i| i as f64).map_err(to_js)
+    }
+
+    /// Internal counts: items (with tombstones), visible characters, spans,
+    /// leaves, op-log runs, replicas, waiting operations.
+    pub fn stats(&self) -> Object {
+        let s = self.0.stats();
+        let o = Object::new();
+        for (k, v) in [
+            ("items", s.items),
+            ("visibleChars", s.visible_chars),
+            ("spans", s.spans),
+            ("leaves", s.leaves),
+            ("opRuns", s.op_runs),
+            ("replicas", s.replicas),
+            ("pendingOps", s.pending_ops),
+        ] {
+            set(&o, k, &(v as f64).into());
+        }
+        o
+    }
+}

@@ -1,0 +1,15 @@
+//! The WebAssembly binding of Weft: thin newtype wrappers over the core that
+//! convert types and errors. No logic of its own.
+//!
+//! The binding never calls into user JavaScript: methods that change the
+//! document return the changes they made, and the TypeScript layer in `web/`
+//! delivers events after the call has returned, so no callback can run while
+//! Rust holds the document.
+
+#![deny(missing_docs)]
+
+mod doc;
+mod error;
+mod panic;
+
+pub use doc::RawDoc;

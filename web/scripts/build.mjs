@@ -1,0 +1,21 @@
+// Builds the package: the wasm binding with wasm-pack (release, wasm-opt),
+// then the TypeScript layer with tsc.
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+const web = dirname(dirname(fileURLToPath(import.meta.url)));
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: "inherit", cwd: web, ...opts });
+
+const env = { ...process.env };
+// Use the toolchain that can build wasm32 (see scripts/wasm-toolchain.sh).
+const toolchain = execFileSync("bash", ["-c", `source ${join(web, "../scripts/wasm-env.sh")}; echo -n "$RUSTUP_TOOLCHAIN"`]).toString();
+if (toolchain) env.RUSTUP_TOOLCHAIN = toolchain;
+run("wasm-pack", ["build", "--profile", "wasm", "--no-opt", "--target", "web", "--no-pack", "--out-dir", join(web, "wasm"), join(web, "../crates/weft-wasm")], { env });
+// wasm-opt from binaryen on npm (Debian's is too old for the reference-type
+// tables wasm-bindgen emits), told which features rustc's wasm32 target
+// uses (its defaults), shrinks the module by about a third.
+const wasm = join(web, "wasm/weft_wasm_bg.wasm");
+run(join(web, "node_modules/.bin/wasm-opt"), ["-Oz", "--enable-reference-types", "--enable-bulk-memory", "--enable-sign-ext",
+  "--enable-mutable-globals", "--enable-nontrapping-float-to-int", "--enable-multivalue", wasm, "-o", wasm]);
+run(process.execPath, [join(web, "node_modules/typescript/bin/tsc"), "-p", join(web, "tsconfig.json")]);

@@ -1,0 +1,6 @@
+// Everything the package exports, whatever the entry point.
+
+export { Doc } from "./doc.js";
+export type { Bias, ChangeEvent, DocOptions, Origin, StickyIndex } from "./doc.js";
+export { applyDelta, compose, patchesToDelta } from "./delta.js";
+export type { Delta, DeltaOp, DeleteOp, InsertOp, Patch, RetainOp } from "./delta.js";
