@@ -48,10 +48,12 @@ echo "ok"
 step "Rust dependencies"
 cargo fetch --locked
 
-step "Node dependencies"
-if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
-  (cd web && npm ci --no-audit --no-fund)
-fi
+step "Node dependencies (web/, e2e/)"
+for dir in web e2e; do
+  if [ ! -d $dir/node_modules ] || [ $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]; then
+    (cd $dir && npm ci --no-audit --no-fund)
+  fi
+done
 echo "ok"
 
 step "Editing traces"

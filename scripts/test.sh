@@ -20,3 +20,6 @@ wasm-pack test --headless --chrome crates/weft-wasm
 step "npm package: build, then tests against the built package"
 unset RUSTUP_TOOLCHAIN
 (cd web && npm run build && npm test)
+
+step "end to end in headless Chromium: the packed package from Vite and Node"
+(cd e2e && npm test)
