@@ -62,3 +62,8 @@ test("node imports weft (ESM) and uses it at once", () => {
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: E2E }).toString().trim();
   assert.equal(out, "hi 😀 5");
 });
+
+test("the package's types serve a TypeScript user", () => {
+  const tsc = join(E2E, "node_modules/typescript/bin/tsc");
+  execFileSync(process.execPath, [tsc, "-p", join(E2E, "types/tsconfig.json")], { cwd: E2E, stdio: "inherit" });
+});
