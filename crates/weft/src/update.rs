@@ -29,8 +29,7 @@ impl Doc {
     /// [`Error::Decode`] when the bytes are not a valid update or snapshot,
     /// or refer to characters that do not exist; nothing is applied then.
     pub fn apply_update(&mut self, bytes: &[u8], unit: IndexUnit) -> Result<Vec<Patch>, Error> {
-        let (kind, body) = envelope::open(bytes)?;
-        let mut r = body.reader();
+        let (kind, mut r) = envelope::open(bytes)?;
         match kind {
             Kind::Update => {
                 let section = ops::read(&mut r)?;

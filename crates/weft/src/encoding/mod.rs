@@ -10,6 +10,31 @@ pub use crc::crc32c;
 
 use crate::DecodeError;
 
+/// Columns shorter than this are stored as they are: deflating a keystroke
+/// costs more than it saves.
+const PACK_FROM: usize = 256;
+
+/// Deflate expands at most about 1032:1; a column claiming more is corrupt.
+const MAX_RATIO: usize = 1100;
+
+/// The bytes of a decoded column: borrowed from the input, or inflated.
+pub enum Column<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Vec<u8>),
+}
+
+impl Column<'_> {
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Column::Borrowed(b) => b,
+            Column::Owned(v) => v,
+        }
+    }
+    pub fn reader(&self) -> Reader<'_> {
+        Reader::new(self.bytes())
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Writer {
     buf: Vec<u8>,
@@ -33,10 +58,26 @@ impl Writer {
     pub fn bytes(&mut self, b: &[u8]) {
         self.buf.extend_from_slice(b);
     }
-    /// A length-prefixed block.
-    pub fn block(&mut self, b: &[u8]) {
-        self.uvar(b.len() as u64);
-        self.bytes(b);
+    /// A column: a block that is deflated when that pays. The length varint
+    /// carries the choice in its low bit, so small stored columns cost
+    /// nothing extra.
+    pub fn column(&mut self, b: &[u8]) {
+        let packed = (b.len() >= PACK_FROM)
+            .then(|| miniz_oxide::deflate::compress_to_vec(b, 9))
+            .filter(|c| c.len() + 8 < b.len());
+        match packed {
+            Some(c) => {
+                let mut head = Writer::default();
+                head.uvar(b.len() as u64);
+                self.uvar(((head.buf.len() + c.len()) as u64) << 1 | 1);
+                self.bytes(&head.buf);
+                self.bytes(&c);
+            }
+            None => {
+                self.uvar((b.len() as u64) << 1);
+                self.bytes(b);
+            }
+        }
     }
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
@@ -107,10 +148,38 @@ impl<'a> Reader<'a> {
         }
         Ok(n as usize)
     }
-    /// A length-prefixed block.
-    pub fn block(&mut self) -> Result<Reader<'a>, DecodeError> {
-        let n = self.len_prefix(1)?;
-        Ok(Reader::new(self.take(n)?))
+    /// A column written by `Writer::column`, inflated if it was deflated.
+    pub fn column(&mut self) -> Result<Column<'a>, DecodeError> {
+        let tag = self.uvar()?;
+        let n = usize::try_from(tag >> 1).map_err(|_| DecodeError::VarintOverflow)?;
+        if n > self.buf.len() {
+            return Err(DecodeError::LengthTooLarge {
+                declared: n as u64,
+                max: self.buf.len() as u64,
+            });
+        }
+        let mut inner = Reader::new(self.take(n)?);
+        if tag & 1 == 0 {
+            return Ok(Column::Borrowed(inner.buf));
+        }
+        let len = inner.uvar()?;
+        let packed = inner.take(inner.remaining())?;
+        let max = packed
+            .len()
+            .saturating_mul(MAX_RATIO)
+            .min(crate::content::MAX_SPAN_LEN as usize);
+        if len > max as u64 {
+            return Err(DecodeError::LengthTooLarge {
+                declared: len,
+                max: max as u64,
+            });
+        }
+        let v = miniz_oxide::inflate::decompress_to_vec_with_limit(packed, len as usize)
+            .map_err(|_| DecodeError::InvalidValue("compressed column"))?;
+        if v.len() as u64 != len {
+            return Err(DecodeError::InvalidValue("compressed column length"));
+        }
+        Ok(Column::Owned(v))
     }
     pub fn finish(&self) -> Result<(), DecodeError> {
         if self.buf.is_empty() {
@@ -149,5 +218,44 @@ mod tests {
             Reader::new(&too_big).uvar(),
             Err(DecodeError::VarintOverflow)
         );
+    }
+
+    #[test]
+    fn columns_deflate_when_it_pays_and_round_trip() {
+        let big: Vec<u8> = b"the quick brown fox "
+            .iter()
+            .cycle()
+            .take(5000)
+            .copied()
+            .collect();
+        let small = b"tiny".to_vec();
+        let mut x = 0x2545_f491_u32;
+        let noise: Vec<u8> = (0..400)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        let mut w = Writer::default();
+        for c in [&big, &small, &noise] {
+            w.column(c);
+        }
+        let bytes = w.into_bytes();
+        assert!(
+            bytes.len() < 200 + small.len() + noise.len() + 8,
+            "the repetitive column was deflated"
+        );
+        assert_eq!(
+            bytes[bytes.len() - noise.len() - 2 - small.len() - 1] & 1,
+            0,
+            "small columns are stored"
+        );
+        let mut r = Reader::new(&bytes);
+        for c in [&big, &small, &noise] {
+            assert_eq!(r.column().unwrap().bytes(), &c[..]);
+        }
+        assert!(r.finish().is_ok());
     }
 }

@@ -79,9 +79,9 @@ pub fn write(w: &mut Writer, s: &OpsSection) {
         lens.uvar((u64::from(run.len) << 2) | kind);
     }
     for column in [agents, lens, lefts, rights, targets] {
-        w.block(&column.into_bytes());
+        w.column(&column.into_bytes());
     }
-    w.block(text.as_bytes());
+    w.column(text.as_bytes());
 }
 
 /// The id a right origin is most often: the item after the left origin
@@ -154,14 +154,17 @@ pub fn read(r: &mut Reader) -> Result<OpsSection, DecodeError> {
         });
     }
     let declared_runs = r.uvar()?;
-    let mut agents = r.block()?;
-    let mut lens = r.block()?;
-    let mut lefts = r.block()?;
-    let mut rights = r.block()?;
-    let mut targets = r.block()?;
-    let mut text = r.block()?;
-    let text =
-        std::str::from_utf8(text.take(text.remaining())?).map_err(|_| DecodeError::InvalidUtf8)?;
+    let columns = [
+        r.column()?,
+        r.column()?,
+        r.column()?,
+        r.column()?,
+        r.column()?,
+    ];
+    let [mut agents, mut lens, mut lefts, mut rights, mut targets] =
+        columns.each_ref().map(|c| c.reader());
+    let text = r.column()?;
+    let text = std::str::from_utf8(text.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;
     if declared_runs > lens.remaining() as u64 {
         return Err(DecodeError::LengthTooLarge {
             declared: declared_runs,

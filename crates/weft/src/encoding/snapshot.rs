@@ -69,14 +69,14 @@ impl Doc {
             last_end[s.agent as usize] = s.end_seq();
             lens.uvar((u64::from(s.len()) << 1) | u64::from(s.deleted()));
         }
-        w.block(&agents.into_bytes());
-        w.block(&seqs.into_bytes());
-        w.block(&lens.into_bytes());
+        w.column(&agents.into_bytes());
+        w.column(&seqs.into_bytes());
+        w.column(&lens.into_bytes());
         let mut text = String::with_capacity(self.len(crate::IndexUnit::Utf8));
         for l in &self.tree.leaves_in_order() {
             text.push_str(&self.tree.leaves[*l as usize].text);
         }
-        w.block(text.as_bytes());
+        w.column(text.as_bytes());
         envelope::seal(Kind::Snapshot, &w.into_bytes())
     }
 
@@ -88,11 +88,11 @@ impl Doc {
     /// # Errors
     /// [`Error::Decode`] when the bytes are not a valid snapshot.
     pub fn from_snapshot(bytes: &[u8], replica: ReplicaId) -> Result<Doc, Error> {
-        let (kind, body) = envelope::open(bytes)?;
+        let (kind, r) = envelope::open(bytes)?;
         if kind != Kind::Snapshot {
             return Err(DecodeError::WrongKind(kind as u8).into());
         }
-        Doc::decode_snapshot_body(body.reader(), replica)
+        Doc::decode_snapshot_body(r, replica)
     }
 
     pub(crate) fn decode_snapshot_body(
@@ -107,13 +107,11 @@ impl Doc {
             return Err(DecodeError::InvalidValue("snapshot operation carries text").into());
         }
         let count = r.len_prefix(2)?; // a seq and a length byte at least
-        let mut agents_col = r.block()?;
-        let mut seqs = r.block()?;
-        let mut lens = r.block()?;
-        let mut text_r = r.block()?;
+        let columns = [r.column()?, r.column()?, r.column()?];
+        let [mut agents_col, mut seqs, mut lens] = columns.each_ref().map(|c| c.reader());
+        let text_c = r.column()?;
         r.finish()?;
-        let text = std::str::from_utf8(text_r.take(text_r.remaining())?)
-            .map_err(|_| DecodeError::InvalidUtf8)?;
+        let text = std::str::from_utf8(text_c.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;
         let n_agents = section.table.len();
         let next_seq: Vec<u32> = section.table.iter().map(|e| e.count).collect();
         let mut spans = Vec::with_capacity(count);

@@ -64,7 +64,7 @@ fn snapshots_reload_to_the_same_state() {
 }
 
 #[test]
-fn large_snapshots_and_updates_are_compressed_and_round_trip() {
+fn large_documents_round_trip_and_keystrokes_stay_small() {
     let mut rng = Rng::new(5);
     let mut d = Doc::new(8);
     for _ in 0..2000 {
@@ -72,20 +72,17 @@ fn large_snapshots_and_updates_are_compressed_and_round_trip() {
         let text = rng.text(6);
         d.insert(rng.below(len + 1), &text, CodePoint).unwrap();
     }
-    let snapshot = d.encode_snapshot();
-    let update = d.encode_update(&Version::new());
-    assert_eq!((snapshot[6], update[6]), (1, 1), "deflated");
-    let loaded = Doc::from_snapshot(&snapshot, 9).unwrap();
+    let loaded = Doc::from_snapshot(&d.encode_snapshot(), 9).unwrap();
     loaded.check_invariants();
     assert_eq!(loaded.to_string(), d.to_string());
     let mut fresh = Doc::new(10);
-    fresh.apply_update(&update, CodePoint).unwrap();
+    fresh
+        .apply_update(&d.encode_update(&Version::new()), CodePoint)
+        .unwrap();
     assert_eq!(fresh.to_string(), d.to_string());
-    // A keystroke stays small and stored as it is.
     let v = d.version();
     d.insert(0, "k", CodePoint).unwrap();
     let small = d.encode_update(&v);
-    assert_eq!(small[6], 0);
     assert!(
         small.len() < 40,
         "a one-character update takes {} bytes",
