@@ -96,9 +96,10 @@ impl Doc {
         let m = TextMetrics::of(text);
         self.reserve(m.chars, text.len())?;
         let (leaf, before) = self.tree.seek_chars(at);
+        let in_leaf = at - before.text.chars;
         let loc = Loc {
             leaf,
-            at: self.tree.leaves[leaf as usize].find_visible(at - before.text.chars),
+            at: self.tree.leaves[leaf as usize].find_visible(in_leaf),
         };
         let left = self
             .tree
@@ -109,8 +110,13 @@ impl Doc {
             .normalize(loc)
             .map_or(LocalId::NONE, |l| self.id_at(l));
         let seq = self.next_seq[self.me as usize];
-        self.tree
-            .insert(loc, Span::new(self.me, seq, m.chars, false), text, m);
+        self.tree.insert(
+            loc,
+            in_leaf,
+            Span::new(self.me, seq, m.chars, false),
+            text,
+            m,
+        );
         self.oplog.push(OpRun::new(
             self.me,
             seq,

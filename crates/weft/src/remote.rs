@@ -385,7 +385,9 @@ impl Doc {
         let chars_before = self.tree.offset_of(loc).1;
         let span = Span::new(run.agent, run.seq, run.len, text.is_none());
         let text = text.unwrap_or("");
-        self.tree.insert(loc, span, text, TextMetrics::of(text));
+        let in_leaf = self.tree.leaves[loc.leaf as usize].before(loc.at).1;
+        self.tree
+            .insert(loc, in_leaf, span, text, TextMetrics::of(text));
         if !span.deleted() {
             let t = text;
             let index = self.chars_to_unit(chars_before, unit);

@@ -325,10 +325,19 @@ impl Tree {
 
     /// Inserts `span` with its visible `text` (empty when deleted) at `loc`;
     /// `metrics` are the text's, which the caller has already measured.
-    pub fn insert(&mut self, loc: Loc, span: Span, text: &str, metrics: TextMetrics) {
+    /// `chars_before` is the number of visible characters before `loc` in
+    /// its leaf (callers usually know it already).
+    pub fn insert(
+        &mut self,
+        loc: Loc,
+        chars_before: u32,
+        span: Span,
+        text: &str,
+        metrics: TextMetrics,
+    ) {
         let leaf_no = loc.leaf;
         let leaf = &mut self.leaves[leaf_no as usize];
-        let (_, chars_before) = leaf.before(loc.at);
+        debug_assert_eq!(chars_before, leaf.before(loc.at).1);
         let byte = leaf.byte_of_char(chars_before);
         let i = leaf.split_at(loc.at);
         let merged = i > 0 && leaf.spans[i - 1].can_append(&span);
