@@ -6,6 +6,7 @@
 //! ```
 
 use weft::IndexUnit::CodePoint;
+use weft_bench::impls::WeftDoc;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -14,15 +15,7 @@ fn main() {
     let trace = weft_traces::load(&path).expect("a trace");
     let start = std::time::Instant::now();
     for _ in 0..times {
-        let mut doc = weft::Doc::new(1);
-        for p in trace.txns.iter().flat_map(|t| &t.patches) {
-            if p.del > 0 {
-                doc.delete(p.pos, p.del, CodePoint).unwrap();
-            }
-            if !p.ins.is_empty() {
-                doc.insert(p.pos, &p.ins, CodePoint).unwrap();
-            }
-        }
+        let doc = weft_traces::replay_sequential::<WeftDoc>(&trace).0;
         assert_eq!(doc.len(CodePoint), trace.end.chars().count());
     }
     println!(

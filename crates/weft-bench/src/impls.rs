@@ -5,6 +5,7 @@ use weft_traces::{Patch, ReplayDoc};
 use yrs::updates::decoder::Decode;
 use yrs::{GetString, OffsetKind, Options, ReadTxn, StateVector, Text, TextRef, Transact, Update};
 
+/// Weft, positions in code points as the traces give them.
 pub struct WeftDoc(pub weft::Doc);
 
 impl ReplayDoc for WeftDoc {
@@ -51,6 +52,7 @@ pub struct YrsDoc {
 }
 
 impl YrsDoc {
+    /// An empty yrs document with the given client id.
     pub fn new(client: u64) -> Self {
         let doc = yrs::Doc::with_options(Options {
             client_id: yrs::block::ClientID::new(client),
@@ -74,12 +76,14 @@ impl YrsDoc {
         }
     }
 
+    /// The whole state as a v2 update.
     pub fn encode_v2(&self) -> Vec<u8> {
         self.doc
             .transact()
             .encode_state_as_update_v2(&StateVector::default())
     }
 
+    /// Loads a v2 update into a fresh document.
     pub fn load_v2(bytes: &[u8]) -> Self {
         let d = YrsDoc::new(77);
         d.doc
@@ -89,7 +93,8 @@ impl YrsDoc {
         d
     }
 
-    pub fn len(&self) -> u32 {
+    /// Length of the text.
+    pub fn text_len(&self) -> u32 {
         self.text.len(&self.doc.transact())
     }
 }

@@ -6,15 +6,14 @@
 //! ```
 
 mod alloc;
-mod impls;
 mod report;
 mod timing;
 
-use impls::{WeftDoc, YrsDoc};
 use report::Row;
 use std::time::Duration;
 use timing::median_ms;
 use weft::IndexUnit::CodePoint;
+use weft_bench::impls::{WeftDoc, YrsDoc};
 use weft_traces::{merge_all, replay_concurrent, replay_sequential, Patch, Trace};
 
 #[global_allocator]
@@ -114,9 +113,9 @@ fn yrs_row(trace: &Trace) -> Row {
     row.snapshot_bytes = Some(update.len());
     let (ms, _) = median_ms(50, Duration::from_secs(2), || {
         let d = YrsDoc::load_v2(&update);
-        let mid = d.len() / 2;
+        let mid = d.text_len() / 2;
         yrs::Text::insert(&d.text, &mut yrs::Transact::transact_mut(&d.doc), mid, "x");
-        d.len()
+        d.text_len()
     });
     row.load_ms = Some(ms);
     row.finish(&weft_traces::ReplayDoc::text(&y), trace);
@@ -155,7 +154,7 @@ fn utf16_txns(trace: &Trace) -> Vec<Vec<Patch>> {
 }
 
 fn jumprope_row(trace: &Trace) -> Row {
-    let mut row = Row::new("jumprope", trace);
+    let row = Row::new("jumprope", trace);
     let replay = || {
         let mut r = jumprope::JumpRope::new();
         r.insert(0, &trace.start);
@@ -169,7 +168,12 @@ fn jumprope_row(trace: &Trace) -> Row {
         }
         r
     };
-    let (ms, _) = median_ms(RUNS, BUDGET, replay);
+    measure_rope(row, trace, replay)
+}
+
+/// Times a rope's replay, measures what it retains and checks its text.
+fn measure_rope<R: ToString>(mut row: Row, trace: &Trace, replay: impl Fn() -> R) -> Row {
+    let (ms, _) = median_ms(RUNS, BUDGET, &replay);
     row.replay_ms = ms;
     let (r, bytes) = alloc::retained(replay);
     row.retained_bytes = bytes;
@@ -178,7 +182,7 @@ fn jumprope_row(trace: &Trace) -> Row {
 }
 
 fn crop_row(trace: &Trace) -> Row {
-    let mut row = Row::new("crop", trace);
+    let row = Row::new("crop", trace);
     // Without astral characters code points equal UTF-16 units, which crop indexes.
     let replay = || {
         let mut r = crop::Rope::from(trace.start.as_str());
@@ -194,10 +198,5 @@ fn crop_row(trace: &Trace) -> Row {
         }
         r
     };
-    let (ms, _) = median_ms(RUNS, BUDGET, replay);
-    row.replay_ms = ms;
-    let (r, bytes) = alloc::retained(replay);
-    row.retained_bytes = bytes;
-    row.finish(&r.to_string(), trace);
-    row
+    measure_rope(row, trace, replay)
 }

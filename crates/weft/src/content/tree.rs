@@ -7,6 +7,7 @@ use super::leaf::{InLeaf, Leaf, LEAF_BYTES, LEAF_SPANS, NIL};
 use super::span::Span;
 use super::summary::{Metric, Summary};
 use crate::unit::TextMetrics;
+use crate::IndexUnit;
 use std::cell::OnceCell;
 
 /// Most children of an internal node (small under `cfg(test)`).
@@ -78,6 +79,20 @@ impl Default for Tree {
     }
 }
 
+/// The child of `node` holding position `target` of `metric`: the first whose
+/// range extends past it, or the last at the end. Adds the summaries of the
+/// children before it to `before`.
+fn pick_child(node: &Node, metric: Metric, target: u32, before: &mut Summary) -> usize {
+    let last = node.children.len() - 1;
+    for (i, s) in node.sums.iter().enumerate().take(last) {
+        if metric.of(before) + metric.of(s) > target {
+            return i;
+        }
+        before.add(s);
+    }
+    last
+}
+
 impl Tree {
     pub fn total(&self) -> Summary {
         self.total
@@ -121,16 +136,7 @@ impl Tree {
         let mut n = self.root;
         loop {
             let node = &self.nodes[n as usize];
-            let last = node.children.len() - 1;
-            let mut pick = last;
-            for (i, s) in node.sums.iter().enumerate().take(last) {
-                if metric.of(&before) + metric.of(s) > target {
-                    pick = i;
-                    break;
-                }
-                before.add(s);
-            }
-            let child = node.children[pick];
+            let child = node.children[pick_child(node, metric, target, &mut before)];
             if node.height == 1 {
                 return (child, before);
             }
@@ -161,14 +167,12 @@ impl Tree {
         loop {
             let node = &self.nodes[n as usize];
             let last = node.children.len() - 1;
-            let mut pick = last;
-            for (i, s) in node.sums.iter().enumerate().take(last) {
-                if f.before.text.chars + s.text.chars > target {
-                    pick = i;
-                    break;
-                }
-                f.before.add(s);
-            }
+            let pick = pick_child(
+                node,
+                Metric::Text(IndexUnit::CodePoint),
+                target,
+                &mut f.before,
+            );
             f.last &= pick == last;
             if (f.depth as usize) < MAX_DEPTH {
                 f.path[f.depth as usize] = (n, pick as u8);
