@@ -170,7 +170,7 @@ impl RawDoc {
     }
 
     /// Internal counts: items (with tombstones), visible characters, spans,
-    /// leaves, op-log runs, replicas, waiting operations.
+    /// leaves, op-log runs, replicas, waiting and discarded operations.
     pub fn stats(&self) -> Object {
         let s = self.0.stats();
         let o = Object::new();
@@ -182,6 +182,7 @@ impl RawDoc {
             ("opRuns", s.op_runs),
             ("replicas", s.replicas),
             ("pendingOps", s.pending_ops),
+            ("discardedOps", s.discarded_ops),
         ] {
             set(&o, k, &(v as f64).into());
         }

@@ -31,6 +31,9 @@ pub struct Doc {
     pub(crate) oplog: OpLog,
     /// Remote operations waiting for operations they depend on.
     pub(crate) pending: Vec<RemoteOp>,
+    /// Waiting operations discarded because too many waited (see
+    /// `remote::MAX_PENDING_RUNS`).
+    pub(crate) discarded_ops: usize,
 }
 
 impl Doc {
@@ -46,6 +49,7 @@ impl Doc {
             tree: Tree::default(),
             oplog: OpLog::default(),
             pending: Vec::new(),
+            discarded_ops: 0,
         }
     }
 
@@ -314,6 +318,7 @@ impl Doc {
             op_runs: self.oplog.runs.len(),
             replicas: self.agents.len(),
             pending_ops: self.pending.len(),
+            discarded_ops: self.discarded_ops,
             tree_bytes: self.tree.heap_bytes(),
             oplog_bytes: self.oplog.heap_bytes(),
         }
@@ -338,6 +343,9 @@ pub struct Stats {
     pub replicas: usize,
     /// Remote operations waiting for their dependencies.
     pub pending_ops: usize,
+    /// Waiting operations discarded because too many waited; the next
+    /// version handshake brings them again.
+    pub discarded_ops: usize,
     /// Estimated heap bytes of the tree (with its id index, once built).
     pub tree_bytes: usize,
     /// Estimated heap bytes of the operation log.

@@ -54,6 +54,13 @@ pub(crate) enum RemoteKind {
     },
 }
 
+/// Most operation runs kept waiting for dependencies: a peer that sends
+/// operations whose dependencies never come cannot grow memory without
+/// bound. Runs beyond it are discarded (and counted); they are not lost, as
+/// this document's version does not include them, so the next version
+/// handshake brings them again.
+pub(crate) const MAX_PENDING_RUNS: usize = if cfg!(test) { 64 } else { 1 << 20 };
+
 enum Outcome {
     Applied,
     NotReady,
@@ -88,6 +95,10 @@ impl Doc {
                     Outcome::Invalid => {}
                 }
             }
+        }
+        if self.pending.len() > MAX_PENDING_RUNS {
+            self.discarded_ops += self.pending.len() - MAX_PENDING_RUNS;
+            self.pending.truncate(MAX_PENDING_RUNS);
         }
         Ok(patches)
     }

@@ -175,6 +175,7 @@ impl Doc {
             tree,
             oplog,
             pending: Vec::new(),
+            discarded_ops: 0,
         };
         doc.me = doc.agent(replica);
         Ok(doc)

@@ -233,3 +233,31 @@ fn concurrent_deletes_of_the_same_text_are_fine() {
     a.check_invariants();
     b.check_invariants();
 }
+
+#[test]
+fn operations_waiting_for_dependencies_are_bounded() {
+    let limit = crate::remote::MAX_PENDING_RUNS;
+    let mut a = Doc::new(1);
+    a.insert(0, "x", IndexUnit::CodePoint).unwrap();
+    let mut b = Doc::new(2);
+    // Updates whose first dependency never arrives, a run or two each.
+    for i in 0..limit {
+        let v = a.version();
+        a.insert(i % 2, "y", IndexUnit::CodePoint).unwrap();
+        a.delete(0, 1, IndexUnit::CodePoint).unwrap();
+        let patches = b
+            .apply_update(&a.encode_update(&v), IndexUnit::CodePoint)
+            .unwrap();
+        assert!(patches.is_empty());
+        assert!(b.stats().pending_ops <= limit);
+    }
+    assert_eq!(b.stats().pending_ops, limit);
+    assert!(b.stats().discarded_ops > 0);
+    // A version handshake brings everything, discarded operations included.
+    b.apply_update(&a.encode_update(&b.version()), IndexUnit::CodePoint)
+        .unwrap();
+    assert_eq!(b.to_string(), a.to_string());
+    assert_eq!(b.version(), a.version());
+    assert_eq!(b.stats().pending_ops, 0);
+    b.check_invariants();
+}
