@@ -55,6 +55,11 @@ mod version;
 #[cfg(test)]
 mod tests;
 
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 pub use doc::{Doc, Stats};
 pub use encoding::crc32c;
 pub use error::{DecodeError, Error};
