@@ -45,6 +45,7 @@ mod doc;
 mod encoding;
 mod error;
 mod id;
+pub mod journal;
 mod oplog;
 mod remote;
 mod sticky;

@@ -5,5 +5,5 @@ mod convergence;
 mod decode;
 mod fugue;
 mod oracle;
-mod rng;
+pub(crate) mod rng;
 mod roundtrip;

@@ -1,0 +1,28 @@
+//! The journal: durable storage for a document as an append-only log of
+//! update records plus checkpoints (snapshots), independent of where the
+//! bytes live. A backend (IndexedDB in the browser, memory in tests) stores
+//! entries under `u64` keys; this module says what to write, and how to open
+//! a document from whatever it finds, skipping and reporting corrupt entries.
+//!
+//! - Each local edit (or batch) becomes a **record**: the update, under the
+//!   next key. It is durable once the backend's write of it completes.
+//! - A **checkpoint** is a snapshot stored under the key of the last record
+//!   it covers. **Compaction** writes a new checkpoint, then deletes the
+//!   records and older checkpoints it covers, in that order, so a crash
+//!   between steps leaves either the old or the new state readable.
+//! - **Opening** loads the newest checkpoint that decodes, then applies the
+//!   records after it in key order. Merging is idempotent, so a record that a
+//!   checkpoint already covers does no harm.
+//!
+//! The formats are in `docs/format.md`.
+
+mod entry;
+mod open;
+mod policy;
+
+#[cfg(test)]
+mod tests;
+
+pub use entry::{decode_entry, encode_checkpoint, encode_record, Entry, EntryKind};
+pub use open::{compaction, open, Compaction, Opened, Problem};
+pub use policy::CompactionPolicy;

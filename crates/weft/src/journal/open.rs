@@ -1,0 +1,128 @@
+//! Opening a document from stored entries, and planning a compaction.
+
+use super::entry::{decode_entry, encode_checkpoint, EntryKind};
+use crate::{DecodeError, Doc, Error, IndexUnit, ReplicaId};
+
+/// Something wrong found while opening; the entry named was skipped and
+/// everything else was loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// A checkpoint that does not decode or load (torn, corrupt, foreign).
+    Checkpoint {
+        /// Its storage key.
+        key: u64,
+        /// Why.
+        error: Error,
+    },
+    /// A record that does not decode or merge.
+    Record {
+        /// Its storage key.
+        key: u64,
+        /// Why.
+        error: Error,
+    },
+}
+
+/// The result of [`open`].
+#[derive(Debug)]
+pub struct Opened {
+    /// The document, editing as the replica given to `open`.
+    pub doc: Doc,
+    /// Key of the checkpoint loaded (the last record it covers), 0 if none.
+    pub covered: u64,
+    /// Highest record key found, valid or not: the next record's key must be
+    /// higher.
+    pub last_key: u64,
+    /// Bytes of the records after the checkpoint (for the compaction policy).
+    pub journal_bytes: u64,
+    /// Bytes of the checkpoint loaded.
+    pub checkpoint_bytes: u64,
+    /// What was skipped, and why.
+    pub problems: Vec<Problem>,
+}
+
+/// Opens a document from the entries a backend holds: checkpoints and
+/// records as (storage key, bytes), in any order. Local edits are made as
+/// `replica`, which must be new to the document (a fresh id per session
+/// means no id is ever issued twice, even after a crash lost edits that
+/// peers had already received).
+///
+/// Never fails: what cannot be read is skipped and reported in `problems`.
+pub fn open<'a>(
+    replica: ReplicaId,
+    checkpoints: impl IntoIterator<Item = (u64, &'a [u8])>,
+    records: impl IntoIterator<Item = (u64, &'a [u8])>,
+) -> Opened {
+    let mut problems = Vec::new();
+    let mut checkpoints: Vec<(u64, &[u8])> = checkpoints.into_iter().collect();
+    checkpoints.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let mut doc = None;
+    let mut covered = 0;
+    let mut checkpoint_bytes = 0;
+    for (key, bytes) in checkpoints {
+        let loaded =
+            decode_entry(bytes)
+                .map_err(Error::from)
+                .and_then(|e| match (e.kind, e.key == key) {
+                    (EntryKind::Checkpoint, true) => Doc::from_snapshot(e.payload, replica),
+                    _ => Err(DecodeError::InvalidValue("checkpoint header").into()),
+                });
+        match loaded {
+            Ok(d) => {
+                doc = Some(d);
+                covered = key;
+                checkpoint_bytes = bytes.len() as u64;
+                break;
+            }
+            Err(error) => problems.push(Problem::Checkpoint { key, error }),
+        }
+    }
+    let mut doc = doc.unwrap_or_else(|| Doc::new(replica));
+    let mut records: Vec<(u64, &[u8])> = records.into_iter().collect();
+    records.sort_unstable_by_key(|r| r.0);
+    let last_key = records.last().map_or(covered, |r| r.0.max(covered));
+    let mut journal_bytes = 0;
+    for (key, bytes) in records.into_iter().filter(|r| r.0 > covered) {
+        journal_bytes += bytes.len() as u64;
+        let applied =
+            decode_entry(bytes)
+                .map_err(Error::from)
+                .and_then(|e| match (e.kind, e.key == key) {
+                    (EntryKind::Record, true) => doc.apply_update(e.payload, IndexUnit::Utf16),
+                    _ => Err(DecodeError::InvalidValue("record header").into()),
+                });
+        if let Err(error) = applied {
+            problems.push(Problem::Record { key, error });
+        }
+    }
+    Opened {
+        doc,
+        covered,
+        last_key,
+        journal_bytes,
+        checkpoint_bytes,
+        problems,
+    }
+}
+
+/// A compaction to carry out, in this order: store `checkpoint` under
+/// `key`; delete every record with a key up to `key`; delete every other
+/// checkpoint with a lower key. Done in one transaction where the backend has
+/// them; in order otherwise, so a crash between steps loses nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compaction {
+    /// Key of the last record the checkpoint covers.
+    pub key: u64,
+    /// The checkpoint entry's bytes.
+    pub checkpoint: Vec<u8>,
+}
+
+/// Plans a compaction of `doc`, which must include every record up to
+/// `last_key` (all records the backend holds, read in the same transaction).
+pub fn compaction(doc: &Doc, last_key: u64) -> Compaction {
+    Compaction {
+        key: last_key,
+        checkpoint: encode_checkpoint(last_key, &doc.encode_snapshot()),
+    }
+}

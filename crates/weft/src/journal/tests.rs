@@ -1,0 +1,254 @@
+//! The journal against an in-memory backend with fault injection: a crash at
+//! every write step, the step either not happening or torn, loses nothing
+//! that was acknowledged, and damage is reported, never fatal.
+
+use super::*;
+use crate::tests::rng::Rng;
+use crate::{DecodeError, Doc, Error, IndexUnit::CodePoint, Version};
+use std::collections::BTreeMap;
+
+/// One write a backend performs.
+#[derive(Debug, Clone)]
+enum Write {
+    Record(u64, Vec<u8>),
+    Checkpoint(u64, Vec<u8>),
+    DeleteRecordsThrough(u64),
+    DeleteCheckpointsBelow(u64),
+}
+
+#[derive(Debug, Clone, Default)]
+struct Store {
+    records: BTreeMap<u64, Vec<u8>>,
+    checkpoints: BTreeMap<u64, Vec<u8>>,
+}
+
+impl Store {
+    fn apply(&mut self, w: &Write) {
+        match w {
+            Write::Record(k, b) => drop(self.records.insert(*k, b.clone())),
+            Write::Checkpoint(k, b) => drop(self.checkpoints.insert(*k, b.clone())),
+            Write::DeleteRecordsThrough(k) => self.records.retain(|&r, _| r > *k),
+            Write::DeleteCheckpointsBelow(k) => self.checkpoints.retain(|&c, _| c >= *k),
+        }
+    }
+
+    /// The write interrupted half way: half the bytes of a put, half the
+    /// keys of a delete.
+    fn apply_torn(&mut self, w: &Write) {
+        match w {
+            Write::Record(k, b) => drop(self.records.insert(*k, b[..b.len() / 2].to_vec())),
+            Write::Checkpoint(k, b) => drop(self.checkpoints.insert(*k, b[..b.len() / 2].to_vec())),
+            Write::DeleteRecordsThrough(k) => {
+                let doomed: Vec<u64> = self.records.keys().copied().filter(|r| r <= k).collect();
+                for r in &doomed[..doomed.len() / 2] {
+                    self.records.remove(r);
+                }
+            }
+            Write::DeleteCheckpointsBelow(k) => {
+                if let Some(&c) = self.checkpoints.keys().find(|&&c| c < *k) {
+                    self.checkpoints.remove(&c);
+                }
+            }
+        }
+    }
+
+    fn open(&self, replica: u64) -> Opened {
+        open(
+            replica,
+            self.checkpoints.iter().map(|(k, v)| (*k, &v[..])),
+            self.records.iter().map(|(k, v)| (*k, &v[..])),
+        )
+    }
+}
+
+/// A writing session: random edits, each appended as a record, compacting
+/// when the policy says. Returns the writes and, for each, the text that is
+/// durable once it completes.
+fn session(seed: u64, edits: usize, policy: CompactionPolicy) -> (Vec<Write>, Vec<String>) {
+    let mut rng = Rng::new(seed);
+    let mut doc = Doc::new(seed);
+    let mut writes = Vec::new();
+    let mut durable = Vec::new();
+    let (mut last_key, mut journal_bytes, mut checkpoint_bytes) = (0u64, 0u64, 0u64);
+    for _ in 0..edits {
+        let v = doc.version();
+        let len = doc.len(CodePoint);
+        if len > 0 && rng.chance(30) {
+            let at = rng.below(len);
+            doc.delete(at, 1 + rng.below((len - at).min(4)), CodePoint)
+                .unwrap();
+        } else {
+            let text = rng.text(5);
+            doc.insert(rng.below(len + 1), &text, CodePoint).unwrap();
+        }
+        last_key += 1 + rng.below(3) as u64; // keys need only increase
+        let record = encode_record(last_key, &doc.encode_update(&v));
+        journal_bytes += record.len() as u64;
+        writes.push(Write::Record(last_key, record));
+        durable.push(doc.to_string());
+        if policy.should_compact(journal_bytes, checkpoint_bytes) {
+            let c = compaction(&doc, last_key);
+            checkpoint_bytes = c.checkpoint.len() as u64;
+            journal_bytes = 0;
+            for w in [
+                Write::Checkpoint(c.key, c.checkpoint),
+                Write::DeleteRecordsThrough(c.key),
+                Write::DeleteCheckpointsBelow(c.key),
+            ] {
+                writes.push(w);
+                durable.push(doc.to_string());
+            }
+        }
+    }
+    (writes, durable)
+}
+
+#[test]
+fn a_crash_at_any_write_step_loses_nothing_acknowledged() {
+    let policy = CompactionPolicy { floor_bytes: 300 };
+    for seed in 0..6 {
+        let (writes, durable) = session(seed, 60, policy);
+        assert!(
+            writes.iter().any(|w| matches!(w, Write::Checkpoint(..))),
+            "the session compacts"
+        );
+        let mut store = Store::default();
+        for (k, w) in writes.iter().enumerate() {
+            let acknowledged = if k == 0 {
+                String::new()
+            } else {
+                durable[k - 1].clone()
+            };
+            for torn in [false, true] {
+                let mut crashed = store.clone();
+                if torn {
+                    crashed.apply_torn(w);
+                }
+                let opened = crashed.open(1000 + k as u64);
+                opened.doc.check_invariants();
+                let text = opened.doc.to_string();
+                assert!(
+                    text == acknowledged,
+                    "seed {seed}, crash in write {k} ({}): text differs",
+                    if torn { "torn" } else { "lost" }
+                );
+                let torn_put = torn && matches!(w, Write::Record(..) | Write::Checkpoint(..));
+                assert_eq!(
+                    !opened.problems.is_empty(),
+                    torn_put,
+                    "seed {seed}, write {k}: {:?}",
+                    opened.problems
+                );
+            }
+            store.apply(w);
+        }
+        let opened = store.open(7);
+        assert!(opened.problems.is_empty());
+        assert_eq!(opened.doc.to_string(), *durable.last().unwrap());
+    }
+}
+
+#[test]
+fn a_corrupt_record_is_skipped_and_reported_and_the_rest_loads() {
+    let mut a = Doc::new(1);
+    let mut b = Doc::new(2);
+    let mut store = Store::default();
+    a.insert(0, "alpha ", CodePoint).unwrap();
+    store.apply(&Write::Record(
+        1,
+        encode_record(1, &a.encode_update(&Version::new())),
+    ));
+    b.insert(0, "beta ", CodePoint).unwrap(); // independent of record 1
+    let mut bad = encode_record(2, &b.encode_update(&Version::new()));
+    let n = bad.len();
+    bad[n / 2] ^= 0x10;
+    store.apply(&Write::Record(2, bad));
+    let v = a.version();
+    a.insert(6, "gamma", CodePoint).unwrap();
+    store.apply(&Write::Record(3, encode_record(3, &a.encode_update(&v))));
+    let opened = store.open(9);
+    assert_eq!(opened.doc.to_string(), "alpha gamma");
+    assert!(matches!(
+        opened.problems.as_slice(),
+        [Problem::Record {
+            key: 2,
+            error: Error::Decode(DecodeError::ChecksumMismatch { .. })
+        }]
+    ));
+    assert_eq!(opened.last_key, 3);
+    assert_eq!(
+        opened.journal_bytes,
+        store.records.values().map(|r| r.len() as u64).sum::<u64>()
+    );
+}
+
+#[test]
+fn a_newer_corrupt_checkpoint_falls_back_to_the_older_one() {
+    let mut d = Doc::new(1);
+    d.insert(0, "first", CodePoint).unwrap();
+    let mut store = Store::default();
+    store.apply(&Write::Checkpoint(4, compaction(&d, 4).checkpoint));
+    let v = d.version();
+    d.insert(5, " second", CodePoint).unwrap();
+    store.apply(&Write::Record(5, encode_record(5, &d.encode_update(&v))));
+    let mut newer = compaction(&d, 5).checkpoint;
+    newer.truncate(newer.len() - 1);
+    store.apply(&Write::Checkpoint(5, newer));
+    let opened = store.open(3);
+    assert_eq!(opened.doc.to_string(), "first second");
+    assert_eq!(opened.covered, 4);
+    assert!(matches!(
+        opened.problems.as_slice(),
+        [Problem::Checkpoint { key: 5, .. }]
+    ));
+}
+
+#[test]
+fn entries_under_the_wrong_key_or_of_the_wrong_kind_are_reported() {
+    let mut d = Doc::new(1);
+    d.insert(0, "x", CodePoint).unwrap();
+    let update = d.encode_update(&Version::new());
+    let mut store = Store::default();
+    store.apply(&Write::Record(8, encode_record(7, &update)));
+    store.apply(&Write::Record(
+        9,
+        encode_checkpoint(9, &d.encode_snapshot()),
+    ));
+    store.apply(&Write::Checkpoint(3, encode_record(3, &update)));
+    let opened = store.open(2);
+    assert_eq!(opened.doc.to_string(), "");
+    assert_eq!(opened.problems.len(), 3);
+}
+
+#[test]
+fn entries_detect_every_kind_of_damage() {
+    let e = encode_record(42, b"payload");
+    assert_eq!(
+        decode_entry(&e).unwrap(),
+        Entry {
+            kind: EntryKind::Record,
+            key: 42,
+            payload: b"payload"
+        }
+    );
+    for cut in 0..e.len() {
+        assert!(decode_entry(&e[..cut]).is_err(), "prefix {cut}");
+    }
+    for i in 0..e.len() {
+        let mut bad = e.clone();
+        bad[i] ^= 0x01;
+        assert!(decode_entry(&bad).is_err(), "flip at {i}");
+    }
+    let mut longer = e.clone();
+    longer.push(0);
+    assert!(decode_entry(&longer).is_err());
+}
+
+#[test]
+fn compaction_is_by_bytes_with_a_floor() {
+    let p = CompactionPolicy::default();
+    assert!(!p.should_compact(64 * 1024, 0));
+    assert!(p.should_compact(64 * 1024 + 1, 0));
+    assert!(!p.should_compact(100_000, 200_000));
+    assert!(p.should_compact(200_001, 200_000));
+}
