@@ -56,7 +56,7 @@ pub fn open<'a>(
 ) -> Opened {
     let mut problems = Vec::new();
     let mut checkpoints: Vec<(u64, &[u8])> = checkpoints.into_iter().collect();
-    checkpoints.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    checkpoints.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
     let mut doc = None;
     let mut covered = 0;
     let mut checkpoint_bytes = 0;
