@@ -49,6 +49,7 @@ pub mod journal;
 mod oplog;
 mod remote;
 mod sticky;
+pub mod sync;
 mod unit;
 mod update;
 mod version;

@@ -123,6 +123,22 @@ impl Doc {
     }
 }
 
+/// For each replica with operations in an update, the end of its range: a
+/// replica that made or forwarded the update has every operation before it.
+pub(crate) fn update_ends(bytes: &[u8]) -> Result<Version, crate::DecodeError> {
+    let (kind, mut r) = envelope::open(bytes)?;
+    if kind != Kind::Update {
+        return Err(crate::DecodeError::WrongKind(kind as u8));
+    }
+    let section = ops::read(&mut r)?;
+    Ok(section
+        .table
+        .iter()
+        .filter(|e| e.count > 0)
+        .map(|e| (e.replica, e.first_seq + e.count))
+        .collect())
+}
+
 /// Converts a decoded section to operations with global ids.
 fn to_remote(section: OpsSection) -> Vec<RemoteOp> {
     let table = &section.table;

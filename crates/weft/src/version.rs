@@ -32,6 +32,15 @@ impl Version {
         }
     }
 
+    /// Adds everything in `other` (the maximum per replica).
+    pub fn merge(&mut self, other: &Version) {
+        for (r, n) in other.iter() {
+            if n > self.get(r) {
+                self.set(r, n);
+            }
+        }
+    }
+
     /// True when every operation in `other` is also in `self`.
     pub fn includes(&self, other: &Version) -> bool {
         other.entries.iter().all(|(&r, &n)| self.get(r) >= n)

@@ -1,0 +1,25 @@
+//! The sync protocol, without I/O: each connection between two replicas has
+//! a [`Session`]; bytes that arrive go in, frames to send come out.
+//!
+//! 1. On connecting, each side sends `Hello` with its version vector.
+//! 2. On a `Hello`, a side answers with an `Update` holding exactly what the
+//!    other lacks.
+//! 3. From then on, after every change to the document (local, or merged from
+//!    any peer), each session sends what its peer may still lack, so changes
+//!    also travel through peers that are not directly connected.
+//!
+//! Messages are split into frames of at most [`MAX_FRAME`] bytes, so any
+//! update size works over channels that limit message size (WebRTC data
+//! channels). Everything is idempotent: duplicates change nothing, and after
+//! a reconnect a new session's handshake resumes where things were.
+//!
+//! The bytes are described in `docs/format.md`.
+
+pub(crate) mod frame;
+mod session;
+
+#[cfg(test)]
+mod tests;
+
+pub use frame::{MAX_FRAME, PROTOCOL_VERSION};
+pub use session::{Received, Session, SyncError};

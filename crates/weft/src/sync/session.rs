@@ -1,0 +1,157 @@
+//! One side of one connection.
+
+use super::frame::{split, Reassembly};
+use crate::{DecodeError, Doc, Error, IndexUnit, Patch, Version};
+use std::fmt;
+
+const HELLO: u8 = 1;
+const UPDATE: u8 = 2;
+
+/// Why a session refused what arrived. The connection should be closed (and
+/// may be reopened with a new session); the document is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The bytes are not a valid frame or message of this protocol.
+    Protocol(DecodeError),
+    /// A complete update that could not be merged.
+    Update(Error),
+}
+
+impl fmt::Display for SyncError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncError::Protocol(e) => write!(f, "sync protocol violation: {e}"),
+            SyncError::Update(e) => write!(f, "sync update rejected: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SyncError {}
+
+/// What a received frame led to.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// Frames to send back on this connection.
+    pub frames: Vec<Vec<u8>>,
+    /// Visible changes merged into the document (then other sessions should
+    /// be asked for their `outgoing` frames).
+    pub patches: Vec<Patch>,
+}
+
+/// The sync state of one connection.
+#[derive(Debug)]
+pub struct Session {
+    reassembly: Reassembly,
+    hello_sent: bool,
+    /// What the peer is known to have: its `Hello`, plus what was sent to it
+    /// and received from it. `None` until its `Hello` arrives.
+    peer_has: Option<Version>,
+    max_message: usize,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+impl Session {
+    /// A session for a new connection, accepting messages up to 256 MiB.
+    pub fn new() -> Session {
+        Session::with_max_message(256 << 20)
+    }
+
+    /// A session accepting messages up to `max_message` bytes.
+    pub fn with_max_message(max_message: usize) -> Session {
+        Session {
+            reassembly: Reassembly::default(),
+            hello_sent: false,
+            peer_has: None,
+            max_message,
+        }
+    }
+
+    /// Whether the handshake is done (the peer's `Hello` arrived).
+    pub fn is_synced(&self) -> bool {
+        self.peer_has.is_some()
+    }
+
+    /// The frames to send when the connection opens.
+    pub fn start(&mut self, doc: &Doc) -> Vec<Vec<u8>> {
+        self.hello(doc)
+    }
+
+    fn hello(&mut self, doc: &Doc) -> Vec<Vec<u8>> {
+        self.hello_sent = true;
+        message(HELLO, &doc.version().encode())
+    }
+
+    /// Handles one frame from the peer, merging what it completes into `doc`
+    /// (patches indexed in `unit`).
+    ///
+    /// # Errors
+    /// A [`SyncError`] for bytes that break the protocol or an update that
+    /// cannot merge; nothing is changed then.
+    pub fn receive(
+        &mut self,
+        doc: &mut Doc,
+        frame: &[u8],
+        unit: IndexUnit,
+    ) -> Result<Received, SyncError> {
+        let Some(msg) = self
+            .reassembly
+            .push(frame, self.max_message)
+            .map_err(SyncError::Protocol)?
+        else {
+            return Ok(Received::default());
+        };
+        let (&kind, body) = msg
+            .split_first()
+            .ok_or(SyncError::Protocol(DecodeError::UnexpectedEnd))?;
+        let mut out = Received::default();
+        match kind {
+            HELLO => {
+                let theirs = Version::decode(body).map_err(SyncError::Protocol)?;
+                if !self.hello_sent {
+                    out.frames.extend(self.hello(doc));
+                }
+                self.peer_has = Some(theirs);
+                out.frames.extend(self.outgoing(doc));
+            }
+            UPDATE => {
+                let sent =
+                    crate::update::update_ends(body).map_err(|e| SyncError::Update(e.into()))?;
+                out.patches = doc.apply_update(body, unit).map_err(SyncError::Update)?;
+                if let Some(has) = &mut self.peer_has {
+                    has.merge(&sent);
+                }
+            }
+            other => return Err(SyncError::Protocol(DecodeError::WrongKind(other))),
+        }
+        Ok(out)
+    }
+
+    /// Frames with whatever the peer may lack after `doc` changed (locally or
+    /// from another peer). Empty until the handshake is done, or when the
+    /// peer has everything.
+    pub fn outgoing(&mut self, doc: &Doc) -> Vec<Vec<u8>> {
+        let Some(has) = &mut self.peer_has else {
+            return Vec::new();
+        };
+        let ours = doc.version();
+        if has.includes(&ours) {
+            return Vec::new();
+        }
+        let update = doc.encode_update(has);
+        has.merge(&ours);
+        message(UPDATE, &update)
+    }
+}
+
+fn message(kind: u8, body: &[u8]) -> Vec<Vec<u8>> {
+    let mut m = Vec::with_capacity(body.len() + 1);
+    m.push(kind);
+    m.extend_from_slice(body);
+    split(&m)
+}
