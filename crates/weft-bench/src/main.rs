@@ -19,7 +19,8 @@ use weft_traces::{merge_all, replay_concurrent, replay_sequential, Patch, Trace}
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;
 
-const RUNS: usize = 5;
+// Medians of many runs: timings on shared machines swing from run to run.
+const RUNS: usize = 15;
 const BUDGET: Duration = Duration::from_secs(4);
 
 fn main() {
