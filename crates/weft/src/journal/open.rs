@@ -34,7 +34,9 @@ pub struct Opened {
     /// Highest record key found, valid or not: the next record's key must be
     /// higher.
     pub last_key: u64,
-    /// Bytes of the records after the checkpoint (for the compaction policy).
+    /// Keys of the records merged into `doc`: what a compaction may delete.
+    pub merged_keys: Vec<u64>,
+    /// Bytes of all records (for the compaction policy).
     pub journal_bytes: u64,
     /// Bytes of the checkpoint loaded.
     pub checkpoint_bytes: u64,
@@ -83,7 +85,11 @@ pub fn open<'a>(
     records.sort_unstable_by_key(|r| r.0);
     let last_key = records.last().map_or(covered, |r| r.0.max(covered));
     let mut journal_bytes = 0;
-    for (key, bytes) in records.into_iter().filter(|r| r.0 > covered) {
+    let mut merged_keys = Vec::new();
+    // Every record is applied, even those under the checkpoint's key: another
+    // tab may have written one the checkpoint does not include, and merging
+    // one it does include changes nothing.
+    for (key, bytes) in records {
         journal_bytes += bytes.len() as u64;
         let applied =
             decode_entry(bytes)
@@ -92,14 +98,16 @@ pub fn open<'a>(
                     (EntryKind::Record, true) => doc.apply_update(e.payload, IndexUnit::Utf16),
                     _ => Err(DecodeError::InvalidValue("record header").into()),
                 });
-        if let Err(error) = applied {
-            problems.push(Problem::Record { key, error });
+        match applied {
+            Ok(_) => merged_keys.push(key),
+            Err(error) => problems.push(Problem::Record { key, error }),
         }
     }
     Opened {
         doc,
         covered,
         last_key,
+        merged_keys,
         journal_bytes,
         checkpoint_bytes,
         problems,
@@ -107,22 +115,28 @@ pub fn open<'a>(
 }
 
 /// A compaction to carry out, in this order: store `checkpoint` under
-/// `key`; delete every record with a key up to `key`; delete every other
-/// checkpoint with a lower key. Done in one transaction where the backend has
-/// them; in order otherwise, so a crash between steps loses nothing.
+/// `key`; delete the records `covers` lists; delete other checkpoints with
+/// lower keys. Done in one transaction where the backend has them; in order
+/// otherwise, so a crash between steps loses nothing. Only the records the
+/// document includes are deleted, so records another writer added meanwhile
+/// survive (and are merged on the next open).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Compaction {
-    /// Key of the last record the checkpoint covers.
+    /// The highest key among `covers`: the checkpoint's key.
     pub key: u64,
     /// The checkpoint entry's bytes.
     pub checkpoint: Vec<u8>,
+    /// Keys of the records the checkpoint includes.
+    pub covers: Vec<u64>,
 }
 
-/// Plans a compaction of `doc`, which must include every record up to
-/// `last_key` (all records the backend holds, read in the same transaction).
-pub fn compaction(doc: &Doc, last_key: u64) -> Compaction {
+/// Plans a compaction of `doc`, which includes the records keyed `covers`
+/// (those it was opened with or that were written from it).
+pub fn compaction(doc: &Doc, covers: Vec<u64>) -> Compaction {
+    let key = covers.iter().copied().max().unwrap_or(0);
     Compaction {
-        key: last_key,
-        checkpoint: encode_checkpoint(last_key, &doc.encode_snapshot()),
+        key,
+        checkpoint: encode_checkpoint(key, &doc.encode_snapshot()),
+        covers,
     }
 }

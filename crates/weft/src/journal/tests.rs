@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 enum Write {
     Record(u64, Vec<u8>),
     Checkpoint(u64, Vec<u8>),
-    DeleteRecordsThrough(u64),
+    DeleteRecords(Vec<u64>),
     DeleteCheckpointsBelow(u64),
 }
 
@@ -27,7 +27,7 @@ impl Store {
         match w {
             Write::Record(k, b) => drop(self.records.insert(*k, b.clone())),
             Write::Checkpoint(k, b) => drop(self.checkpoints.insert(*k, b.clone())),
-            Write::DeleteRecordsThrough(k) => self.records.retain(|&r, _| r > *k),
+            Write::DeleteRecords(keys) => self.records.retain(|r, _| !keys.contains(r)),
             Write::DeleteCheckpointsBelow(k) => self.checkpoints.retain(|&c, _| c >= *k),
         }
     }
@@ -38,9 +38,8 @@ impl Store {
         match w {
             Write::Record(k, b) => drop(self.records.insert(*k, b[..b.len() / 2].to_vec())),
             Write::Checkpoint(k, b) => drop(self.checkpoints.insert(*k, b[..b.len() / 2].to_vec())),
-            Write::DeleteRecordsThrough(k) => {
-                let doomed: Vec<u64> = self.records.keys().copied().filter(|r| r <= k).collect();
-                for r in &doomed[..doomed.len() / 2] {
+            Write::DeleteRecords(keys) => {
+                for r in &keys[..keys.len() / 2] {
                     self.records.remove(r);
                 }
             }
@@ -70,6 +69,7 @@ fn session(seed: u64, edits: usize, policy: CompactionPolicy) -> (Vec<Write>, Ve
     let mut writes = Vec::new();
     let mut durable = Vec::new();
     let (mut last_key, mut journal_bytes, mut checkpoint_bytes) = (0u64, 0u64, 0u64);
+    let mut written = Vec::new();
     for _ in 0..edits {
         let v = doc.version();
         let len = doc.len(CodePoint);
@@ -85,14 +85,15 @@ fn session(seed: u64, edits: usize, policy: CompactionPolicy) -> (Vec<Write>, Ve
         let record = encode_record(last_key, &doc.encode_update(&v));
         journal_bytes += record.len() as u64;
         writes.push(Write::Record(last_key, record));
+        written.push(last_key);
         durable.push(doc.to_string());
         if policy.should_compact(journal_bytes, checkpoint_bytes) {
-            let c = compaction(&doc, last_key);
+            let c = compaction(&doc, std::mem::take(&mut written));
             checkpoint_bytes = c.checkpoint.len() as u64;
             journal_bytes = 0;
             for w in [
                 Write::Checkpoint(c.key, c.checkpoint),
-                Write::DeleteRecordsThrough(c.key),
+                Write::DeleteRecords(c.covers),
                 Write::DeleteCheckpointsBelow(c.key),
             ] {
                 writes.push(w);
@@ -187,11 +188,11 @@ fn a_newer_corrupt_checkpoint_falls_back_to_the_older_one() {
     let mut d = Doc::new(1);
     d.insert(0, "first", CodePoint).unwrap();
     let mut store = Store::default();
-    store.apply(&Write::Checkpoint(4, compaction(&d, 4).checkpoint));
+    store.apply(&Write::Checkpoint(4, compaction(&d, vec![4]).checkpoint));
     let v = d.version();
     d.insert(5, " second", CodePoint).unwrap();
     store.apply(&Write::Record(5, encode_record(5, &d.encode_update(&v))));
-    let mut newer = compaction(&d, 5).checkpoint;
+    let mut newer = compaction(&d, vec![5]).checkpoint;
     newer.truncate(newer.len() - 1);
     store.apply(&Write::Checkpoint(5, newer));
     let opened = store.open(3);
@@ -201,6 +202,38 @@ fn a_newer_corrupt_checkpoint_falls_back_to_the_older_one() {
         opened.problems.as_slice(),
         [Problem::Checkpoint { key: 5, .. }]
     ));
+}
+
+#[test]
+fn a_record_another_writer_added_survives_a_compaction_that_did_not_see_it() {
+    let mut a = Doc::new(1);
+    let mut b = Doc::new(2);
+    let mut store = Store::default();
+    a.insert(0, "mine ", CodePoint).unwrap();
+    store.apply(&Write::Record(
+        1,
+        encode_record(1, &a.encode_update(&Version::new())),
+    ));
+    b.insert(0, "theirs", CodePoint).unwrap();
+    store.apply(&Write::Record(
+        2,
+        encode_record(2, &b.encode_update(&Version::new())),
+    ));
+    let v = a.version();
+    a.insert(5, "more ", CodePoint).unwrap();
+    store.apply(&Write::Record(3, encode_record(3, &a.encode_update(&v))));
+    // A compacts what it wrote, without having seen record 2.
+    let c = compaction(&a, vec![1, 3]);
+    store.apply(&Write::Checkpoint(c.key, c.checkpoint));
+    store.apply(&Write::DeleteRecords(c.covers));
+    let opened = store.open(9);
+    assert!(opened.problems.is_empty());
+    assert_eq!(opened.merged_keys, vec![2]);
+    let text = opened.doc.to_string();
+    assert!(
+        text.contains("mine more") && text.contains("theirs"),
+        "{text:?}"
+    );
 }
 
 #[test]
