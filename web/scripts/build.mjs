@@ -3,6 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { rmSync } from "node:fs";
 
 const web = dirname(dirname(fileURLToPath(import.meta.url)));
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: "inherit", cwd: web, ...opts });
@@ -12,6 +13,9 @@ const env = { ...process.env };
 const toolchain = execFileSync("bash", ["-c", `source ${join(web, "../scripts/wasm-env.sh")}; echo -n "$RUSTUP_TOOLCHAIN"`]).toString();
 if (toolchain) env.RUSTUP_TOOLCHAIN = toolchain;
 run("wasm-pack", ["build", "--profile", "wasm", "--no-opt", "--target", "web", "--no-pack", "--out-dir", join(web, "wasm"), join(web, "../crates/weft-wasm")], { env });
+// wasm-pack writes a ".gitignore" of "*" into its output, which npm would
+// apply to wasm/snippets (inline JavaScript) and leave it out of the package.
+rmSync(join(web, "wasm/.gitignore"), { force: true });
 // wasm-opt from binaryen on npm (Debian's is too old for the reference-type
 // tables wasm-bindgen emits), told which features rustc's wasm32 target
 // uses (its defaults), shrinks the module by about a third.

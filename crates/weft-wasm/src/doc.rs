@@ -17,7 +17,16 @@ fn index(value: f64, what: &str) -> Result<usize, JsValue> {
         Ok(value as usize)
     } else {
         Err(range_error(
-            &format!("{what} must be a non-negative integer, got {value}"),
+            // The number is printed by JavaScript: Rust's float formatting
+            // would add kilobytes to the module for one message.
+            &format!(
+                "{what} must be a non-negative integer, got {}",
+                String::from(
+                    js_sys::Number::from(value)
+                        .to_string_with_radix(10)
+                        .unwrap_or_else(|_| "NaN".into())
+                )
+            ),
             "INVALID_ARGUMENT",
         ))
     }
@@ -54,6 +63,13 @@ fn version_from(bytes: Option<Vec<u8>>) -> Result<Version, JsValue> {
     match bytes {
         None => Ok(Version::new()),
         Some(b) => Version::decode(&b).map_err(|e| to_js(e.into())),
+    }
+}
+
+impl RawDoc {
+    /// Wraps a core document.
+    pub(crate) fn from_core(doc: Doc) -> RawDoc {
+        RawDoc(doc)
     }
 }
 

@@ -11,5 +11,7 @@
 mod doc;
 mod error;
 mod panic;
+mod store;
 
 pub use doc::RawDoc;
+pub use store::RawStore;
