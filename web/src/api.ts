@@ -4,3 +4,5 @@ export { Doc } from "./doc.js";
 export type { Bias, ChangeEvent, DocOptions, Origin, StickyIndex } from "./doc.js";
 export { applyDelta, compose, patchesToDelta } from "./delta.js";
 export type { Delta, DeltaOp, DeleteOp, InsertOp, Patch, RetainOp } from "./delta.js";
+export { Store } from "./store.js";
+export type { CorruptionEvent, StoreEvents, StoreOptions } from "./store.js";

@@ -39,6 +39,12 @@ type Listener = (event: ChangeEvent) => void;
 /** Set by `Doc.load` for the constructor to adopt, instead of a new document. */
 let adopt: RawDoc | undefined;
 
+/** Wraps a document the binding made (for the storage layer; not exported). */
+export function adoptRaw(raw: RawDoc): Doc {
+  adopt = raw;
+  return new Doc();
+}
+
 function randomReplica(): bigint {
   const id = new BigUint64Array(1);
   globalThis.crypto.getRandomValues(id);

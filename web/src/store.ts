@@ -1,0 +1,193 @@
+// Durable storage in IndexedDB: an append-only journal of updates with
+// checkpoints, shared safely by several tabs.
+
+import { RawStore, type RawDoc } from "../wasm/weft_wasm.js";
+import { adoptRaw, type ChangeEvent, type Doc } from "./doc.js";
+
+/** Options for `Store.open`. */
+export interface StoreOptions {
+  /** Journal bytes below which no compaction happens (default 64 KiB). */
+  compactionFloorBytes?: number;
+}
+
+/** A stored entry that could not be read: skipped, everything else loaded. */
+export interface CorruptionEvent {
+  kind: "record" | "checkpoint";
+  /** The entry's key in the database. */
+  key: number;
+  error: Error;
+}
+
+/** Events of a `Store`. */
+export interface StoreEvents {
+  /** Changes up to now are on disk. */
+  durable: void;
+  /** Storing failed (quota, a failed transaction); it is retried on the next change. */
+  error: Error;
+  /** An entry was damaged; it was skipped. */
+  corruption: CorruptionEvent;
+}
+
+type Listener<K extends keyof StoreEvents> = (event: StoreEvents[K]) => void;
+
+interface Loaded {
+  doc: RawDoc;
+  problems: CorruptionEvent[];
+  mergedKeys: number[];
+  journalBytes: number;
+  checkpointBytes: number;
+}
+
+function randomReplica(): bigint {
+  const id = new BigUint64Array(1);
+  globalThis.crypto.getRandomValues(id);
+  return id[0]!;
+}
+
+/**
+ * A document kept in IndexedDB. Every change (local, remote, or from another
+ * tab) is appended to the journal in one transaction per batch; an edit is
+ * durable once `whenDurable()` resolves (or the `durable` event fires).
+ * Each session edits under a fresh replica id, so ids are never reused even
+ * if a crash lost edits that peers had already seen.
+ */
+export class Store {
+  /** The document. */
+  readonly doc: Doc;
+  /** Entries skipped as damaged when opening. */
+  readonly problems: readonly CorruptionEvent[];
+  readonly #raw: RawStore;
+  readonly #name: string;
+  readonly #floor: number;
+  readonly #channel: BroadcastChannel | undefined;
+  #saved: Uint8Array;
+  #keys: number[];
+  #journalBytes: number;
+  #checkpointBytes: number;
+  #flushing: Promise<void> = Promise.resolve();
+  #scheduled = false;
+  #closed = false;
+  #listeners = new Map<keyof StoreEvents, Set<Listener<never>>>();
+  #onChange = (e: ChangeEvent & { fromTab?: boolean }) => this.#changed(e);
+
+  private constructor(name: string, raw: RawStore, loaded: Loaded, options: StoreOptions) {
+    this.#name = name;
+    this.#raw = raw;
+    this.#floor = options.compactionFloorBytes ?? 64 * 1024;
+    this.doc = adoptRaw(loaded.doc);
+    this.problems = loaded.problems;
+    this.#keys = loaded.mergedKeys;
+    this.#journalBytes = loaded.journalBytes;
+    this.#checkpointBytes = loaded.checkpointBytes;
+    this.#saved = this.doc.version();
+    this.doc.on("change", this.#onChange);
+    this.#channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(`weft:${name}`) : undefined;
+    this.#channel?.addEventListener("message", (e: MessageEvent) => {
+      if (!this.#closed && e.data instanceof Uint8Array) this.doc.applyUpdate(e.data);
+    });
+  }
+
+  /** Opens the document stored under `name` (empty if there is none). */
+  static async open(name: string, options: StoreOptions = {}): Promise<Store> {
+    const raw = (await RawStore.open(name)) as RawStore;
+    const loaded = (await raw.load(randomReplica())) as Loaded;
+    const store = new Store(name, raw, loaded, options);
+    // After the caller has had the chance to subscribe.
+    setTimeout(() => loaded.problems.forEach((p) => store.#emit("corruption", p)), 0);
+    return store;
+  }
+
+  /** Resolves once every change made so far is on disk. */
+  async whenDurable(): Promise<void> {
+    while (this.#scheduled) await new Promise((r) => setTimeout(r, 0));
+    await this.#flushing;
+  }
+
+  /** Replaces the journal with a checkpoint now. */
+  async compact(): Promise<void> {
+    await this.whenDurable();
+    await this.#compactNow();
+  }
+
+  async #compactNow(): Promise<void> {
+    const run = async () => {
+      const covers = this.#keys;
+      const size = (await this.#raw.compact(this.doc.encodeState(), Float64Array.from(covers))) as number;
+      this.#keys = this.#keys.filter((k) => !covers.includes(k));
+      this.#journalBytes = 0;
+      this.#checkpointBytes = size;
+    };
+    // One tab compacts at a time.
+    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+    if (locks) await locks.request(`weft:${this.#name}:compact`, run);
+    else await run();
+  }
+
+  /** Stops storing and syncing tabs; waits for pending writes. */
+  async close(): Promise<void> {
+    await this.whenDurable();
+    this.#closed = true;
+    this.doc.off("change", this.#onChange);
+    this.#channel?.close();
+    this.#raw.close();
+  }
+
+  on<K extends keyof StoreEvents>(event: K, listener: Listener<K>): void {
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(listener as Listener<never>);
+  }
+
+  off<K extends keyof StoreEvents>(event: K, listener: Listener<K>): void {
+    this.#listeners.get(event)?.delete(listener as Listener<never>);
+  }
+
+  #emit<K extends keyof StoreEvents>(event: K, value: StoreEvents[K]): void {
+    for (const l of [...(this.#listeners.get(event) ?? [])]) {
+      try {
+        (l as Listener<K>)(value);
+      } catch (err) {
+        queueMicrotask(() => { throw err; });
+      }
+    }
+  }
+
+  #changed(e: ChangeEvent): void {
+    if (this.#closed) return;
+    if (e.origin === "local" && this.#channel) {
+      // Other tabs see local edits at once; what they already have is ignored.
+      this.#channel.postMessage(this.doc.encodeUpdate(this.#saved));
+    }
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // Coalesce the edits of one task into one transaction.
+    setTimeout(() => {
+      this.#scheduled = false;
+      this.#flushing = this.#flushing.then(() => this.#flush());
+    }, 0);
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#closed) return;
+    const version = this.doc.version();
+    const update = this.doc.encodeUpdate(this.#saved);
+    try {
+      const key = (await this.#raw.append(update)) as number;
+      this.#saved = version;
+      this.#keys.push(key);
+      this.#journalBytes += update.length;
+      this.#emit("durable", undefined);
+    } catch (err) {
+      // Kept in memory; the next change writes it again.
+      this.#emit("error", err as Error);
+      return;
+    }
+    if (this.#journalBytes > Math.max(this.#checkpointBytes, this.#floor)) {
+      try {
+        await this.#compactNow();
+      } catch (err) {
+        this.#emit("error", err as Error);
+      }
+    }
+  }
+}
