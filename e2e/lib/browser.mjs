@@ -17,3 +17,8 @@ export const CHROMIUM_ARGS = [
 export function launch(options = {}) {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, ...options });
 }
+
+/** A browser with a profile that survives restarts (and SIGKILL). */
+export function launchPersistent(userDataDir) {
+  return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}

@@ -285,3 +285,44 @@ fn compaction_is_by_bytes_with_a_floor() {
     assert!(!p.should_compact(100_000, 200_000));
     assert!(p.should_compact(200_001, 200_000));
 }
+
+#[test]
+fn edits_lost_in_a_crash_after_a_peer_saw_them_never_collide_with_later_ones() {
+    let mut store = Store::default();
+    let mut peer = Doc::new(500);
+    // Session 1 persists one edit, then makes another that reaches the peer
+    // but crashes before it is stored.
+    let mut s1 = store.open(1).doc;
+    s1.insert(0, "stored ", CodePoint).unwrap();
+    store.apply(&Write::Record(
+        1,
+        encode_record(1, &s1.encode_update(&Version::new())),
+    ));
+    s1.insert(7, "lost-but-seen ", CodePoint).unwrap();
+    peer.apply_update(&s1.encode_update(&Version::new()), CodePoint)
+        .unwrap();
+    // Session 2 opens what was stored under a fresh replica id and edits at
+    // the same place.
+    let mut s2 = store.open(2).doc;
+    assert_eq!(s2.to_string(), "stored ");
+    s2.insert(7, "after-restart ", CodePoint).unwrap();
+    // Its ids are new: merging with the peer keeps both edits, nothing is
+    // mistaken for a duplicate.
+    peer.apply_update(&s2.encode_update(&peer.version()), CodePoint)
+        .unwrap();
+    s2.apply_update(&peer.encode_update(&s2.version()), CodePoint)
+        .unwrap();
+    assert_eq!(peer.to_string(), s2.to_string());
+    let text = peer.to_string();
+    assert!(
+        text.contains("lost-but-seen") && text.contains("after-restart"),
+        "{text}"
+    );
+    assert_eq!(
+        peer.version().get(1),
+        21,
+        "session 1's operations, once each"
+    );
+    assert_eq!(peer.version().get(2), 14);
+    peer.check_invariants();
+}
