@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, preview } from "vite";
+import { serve } from "../lib/serve.mjs";
 import { launch } from "../lib/browser.mjs";
 import { installPackedWeft } from "../lib/package.mjs";
 
@@ -39,11 +39,8 @@ writeFileSync(join(publicDir, "trace.json"), JSON.stringify({ patches, end: trac
 
 // --- page ---
 installPackedWeft();
-const outDir = mkdtempSync(join(tmpdir(), "weft-bench-"));
-const root = join(here, "app");
-await build({ root, publicDir, logLevel: "error", build: { outDir, emptyOutDir: true, target: "esnext" } });
-const server = await preview({ root, build: { outDir }, logLevel: "error", preview: { host: "127.0.0.1", port: 0 } });
-const url = server.resolvedUrls.local[0];
+const server = await serve(join(here, "app"), { publicDir, target: "esnext" });
+const url = server.url;
 const browser = await launch({ args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
 
 /** Runs before any page script: remembers every WebAssembly memory created. */

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build, preview } from "vite";
+import { serve } from "../lib/serve.mjs";
 import { E2E, installPackedWeft } from "../lib/package.mjs";
 import { launchPersistent } from "../lib/browser.mjs";
 
@@ -15,12 +15,9 @@ let url;
 
 before(async () => {
   installPackedWeft();
-  const outDir = mkdtempSync(join(tmpdir(), "weft-crash-"));
-  const root = join(E2E, "store-app");
-  await build({ root, logLevel: "error", build: { outDir, emptyOutDir: true } });
-  // One server (one port, so one storage origin) across browser restarts.
-  server = await preview({ root, logLevel: "error", build: { outDir }, preview: { host: "127.0.0.1", port: 0 } });
-  url = server.resolvedUrls.local[0];
+  // One server (one port, so one storage origin) for the whole file.
+  server = await serve(join(E2E, "store-app"));
+  url = server.url;
 });
 
 after(async () => server?.close());

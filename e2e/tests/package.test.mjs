@@ -3,10 +3,10 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { build, createServer, preview } from "vite";
+import { createServer } from "vite";
+import { serve } from "../lib/serve.mjs";
 import { E2E, installPackedWeft } from "../lib/package.mjs";
 import { launch } from "../lib/browser.mjs";
 
@@ -31,16 +31,13 @@ async function resultIn(url) {
 }
 
 test("a Vite production build imports weft with no plugins and runs it", async () => {
-  const outDir = mkdtempSync(join(tmpdir(), "weft-vite-"));
-  await build({ root, logLevel: "error", build: { outDir, emptyOutDir: true } });
-  const assets = readdirSync(join(outDir, "assets"));
-  const wasm = assets.find((f) => f.endsWith(".wasm"));
-  assert.ok(wasm, `the .wasm is emitted as an asset (got ${assets.join(", ")})`);
-  assert.ok(statSync(join(outDir, "assets", wasm)).size > 10_000);
-  const server = await preview({ root, logLevel: "error", build: { outDir }, preview: { host: "127.0.0.1", port: 0, strictPort: false } });
+  const server = await serve(root);
   try {
-    const url = server.resolvedUrls.local[0];
-    assert.equal(await resultIn(url), "ok: hello 😀 from vite");
+    const assets = readdirSync(join(server.outDir, "assets"));
+    const wasm = assets.find((f) => f.endsWith(".wasm"));
+    assert.ok(wasm, `the .wasm is emitted as an asset (got ${assets.join(", ")})`);
+    assert.ok(statSync(join(server.outDir, "assets", wasm)).size > 10_000);
+    assert.equal(await resultIn(server.url), "ok: hello 😀 from vite");
   } finally {
     await server.close();
   }

@@ -3,10 +3,8 @@
 // editing stores nothing new, damage is skipped and reported.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build, preview } from "vite";
+import { serve } from "../lib/serve.mjs";
 import { E2E, installPackedWeft } from "../lib/package.mjs";
 import { launch } from "../lib/browser.mjs";
 
@@ -16,11 +14,9 @@ let url;
 
 before(async () => {
   installPackedWeft();
-  const outDir = mkdtempSync(join(tmpdir(), "weft-store-"));
-  const root = join(E2E, "store-app");
-  await build({ root, logLevel: "error", build: { outDir, emptyOutDir: true } });
-  server = await preview({ root, logLevel: "error", build: { outDir }, preview: { host: "127.0.0.1", port: 0 } });
-  url = server.resolvedUrls.local[0];
+  // One server (one port, so one storage origin) for the whole file.
+  server = await serve(join(E2E, "store-app"));
+  url = server.url;
   browser = await launch();
 });
 

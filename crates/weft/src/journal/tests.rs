@@ -72,15 +72,7 @@ fn session(seed: u64, edits: usize, policy: CompactionPolicy) -> (Vec<Write>, Ve
     let mut written = Vec::new();
     for _ in 0..edits {
         let v = doc.version();
-        let len = doc.len(CodePoint);
-        if len > 0 && rng.chance(30) {
-            let at = rng.below(len);
-            doc.delete(at, 1 + rng.below((len - at).min(4)), CodePoint)
-                .unwrap();
-        } else {
-            let text = rng.text(5);
-            doc.insert(rng.below(len + 1), &text, CodePoint).unwrap();
-        }
+        rng.edit(&mut doc, 30, 5, 4);
         last_key += 1 + rng.below(3) as u64; // keys need only increase
         let record = encode_record(last_key, &doc.encode_update(&v));
         journal_bytes += record.len() as u64;

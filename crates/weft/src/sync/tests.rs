@@ -61,16 +61,7 @@ impl Net {
     }
 
     fn edit(&mut self, rng: &mut Rng, p: usize) {
-        let d = &mut self.docs[p];
-        let len = d.len(CodePoint);
-        if len > 0 && rng.chance(35) {
-            let at = rng.below(len);
-            d.delete(at, 1 + rng.below((len - at).min(5)), CodePoint)
-                .unwrap();
-        } else {
-            let text = rng.text(6);
-            d.insert(rng.below(len + 1), &text, CodePoint).unwrap();
-        }
+        rng.edit(&mut self.docs[p], 35, 6, 5);
         self.push_from(p);
     }
 

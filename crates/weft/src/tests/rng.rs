@@ -44,4 +44,26 @@ impl Rng {
     pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
         &v[self.below(v.len())]
     }
+
+    /// A random local edit of `doc` (code point indices): an insert of up to
+    /// `max_chars` pieces, or, `delete_percent` of the time when there is
+    /// text, a delete of up to `max_delete` characters.
+    pub fn edit(
+        &mut self,
+        doc: &mut crate::Doc,
+        delete_percent: u64,
+        max_chars: usize,
+        max_delete: usize,
+    ) {
+        use crate::IndexUnit::CodePoint;
+        let len = doc.len(CodePoint);
+        if len > 0 && self.chance(delete_percent) {
+            let at = self.below(len);
+            doc.delete(at, 1 + self.below((len - at).min(max_delete)), CodePoint)
+                .unwrap();
+        } else {
+            let text = self.text(max_chars);
+            doc.insert(self.below(len + 1), &text, CodePoint).unwrap();
+        }
+    }
 }

@@ -13,16 +13,7 @@ fn history(seed: u64, steps: usize) -> (Vec<Doc>, Vec<(Doc, Version)>) {
     let mut saved = Vec::new();
     for _ in 0..steps {
         let i = rng.below(3);
-        let d = &mut docs[i];
-        let len = d.len(CodePoint);
-        if len == 0 || rng.chance(65) {
-            let text = rng.text(8);
-            d.insert(rng.below(len + 1), &text, CodePoint).unwrap();
-        } else {
-            let at = rng.below(len);
-            d.delete(at, (1 + rng.below(6)).min(len - at), CodePoint)
-                .unwrap();
-        }
+        rng.edit(&mut docs[i], 35, 8, 6);
         if rng.chance(15) {
             let j = rng.below(3);
             let u = docs[i].encode_update(&docs[j].version());
