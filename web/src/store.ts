@@ -34,6 +34,7 @@ interface Loaded {
   doc: RawDoc;
   problems: CorruptionEvent[];
   mergedKeys: number[];
+  mergedCheckpoints: number[];
   journalBytes: number;
   checkpointBytes: number;
 }
@@ -61,7 +62,9 @@ export class Store {
   readonly #floor: number;
   readonly #channel: BroadcastChannel | undefined;
   #saved: Uint8Array;
+  /** Records and checkpoints the document includes: what compaction may delete. */
   #keys: number[];
+  #checkpoints: number[];
   #journalBytes: number;
   #checkpointBytes: number;
   #flushing: Promise<void> = Promise.resolve();
@@ -77,6 +80,7 @@ export class Store {
     this.doc = adoptRaw(loaded.doc);
     this.problems = loaded.problems;
     this.#keys = loaded.mergedKeys;
+    this.#checkpoints = loaded.mergedCheckpoints;
     this.#journalBytes = loaded.journalBytes;
     this.#checkpointBytes = loaded.checkpointBytes;
     this.#saved = this.doc.version();
@@ -111,11 +115,16 @@ export class Store {
 
   async #compactNow(): Promise<void> {
     const run = async () => {
-      const covers = this.#keys;
-      const size = (await this.#raw.compact(this.doc.encodeState(), Float64Array.from(covers))) as number;
-      this.#keys = this.#keys.filter((k) => !covers.includes(k));
+      const records = this.#keys;
+      const written = (await this.#raw.compact(
+        this.doc.encodeState(),
+        Float64Array.from(records),
+        Float64Array.from(this.#checkpoints),
+      )) as { key: number; bytes: number };
+      this.#keys = this.#keys.filter((k) => !records.includes(k));
+      this.#checkpoints = [written.key];
       this.#journalBytes = 0;
-      this.#checkpointBytes = size;
+      this.#checkpointBytes = written.bytes;
     };
     // One tab compacts at a time.
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;

@@ -12,9 +12,7 @@ use crate::error::to_js;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{
-    IdbDatabase, IdbKeyRange, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode,
-};
+use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
 use weft::journal::{self, Problem};
 
 const RECORDS: &str = "records";
@@ -175,25 +173,39 @@ impl RawStore {
         Ok(key)
     }
 
-    /// Replaces the records `covers` with a checkpoint of `snapshot` (from a
-    /// document that includes them) in one transaction; returns its size.
-    pub async fn compact_with(&self, snapshot: &[u8], covers: &[f64]) -> Result<f64, JsValue> {
-        let key = covers.iter().copied().fold(0.0, f64::max);
-        let entry = journal::encode_checkpoint(key as u64, snapshot);
-        let tx = self.transaction(&[RECORDS, CHECKPOINTS], true)?;
+    /// Writes a checkpoint of `snapshot` under a fresh key and deletes the
+    /// records and checkpoints it includes, in one transaction; returns the
+    /// checkpoint's key and size. Entries it does not list (written by other
+    /// tabs meanwhile) stay, to be merged on the next open.
+    pub async fn compact_with(
+        &self,
+        snapshot: &[u8],
+        records: &[f64],
+        checkpoints: &[f64],
+    ) -> Result<(f64, f64), JsValue> {
+        let tx = self.transaction(&[RECORDS, CHECKPOINTS, META], true)?;
         let finished = JsFuture::from(transaction_done(&tx));
-        let checkpoints = Self::store(&tx, CHECKPOINTS)?;
-        checkpoints
+        let meta = Self::store(&tx, META)?;
+        let key = done(meta.get(&NEXT_KEY.into()))
+            .await?
+            .as_f64()
+            .unwrap_or(1.0);
+        meta.put_with_key(&(key + 1.0).into(), &NEXT_KEY.into())
+            .map_err(storage_error)?;
+        let entry = journal::encode_checkpoint(key as u64, snapshot);
+        let stored = Self::store(&tx, CHECKPOINTS)?;
+        stored
             .put_with_key(&Uint8Array::from(&entry[..]), &key.into())
             .map_err(storage_error)?;
-        let records = Self::store(&tx, RECORDS)?;
-        for k in covers {
-            records.delete(&(*k).into()).map_err(storage_error)?;
+        for k in checkpoints {
+            stored.delete(&(*k).into()).map_err(storage_error)?;
         }
-        let older = IdbKeyRange::upper_bound_with_open(&key.into(), true).map_err(storage_error)?;
-        checkpoints.delete(&older).map_err(storage_error)?;
+        let recs = Self::store(&tx, RECORDS)?;
+        for k in records {
+            recs.delete(&(*k).into()).map_err(storage_error)?;
+        }
         finished.await.map_err(storage_error)?;
-        Ok(entry.len() as f64)
+        Ok((key, entry.len() as f64))
     }
 
     /// Writes raw bytes as a record (tests inject damage with it).
@@ -237,6 +249,12 @@ fn opened_to_js(opened: journal::Opened) -> JsValue {
         .collect();
     set(&out, "problems", &problems);
     set(&out, "mergedKeys", &merged);
+    let checkpoints: Array = opened
+        .merged_checkpoints
+        .iter()
+        .map(|&k| JsValue::from(k as f64))
+        .collect();
+    set(&out, "mergedCheckpoints", &checkpoints);
     set(&out, "journalBytes", &(opened.journal_bytes as f64).into());
     set(
         &out,
@@ -255,7 +273,8 @@ impl RawStore {
     }
 
     /// Loads the document, editing as `replica` (fresh for every session).
-    /// Resolves to `{ doc, problems, mergedKeys, journalBytes, checkpointBytes }`.
+    /// Resolves to `{ doc, problems, mergedKeys, mergedCheckpoints,
+    /// journalBytes, checkpointBytes }`.
     pub fn load(&self, replica: u64) -> Promise {
         let store = RawStore {
             db: self.db.clone(),
@@ -272,14 +291,22 @@ impl RawStore {
         future_to_promise(async move { Ok(store.append_update(&update).await?.into()) })
     }
 
-    /// Replaces the records `covers` with a checkpoint of `snapshot` (taken
-    /// from a document that includes them), in one transaction. Resolves to
-    /// the checkpoint's size in bytes.
-    pub fn compact(&self, snapshot: Vec<u8>, covers: Vec<f64>) -> Promise {
+    /// Writes a checkpoint of `snapshot` (from a document that includes the
+    /// records and checkpoints listed) and deletes what it includes, in one
+    /// transaction. Resolves to `{ key, bytes }` of the new checkpoint.
+    pub fn compact(&self, snapshot: Vec<u8>, records: Vec<f64>, checkpoints: Vec<f64>) -> Promise {
         let store = RawStore {
             db: self.db.clone(),
         };
-        future_to_promise(async move { Ok(store.compact_with(&snapshot, &covers).await?.into()) })
+        future_to_promise(async move {
+            let (key, bytes) = store
+                .compact_with(&snapshot, &records, &checkpoints)
+                .await?;
+            let out = Object::new();
+            set(&out, "key", &key.into());
+            set(&out, "bytes", &bytes.into());
+            Ok(out.into())
+        })
     }
 
     /// Closes the connection.

@@ -48,10 +48,11 @@ async fn compaction_replaces_records_with_a_checkpoint() {
         doc.insert(0, &format!("line {i}\n"), Utf16).unwrap();
         keys.push(store.append_update(&doc.encode_update(&v)).await.unwrap());
     }
-    let size = store
-        .compact_with(&doc.encode_snapshot(), &keys)
+    let (checkpoint, size) = store
+        .compact_with(&doc.encode_snapshot(), &keys, &[])
         .await
         .unwrap();
+    assert_eq!(checkpoint, 21.0, "a fresh key from the shared counter");
     assert!(size > 0.0);
     // One more edit after the checkpoint.
     let v = doc.version();
@@ -64,10 +65,11 @@ async fn compaction_replaces_records_with_a_checkpoint() {
         .await
         .unwrap();
     assert_eq!(reopened.doc.to_string(), doc.to_string());
-    assert_eq!(reopened.covered, 20);
+    assert_eq!(reopened.covered, 21);
+    assert_eq!(reopened.merged_checkpoints, vec![21]);
     assert_eq!(
         reopened.merged_keys,
-        vec![21],
+        vec![22],
         "the compacted records are gone"
     );
     assert_eq!(reopened.checkpoint_bytes as f64, size);

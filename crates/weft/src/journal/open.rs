@@ -29,16 +29,18 @@ pub enum Problem {
 pub struct Opened {
     /// The document, editing as the replica given to `open`.
     pub doc: Doc,
-    /// Key of the checkpoint loaded (the last record it covers), 0 if none.
+    /// Key of the newest checkpoint merged, 0 if none.
     pub covered: u64,
-    /// Highest record key found, valid or not: the next record's key must be
-    /// higher.
+    /// Highest record key found (valid or not) or checkpoint key merged.
     pub last_key: u64,
     /// Keys of the records merged into `doc`: what a compaction may delete.
     pub merged_keys: Vec<u64>,
+    /// Keys of the checkpoints merged into `doc`, newest first: what a
+    /// compaction may delete.
+    pub merged_checkpoints: Vec<u64>,
     /// Bytes of all records (for the compaction policy).
     pub journal_bytes: u64,
-    /// Bytes of the checkpoint loaded.
+    /// Bytes of the checkpoints merged.
     pub checkpoint_bytes: u64,
     /// What was skipped, and why.
     pub problems: Vec<Problem>,
@@ -59,23 +61,32 @@ pub fn open<'a>(
     let mut problems = Vec::new();
     let mut checkpoints: Vec<(u64, &[u8])> = checkpoints.into_iter().collect();
     checkpoints.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
-    let mut doc = None;
+    let mut doc: Option<Doc> = None;
     let mut covered = 0;
     let mut checkpoint_bytes = 0;
+    let mut merged_checkpoints = Vec::new();
+    // Every checkpoint that reads is merged, newest first: writers in other
+    // tabs compact on their own, so an older checkpoint may hold edits a
+    // newer one lacks. The newest becomes the base (loading it is cheapest).
     for (key, bytes) in checkpoints {
-        let loaded =
+        let entry =
             decode_entry(bytes)
                 .map_err(Error::from)
                 .and_then(|e| match (e.kind, e.key == key) {
-                    (EntryKind::Checkpoint, true) => Doc::from_snapshot(e.payload, replica),
+                    (EntryKind::Checkpoint, true) => Ok(e.payload),
                     _ => Err(DecodeError::InvalidValue("checkpoint header").into()),
                 });
-        match loaded {
-            Ok(d) => {
-                doc = Some(d);
-                covered = key;
-                checkpoint_bytes = bytes.len() as u64;
-                break;
+        let merged = entry.and_then(|snapshot| match &mut doc {
+            None => Doc::from_snapshot(snapshot, replica).map(|d| doc = Some(d)),
+            Some(d) => d.apply_update(snapshot, IndexUnit::Utf16).map(drop),
+        });
+        match merged {
+            Ok(()) => {
+                if merged_checkpoints.is_empty() {
+                    covered = key;
+                }
+                checkpoint_bytes += bytes.len() as u64;
+                merged_checkpoints.push(key);
             }
             Err(error) => problems.push(Problem::Checkpoint { key, error }),
         }
@@ -83,7 +94,10 @@ pub fn open<'a>(
     let mut doc = doc.unwrap_or_else(|| Doc::new(replica));
     let mut records: Vec<(u64, &[u8])> = records.into_iter().collect();
     records.sort_unstable_by_key(|r| r.0);
-    let last_key = records.last().map_or(covered, |r| r.0.max(covered));
+    let last_key = records
+        .last()
+        .map_or(0, |r| r.0)
+        .max(merged_checkpoints.first().copied().unwrap_or(0));
     let mut journal_bytes = 0;
     let mut merged_keys = Vec::new();
     // Every record is applied, even those under the checkpoint's key: another
@@ -108,6 +122,7 @@ pub fn open<'a>(
         covered,
         last_key,
         merged_keys,
+        merged_checkpoints,
         journal_bytes,
         checkpoint_bytes,
         problems,
@@ -115,28 +130,31 @@ pub fn open<'a>(
 }
 
 /// A compaction to carry out, in this order: store `checkpoint` under
-/// `key`; delete the records `covers` lists; delete other checkpoints with
-/// lower keys. Done in one transaction where the backend has them; in order
-/// otherwise, so a crash between steps loses nothing. Only the records the
-/// document includes are deleted, so records another writer added meanwhile
-/// survive (and are merged on the next open).
+/// `key`; then delete exactly the records and checkpoints it includes. Done
+/// in one transaction where the backend has them; in order otherwise, so a
+/// crash between steps loses nothing. Entries another writer (tab) added
+/// meanwhile are left alone and merged on the next open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Compaction {
-    /// The highest key among `covers`: the checkpoint's key.
+    /// The new checkpoint's key: fresh, from the same counter as record keys,
+    /// so two writers' checkpoints never overwrite each other.
     pub key: u64,
     /// The checkpoint entry's bytes.
     pub checkpoint: Vec<u8>,
     /// Keys of the records the checkpoint includes.
-    pub covers: Vec<u64>,
+    pub records: Vec<u64>,
+    /// Keys of the older checkpoints it includes.
+    pub checkpoints: Vec<u64>,
 }
 
-/// Plans a compaction of `doc`, which includes the records keyed `covers`
-/// (those it was opened with or that were written from it).
-pub fn compaction(doc: &Doc, covers: Vec<u64>) -> Compaction {
-    let key = covers.iter().copied().max().unwrap_or(0);
+/// Plans a compaction of `doc` under the fresh `key`; `doc` includes the
+/// records and checkpoints listed (those it was opened with, and records
+/// written from it).
+pub fn compaction(doc: &Doc, key: u64, records: Vec<u64>, checkpoints: Vec<u64>) -> Compaction {
     Compaction {
         key,
         checkpoint: encode_checkpoint(key, &doc.encode_snapshot()),
-        covers,
+        records,
+        checkpoints,
     }
 }

@@ -13,7 +13,7 @@ enum Write {
     Record(u64, Vec<u8>),
     Checkpoint(u64, Vec<u8>),
     DeleteRecords(Vec<u64>),
-    DeleteCheckpointsBelow(u64),
+    DeleteCheckpoints(Vec<u64>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -28,7 +28,7 @@ impl Store {
             Write::Record(k, b) => drop(self.records.insert(*k, b.clone())),
             Write::Checkpoint(k, b) => drop(self.checkpoints.insert(*k, b.clone())),
             Write::DeleteRecords(keys) => self.records.retain(|r, _| !keys.contains(r)),
-            Write::DeleteCheckpointsBelow(k) => self.checkpoints.retain(|&c, _| c >= *k),
+            Write::DeleteCheckpoints(keys) => self.checkpoints.retain(|c, _| !keys.contains(c)),
         }
     }
 
@@ -43,9 +43,9 @@ impl Store {
                     self.records.remove(r);
                 }
             }
-            Write::DeleteCheckpointsBelow(k) => {
-                if let Some(&c) = self.checkpoints.keys().find(|&&c| c < *k) {
-                    self.checkpoints.remove(&c);
+            Write::DeleteCheckpoints(keys) => {
+                for c in &keys[..keys.len() / 2] {
+                    self.checkpoints.remove(c);
                 }
             }
         }
@@ -70,6 +70,7 @@ fn session(seed: u64, edits: usize, policy: CompactionPolicy) -> (Vec<Write>, Ve
     let mut durable = Vec::new();
     let (mut last_key, mut journal_bytes, mut checkpoint_bytes) = (0u64, 0u64, 0u64);
     let mut written = Vec::new();
+    let mut checkpoints_written = Vec::new();
     for _ in 0..edits {
         let v = doc.version();
         rng.edit(&mut doc, 30, 5, 4);
@@ -80,13 +81,20 @@ fn session(seed: u64, edits: usize, policy: CompactionPolicy) -> (Vec<Write>, Ve
         written.push(last_key);
         durable.push(doc.to_string());
         if policy.should_compact(journal_bytes, checkpoint_bytes) {
-            let c = compaction(&doc, std::mem::take(&mut written));
+            last_key += 1; // a fresh key from the same counter
+            let c = compaction(
+                &doc,
+                last_key,
+                std::mem::take(&mut written),
+                std::mem::take(&mut checkpoints_written),
+            );
+            checkpoints_written.push(c.key);
             checkpoint_bytes = c.checkpoint.len() as u64;
             journal_bytes = 0;
             for w in [
                 Write::Checkpoint(c.key, c.checkpoint),
-                Write::DeleteRecords(c.covers),
-                Write::DeleteCheckpointsBelow(c.key),
+                Write::DeleteRecords(c.records),
+                Write::DeleteCheckpoints(c.checkpoints),
             ] {
                 writes.push(w);
                 durable.push(doc.to_string());
@@ -180,19 +188,22 @@ fn a_newer_corrupt_checkpoint_falls_back_to_the_older_one() {
     let mut d = Doc::new(1);
     d.insert(0, "first", CodePoint).unwrap();
     let mut store = Store::default();
-    store.apply(&Write::Checkpoint(4, compaction(&d, vec![4]).checkpoint));
+    store.apply(&Write::Checkpoint(
+        4,
+        compaction(&d, 4, vec![], vec![]).checkpoint,
+    ));
     let v = d.version();
     d.insert(5, " second", CodePoint).unwrap();
     store.apply(&Write::Record(5, encode_record(5, &d.encode_update(&v))));
-    let mut newer = compaction(&d, vec![5]).checkpoint;
+    let mut newer = compaction(&d, 6, vec![5], vec![4]).checkpoint;
     newer.truncate(newer.len() - 1);
-    store.apply(&Write::Checkpoint(5, newer));
+    store.apply(&Write::Checkpoint(6, newer));
     let opened = store.open(3);
     assert_eq!(opened.doc.to_string(), "first second");
     assert_eq!(opened.covered, 4);
     assert!(matches!(
         opened.problems.as_slice(),
-        [Problem::Checkpoint { key: 5, .. }]
+        [Problem::Checkpoint { key: 6, .. }]
     ));
 }
 
@@ -215,9 +226,9 @@ fn a_record_another_writer_added_survives_a_compaction_that_did_not_see_it() {
     a.insert(5, "more ", CodePoint).unwrap();
     store.apply(&Write::Record(3, encode_record(3, &a.encode_update(&v))));
     // A compacts what it wrote, without having seen record 2.
-    let c = compaction(&a, vec![1, 3]);
+    let c = compaction(&a, 4, vec![1, 3], vec![]);
     store.apply(&Write::Checkpoint(c.key, c.checkpoint));
-    store.apply(&Write::DeleteRecords(c.covers));
+    store.apply(&Write::DeleteRecords(c.records));
     let opened = store.open(9);
     assert!(opened.problems.is_empty());
     assert_eq!(opened.merged_keys, vec![2]);
@@ -226,6 +237,49 @@ fn a_record_another_writer_added_survives_a_compaction_that_did_not_see_it() {
         text.contains("mine more") && text.contains("theirs"),
         "{text:?}"
     );
+}
+
+#[test]
+fn writers_that_compact_on_their_own_never_lose_each_others_edits() {
+    let mut store = Store::default();
+    let mut a = Doc::new(1);
+    let mut b = Doc::new(2);
+    a.insert(0, "from a ", CodePoint).unwrap();
+    store.apply(&Write::Record(
+        1,
+        encode_record(1, &a.encode_update(&Version::new())),
+    ));
+    let ca = compaction(&a, 2, vec![1], vec![]);
+    store.apply(&Write::Checkpoint(ca.key, ca.checkpoint));
+    store.apply(&Write::DeleteRecords(ca.records));
+    // B never saw A's edit; its checkpoint is newer and lacks it.
+    b.insert(0, "from b", CodePoint).unwrap();
+    store.apply(&Write::Record(
+        3,
+        encode_record(3, &b.encode_update(&Version::new())),
+    ));
+    let cb = compaction(&b, 4, vec![3], vec![]);
+    store.apply(&Write::Checkpoint(cb.key, cb.checkpoint));
+    store.apply(&Write::DeleteRecords(cb.records));
+    let opened = store.open(9);
+    assert!(opened.problems.is_empty());
+    assert_eq!(opened.merged_checkpoints, vec![4, 2]);
+    let text = opened.doc.to_string();
+    assert!(
+        text.contains("from a") && text.contains("from b"),
+        "{text:?}"
+    );
+    // A compaction by the opener includes both and may delete both.
+    let c = compaction(
+        &opened.doc,
+        5,
+        opened.merged_keys.clone(),
+        opened.merged_checkpoints.clone(),
+    );
+    store.apply(&Write::Checkpoint(c.key, c.checkpoint));
+    store.apply(&Write::DeleteCheckpoints(c.checkpoints));
+    assert_eq!(store.checkpoints.len(), 1);
+    assert_eq!(store.open(10).doc.to_string(), text);
 }
 
 #[test]
