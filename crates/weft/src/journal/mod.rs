@@ -6,13 +6,13 @@
 //!
 //! - Each local edit (or batch) becomes a **record**: the update, under the
 //!   next key. It is durable once the backend's write of it completes.
-//! - A **checkpoint** is a snapshot stored under the key of the last record
-//!   it covers. **Compaction** writes a new checkpoint, then deletes the
-//!   records and older checkpoints it covers, in that order, so a crash
-//!   between steps leaves either the old or the new state readable.
-//! - **Opening** loads the newest checkpoint that decodes, then applies the
-//!   records after it in key order. Merging is idempotent, so a record that a
-//!   checkpoint already covers does no harm.
+//! - A **checkpoint** is a snapshot under a fresh key from the same counter.
+//!   **Compaction** writes a new checkpoint, then deletes exactly the records
+//!   and checkpoints it includes, so a crash between steps leaves everything
+//!   readable and entries other writers added meanwhile are kept.
+//! - **Opening** merges every checkpoint that decodes, then applies every
+//!   record in key order. Merging is idempotent, so an entry a checkpoint
+//!   already includes does no harm.
 //!
 //! The formats are in `docs/format.md`.
 
