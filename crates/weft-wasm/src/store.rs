@@ -151,23 +151,29 @@ impl RawStore {
         ))
     }
 
+    /// Takes the next entry key from the counter in `meta`, inside `tx` (which
+    /// must include `meta` for writing), so writers in several tabs never
+    /// collide.
+    async fn next_key(tx: &IdbTransaction) -> Result<f64, JsValue> {
+        let meta = Self::store(tx, META)?;
+        let key = done(meta.get(&NEXT_KEY.into()))
+            .await?
+            .as_f64()
+            .unwrap_or(1.0);
+        meta.put_with_key(&(key + 1.0).into(), &NEXT_KEY.into())
+            .map_err(storage_error)?;
+        Ok(key)
+    }
+
     /// Appends an update as the next record; returns its key once the
     /// transaction completed (the update is durable).
     pub async fn append_update(&self, update: &[u8]) -> Result<f64, JsValue> {
         let tx = self.transaction(&[RECORDS, META], true)?;
         let finished = JsFuture::from(transaction_done(&tx));
-        let meta = Self::store(&tx, META)?;
-        // Keys come from a counter updated in the same transaction, so
-        // writers in several tabs never collide.
-        let key = done(meta.get(&NEXT_KEY.into()))
-            .await?
-            .as_f64()
-            .unwrap_or(1.0);
+        let key = Self::next_key(&tx).await?;
         let bytes = journal::encode_record(key as u64, update);
         Self::store(&tx, RECORDS)?
             .put_with_key(&Uint8Array::from(&bytes[..]), &key.into())
-            .map_err(storage_error)?;
-        meta.put_with_key(&(key + 1.0).into(), &NEXT_KEY.into())
             .map_err(storage_error)?;
         finished.await.map_err(storage_error)?;
         Ok(key)
@@ -185,13 +191,7 @@ impl RawStore {
     ) -> Result<(f64, f64), JsValue> {
         let tx = self.transaction(&[RECORDS, CHECKPOINTS, META], true)?;
         let finished = JsFuture::from(transaction_done(&tx));
-        let meta = Self::store(&tx, META)?;
-        let key = done(meta.get(&NEXT_KEY.into()))
-            .await?
-            .as_f64()
-            .unwrap_or(1.0);
-        meta.put_with_key(&(key + 1.0).into(), &NEXT_KEY.into())
-            .map_err(storage_error)?;
+        let key = Self::next_key(&tx).await?;
         let entry = journal::encode_checkpoint(key as u64, snapshot);
         let stored = Self::store(&tx, CHECKPOINTS)?;
         stored
