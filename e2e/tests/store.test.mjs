@@ -144,3 +144,35 @@ test("a damaged record is skipped and reported; the rest loads", async () => {
   assert.equal(result.events, 1);
   await context.close();
 });
+
+test("a store whose database another page deletes reopens and stores everything again", async () => {
+  const context = await browser.newContext();
+  const name = `deleted-${Date.now()}`;
+  const [a, b] = [await page(context), await page(context)];
+  await a.evaluate(async (name) => {
+    window.store = await window.weft.Store.open(name);
+    window.errors = [];
+    window.store.on("error", (e) => window.errors.push(e.code));
+    window.store.doc.insert(0, "before ");
+    await window.store.whenDurable();
+  }, name);
+  // The open connection closes on versionchange instead of blocking this.
+  await b.evaluate(
+    (name) => new Promise((resolve, reject) => {
+      const req = indexedDB.deleteDatabase(`weft:${name}`);
+      req.onsuccess = resolve;
+      req.onerror = () => reject(req.error);
+      req.onblocked = () => reject(new Error("blocked by the open store"));
+    }),
+    name,
+  );
+  const errors = await a.evaluate(async () => {
+    window.store.doc.insert(window.store.doc.length, "after");
+    await window.store.whenDurable();
+    return window.errors;
+  });
+  assert.deepEqual(errors, ["STORAGE_CLOSED"]);
+  const text = await b.evaluate(async (name) => (await window.weft.Store.open(name)).doc.toString(), name);
+  assert.equal(text, "before after");
+  await context.close();
+});

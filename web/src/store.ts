@@ -30,6 +30,10 @@ export interface StoreEvents {
 
 type Listener<K extends keyof StoreEvents> = (event: StoreEvents[K]) => void;
 
+/** Backoff between retries of a failed write. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 30_000;
+
 interface Loaded {
   doc: RawDoc;
   problems: CorruptionEvent[];
@@ -37,6 +41,10 @@ interface Loaded {
   mergedCheckpoints: number[];
   journalBytes: number;
   checkpointBytes: number;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function randomReplica(): bigint {
@@ -57,7 +65,7 @@ export class Store {
   readonly doc: Doc;
   /** Entries skipped as damaged when opening. */
   readonly problems: readonly CorruptionEvent[];
-  readonly #raw: RawStore;
+  #raw: RawStore;
   readonly #name: string;
   readonly #floor: number;
   readonly #channel: BroadcastChannel | undefined;
@@ -70,6 +78,7 @@ export class Store {
   #flushing: Promise<void> = Promise.resolve();
   #scheduled = false;
   #closed = false;
+  #retryDelay = RETRY_FIRST_MS;
   #listeners = new Map<keyof StoreEvents, Set<Listener<never>>>();
   #onChange = (e: ChangeEvent & { fromTab?: boolean }) => this.#changed(e);
 
@@ -167,28 +176,37 @@ export class Store {
       // Other tabs see local edits at once; what they already have is ignored.
       this.#channel.postMessage(this.doc.encodeUpdate(this.#saved));
     }
-    if (this.#scheduled) return;
+    this.#schedule(0);
+  }
+
+  /** Writes what is not yet stored after `delay` ms (edits of one task coalesce). */
+  #schedule(delay: number): void {
+    if (this.#scheduled || this.#closed) return;
     this.#scheduled = true;
-    // Coalesce the edits of one task into one transaction.
     setTimeout(() => {
       this.#scheduled = false;
       this.#flushing = this.#flushing.then(() => this.#flush());
-    }, 0);
+    }, delay);
   }
 
   async #flush(): Promise<void> {
     if (this.#closed) return;
     const version = this.doc.version();
+    if (sameBytes(version, this.#saved)) return; // nothing new to store
     const update = this.doc.encodeUpdate(this.#saved);
     try {
       const key = (await this.#raw.append(update)) as number;
       this.#saved = version;
       this.#keys.push(key);
       this.#journalBytes += update.length;
+      this.#retryDelay = RETRY_FIRST_MS;
       this.#emit("durable", undefined);
     } catch (err) {
-      // Kept in memory; the next change writes it again.
+      // Kept in memory and retried with backoff; nothing stored is touched.
       this.#emit("error", err as Error);
+      if ((err as { code?: string }).code === "STORAGE_CLOSED") await this.#reopen();
+      this.#schedule(this.#retryDelay);
+      this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
       return;
     }
     if (this.#journalBytes > Math.max(this.#checkpointBytes, this.#floor)) {
@@ -197,6 +215,29 @@ export class Store {
       } catch (err) {
         this.#emit("error", err as Error);
       }
+    }
+  }
+
+  /**
+   * After the connection was closed under us (the database deleted or
+   * upgraded by another page), opens it again and stores the whole document
+   * as a checkpoint, since what was stored may be gone.
+   */
+  async #reopen(): Promise<void> {
+    try {
+      this.#raw = (await RawStore.open(this.#name)) as RawStore;
+      const version = this.doc.version();
+      const written = (await this.#raw.compact(this.doc.encodeState(), new Float64Array(), new Float64Array())) as {
+        key: number;
+        bytes: number;
+      };
+      this.#saved = version;
+      this.#keys = [];
+      this.#checkpoints = [written.key];
+      this.#journalBytes = 0;
+      this.#checkpointBytes = written.bytes;
+    } catch (err) {
+      this.#emit("error", err as Error);
     }
   }
 }

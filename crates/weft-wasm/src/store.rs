@@ -30,7 +30,13 @@ export function openDatabase(name) {
         if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
       }
     };
-    request.onsuccess = () => resolve(request.result);
+    request.onsuccess = () => {
+      const db = request.result;
+      // Another page deleting or upgrading the database must not be blocked
+      // by this connection: close it; the store reopens on its next write.
+      db.onversionchange = () => db.close();
+      resolve(db);
+    };
     request.onerror = () => reject(request.error);
   });
 }
@@ -69,10 +75,11 @@ fn storage_error(e: JsValue) -> JsValue {
         .unwrap_or_default();
     let err = js_sys::Error::new(&format!("IndexedDB: {name} {message}"));
     err.set_name("WeftStorageError");
-    let code = if name == "QuotaExceededError" {
-        "QUOTA_EXCEEDED"
-    } else {
-        "STORAGE"
+    let code = match name.as_str() {
+        "QuotaExceededError" => "QUOTA_EXCEEDED",
+        // The connection was closed (see `versionchange` above): reopen.
+        "InvalidStateError" => "STORAGE_CLOSED",
+        _ => "STORAGE",
     };
     let _ = Reflect::set(&err, &"code".into(), &code.into());
     err.into()
