@@ -114,3 +114,8 @@ test("compose of deltas matches applying them in turn", () => {
   const d2 = [{ retain: 1 }, { delete: 2 }, { retain: 2 }, { insert: "!" }];
   assert.equal(applyDelta(text, compose(d1, d2)), applyDelta(applyDelta(text, d1), d2));
 });
+
+test("without IndexedDB, Store.open rejects with a clear code", async () => {
+  const { Store } = await import("weft");
+  await assert.rejects(Store.open("notes"), (e) => e.name === "WeftStorageError" && e.code === "STORAGE_UNAVAILABLE" && /not available/.test(e.message));
+});

@@ -23,6 +23,9 @@ const NEXT_KEY: &str = "nextKey";
 #[wasm_bindgen(inline_js = r#"
 export function openDatabase(name) {
   return new Promise((resolve, reject) => {
+    if (!globalThis.indexedDB) {
+      throw new DOMException("IndexedDB is not available here (private mode, or not a browser)", "NotSupportedError");
+    }
     const request = globalThis.indexedDB.open(name, 1);
     request.onupgradeneeded = () => {
       const db = request.result;
@@ -79,6 +82,7 @@ fn storage_error(e: JsValue) -> JsValue {
         "QuotaExceededError" => "QUOTA_EXCEEDED",
         // The connection was closed (see `versionchange` above): reopen.
         "InvalidStateError" => "STORAGE_CLOSED",
+        "NotSupportedError" | "SecurityError" => "STORAGE_UNAVAILABLE",
         _ => "STORAGE",
     };
     let _ = Reflect::set(&err, &"code".into(), &code.into());
