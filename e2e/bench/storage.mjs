@@ -1,0 +1,60 @@
+// Storage budgets in headless Chromium, weft's Store against yjs with
+// y-indexeddb in the same run: keystroke-to-durable latency over the first
+// 5,000 edits of a trace, open time of the whole history (from a checkpoint,
+// and from journal records only), and bytes stored with compaction on.
+// Prints figures and ratios; asserts nothing.
+//
+//   node e2e/bench/storage.mjs [trace.json.gz]      (after building web/)
+import { gunzipSync } from "node:zlib";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { serve } from "../lib/serve.mjs";
+import { launch } from "../lib/browser.mjs";
+import { installPackedWeft } from "../lib/package.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const tracePath = process.argv[2] ?? join(here, "../../../shared/traces/automerge-paper.json.gz");
+const trace = JSON.parse(gunzipSync(readFileSync(tracePath)).toString());
+if (trace.kind === "concurrent") throw new Error("the storage budget replays sequential traces");
+const patches = trace.txns.flatMap((t) => t.patches);
+const publicDir = mkdtempSync(join(tmpdir(), "weft-storage-public-"));
+writeFileSync(join(publicDir, "trace.json"), JSON.stringify({ patches }));
+
+installPackedWeft();
+const server = await serve(join(here, "storage-app"), { publicDir, target: "esnext" });
+const browser = await launch();
+const context = await browser.newContext();
+const page = await context.newPage();
+await page.goto(server.url);
+await page.waitForFunction(() => window.ready === true);
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const EDITS = 5000;
+const BATCH = 1000;
+const run = (fn, ...args) => page.evaluate(([f, a]) => window[f](...a), [fn, args]);
+
+const rows = {};
+for (const impl of ["weft", "yjs"]) {
+  const lat = await run("latency", impl, `lat-${impl}`, EDITS);
+  const compacted = await run("storeAll", impl, `all-${impl}`, BATCH, true);
+  const open = await run("openTime", impl, `all-${impl}`);
+  rows[impl] = { p50: pct(lat, 50), p99: pct(lat, 99), stored: compacted, open: open.ms, length: open.length };
+}
+const journalOnly = await run("storeAll", "weft", "journal-weft", BATCH, false);
+const openJournal = await run("openTime", "weft", "journal-weft");
+await browser.close();
+await server.close();
+
+const w = rows.weft;
+const y = rows.yjs;
+console.log(`${patches.length} patches of ${tracePath.split("/").pop()}; latency over the first ${EDITS} edits, one durable write each; history stored ${BATCH} edits per write`);
+console.log(`weft   keystroke→durable p50 ${w.p50.toFixed(2)} ms  p99 ${w.p99.toFixed(2)} ms   stored ${w.stored} B   open from checkpoint ${w.open.toFixed(1)} ms (length ${w.length})`);
+console.log(`weft   journal only: stored ${journalOnly} B, open ${openJournal.ms.toFixed(1)} ms (length ${openJournal.length})`);
+console.log(`yjs+y-indexeddb  p50 ${y.p50.toFixed(2)} ms  p99 ${y.p99.toFixed(2)} ms   stored ${y.stored} B   open ${y.open.toFixed(1)} ms (length ${y.length})`);
+console.log(`weft / yjs: p50 ${(w.p50 / y.p50).toFixed(2)}x  p99 ${(w.p99 / y.p99).toFixed(2)}x  stored ${(w.stored / y.stored).toFixed(2)}x  open ${(w.open / y.open).toFixed(2)}x`);
+console.log(`targets: open from checkpoint ≤ 20 ms: ${w.open <= 20 ? "met" : "NOT met"}; p99 < 16 ms: ${w.p99 < 16 ? "met" : "NOT met"}; stored ≤ half of y-indexeddb's: ${w.stored * 2 <= y.stored ? "met" : "NOT met"}`);
