@@ -80,7 +80,7 @@ export class Store {
   #closed = false;
   #retryDelay = RETRY_FIRST_MS;
   #listeners = new Map<keyof StoreEvents, Set<Listener<never>>>();
-  #onChange = (e: ChangeEvent & { fromTab?: boolean }) => this.#changed(e);
+  #onChange = (e: ChangeEvent) => this.#changed(e);
 
   private constructor(name: string, raw: RawStore, loaded: Loaded, options: StoreOptions) {
     this.#name = name;
@@ -110,7 +110,10 @@ export class Store {
     return store;
   }
 
-  /** Resolves once every change made so far is on disk. */
+  /**
+   * Resolves once every change made so far is on disk. While writes fail
+   * (see the `error` event) it waits for the retries to succeed.
+   */
   async whenDurable(): Promise<void> {
     while (this.#scheduled) await new Promise((r) => setTimeout(r, 0));
     await this.#flushing;
