@@ -140,12 +140,10 @@ impl Leaf {
     pub fn insert_text(&mut self, byte: usize, text: &str) {
         let need = self.text.len() + text.len();
         if need > self.text.capacity() {
-            self.text.reserve_exact(
-                (need - self.text.len())
-                    .max(32)
-                    .min(LEAF_BYTES + 4 - self.text.len())
-                    .max(text.len()),
-            );
+            // At least 64 bytes at a time, also near the leaf's limit (where
+            // a split follows): growing by the few bytes left would copy the
+            // text on every keystroke.
+            self.text.reserve_exact(text.len().max(64));
         }
         self.text.insert_str(byte, text);
         self.ascii &= text.is_ascii();
