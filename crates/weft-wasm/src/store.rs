@@ -102,6 +102,13 @@ pub struct RawStore {
 }
 
 impl RawStore {
+    /// Another handle on the same connection, for a promise to own.
+    fn handle(&self) -> RawStore {
+        RawStore {
+            db: self.db.clone(),
+        }
+    }
+
     fn transaction(&self, stores: &[&str], write: bool) -> Result<IdbTransaction, JsValue> {
         let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
         let mode = if write {
@@ -287,18 +294,14 @@ impl RawStore {
     /// Resolves to `{ doc, problems, mergedKeys, mergedCheckpoints,
     /// journalBytes, checkpointBytes }`.
     pub fn load(&self, replica: u64) -> Promise {
-        let store = RawStore {
-            db: self.db.clone(),
-        };
+        let store = self.handle();
         future_to_promise(async move { Ok(opened_to_js(store.load_doc(replica).await?)) })
     }
 
     /// Appends an update as the next record. Resolves to its key once the
     /// transaction completed: then the update is durable.
     pub fn append(&self, update: Vec<u8>) -> Promise {
-        let store = RawStore {
-            db: self.db.clone(),
-        };
+        let store = self.handle();
         future_to_promise(async move { Ok(store.append_update(&update).await?.into()) })
     }
 
@@ -306,9 +309,7 @@ impl RawStore {
     /// records and checkpoints listed) and deletes what it includes, in one
     /// transaction. Resolves to `{ key, bytes }` of the new checkpoint.
     pub fn compact(&self, snapshot: Vec<u8>, records: Vec<f64>, checkpoints: Vec<f64>) -> Promise {
-        let store = RawStore {
-            db: self.db.clone(),
-        };
+        let store = self.handle();
         future_to_promise(async move {
             let (key, bytes) = store
                 .compact_with(&snapshot, &records, &checkpoints)

@@ -254,8 +254,7 @@ impl Doc {
                     }
                     _ => None,
                 };
-                let text = text.map(str::to_owned);
-                self.integrate(&run, left, right, text.as_deref(), unit, patches);
+                self.integrate(&run, left, right, text, unit, patches);
             }
             OpKind::Delete { target, reversed } => {
                 let Some((lo, hi)) = target_range(target.seq(), reversed, run.len) else {
