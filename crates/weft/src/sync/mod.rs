@@ -3,10 +3,12 @@
 //!
 //! 1. On connecting, each side sends `Hello` with its version vector.
 //! 2. On a `Hello`, a side answers with an `Update` holding exactly what the
-//!    other lacks.
+//!    other lacks (possibly nothing: the answer itself says "in sync").
 //! 3. From then on, after every change to the document (local, or merged from
 //!    any peer), each session sends what its peer may still lack, so changes
 //!    also travel through peers that are not directly connected.
+//! 4. Either side may send its `Presence` (opaque bytes: who is there, where
+//!    their cursor is) at any time after its `Hello`.
 //!
 //! Messages are split into frames of at most [`MAX_FRAME`] bytes, so any
 //! update size works over channels that limit message size (WebRTC data
@@ -22,4 +24,4 @@ mod session;
 mod tests;
 
 pub use frame::{MAX_FRAME, PROTOCOL_VERSION};
-pub use session::{Received, Session, SyncError};
+pub use session::{Received, Session, SyncError, MAX_PRESENCE};

@@ -6,6 +6,11 @@ use std::fmt;
 
 const HELLO: u8 = 1;
 const UPDATE: u8 = 2;
+const PRESENCE: u8 = 3;
+
+/// Largest presence state a session accepts or sends: presence is a name, a
+/// colour and a few positions, not a channel for documents.
+pub const MAX_PRESENCE: usize = 64 * 1024;
 
 /// Why a session refused what arrived. The connection should be closed (and
 /// may be reopened with a new session); the document is unchanged.
@@ -37,6 +42,9 @@ pub struct Received {
     /// Visible changes merged into the document (then other sessions should
     /// be asked for their `outgoing` frames).
     pub patches: Vec<Patch>,
+    /// The peer's new presence state, opaque bytes (the latest replaces any
+    /// earlier one).
+    pub presence: Option<Vec<u8>>,
 }
 
 /// The sync state of one connection.
@@ -47,6 +55,8 @@ pub struct Session {
     /// What the peer is known to have: its `Hello`, plus what was sent to it
     /// and received from it. `None` until its `Hello` arrives.
     peer_has: Option<Version>,
+    /// Whether the peer's answer to our `Hello` arrived.
+    answered: bool,
     max_message: usize,
 }
 
@@ -68,13 +78,22 @@ impl Session {
             reassembly: Reassembly::default(),
             hello_sent: false,
             peer_has: None,
+            answered: false,
             max_message,
         }
     }
 
-    /// Whether the handshake is done (the peer's `Hello` arrived).
+    /// Whether the handshake is done both ways: the peer's `Hello` arrived,
+    /// and so did its answer to ours, so this side has everything the peer
+    /// had when it answered.
     pub fn is_synced(&self) -> bool {
-        self.peer_has.is_some()
+        self.peer_has.is_some() && self.answered
+    }
+
+    /// Frames that tell the peer this side's presence state (opaque bytes,
+    /// at most [`MAX_PRESENCE`]; longer states are refused with `None`).
+    pub fn presence(&self, state: &[u8]) -> Option<Vec<Vec<u8>>> {
+        (state.len() <= MAX_PRESENCE).then(|| message(PRESENCE, state))
     }
 
     /// The frames to send when the connection opens.
@@ -116,8 +135,13 @@ impl Session {
                 if !self.hello_sent {
                     out.frames.extend(self.hello(doc));
                 }
-                self.peer_has = Some(theirs);
-                out.frames.extend(self.outgoing(doc));
+                // Always answer, even with an empty update: the answer is how
+                // the peer learns it is in sync.
+                let update = doc.encode_update(&theirs);
+                let mut has = theirs;
+                has.merge(&doc.version());
+                self.peer_has = Some(has);
+                out.frames.extend(message(UPDATE, &update));
             }
             UPDATE => {
                 let sent =
@@ -125,7 +149,17 @@ impl Session {
                 out.patches = doc.apply_update(body, unit).map_err(SyncError::Update)?;
                 if let Some(has) = &mut self.peer_has {
                     has.merge(&sent);
+                    self.answered = true;
                 }
+            }
+            PRESENCE => {
+                if body.len() > MAX_PRESENCE {
+                    return Err(SyncError::Protocol(DecodeError::LengthTooLarge {
+                        declared: body.len() as u64,
+                        max: MAX_PRESENCE as u64,
+                    }));
+                }
+                out.presence = Some(body.to_vec());
             }
             other => return Err(SyncError::Protocol(DecodeError::WrongKind(other))),
         }

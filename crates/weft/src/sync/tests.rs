@@ -274,3 +274,50 @@ fn frames_round_trip_at_every_size_boundary() {
         assert_eq!(out.unwrap(), msg);
     }
 }
+
+#[test]
+fn synced_only_after_the_answer_to_our_hello_even_when_nothing_is_missing() {
+    let mut rng = Rng::new(4);
+    let mut net = Net::new(2, 6);
+    net.docs[0].insert(0, "only here", CodePoint).unwrap();
+    net.connect(0, 1);
+    let synced = |net: &Net| {
+        let link = &net.links[&(0, 1)];
+        [link.sessions[0].is_synced(), link.sessions[1].is_synced()]
+    };
+    assert_eq!(synced(&net), [false, false]);
+    net.quiesce(&mut rng);
+    assert_eq!(synced(&net), [true, true]);
+    assert_eq!(net.docs[1].to_string(), "only here");
+
+    // Both sides already equal: the answers are empty updates, still answers.
+    net.links.clear();
+    net.connect(0, 1);
+    net.quiesce(&mut rng);
+    assert_eq!(synced(&net), [true, true]);
+}
+
+#[test]
+fn presence_arrives_as_opaque_bytes_and_oversized_states_are_refused() {
+    let (mut a, mut b) = (Doc::new(1), Doc::new(2));
+    let (mut sa, mut sb) = (Session::new(), Session::new());
+    let mut to_b: Vec<Vec<u8>> = sa.start(&a);
+    to_b.extend(sa.presence(b"{\"name\":\"Ada\"}").unwrap());
+    let _ = sb.start(&b);
+    let mut got = None;
+    for frame in &to_b {
+        let received = sb.receive(&mut b, frame, CodePoint).unwrap();
+        got = received.presence.or(got);
+    }
+    assert_eq!(got.as_deref(), Some(&b"{\"name\":\"Ada\"}"[..]));
+    assert!(sa.presence(&vec![0; MAX_PRESENCE + 1]).is_none());
+
+    // A peer that sends an oversized presence anyway is refused.
+    let mut m = vec![3u8];
+    m.extend(vec![0; MAX_PRESENCE + 1]);
+    let mut refused = false;
+    for frame in frame::split(&m) {
+        refused |= sa.receive(&mut a, &frame, CodePoint).is_err();
+    }
+    assert!(refused);
+}
