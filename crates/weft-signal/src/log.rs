@@ -1,0 +1,36 @@
+//! Plain log lines on stderr: `LEVEL message`. `WEFT_SIGNAL_LOG=debug`
+//! shows every connection's requests; the default `info` shows connections
+//! opening and closing and anything refused.
+
+use std::sync::OnceLock;
+
+/// How much to log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Every request.
+    Debug,
+    /// Connections refused or closed for a reason, start and shutdown.
+    Info,
+    /// Only what needs attention.
+    Warn,
+}
+
+/// The level set by `WEFT_SIGNAL_LOG` (default `info`).
+pub fn level() -> Level {
+    static LEVEL: OnceLock<Level> = OnceLock::new();
+    *LEVEL.get_or_init(|| match std::env::var("WEFT_SIGNAL_LOG").as_deref() {
+        Ok("debug") => Level::Debug,
+        Ok("warn") => Level::Warn,
+        _ => Level::Info,
+    })
+}
+
+/// Logs at a level: `log!(Info, "connection {id} opened")`.
+#[macro_export]
+macro_rules! log {
+    ($level:ident, $($arg:tt)*) => {
+        if $crate::log::Level::$level >= $crate::log::level() {
+            eprintln!("{:5} {}", stringify!($level).to_uppercase(), format_args!($($arg)*));
+        }
+    };
+}

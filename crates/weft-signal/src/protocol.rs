@@ -1,0 +1,160 @@
+//! The JSON messages of the signaling protocol (one per WebSocket text
+//! message). Documented in `docs/format.md`; the server never sees document
+//! content, only opaque `data` it relays between members of a room.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// Version of this protocol, sent in `welcome`.
+pub const SIGNAL_VERSION: u32 = 1;
+
+/// What a client sends.
+#[derive(Debug)]
+pub enum ClientMessage {
+    /// Enter `room` as `peer` (an id the client chose). `browser` groups
+    /// peers of one browser, which sync through BroadcastChannel instead.
+    Join {
+        room: String,
+        peer: String,
+        browser: Option<String>,
+    },
+    /// Leave `room`.
+    Leave { room: String },
+    /// Relay `data` (any JSON) to member `to` of `room`; both must be members.
+    Signal {
+        room: String,
+        to: String,
+        data: Box<RawValue>,
+    },
+    /// Keeps the connection from idling out.
+    Ping,
+}
+
+/// The wire shape of every client message. (An internally tagged enum
+/// cannot hold a `RawValue`, so the fields are checked by hand.)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    #[serde(rename = "type")]
+    kind: String,
+    room: Option<String>,
+    peer: Option<String>,
+    browser: Option<String>,
+    to: Option<String>,
+    data: Option<Box<RawValue>>,
+}
+
+impl ClientMessage {
+    /// Parses one message, or says what is wrong with it.
+    pub fn parse(text: &str) -> Result<ClientMessage, String> {
+        let r: Request = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let need = |field: Option<String>, name: &str| {
+            field.ok_or_else(|| format!("{} needs {name}", r.kind))
+        };
+        let extra = |present: bool| {
+            if present {
+                Err(format!("unexpected field for {}", r.kind))
+            } else {
+                Ok(())
+            }
+        };
+        match r.kind.as_str() {
+            "join" => {
+                extra(r.to.is_some() || r.data.is_some())?;
+                Ok(ClientMessage::Join {
+                    room: need(r.room.clone(), "room")?,
+                    peer: need(r.peer.clone(), "peer")?,
+                    browser: r.browser.clone(),
+                })
+            }
+            "leave" => {
+                extra(
+                    r.peer.is_some() || r.browser.is_some() || r.to.is_some() || r.data.is_some(),
+                )?;
+                Ok(ClientMessage::Leave {
+                    room: need(r.room.clone(), "room")?,
+                })
+            }
+            "signal" => {
+                extra(r.peer.is_some() || r.browser.is_some())?;
+                Ok(ClientMessage::Signal {
+                    room: need(r.room.clone(), "room")?,
+                    to: need(r.to.clone(), "to")?,
+                    data: r.data.clone().ok_or("signal needs data")?,
+                })
+            }
+            "ping" => {
+                extra(
+                    r.room.is_some()
+                        || r.peer.is_some()
+                        || r.browser.is_some()
+                        || r.to.is_some()
+                        || r.data.is_some(),
+                )?;
+                Ok(ClientMessage::Ping)
+            }
+            other => Err(format!("unknown message type {other:?}")),
+        }
+    }
+}
+
+/// A member of a room, as others see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerInfo {
+    pub peer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
+}
+
+/// What the server sends.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ServerMessage<'a> {
+    /// First message on every connection.
+    Welcome { version: u32 },
+    /// The join succeeded; these were already in the room.
+    Joined { room: &'a str, peers: Vec<PeerInfo> },
+    /// Someone entered a room this connection is in.
+    PeerJoined {
+        room: &'a str,
+        #[serde(flatten)]
+        peer: PeerInfo,
+    },
+    /// Someone left (or their connection closed).
+    PeerLeft { room: &'a str, peer: &'a str },
+    /// Relayed from `from`.
+    Signal {
+        room: &'a str,
+        from: &'a str,
+        data: &'a RawValue,
+    },
+    /// Answer to `ping`.
+    Pong,
+    /// A request that was refused; the connection stays open.
+    Error {
+        code: &'a str,
+        reason: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        room: Option<&'a str>,
+    },
+}
+
+impl ServerMessage<'_> {
+    /// The message as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("server messages always serialize")
+    }
+}
+
+/// Whether `id` is a valid peer or browser id: 1 to 64 of `[A-Za-z0-9_-]`.
+pub fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Whether `room` is a valid room name: 1 to 256 bytes, no control characters.
+pub fn valid_room(room: &str) -> bool {
+    (1..=256).contains(&room.len()) && !room.chars().any(char::is_control)
+}

@@ -1,0 +1,425 @@
+//! The signaling server over real sockets on loopback: relaying, many
+//! concurrent clients, limits, garbage input, shutdown.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use weft_signal::{close, Config, Limits};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(config: Config) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(weft_signal::serve(listener, config, async {
+        let _ = stopped.await;
+    }));
+    Server {
+        addr,
+        stop: Some(stop),
+        task,
+    }
+}
+
+impl Server {
+    async fn shutdown(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("shut down in time")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+async fn connect(addr: SocketAddr) -> Socket {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/signal"))
+        .await
+        .unwrap();
+    let welcome = recv(&mut ws).await;
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(welcome["version"], 1);
+    ws
+}
+
+async fn send(ws: &mut Socket, value: Value) {
+    ws.send(Message::text(value.to_string())).await.unwrap();
+}
+
+/// The next JSON message (a test fails rather than hangs after 10 s).
+async fn recv(ws: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message in time")
+            .expect("connection open")
+            .expect("readable");
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected a text message, got {other:?}"),
+        }
+    }
+}
+
+/// Waits for the server to close the connection; returns code and reason.
+async fn closed(ws: &mut Socket) -> (u16, String) {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("closed in time");
+        match message {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return (frame.code.into(), frame.reason.to_string())
+            }
+            Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+async fn join(ws: &mut Socket, room: &str, peer: &str) -> Value {
+    send(ws, json!({"type": "join", "room": room, "peer": peer})).await;
+    let joined = recv(ws).await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    joined
+}
+
+async fn health(addr: SocketAddr) -> Value {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let body = response.split("\r\n\r\n").nth(1).unwrap();
+    serde_json::from_str(body).unwrap()
+}
+
+#[tokio::test]
+async fn members_of_a_room_see_each_other_and_relay_signals() {
+    let server = start(Config::default()).await;
+    let mut a = connect(server.addr).await;
+    let mut b = connect(server.addr).await;
+    let joined = join(&mut a, "room 1", "alice").await;
+    assert_eq!(joined["peers"], json!([]));
+    send(
+        &mut b,
+        json!({"type": "join", "room": "room 1", "peer": "bob", "browser": "b1"}),
+    )
+    .await;
+    let joined = recv(&mut b).await;
+    assert_eq!(joined["peers"], json!([{"peer": "alice"}]));
+    let seen = recv(&mut a).await;
+    assert_eq!(
+        seen,
+        json!({"type": "peer-joined", "room": "room 1", "peer": "bob", "browser": "b1"})
+    );
+
+    let offer = json!({"sdp": "v=0...", "kind": "offer"});
+    send(
+        &mut a,
+        json!({"type": "signal", "room": "room 1", "to": "bob", "data": offer}),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut b).await,
+        json!({"type": "signal", "room": "room 1", "from": "alice", "data": offer})
+    );
+    send(&mut b, json!({"type": "ping"})).await;
+    assert_eq!(recv(&mut b).await, json!({"type": "pong"}));
+
+    // A peer id is unique within a room; a vanished peer cannot be reached.
+    let mut c = connect(server.addr).await;
+    send(
+        &mut c,
+        json!({"type": "join", "room": "room 1", "peer": "bob"}),
+    )
+    .await;
+    assert_eq!(recv(&mut c).await["code"], "peer-taken");
+    send(
+        &mut a,
+        json!({"type": "signal", "room": "room 1", "to": "carol", "data": 1}),
+    )
+    .await;
+    assert_eq!(recv(&mut a).await["code"], "no-such-peer");
+
+    let counts = health(server.addr).await;
+    assert_eq!(counts["status"], "ok");
+    assert_eq!(counts["connections"], 3);
+    assert_eq!(counts["rooms"], 1);
+
+    b.close(None).await.unwrap();
+    assert_eq!(
+        recv(&mut a).await,
+        json!({"type": "peer-left", "room": "room 1", "peer": "bob"})
+    );
+    send(&mut a, json!({"type": "leave", "room": "room 1"})).await;
+    send(&mut a, json!({"type": "ping"})).await;
+    assert_eq!(recv(&mut a).await["type"], "pong");
+    assert_eq!(health(server.addr).await["rooms"], 0);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_clients_get_exactly_their_own_messages() {
+    const ROOMS: usize = 20;
+    const PER_ROOM: usize = 10;
+    let server = start(Config::default()).await;
+    let addr = server.addr;
+    let clients: Vec<_> = (0..ROOMS * PER_ROOM)
+        .map(|i| {
+            tokio::spawn(greet_everyone(
+                addr,
+                format!("r{}", i / PER_ROOM),
+                i % PER_ROOM,
+                PER_ROOM,
+            ))
+        })
+        .collect();
+    let mut sockets = Vec::new();
+    for client in clients {
+        sockets.push(client.await.unwrap());
+    }
+    let counts = health(addr).await;
+    assert_eq!(counts["connections"], ROOMS * PER_ROOM);
+    assert_eq!(counts["rooms"], ROOMS);
+    drop(sockets);
+    server.shutdown().await;
+}
+
+/// Joins `room` as `p{me}`, waits for all `n` members, sends each a signal,
+/// and checks it receives exactly one from each of the others.
+async fn greet_everyone(addr: SocketAddr, room: String, me: usize, n: usize) -> Socket {
+    let mut ws = connect(addr).await;
+    let joined = join(&mut ws, &room, &format!("p{me}")).await;
+    let mut present = joined["peers"].as_array().unwrap().len();
+    let mut inbox = Vec::new();
+    while present < n - 1 {
+        let m = recv(&mut ws).await;
+        match m["type"].as_str() {
+            Some("peer-joined") => present += 1,
+            Some("signal") => inbox.push(m),
+            _ => panic!("unexpected {m}"),
+        }
+    }
+    for other in (0..n).filter(|&o| o != me) {
+        let data = json!({"from": me, "room": room});
+        let to = format!("p{other}");
+        send(
+            &mut ws,
+            json!({"type": "signal", "room": room, "to": to, "data": data}),
+        )
+        .await;
+    }
+    while inbox.len() < n - 1 {
+        let m = recv(&mut ws).await;
+        assert_eq!(m["type"], "signal", "{m}");
+        inbox.push(m);
+    }
+    let mut senders: Vec<u64> = inbox
+        .iter()
+        .map(|m| {
+            assert_eq!(m["data"]["room"], room.as_str(), "no cross-room leaks");
+            assert_eq!(m["from"], format!("p{}", m["data"]["from"]));
+            m["data"]["from"].as_u64().unwrap()
+        })
+        .collect();
+    senders.sort();
+    let others: Vec<u64> = (0..n as u64).filter(|&o| o != me as u64).collect();
+    assert_eq!(senders, others);
+    ws
+}
+
+/// A bystander in the room of a misbehaving client, to check it is unharmed.
+async fn bystander_pair(addr: SocketAddr, room: &str) -> (Socket, Socket) {
+    let mut by = connect(addr).await;
+    join(&mut by, room, "bystander").await;
+    let mut bad = connect(addr).await;
+    join(&mut bad, room, "culprit").await;
+    assert_eq!(recv(&mut by).await["type"], "peer-joined");
+    (by, bad)
+}
+
+async fn bystander_is_fine(by: &mut Socket, room: &str) {
+    assert_eq!(
+        recv(by).await,
+        json!({"type": "peer-left", "room": room, "peer": "culprit"})
+    );
+    send(by, json!({"type": "ping"})).await;
+    assert_eq!(recv(by).await["type"], "pong");
+}
+
+#[tokio::test]
+async fn garbage_closes_only_the_sender_with_a_reason() {
+    let limits = Limits {
+        max_message_bytes: 1024,
+        max_rooms_per_connection: 2,
+        ..Limits::default()
+    };
+    let server = start(Config {
+        limits,
+        ..Config::default()
+    })
+    .await;
+    let big = "x".repeat(1500);
+    let huge = "x".repeat(1 << 20);
+    let cases: Vec<(Message, u16, &str)> = vec![
+        (Message::binary(vec![1, 2, 3]), close::UNSUPPORTED, "binary"),
+        (Message::text("{not json"), close::POLICY, "malformed"),
+        (Message::text("[]"), close::POLICY, "malformed"),
+        (
+            Message::text(r#"{"type":"shout"}"#),
+            close::POLICY,
+            "malformed",
+        ),
+        (
+            Message::text(r#"{"type":"ping","extra":1}"#),
+            close::POLICY,
+            "malformed",
+        ),
+        (
+            Message::text(format!(r#"{{"type":"ping","pad":"{big}"}}"#)),
+            close::TOO_BIG,
+            "exceeds",
+        ),
+        (Message::text(huge), close::TOO_BIG, ""),
+        (
+            Message::text(r#"{"type":"signal","room":"elsewhere","to":"bystander","data":1}"#),
+            close::POLICY,
+            "not in room",
+        ),
+        (
+            Message::text(r#"{"type":"join","room":"","peer":"x"}"#),
+            close::POLICY,
+            "room names",
+        ),
+        (
+            Message::text(r#"{"type":"join","room":"r","peer":"no spaces"}"#),
+            close::POLICY,
+            "ids",
+        ),
+        (
+            Message::text(r#"{"type":"leave","room":"never joined"}"#),
+            close::POLICY,
+            "not in room",
+        ),
+    ];
+    for (i, (message, code, reason)) in cases.into_iter().enumerate() {
+        let room = format!("garbage {i}");
+        let (mut by, mut bad) = bystander_pair(server.addr, &room).await;
+        bad.send(message).await.unwrap();
+        let (got_code, got_reason) = closed(&mut bad).await;
+        assert_eq!(got_code, code, "case {i}: {got_reason}");
+        assert!(got_reason.contains(reason), "case {i}: {got_reason}");
+        bystander_is_fine(&mut by, &room).await;
+    }
+
+    // Too many rooms on one connection.
+    let (mut by, mut bad) = bystander_pair(server.addr, "rooms").await;
+    join(&mut bad, "second", "culprit").await;
+    send(
+        &mut bad,
+        json!({"type": "join", "room": "third", "peer": "culprit"}),
+    )
+    .await;
+    let (code, reason) = closed(&mut bad).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (close::POLICY, "more than 2 rooms on one connection")
+    );
+    bystander_is_fine(&mut by, "rooms").await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn floods_and_idle_connections_are_closed() {
+    let limits = Limits {
+        messages_per_second: 10.0,
+        message_burst: 20.0,
+        idle_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let server = start(Config {
+        limits,
+        ..Config::default()
+    })
+    .await;
+    let mut flood = connect(server.addr).await;
+    for _ in 0..25 {
+        // Sends may fail once the server has closed the connection.
+        let _ = flood.send(Message::text(r#"{"type":"ping"}"#)).await;
+    }
+    let (code, reason) = closed(&mut flood).await;
+    assert_eq!(code, close::POLICY);
+    assert!(reason.contains("messages per second"), "{reason}");
+
+    let mut idle = connect(server.addr).await;
+    let (code, reason) = closed(&mut idle).await;
+    assert_eq!((code, reason.as_str()), (close::IDLE, "idle timeout"));
+
+    // Pings keep a connection alive past the timeout.
+    let mut alive = connect(server.addr).await;
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        send(&mut alive, json!({"type": "ping"})).await;
+        assert_eq!(recv(&mut alive).await["type"], "pong");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_connection_as_going_away() {
+    let server = start(Config::default()).await;
+    let mut a = connect(server.addr).await;
+    join(&mut a, "r", "a").await;
+    let stop = tokio::spawn(server.shutdown());
+    let (code, reason) = closed(&mut a).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (close::GOING_AWAY, "server shutting down")
+    );
+    drop(a);
+    stop.await.unwrap();
+}
+
+#[tokio::test]
+async fn serves_static_files_beside_the_signaling_routes() {
+    let dir = std::env::temp_dir().join(format!("weft-signal-static-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<h1>demo</h1>").unwrap();
+    let server = start(Config {
+        static_dir: Some(dir.clone()),
+        ..Config::default()
+    })
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("<h1>demo</h1>"));
+    assert_eq!(health(server.addr).await["status"], "ok");
+    server.shutdown().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
