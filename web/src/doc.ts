@@ -36,6 +36,15 @@ export interface StickyIndex {
 
 type Listener = (event: ChangeEvent) => void;
 
+/**
+ * For the package's own modules (sync): the binding object of a document, and
+ * delivery of changes merged into it. Not exported from the package.
+ */
+export let docInternals: {
+  raw(doc: Doc): RawDoc;
+  emitRemote(doc: Doc, patches: Patch[]): void;
+};
+
 /** Set by `Doc.load` for the constructor to adopt, instead of a new document. */
 let adopt: RawDoc | undefined;
 
@@ -59,6 +68,15 @@ function randomReplica(): bigint {
 export class Doc {
   #raw: RawDoc;
   #listeners = new Set<Listener>();
+
+  static {
+    docInternals = {
+      raw: (doc) => doc.#raw,
+      emitRemote: (doc, patches) => {
+        if (patches.length > 0) doc.#emit(patches, "remote");
+      },
+    };
+  }
 
   constructor(options: DocOptions = {}) {
     this.#raw = adopt ?? new RawDoc(options.replica ?? randomReplica());

@@ -9,7 +9,7 @@ use weft::{Bias, Doc, IndexUnit::Utf16, Patch, StickyIndex, Version};
 /// A Weft document indexed in UTF-16 code units. The TypeScript `Doc` wraps
 /// it; use that.
 #[wasm_bindgen]
-pub struct RawDoc(Doc);
+pub struct RawDoc(pub(crate) Doc);
 
 /// A JavaScript number that must be a non-negative integer index or length.
 fn index(value: f64, what: &str) -> Result<usize, JsValue> {
@@ -38,7 +38,7 @@ fn set(obj: &Object, key: &str, value: &JsValue) {
 }
 
 /// Patches as plain objects: `{ index, insert }` or `{ index, delete }`.
-fn patches_to_js(patches: Vec<Patch>) -> Array {
+pub(crate) fn patches_to_js(patches: Vec<Patch>) -> Array {
     patches
         .into_iter()
         .map(|p| {

@@ -11,7 +11,9 @@
 mod doc;
 mod error;
 mod panic;
+mod session;
 mod store;
 
 pub use doc::RawDoc;
+pub use session::RawSession;
 pub use store::RawStore;

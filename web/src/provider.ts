@@ -1,0 +1,425 @@
+// Peer-to-peer sync: `connect(doc, { room, signalingUrl })` keeps the
+// document in sync with everyone in the room, over WebRTC data channels
+// (found through weft-signal) and, between tabs of one browser, over a
+// BroadcastChannel. Each connection runs the core's sync protocol.
+
+import { RawSession, type RawDoc } from "../wasm/weft_wasm.js";
+import { docInternals, type Doc } from "./doc.js";
+import type { Patch } from "./delta.js";
+import { Backoff } from "./sync/backoff.js";
+import type { Link, LinkEvents } from "./sync/link.js";
+import { encodePresence, RemotePresence, type PresenceState } from "./sync/presence.js";
+import { RtcLink, type RtcSignal } from "./sync/rtc.js";
+import { deriveRoomKey, open, seal } from "./sync/secret.js";
+import { SignalingClient, withCode, type SignalPeer } from "./sync/signaling.js";
+import { TabHub } from "./sync/tabs.js";
+
+export type { PresenceState } from "./sync/presence.js";
+
+/** Options for `connect`. */
+export interface ConnectOptions {
+  /** Everyone who connects with the same room name edits together. */
+  room: string;
+  /** The `weft-signal` WebSocket URL (`ws://host:port/signal`). Without it, only tabs of this browser sync. */
+  signalingUrl?: string;
+  /** STUN/TURN servers for WebRTC (default none: fine on one network). */
+  iceServers?: RTCIceServer[];
+  /** Most WebRTC connections to keep (default 8); tabs do not count. */
+  maxPeers?: number;
+  /** Encrypts everything sent to peers; peers without it can neither read nor write. */
+  secret?: string;
+  /** This peer's presence from the start. */
+  presence?: PresenceState;
+}
+
+/**
+ * `connecting`: not yet in touch with anyone. `syncing`: a connection is
+ * exchanging what the other side lacks. `synced`: every connection is in
+ * sync. `offline`: after `disconnect()`.
+ */
+export type SyncStatus = "connecting" | "syncing" | "synced" | "offline";
+
+/** A peer that came or went. */
+export interface PeerEvent {
+  peer: string;
+  /** `"webrtc"` for other browsers, `"tab"` for tabs of this one. */
+  via: "webrtc" | "tab";
+  /** Why the connection ended (`peerLeave` only). */
+  reason?: string;
+}
+
+/** A peer's presence changed (`state` null: it left). */
+export interface PresenceEvent {
+  peer: string;
+  state: PresenceState | null;
+}
+
+/** An error of the provider; `peer` is set when one peer caused it. */
+export type ProviderError = Error & { code: string; peer?: string };
+
+/** Events of a `Provider`. */
+export interface ProviderEvents {
+  status: SyncStatus;
+  peerJoin: PeerEvent;
+  peerLeave: PeerEvent;
+  presence: PresenceEvent;
+  error: ProviderError;
+}
+
+type Listener<K extends keyof ProviderEvents> = (event: ProviderEvents[K]) => void;
+
+/** One connection: its link, its protocol session, what the peer shares. */
+interface Connection {
+  peer: string;
+  link: Link;
+  session: RawSession;
+  open: boolean;
+  presence: RemotePresence | undefined;
+  /** Frames are handled one after another (decryption is asynchronous). */
+  inbox: Promise<void>;
+  outbox: Promise<void>;
+}
+
+function randomId(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** One id for all tabs of this browser profile, so they skip WebRTC between them. */
+function browserId(): string | undefined {
+  try {
+    const storage = globalThis.localStorage;
+    let id = storage.getItem("weft:browser-id");
+    if (!id) storage.setItem("weft:browser-id", (id = randomId()));
+    return id;
+  } catch {
+    return undefined; // no storage (a worker, or blocked): tabs connect over WebRTC
+  }
+}
+
+/** Starts syncing `doc` with the room; see `ConnectOptions`. */
+export function connect(doc: Doc, options: ConnectOptions): Provider {
+  return new Provider(doc, options);
+}
+
+/** Keeps a document in sync with a room. Create with `connect`. */
+export class Provider {
+  /** This peer's id in the room (random per provider). */
+  readonly peer = randomId();
+  readonly doc: Doc;
+  readonly room: string;
+  #raw: RawDoc;
+  #options: ConnectOptions;
+  #browser = browserId();
+  #key: CryptoKey | undefined;
+  #signaling: SignalingClient | undefined;
+  #tabs: TabHub | undefined;
+  #connections = new Map<string, Connection>();
+  /** Other browsers in the signaling room. */
+  #roomPeers = new Map<string, SignalPeer>();
+  /** Peers whose frames could not be decrypted: not retried until they rejoin. */
+  #rejected = new Set<string>();
+  #retries = new Map<string, { backoff: Backoff; timer?: ReturnType<typeof setTimeout> }>();
+  #presence: PresenceState | undefined;
+  #status: SyncStatus = "connecting";
+  #stopped = false;
+  #flushQueued = false;
+  #listeners = new Map<keyof ProviderEvents, Set<Listener<never>>>();
+  #onChange = () => this.#queueFlush();
+
+  constructor(doc: Doc, options: ConnectOptions) {
+    if (typeof options?.room !== "string" || options.room.length === 0) throw new TypeError("connect needs a room name");
+    this.doc = doc;
+    this.room = options.room;
+    this.#raw = docInternals.raw(doc);
+    this.#options = options;
+    this.#presence = options.presence;
+    doc.on("change", this.#onChange);
+    void this.#start();
+  }
+
+  /** The current sync status. */
+  get status(): SyncStatus {
+    return this.#status;
+  }
+
+  /** Peers connected now, directly. */
+  get peers(): PeerEvent[] {
+    return [...this.#connections.values()].filter((c) => c.open).map((c) => ({ peer: c.peer, via: c.link.via }));
+  }
+
+  /** Other peers' presence, with selections as indices into the text now. */
+  get presence(): Map<string, PresenceState> {
+    const out = new Map<string, PresenceState>();
+    for (const c of this.#connections.values()) if (c.presence) out.set(c.peer, c.presence.resolve(this.doc));
+    return out;
+  }
+
+  /** Shares this peer's presence (replacing what was shared before). */
+  setPresence(state: PresenceState): void {
+    this.#presence = state;
+    for (const c of this.#connections.values()) if (c.open) this.#sendPresence(c);
+  }
+
+  /** Leaves the room and closes every connection. */
+  disconnect(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.doc.off("change", this.#onChange);
+    this.#signaling?.close();
+    this.#tabs?.close();
+    for (const c of [...this.#connections.values()]) c.link.close("disconnected");
+    for (const r of this.#retries.values()) clearTimeout(r.timer);
+    this.#retries.clear();
+    this.#setStatus("offline");
+  }
+
+  [Symbol.dispose](): void {
+    this.disconnect();
+  }
+
+  on<K extends keyof ProviderEvents>(event: K, listener: Listener<K>): void {
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(listener as Listener<never>);
+  }
+
+  off<K extends keyof ProviderEvents>(event: K, listener: Listener<K>): void {
+    this.#listeners.get(event)?.delete(listener as Listener<never>);
+  }
+
+  async #start(): Promise<void> {
+    let fingerprint = "open";
+    if (this.#options.secret !== undefined) {
+      const derived = await deriveRoomKey(this.#options.secret, this.room);
+      this.#key = derived.key;
+      fingerprint = derived.fingerprint;
+    }
+    if (this.#stopped) return;
+    if (typeof BroadcastChannel === "function") {
+      // Tabs with another secret use another channel and never meet.
+      this.#tabs = new TabHub(`weft-sync:${this.room}:${fingerprint}`, this.peer, (peer, link) => this.#accept(peer, link));
+    }
+    const url = this.#options.signalingUrl;
+    if (url) {
+      this.#signaling = new SignalingClient(url, this.room, this.peer, this.#browser, {
+        joined: (peers) => {
+          this.#roomPeers.clear();
+          for (const p of peers) this.#peerJoined(p);
+          this.#updateStatus();
+        },
+        peerJoined: (p) => this.#peerJoined(p),
+        peerLeft: (peer) => {
+          // The data channel may well outlive the peer's signaling socket.
+          this.#roomPeers.delete(peer);
+          this.#rejected.delete(peer);
+          clearTimeout(this.#retries.get(peer)?.timer);
+          this.#retries.delete(peer);
+        },
+        signal: (from, data) => this.#signal(from, data as RtcSignal),
+        lost: () => this.#updateStatus(),
+        error: (err) => this.#emit("error", err),
+      });
+    }
+    this.#updateStatus();
+  }
+
+  #peerJoined(p: SignalPeer): void {
+    if (p.browser !== undefined && p.browser === this.#browser) return; // a tab: BroadcastChannel
+    this.#roomPeers.set(p.peer, p);
+    this.#rejected.delete(p.peer);
+    this.#dial(p.peer);
+  }
+
+  /** Opens a WebRTC connection if this side is the one to offer. */
+  #dial(peer: string): void {
+    if (this.#stopped || this.#connections.has(peer) || this.#rejected.has(peer)) return;
+    if (!this.#roomPeers.has(peer) || this.peer > peer || this.#webrtcCount() >= this.#maxPeers()) return;
+    this.#rtc(peer, true);
+  }
+
+  #rtc(peer: string, initiator: boolean): RtcLink {
+    let events: LinkEvents | undefined;
+    const link = new RtcLink(initiator, this.#options.iceServers ?? [], (data) => this.#signaling?.signal(peer, data), {
+      open: () => events?.open(),
+      message: (f) => events?.message(f),
+      close: (r) => events?.close(r),
+    });
+    events = this.#accept(peer, link);
+    return link;
+  }
+
+  #signal(from: string, data: RtcSignal): void {
+    if (this.#stopped || typeof data !== "object" || data === null) return;
+    const existing = this.#connections.get(from);
+    if (data.kind === "offer") {
+      if (this.peer < from || this.#rejected.has(from)) return; // we offer to them, not they to us
+      if (existing && !(existing.link instanceof RtcLink)) return;
+      // A new offer replaces whatever connection there was: the peer restarted it.
+      existing?.link.close("renegotiating");
+      if (!existing && this.#webrtcCount() >= this.#maxPeers()) return;
+      this.#rtc(from, false).handleSignal(data);
+    } else if (existing?.link instanceof RtcLink) {
+      existing.link.handleSignal(data);
+    }
+  }
+
+  /** Runs a sync session over a new link. */
+  #accept(peer: string, link: Link): LinkEvents {
+    const c: Connection = {
+      peer,
+      link,
+      session: new RawSession(),
+      open: false,
+      presence: undefined,
+      inbox: Promise.resolve(),
+      outbox: Promise.resolve(),
+    };
+    this.#connections.set(peer, c);
+    return {
+      open: () => {
+        if (this.#stopped || this.#connections.get(peer) !== c) return link.close("superseded");
+        c.open = true;
+        this.#retries.get(peer)?.backoff.reset();
+        this.#send(c, c.session.start(this.#raw));
+        this.#sendPresence(c);
+        this.#emit("peerJoin", { peer, via: link.via });
+        this.#updateStatus();
+      },
+      message: (frame) => {
+        c.inbox = c.inbox.then(() => this.#receive(c, frame));
+      },
+      close: (reason) => this.#closed(c, reason),
+    };
+  }
+
+  async #receive(c: Connection, bytes: Uint8Array): Promise<void> {
+    if (this.#connections.get(c.peer) !== c) return;
+    let frame = bytes;
+    if (this.#key) {
+      try {
+        frame = await open(this.#key, bytes);
+      } catch {
+        this.#rejected.add(c.peer);
+        this.#fail(c, "PEER_REJECTED", "a frame could not be decrypted: the peer has another room secret, or is not a Weft peer");
+        return;
+      }
+    }
+    if (this.#connections.get(c.peer) !== c) return;
+    let received: { frames: Uint8Array[]; patches: Patch[]; presence?: Uint8Array };
+    try {
+      received = c.session.receive(this.#raw, frame) as unknown as typeof received;
+    } catch (err) {
+      this.#fail(c, (err as { code?: string }).code ?? "SYNC_PROTOCOL", (err as Error).message);
+      return;
+    }
+    this.#send(c, received.frames);
+    docInternals.emitRemote(this.doc, received.patches);
+    // Forward to the others even when nothing visible changed.
+    this.#queueFlush();
+    if (received.presence) {
+      try {
+        c.presence = RemotePresence.decode(received.presence);
+        this.#emit("presence", { peer: c.peer, state: c.presence.resolve(this.doc) });
+      } catch (err) {
+        this.#fail(c, "INVALID_PRESENCE", `invalid presence: ${(err as Error).message}`);
+        return;
+      }
+    }
+    this.#updateStatus();
+  }
+
+  /** Closes a connection the peer broke, and says why. */
+  #fail(c: Connection, code: string, message: string): void {
+    const err = withCode(new Error(`peer ${c.peer}: ${message}`), code) as ProviderError;
+    err.peer = c.peer;
+    this.#emit("error", err);
+    c.link.close(message);
+  }
+
+  #closed(c: Connection, reason: string): void {
+    if (this.#connections.get(c.peer) === c) this.#connections.delete(c.peer);
+    c.session.free();
+    if (c.presence) this.#emit("presence", { peer: c.peer, state: null });
+    if (c.open) this.#emit("peerLeave", { peer: c.peer, via: c.link.via, reason });
+    if (!this.#stopped) {
+      if (c.link instanceof RtcLink) this.#scheduleRedial(c.peer);
+      this.#updateStatus();
+    }
+  }
+
+  #scheduleRedial(peer: string): void {
+    if (!this.#roomPeers.has(peer) || this.peer > peer || this.#rejected.has(peer)) return;
+    let retry = this.#retries.get(peer);
+    if (!retry) this.#retries.set(peer, (retry = { backoff: new Backoff(500, 30_000) }));
+    clearTimeout(retry.timer);
+    retry.timer = setTimeout(() => this.#dial(peer), retry.backoff.next());
+  }
+
+  #send(c: Connection, frames: Uint8Array[]): void {
+    if (frames.length === 0) return;
+    const key = this.#key;
+    if (!key) {
+      for (const f of frames) c.link.send(f);
+      return;
+    }
+    // Encryption is asynchronous; the chain keeps frames in order.
+    c.outbox = c.outbox.then(async () => {
+      for (const f of frames) c.link.send(await seal(key, f));
+    });
+  }
+
+  #sendPresence(c: Connection): void {
+    if (!this.#presence) return;
+    const frames = c.session.presence(encodePresence(this.doc, this.#presence));
+    if (frames) this.#send(c, frames);
+    else this.#emit("error", withCode(new Error("presence state over 64 KiB: not sent"), "PRESENCE_TOO_LARGE"));
+  }
+
+  #queueFlush(): void {
+    if (this.#flushQueued || this.#stopped) return;
+    this.#flushQueued = true;
+    // Edits of one task go out together.
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      if (this.#stopped) return;
+      for (const c of this.#connections.values()) if (c.open) this.#send(c, c.session.outgoing(this.#raw));
+    });
+  }
+
+  #webrtcCount(): number {
+    let n = 0;
+    for (const c of this.#connections.values()) if (c.link.via === "webrtc") n++;
+    return n;
+  }
+
+  #maxPeers(): number {
+    return this.#options.maxPeers ?? 8;
+  }
+
+  #updateStatus(): void {
+    if (this.#stopped) return;
+    const open = [...this.#connections.values()].filter((c) => c.open);
+    let status: SyncStatus;
+    if (open.some((c) => !c.session.synced)) status = "syncing";
+    else if (open.length > 0 || this.#signaling?.open || (!this.#signaling && this.#tabs)) status = "synced";
+    else status = "connecting";
+    this.#setStatus(status);
+  }
+
+  #setStatus(status: SyncStatus): void {
+    if (status === this.#status) return;
+    this.#status = status;
+    this.#emit("status", status);
+  }
+
+  #emit<K extends keyof ProviderEvents>(event: K, value: ProviderEvents[K]): void {
+    for (const l of [...(this.#listeners.get(event) ?? [])]) {
+      try {
+        (l as Listener<K>)(value);
+      } catch (err) {
+        queueMicrotask(() => { throw err; });
+      }
+    }
+  }
+}

@@ -1,0 +1,136 @@
+// A client of weft-signal (see docs/format.md, "Signaling messages"): joins
+// one room, relays WebRTC negotiation, and reconnects with backoff when the
+// server goes away.
+
+import { Backoff } from "./backoff.js";
+
+/** A member of the room as the signaling server describes it. */
+export interface SignalPeer {
+  peer: string;
+  browser?: string;
+}
+
+export interface SignalingHandlers {
+  /** The socket is open and the room joined (again): these are there. */
+  joined(peers: SignalPeer[]): void;
+  peerJoined(peer: SignalPeer): void;
+  peerLeft(peer: string): void;
+  signal(from: string, data: unknown): void;
+  /** The socket closed; it is being reopened. */
+  lost(reason: string): void;
+  error(error: Error & { code: string }): void;
+}
+
+/** Keeps the server from closing an idle connection (its limit is 60 s). */
+const PING_MS = 20_000;
+
+export class SignalingClient {
+  #socket: WebSocket | undefined;
+  #closed = false;
+  #open = false;
+  #backoff = new Backoff(250, 10_000);
+  #ping: ReturnType<typeof setInterval> | undefined;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly url: string,
+    readonly room: string,
+    readonly peer: string,
+    readonly browser: string | undefined,
+    readonly handlers: SignalingHandlers,
+  ) {
+    this.#connect();
+  }
+
+  /** Whether the room is joined now. */
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** Relays `data` to `to`; dropped while disconnected (negotiation restarts on reconnect). */
+  signal(to: string, data: unknown): void {
+    this.#send({ type: "signal", room: this.room, to, data });
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    clearInterval(this.#ping);
+    this.#socket?.close(1000, "disconnect");
+    this.#socket = undefined;
+    this.#open = false;
+  }
+
+  #send(message: object): void {
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
+  }
+
+  #connect(): void {
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this.url);
+    } catch (err) {
+      // A malformed URL: retrying cannot help.
+      this.handlers.error(withCode(new Error(`invalid signaling URL ${this.url}: ${String(err)}`), "SIGNALING_URL"));
+      return;
+    }
+    this.#socket = socket;
+    socket.addEventListener("open", () => {
+      this.#send({ type: "join", room: this.room, peer: this.peer, ...(this.browser ? { browser: this.browser } : {}) });
+      this.#ping = setInterval(() => this.#send({ type: "ping" }), PING_MS);
+    });
+    socket.addEventListener("message", (e: MessageEvent) => this.#message(e.data));
+    socket.addEventListener("close", (e: CloseEvent) => {
+      clearInterval(this.#ping);
+      const wasOpen = this.#open;
+      this.#open = false;
+      if (this.#closed || this.#socket !== socket) return;
+      const reason = e.reason || (wasOpen ? "connection lost" : "unreachable");
+      this.handlers.lost(reason);
+      if (!wasOpen || e.code !== 1000) {
+        this.handlers.error(withCode(new Error(`signaling server ${this.url}: ${reason} (code ${e.code})`), "SIGNALING_UNAVAILABLE"));
+      }
+      this.#retry = setTimeout(() => this.#connect(), this.#backoff.next());
+    });
+  }
+
+  #message(data: unknown): void {
+    let m: { type?: string; [k: string]: unknown };
+    try {
+      m = JSON.parse(String(data));
+    } catch {
+      return; // not from a weft-signal server; its messages are always JSON
+    }
+    if (m.room !== undefined && m.room !== this.room) return;
+    switch (m.type) {
+      case "joined":
+        this.#open = true;
+        this.#backoff.reset();
+        this.handlers.joined((m.peers as SignalPeer[]) ?? []);
+        break;
+      case "peer-joined":
+        this.handlers.peerJoined({ peer: String(m.peer), ...(m.browser ? { browser: String(m.browser) } : {}) });
+        break;
+      case "peer-left":
+        this.handlers.peerLeft(String(m.peer));
+        break;
+      case "signal":
+        this.handlers.signal(String(m.from), m.data);
+        break;
+      case "welcome":
+        if (m.version !== 1) {
+          this.handlers.error(withCode(new Error(`signaling server speaks version ${String(m.version)}, this client 1`), "SIGNALING_VERSION"));
+        }
+        break;
+      case "error":
+        this.handlers.error(withCode(new Error(`signaling server: ${String(m.reason)}`), `SIGNALING_${String(m.code).toUpperCase().replace(/-/g, "_")}`));
+        break;
+    }
+  }
+}
+
+/** Gives an error the `code` property every error of the package has. */
+export function withCode<E extends Error>(error: E, code: string): E & { code: string } {
+  error.name = "WeftError";
+  return Object.assign(error, { code });
+}

@@ -1,0 +1,113 @@
+// Links between tabs of one browser over a BroadcastChannel: messages carry
+// sender and addressee, so each pair of tabs gets its own ordered link.
+// A tab that goes away (even by crashing) is noticed through Web Locks: each
+// tab holds a lock named after itself until it leaves, and its peers queue
+// for that lock.
+
+import type { Link, LinkEvents } from "./link.js";
+
+type TabMessage =
+  | { t: "hello"; from: string; to?: string }
+  | { t: "frame"; from: string; to: string; bytes: Uint8Array }
+  | { t: "bye"; from: string };
+
+class TabLink implements Link {
+  readonly via = "tab";
+  events: LinkEvents | undefined;
+  #closed = false;
+  constructor(
+    readonly hub: TabHub,
+    readonly peer: string,
+    readonly gone: AbortController,
+  ) {}
+
+  send(frame: Uint8Array): void {
+    if (!this.#closed) this.hub.post({ t: "frame", from: this.hub.me, to: this.peer, bytes: frame });
+  }
+
+  close(reason = "closed"): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.gone.abort();
+    this.hub.forget(this.peer, this);
+    this.events?.close(reason);
+  }
+}
+
+export class TabHub {
+  #channel: BroadcastChannel;
+  #links = new Map<string, TabLink>();
+  #release: (() => void) | undefined;
+  #closed = false;
+
+  constructor(
+    name: string,
+    readonly me: string,
+    /** A new tab appeared: returns what its link reports to. */
+    readonly accept: (peer: string, link: Link) => LinkEvents,
+  ) {
+    this.#channel = new BroadcastChannel(name);
+    this.#channel.addEventListener("message", (e: MessageEvent) => this.#message(e.data as TabMessage));
+    const hello = () => this.post({ t: "hello", from: me });
+    const locks = globalThis.navigator?.locks;
+    if (!locks) {
+      hello();
+      return;
+    }
+    // Hold our lock before anyone can learn our id, so a peer that queues
+    // for it is granted it only once we are gone.
+    void locks.request(lockName(me), () => {
+      if (this.#closed) return;
+      hello();
+      return new Promise<void>((resolve) => (this.#release = resolve));
+    });
+  }
+
+  post(message: TabMessage): void {
+    if (!this.#closed) this.#channel.postMessage(message);
+  }
+
+  forget(peer: string, link: TabLink): void {
+    if (this.#links.get(peer) === link) this.#links.delete(peer);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.post({ t: "bye", from: this.me });
+    this.#closed = true;
+    for (const link of [...this.#links.values()]) link.close("disconnected");
+    this.#channel.close();
+    this.#release?.();
+  }
+
+  #message(m: TabMessage): void {
+    if (this.#closed || !m || typeof m.from !== "string" || m.from === this.me) return;
+    if ("to" in m && m.to !== undefined && m.to !== this.me) return;
+    if (m.t === "bye") {
+      this.#links.get(m.from)?.close("the tab left");
+      return;
+    }
+    let link = this.#links.get(m.from);
+    if (!link) {
+      link = this.#open(m.from);
+      if (m.t === "hello" && m.to === undefined) this.post({ t: "hello", from: this.me, to: m.from });
+    }
+    if (m.t === "frame" && m.bytes instanceof Uint8Array) link.events?.message(m.bytes);
+  }
+
+  #open(peer: string): TabLink {
+    const gone = new AbortController();
+    const link = new TabLink(this, peer, gone);
+    this.#links.set(peer, link);
+    link.events = this.accept(peer, link);
+    globalThis.navigator?.locks
+      ?.request(lockName(peer), { signal: gone.signal }, () => link.close("the tab went away"))
+      .catch(() => {}); // aborted: the link closed first
+    link.events.open();
+    return link;
+  }
+}
+
+function lockName(peer: string): string {
+  return `weft-tab:${peer}`;
+}
