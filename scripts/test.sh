@@ -23,3 +23,6 @@ unset RUSTUP_TOOLCHAIN
 
 step "end to end in headless Chromium: the packed package from Vite and Node"
 (cd e2e && npm test)
+
+step "end to end over WebRTC: browsers in a loopback-only network namespace"
+(cd e2e && npm run test:rtc)

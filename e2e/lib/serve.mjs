@@ -5,9 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build, preview } from "vite";
 
-export async function serve(root, { publicDir, target } = {}) {
+/** Builds the Vite app in `root` into a new temporary folder; returns it. */
+export async function buildApp(root, { publicDir, target } = {}) {
   const outDir = mkdtempSync(join(tmpdir(), "weft-app-"));
   await build({ root, publicDir, logLevel: "error", build: { outDir, emptyOutDir: true, target } });
+  return outDir;
+}
+
+export async function serve(root, options = {}) {
+  const outDir = await buildApp(root, options);
   const server = await preview({ root, logLevel: "error", build: { outDir }, preview: { host: "127.0.0.1", port: 0 } });
   return { url: server.resolvedUrls.local[0], outDir, close: () => server.close() };
 }

@@ -1,7 +1,13 @@
 // The `Doc` class: the idiomatic JavaScript face of the wasm binding.
 
 import { RawDoc } from "../wasm/weft_wasm.js";
-import { type Delta, type Patch, patchDelta, patchesToDelta } from "./delta.js";
+import { type Delta, type Patch, patchDelta, patchesToDelta, replacedRange } from "./delta.js";
+
+/**
+ * Up to this many patches, a change event's delta is their exact
+ * composition; beyond (a large merge), one replaced range, which is cheap.
+ */
+const MAX_COMPOSED_PATCHES = 64;
 
 /** Where a change came from. */
 export type Origin = "local" | "remote";
@@ -191,7 +197,12 @@ export class Doc {
 
   #emit(patches: Patch[], origin: Origin): void {
     if (this.#listeners.size === 0) return;
-    const delta = patches.length === 1 ? patchDelta(patches[0]!) : patchesToDelta(patches);
+    const delta =
+      patches.length === 1
+        ? patchDelta(patches[0]!)
+        : patches.length <= MAX_COMPOSED_PATCHES
+          ? patchesToDelta(patches)
+          : replacedRange(patches, this.#raw.length, (start, end) => this.#raw.slice(start, end));
     const event: ChangeEvent = { delta, patches, origin };
     for (const listener of [...this.#listeners]) {
       try {

@@ -119,3 +119,23 @@ test("without IndexedDB, Store.open rejects with a clear code", async () => {
   const { Store } = await import("weft");
   await assert.rejects(Store.open("notes"), (e) => e.name === "WeftStorageError" && e.code === "STORAGE_UNAVAILABLE" && /not available/.test(e.message));
 });
+
+test("a large merge's change event carries a delta that turns the old text into the new", () => {
+  const base = new Doc();
+  base.insert(0, "start ".repeat(50));
+  const a = Doc.load(base.encodeState());
+  const b = Doc.load(base.encodeState());
+  let seed = 7;
+  const next = (n) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  for (let i = 0; i < 500; i++) {
+    if (i % 5 === 4) a.delete(next(a.length - 1), 2);
+    else a.insert(next(a.length + 1), `x${i}é`);
+  }
+  const before = b.toString();
+  let event;
+  b.on("change", (e) => (event = e));
+  b.applyUpdate(a.encodeUpdate(b.version()));
+  assert.ok(event.patches.length > 64, "enough patches to take the coarse path");
+  assert.equal(applyDelta(before, event.delta), a.toString());
+  assert.equal(b.toString(), a.toString());
+});

@@ -91,7 +91,7 @@ pub async fn serve(
         };
     }
     if let Err(Some(Close(code, reason))) = result {
-        if code != close::GOING_AWAY && code != close::IDLE {
+        if code == close::POLICY || code == close::TOO_BIG || code == close::UNSUPPORTED {
             log!(Info, "connection {id} closed: {reason}");
         }
         let frame = CloseFrame {

@@ -1,0 +1,30 @@
+// Starts the weft-signal binary (serving a built app as static files) on a
+// free loopback port, and stops it.
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { join } from "node:path";
+import { E2E } from "./package.mjs";
+
+const ROOT = join(E2E, "..");
+
+export async function startSignal({ staticDir, port = 0 } = {}) {
+  execFileSync("cargo", ["build", "--quiet", "--locked", "-p", "weft-signal"], { cwd: ROOT, stdio: "inherit" });
+  const args = ["--port", String(port)];
+  if (staticDir) args.push("--static", staticDir);
+  const child = spawn(join(ROOT, "target/debug/weft-signal"), args, { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout });
+  const [url] = await Promise.race([
+    once(lines, "line"),
+    once(child, "exit").then(([code]) => { throw new Error(`weft-signal exited with ${code}`); }),
+  ]);
+  return {
+    url,
+    signalingUrl: url.replace(/^http/, "ws") + "signal",
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      await once(child, "exit");
+    },
+  };
+}

@@ -1,0 +1,184 @@
+// Peer-to-peer sync between separate headless Chromium processes over real
+// WebRTC data channels, found through the real weft-signal server. Runs
+// only in a loopback-only network namespace (`npm run test:rtc`).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { buildApp } from "../lib/serve.mjs";
+import { E2E, installPackedWeft } from "../lib/package.mjs";
+import { launch, CHROMIUM_ARGS } from "../lib/browser.mjs";
+import { startSignal } from "../lib/signal.mjs";
+import { assertLoopbackOnly } from "../lib/netns.mjs";
+
+let signal;
+const browsers = [];
+
+before(async () => {
+  assertLoopbackOnly();
+  installPackedWeft();
+  signal = await startSignal({ staticDir: await buildApp(join(E2E, "sync-app")) });
+});
+
+after(async () => {
+  await Promise.all(browsers.map((b) => b.close()));
+  await signal?.stop();
+});
+
+/** A page in a browser process of its own. */
+async function newPeer() {
+  const browser = await launch({ args: [...CHROMIUM_ARGS, "--allow-loopback-in-peer-connection"] });
+  browsers.push(browser);
+  // WebRTC on loopback gathers candidates only with capture permission.
+  const context = await browser.newContext({ permissions: ["camera", "microphone"] });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  await page.goto(signal.url);
+  await page.waitForFunction(() => window.ready === true);
+  return page;
+}
+
+const text = (p) => p.evaluate(() => window.peer.doc.toString());
+const log = (p) => p.evaluate(() => window.peer.log);
+
+/** Waits until every page holds the same text, and returns it. */
+async function converged(pages, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const texts = await Promise.all(pages.map(text));
+    if (texts.every((t) => t === texts[0])) return texts[0];
+    if (Date.now() > deadline) assert.fail(`no convergence: lengths ${texts.map((t) => t.length)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function waitForStatus(page, status) {
+  await page.waitForFunction((s) => window.peer.provider.status === s, status, { timeout: 20_000 });
+}
+
+async function typingTogether(n) {
+  const room = `typing-${n}-${Date.now()}`;
+  const pages = await Promise.all(Array.from({ length: n }, newPeer));
+  await Promise.all(pages.map((p) => p.evaluate((room) => window.join(room), room)));
+  await Promise.all(pages.map((p) => p.waitForFunction((n) => window.peer.provider.peers.length === n - 1, n, { timeout: 20_000 })));
+  // Everyone types at once, each with its own letter.
+  const letters = "abcdefgh";
+  await Promise.all(pages.map((p, i) => p.evaluate((tag) => window.typeRandomly(60, 5, tag), letters[i])));
+  const final = await converged(pages);
+  const inserted = 60 * n;
+  const deleted = Math.floor(60 / 7) * n;
+  assert.equal(final.length, inserted - deleted);
+  for (const letter of letters.slice(0, n)) assert.ok(final.includes(letter), `${letter} arrived`);
+  for (const p of pages) {
+    await waitForStatus(p, "synced");
+    assert.deepEqual(p.errors, []);
+    assert.deepEqual((await log(p)).errors, []);
+    assert.ok((await log(p)).joined.every((e) => e.via === "webrtc"));
+  }
+  await Promise.all(pages.map((p) => p.context().browser().close()));
+}
+
+test("two browsers typing at once converge", () => typingTogether(2));
+
+test("four browsers typing at once converge", () => typingTogether(4));
+
+test("a late joiner receives a 1 MB document", async () => {
+  const room = `late-${Date.now()}`;
+  const [a, b] = await Promise.all([newPeer(), newPeer()]);
+  await a.evaluate((room) => {
+    window.join(room);
+    const line = "The quick brown fox jumps over the lazy dog, 0123456789 ✓ 😀.\n";
+    const { doc } = window.peer;
+    while (doc.length < 1_000_000) doc.insert(Math.floor(doc.length / 2), line);
+  }, room);
+  const started = Date.now();
+  await b.evaluate((room) => window.join(room), room);
+  await b.waitForFunction(() => window.peer.doc.length >= 1_000_000, null, { timeout: 30_000 });
+  const elapsed = Date.now() - started;
+  assert.equal(await converged([a, b]), await text(a));
+  await waitForStatus(b, "synced");
+  console.log(`late joiner in sync with 1 MB after ${elapsed} ms (connection set-up included)`);
+  await Promise.all([a, b].map((p) => p.context().browser().close()));
+});
+
+test("a peer cut off keeps editing and converges after reconnecting", async () => {
+  const room = `cut-${Date.now()}`;
+  const [a, b] = await Promise.all([newPeer(), newPeer()]);
+  await a.evaluate((room) => window.join(room), room);
+  await b.evaluate((room) => window.join(room), room);
+  await a.evaluate(() => window.peer.doc.insert(0, "shared. "));
+  await converged([a, b]);
+  await b.evaluate(() => window.peer.provider.disconnect());
+  await a.waitForFunction(() => window.peer.provider.peers.length === 0);
+  await a.evaluate(() => window.peer.doc.insert(0, "A offline? no, B is. "));
+  await b.evaluate(() => window.peer.doc.insert(window.peer.doc.length, "B typed alone."));
+  assert.notEqual(await text(a), await text(b));
+  // Back online: a new provider for the same document.
+  await b.evaluate((room) => {
+    const { doc } = window.peer;
+    window.peer.provider = window.weft.connect(doc, { room, signalingUrl: window.signalingUrl });
+  }, room);
+  const final = await converged([a, b]);
+  assert.equal(final, "A offline? no, B is. shared. B typed alone.");
+  await Promise.all([a, b].map((p) => p.context().browser().close()));
+});
+
+test("a peer with the wrong secret gets nothing and injects nothing", async () => {
+  const room = `secret-${Date.now()}`;
+  const [a, b, mallory] = await Promise.all([newPeer(), newPeer(), newPeer()]);
+  await a.evaluate((room) => window.join(room, { secret: "correct horse" }), room);
+  await a.evaluate(() => window.peer.doc.insert(0, "private"));
+  await mallory.evaluate((room) => window.join(room, { secret: "wrong" }), room);
+  await mallory.evaluate(() => window.peer.doc.insert(0, "injected"));
+  await b.evaluate((room) => window.join(room, { secret: "correct horse" }), room);
+  assert.equal(await converged([a, b]), "private");
+  await a.waitForFunction(() => window.peer.log.errors.some((e) => e.code === "PEER_REJECTED"), null, { timeout: 20_000 });
+  await mallory.waitForFunction(() => window.peer.log.errors.some((e) => e.code === "PEER_REJECTED"), null, { timeout: 20_000 });
+  await a.evaluate(() => window.peer.doc.insert(7, " and still private"));
+  assert.equal(await converged([a, b]), "private and still private");
+  assert.equal(await text(mallory), "injected");
+  await Promise.all([a, b, mallory].map((p) => p.context().browser().close()));
+});
+
+test("garbage on the data channel does not break the others", async () => {
+  const room = `garbage-${Date.now()}`;
+  const [a, b, mallory] = await Promise.all([newPeer(), newPeer(), newPeer()]);
+  await a.evaluate((room) => window.join(room), room);
+  await b.evaluate((room) => window.join(room), room);
+  await a.evaluate(() => window.peer.doc.insert(0, "before "));
+  await converged([a, b]);
+  const channels = await mallory.evaluate((room) => window.garbagePeer(room), room);
+  assert.equal(channels, 2);
+  for (const p of [a, b]) {
+    await p.waitForFunction(() => window.peer.log.errors.some((e) => e.peer === "0".repeat(32)), null, { timeout: 20_000 });
+  }
+  await b.evaluate(() => window.peer.doc.insert(window.peer.doc.length, "after"));
+  assert.equal(await converged([a, b]), "before after");
+  for (const p of [a, b]) assert.deepEqual(p.errors, []);
+  await Promise.all([a, b, mallory].map((p) => p.context().browser().close()));
+});
+
+test("tabs of one browser sync over BroadcastChannel and share presence", async () => {
+  const room = `tabs-${Date.now()}`;
+  const first = await newPeer();
+  const second = await first.context().newPage();
+  await second.goto(signal.url);
+  await second.waitForFunction(() => window.ready === true);
+  await first.evaluate((room) => window.join(room, { presence: { name: "Ada", color: "#c33" } }), room);
+  await second.evaluate((room) => window.join(room, { presence: { name: "Grace" } }), room);
+  await first.evaluate(() => window.peer.doc.insert(0, "hello tabs"));
+  await converged([first, second]);
+  const peers = await second.evaluate(() => window.peer.provider.peers);
+  assert.deepEqual(peers.map((p) => p.via), ["tab"]);
+  // Presence: a selection follows its text through later edits.
+  await first.evaluate(() => window.peer.provider.setPresence({ name: "Ada", color: "#c33", selection: { anchor: 6, head: 10 } }));
+  await second.waitForFunction(() => [...window.peer.provider.presence.values()].some((s) => s.selection?.head === 10));
+  await second.evaluate(() => window.peer.doc.insert(0, ">> "));
+  const seen = await second.evaluate(() => [...window.peer.provider.presence.values()]);
+  assert.deepEqual(seen, [{ name: "Ada", color: "#c33", selection: { anchor: 9, head: 13 } }]);
+  // Presence goes when the tab goes, not after a timeout.
+  await first.close();
+  await second.waitForFunction(() => window.peer.provider.presence.size === 0, null, { timeout: 10_000 });
+  assert.ok((await log(second)).presence.some((e) => e.state === null));
+  await second.context().browser().close();
+});
