@@ -48,8 +48,8 @@ echo "ok"
 step "Rust dependencies"
 cargo fetch --locked
 
-step "Node dependencies (web/, e2e/)"
-for dir in web e2e; do
+step "Node dependencies (web/, e2e/, www/)"
+for dir in web e2e www; do
   if [ ! -d $dir/node_modules ] || [ $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]; then
     (cd $dir && npm ci --no-audit --no-fund)
   fi

@@ -5,6 +5,6 @@ export type { Bias, ChangeEvent, DocOptions, Origin, StickyIndex } from "./doc.j
 export { applyDelta, compose, patchesToDelta } from "./delta.js";
 export type { Delta, DeltaOp, DeleteOp, InsertOp, Patch, RetainOp } from "./delta.js";
 export { Store } from "./store.js";
-export type { CorruptionEvent, StoreEvents, StoreOptions } from "./store.js";
+export type { CorruptionEvent, StoreEvents, StoreOptions, StoreStats } from "./store.js";
 export { connect, Provider } from "./provider.js";
 export type { ConnectOptions, PeerEvent, PresenceEvent, PresenceState, ProviderError, ProviderEvents, SyncStatus } from "./provider.js";

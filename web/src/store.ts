@@ -10,6 +10,17 @@ export interface StoreOptions {
   compactionFloorBytes?: number;
 }
 
+/** Counts of `Store.stats()`. */
+export interface StoreStats {
+  /** Journal records not yet folded into a checkpoint. */
+  records: number;
+  journalBytes: number;
+  checkpoints: number;
+  checkpointBytes: number;
+  /** When this tab last wrote a checkpoint (undefined: not in this session). */
+  lastCheckpoint: Date | undefined;
+}
+
 /** A stored entry that could not be read: skipped, everything else loaded. */
 export interface CorruptionEvent {
   kind: "record" | "checkpoint";
@@ -78,6 +89,7 @@ export class Store {
   #flushing: Promise<void> = Promise.resolve();
   #scheduled = false;
   #closed = false;
+  #lastCheckpoint: Date | undefined;
   #retryDelay = RETRY_FIRST_MS;
   #listeners = new Map<keyof StoreEvents, Set<Listener<never>>>();
   #onChange = (e: ChangeEvent) => this.#changed(e);
@@ -119,6 +131,17 @@ export class Store {
     await this.#flushing;
   }
 
+  /** What this tab knows is stored: journal records and checkpoints, with their bytes. */
+  stats(): StoreStats {
+    return {
+      records: this.#keys.length,
+      journalBytes: this.#journalBytes,
+      checkpoints: this.#checkpoints.length,
+      checkpointBytes: this.#checkpointBytes,
+      lastCheckpoint: this.#lastCheckpoint,
+    };
+  }
+
   /** Replaces the journal with a checkpoint now. */
   async compact(): Promise<void> {
     await this.whenDurable();
@@ -137,6 +160,7 @@ export class Store {
       this.#checkpoints = [written.key];
       this.#journalBytes = 0;
       this.#checkpointBytes = written.bytes;
+      this.#lastCheckpoint = new Date();
     };
     // One tab compacts at a time.
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;

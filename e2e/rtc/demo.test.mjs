@@ -1,0 +1,127 @@
+// The demo app (www/) as a person uses it: two browser processes open the
+// same room URL, type with the keyboard, see each other's text and cursor,
+// reload, go offline and back. Screenshots go to e2e/artifacts/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { buildApp } from "../lib/serve.mjs";
+import { E2E } from "../lib/package.mjs";
+import { launch, CHROMIUM_ARGS } from "../lib/browser.mjs";
+import { startSignal } from "../lib/signal.mjs";
+import { assertLoopbackOnly } from "../lib/netns.mjs";
+
+const ARTIFACTS = join(E2E, "artifacts");
+let server;
+const browsers = [];
+
+before(async () => {
+  assertLoopbackOnly();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  // The demo builds here, so it cannot rot.
+  server = await startSignal({ staticDir: await buildApp(join(E2E, "..", "www")) });
+});
+
+after(async () => {
+  await Promise.all(browsers.map((b) => b.close()));
+  await server?.stop();
+});
+
+async function person(name, color, room) {
+  const browser = await launch({ args: [...CHROMIUM_ARGS, "--allow-loopback-in-peer-connection"] });
+  browsers.push(browser);
+  const context = await browser.newContext({ permissions: ["camera", "microphone"], viewport: { width: 1100, height: 700 } });
+  await context.addInitScript((me) => localStorage.setItem("weft-demo:identity", JSON.stringify(me)), { name, color });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  await page.goto(`${server.url}#room=${room}`);
+  await page.waitForFunction(() => window.weftReady === true);
+  return page;
+}
+
+/** The text on screen in the editor, without other people's name labels. */
+const editorText = (p) =>
+  p.evaluate(() =>
+    [...document.querySelectorAll("[data-testid=editor] .cm-line")]
+      .map((line) => {
+        const copy = line.cloneNode(true);
+        copy.querySelectorAll(".cm-remote-caret").forEach((c) => c.remove());
+        return copy.textContent;
+      })
+      .join("\n"),
+  );
+
+async function typeAtEnd(page, text) {
+  await page.locator("[data-testid=editor]").click();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.type(text, { delay: 10 });
+}
+
+async function until(check, message, timeoutMs = 20_000, explain = async () => "") {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`${message} ${await explain()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("two people edit together in the demo", async () => {
+  const room = `demo-${Date.now()}`;
+  const ada = await person("Ada", "#d1495b", room);
+  const grace = await person("Grace", "#2e86ab", room);
+  await until(async () => (await grace.getByTestId("sync-status").textContent()) === "synced" && (await grace.locator("#peer-count").textContent()) === "1 peer", "connected");
+
+  await typeAtEnd(ada, "Hello from Ada.");
+  await until(async () => (await editorText(grace)).includes("Hello from Ada."), "Ada's typing reaches Grace");
+  await typeAtEnd(grace, " Hi Ada!");
+  await until(async () => (await editorText(ada)).includes("Hello from Ada. Hi Ada!"), "Grace's typing reaches Ada");
+
+  // Presence: names in the panel and a labelled caret in the text.
+  await until(async () => (await grace.getByTestId("people").innerText()).includes("Ada"), "Grace sees Ada in the list");
+  await until(async () => (await grace.locator(".cm-remote-name").allInnerTexts()).includes("Ada"), "Grace sees Ada's cursor");
+  await ada.screenshot({ path: join(ARTIFACTS, "demo-ada.png") });
+  await grace.screenshot({ path: join(ARTIFACTS, "demo-grace.png") });
+
+  // A reload shows the text from IndexedDB.
+  await ada.reload();
+  await ada.waitForFunction(() => window.weftReady === true);
+  assert.equal(await editorText(ada), "Hello from Ada. Hi Ada!");
+  await until(async () => (await ada.getByTestId("storage-status").textContent()) === "saved", "stored");
+
+  // Offline: both edit, then back online, they converge.
+  await until(async () => (await ada.locator("#peer-count").textContent()) === "1 peer", "reconnected after reload");
+  await ada.getByTestId("offline").check();
+  await until(async () => (await grace.locator("#peer-count").textContent()) === "0 peers", "Grace sees Ada leave");
+  assert.equal(await grace.locator(".cm-remote-name").count(), 0, "Ada's cursor went with her");
+  await typeAtEnd(ada, " [Ada offline]");
+  await typeAtEnd(grace, " [Grace alone]");
+  await ada.screenshot({ path: join(ARTIFACTS, "demo-offline.png") });
+  await ada.getByTestId("offline").uncheck();
+  await until(async () => {
+    const [a, g] = [await editorText(ada), await editorText(grace)];
+    return a === g && a.includes("[Ada offline]") && a.includes("[Grace alone]");
+  }, "converged after going back online", 20_000, async () => {
+    const state = (p) => p.evaluate(() => ({ text: window.weft.doc.toString(), status: window.weft.provider?.status, peers: window.weft.provider?.peers, errors: document.getElementById("errors").innerText }));
+    return JSON.stringify([await state(ada), await state(grace), await editorText(ada), await editorText(grace)]);
+  });
+  await grace.screenshot({ path: join(ARTIFACTS, "demo-converged.png") });
+  for (const p of [ada, grace]) {
+    assert.deepEqual(p.errors, []);
+    assert.equal(await p.getByTestId("errors").innerText(), "");
+    assert.equal(await p.evaluate(() => window.weft.doc.toString()), await editorText(p));
+  }
+});
+
+test("the demo shows an unreachable signaling server as an error, and keeps working", async () => {
+  const browser = await launch();
+  browsers.push(browser);
+  const page = await browser.newPage();
+  await page.goto(`${server.url}#room=lonely-${Date.now()}&signal=ws://127.0.0.1:9/signal`);
+  await page.waitForFunction(() => window.weftReady === true);
+  await until(async () => (await page.getByTestId("errors").innerText()).includes("SIGNALING_UNAVAILABLE"), "error shown");
+  assert.equal(await page.getByTestId("sync-status").textContent(), "connecting");
+  await typeAtEnd(page, "still editable");
+  assert.equal(await page.evaluate(() => window.weft.doc.toString()), "still editable");
+  await until(async () => (await page.getByTestId("storage-status").textContent()) === "saved", "and stored");
+});

@@ -1,0 +1,110 @@
+// The demo: a CodeMirror editor on a Weft document that is stored in
+// IndexedDB and synced peer to peer with everyone in the same room.
+
+import { Doc, Store, connect } from "weft";
+import { bindEditor } from "./editor.js";
+import { setCursors } from "./cursors.js";
+import { identity, roomFromUrl } from "./identity.js";
+import { clearErrors, showError, showFacts, showPeople, showRoom, showStorage, showSync } from "./panel.js";
+
+const room = roomFromUrl();
+// `#room=NAME&signal=ws://host:port/signal` points the demo at another signaling server.
+const signalingUrl =
+  new URLSearchParams(location.hash.slice(1)).get("signal") ??
+  `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/signal`;
+const me = identity();
+showRoom(room);
+
+// Storage first, so a reload shows the text at once, even offline. Without
+// IndexedDB (private mode, blocked storage) the editor still works in memory.
+let store;
+let doc;
+try {
+  store = await Store.open(`demo:${room}`);
+  doc = store.doc;
+  showStorage("saved");
+  store.on("durable", () => showStorage("saved"));
+  store.on("error", (e) => {
+    showStorage("error");
+    showError(e);
+  });
+  store.on("corruption", (e) => showError(Object.assign(new Error(`a damaged ${e.kind} (key ${e.key}) was skipped`), { code: "CORRUPTION" })));
+  for (const p of store.problems) showError(Object.assign(new Error(`a damaged ${p.kind} (key ${p.key}) was skipped`), { code: "CORRUPTION" }));
+} catch (e) {
+  doc = new Doc();
+  showStorage("error");
+  showError(Object.assign(new Error(`storage unavailable, changes are kept in memory only: ${e.message}`), { code: e.code ?? "STORAGE_UNAVAILABLE" }));
+}
+
+let selection = { anchor: 0, head: 0 };
+let provider;
+const view = bindEditor(document.getElementById("editor-host"), doc, {
+  onSelection(s) {
+    selection = s;
+    provider?.setPresence({ ...me, selection });
+  },
+});
+
+function refresh() {
+  const others = provider ? [...provider.presence.values()] : [];
+  view.dispatch({
+    effects: setCursors.of(
+      others.filter((p) => p.selection).map((p) => ({ name: p.name ?? "?", color: p.color ?? "#999", ...p.selection })),
+    ),
+  });
+  showPeople(me, others);
+  showSync(provider ? provider.status : "offline", provider ? provider.peers.length : 0);
+  showFacts(doc, store);
+}
+
+function goOnline() {
+  provider = connect(doc, {
+    room,
+    signalingUrl,
+    presence: { ...me, selection },
+  });
+  provider.on("status", (s) => {
+    if (s === "synced") clearErrors(["SIGNALING_UNAVAILABLE"]);
+    refresh();
+  });
+  provider.on("peerJoin", refresh);
+  provider.on("peerLeave", refresh);
+  provider.on("presence", refresh);
+  provider.on("error", (e) => {
+    showError(e);
+    refresh();
+  });
+  window.weft.provider = provider;
+}
+
+doc.on("change", () => {
+  if (store) showStorage("saving");
+  // After the editor has applied the change, so cursors resolve against it.
+  queueMicrotask(refresh);
+});
+
+document.getElementById("offline").addEventListener("change", (e) => {
+  if (e.target.checked) {
+    provider?.disconnect();
+    provider = undefined;
+    window.weft.provider = undefined;
+  } else goOnline();
+  refresh();
+});
+
+document.getElementById("invite").addEventListener("click", async (e) => {
+  try {
+    await navigator.clipboard.writeText(location.href);
+    e.target.textContent = "Link copied";
+  } catch {
+    // No clipboard permission: let the user copy it.
+    prompt("Copy this link to invite someone:", location.href);
+  }
+  setTimeout(() => (e.target.textContent = "Copy invite link"), 2000);
+});
+
+// For the curious: the live objects, from the browser console.
+window.weft = { doc, store, provider: undefined, Doc, Store, connect };
+goOnline();
+refresh();
+window.weftReady = true;
