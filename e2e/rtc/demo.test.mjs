@@ -113,6 +113,28 @@ test("two people edit together in the demo", async () => {
   }
 });
 
+test("the demo names a peer of an incompatible version, and text persists with every window closed", async () => {
+  const room = `versions-${Date.now()}`;
+  const ada = await person("Ada", "#d1495b", room);
+  await typeAtEnd(ada, "kept");
+  await until(async () => (await ada.getByTestId("storage-status").textContent()) === "saved", "stored");
+  const future = await person("Future", "#000", `other-${Date.now()}`);
+  await future.addScriptTag({ path: join(E2E, "lib/raw-peer.js") });
+  // Sync protocol version 2: a first and last frame with a Hello.
+  await future.evaluate(([url, room]) => window.rawPeer(url, room, [[2, 3, 2, 1, 0]]), [`${server.signalingUrl}`, room]);
+  await until(async () => (await ada.getByTestId("errors").innerText()).includes("SYNC_VERSION"), "incompatible peer shown");
+  assert.match(await ada.getByTestId("errors").innerText(), /protocol version 2/);
+  await ada.screenshot({ path: join(ARTIFACTS, "demo-incompatible.png") });
+
+  // Close every window of the room, then open one again.
+  const context = ada.context();
+  await ada.close();
+  const again = await context.newPage();
+  await again.goto(`${server.url}#room=${room}`);
+  await again.waitForFunction(() => window.weftReady === true);
+  assert.equal(await editorText(again), "kept");
+});
+
 test("the demo shows an unreachable signaling server as an error, and keeps working", async () => {
   const browser = await launch();
   browsers.push(browser);

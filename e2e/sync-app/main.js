@@ -1,5 +1,4 @@
-// A page the WebRTC tests drive: the package as a user imports it, plus a
-// peer that speaks the signaling protocol but sends garbage to everyone.
+// A page the WebRTC tests drive: the package as a user imports it.
 import { Doc, Store, connect } from "weft";
 
 window.weft = { Doc, Store, connect };
@@ -19,47 +18,21 @@ window.join = (room, options = {}) => {
   return provider.peer;
 };
 
-/** Types `count` characters at random places, one per `delayMs`. */
+/**
+ * Types `count` copies of the one-character `tag` at random places, one per
+ * `delayMs`, deleting one of its own every seventh time (so that the
+ * expected final count of each tag is exact despite concurrency).
+ */
 window.typeRandomly = async (count, delayMs, tag) => {
   const { doc } = window.peer;
   for (let i = 0; i < count; i++) {
     doc.insert(Math.floor(Math.random() * (doc.length + 1)), tag);
-    if (i % 7 === 6 && doc.length > 2) doc.delete(Math.floor(Math.random() * (doc.length - 1)), 1);
+    if (i % 7 === 6) {
+      const own = [...doc.toString().matchAll(tag)].map((m) => m.index);
+      doc.delete(own[Math.floor(Math.random() * own.length)], 1);
+    }
     await new Promise((r) => setTimeout(r, delayMs));
   }
 };
-
-/**
- * Joins `room` through the signaling server as the peer that offers to
- * everyone (smallest id), then sends garbage on every data channel it gets.
- */
-window.garbagePeer = (room) =>
-  new Promise((resolve) => {
-    const me = "0".repeat(32);
-    const ws = new WebSocket(window.signalingUrl);
-    const pcs = new Map();
-    let sent = 0;
-    const dial = (peer) => {
-      const pc = new RTCPeerConnection({ iceServers: [] });
-      pcs.set(peer, pc);
-      pc.onicecandidate = (e) => e.candidate && ws.send(JSON.stringify({ type: "signal", room, to: peer, data: { kind: "candidate", candidate: e.candidate.toJSON() } }));
-      const ch = pc.createDataChannel("weft");
-      ch.binaryType = "arraybuffer";
-      ch.onopen = () => {
-        ch.send(new Uint8Array([1, 3, 9, 9, 9])); // a frame of an unknown message kind
-        ch.send("not binary");
-        ch.send(crypto.getRandomValues(new Uint8Array(1000)));
-        if (++sent === pcs.size) resolve(sent);
-      };
-      pc.setLocalDescription().then(() => ws.send(JSON.stringify({ type: "signal", room, to: peer, data: { kind: "offer", sdp: pc.localDescription.sdp } })));
-    };
-    ws.onopen = () => ws.send(JSON.stringify({ type: "join", room, peer: me }));
-    ws.onmessage = async (e) => {
-      const m = JSON.parse(e.data);
-      if (m.type === "joined") m.peers.forEach((p) => dial(p.peer));
-      if (m.type === "signal" && m.data.kind === "answer") await pcs.get(m.from).setRemoteDescription({ type: "answer", sdp: m.data.sdp });
-      if (m.type === "signal" && m.data.kind === "candidate") await pcs.get(m.from)?.addIceCandidate(m.data.candidate);
-    };
-  });
 
 window.ready = true;

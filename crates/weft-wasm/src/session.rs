@@ -5,7 +5,8 @@ use crate::doc::{patches_to_js, RawDoc};
 use crate::error::to_js;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
-use weft::sync::{Session, SyncError};
+use weft::sync::{Session, SyncError, PROTOCOL_VERSION};
+use weft::DecodeError;
 use weft::IndexUnit::Utf16;
 
 /// The sync state of one connection. The TypeScript provider wraps it.
@@ -20,15 +21,19 @@ fn frames_to_js(frames: Vec<Vec<u8>>) -> Array {
 }
 
 fn sync_error(e: SyncError) -> JsValue {
-    match e {
-        SyncError::Update(e) => to_js(e),
-        other => {
-            let err = js_sys::Error::new(&other.to_string());
-            err.set_name("WeftError");
-            let _ = Reflect::set(&err, &"code".into(), &"SYNC_PROTOCOL".into());
-            err.into()
-        }
-    }
+    let (message, code) = match e {
+        SyncError::Update(e) => return to_js(e),
+        // Worth its own code: the fix is upgrading one side, not a bug.
+        SyncError::Protocol(DecodeError::UnsupportedVersion(v)) => (
+            format!("the peer speaks sync protocol version {v}, this version of Weft speaks {PROTOCOL_VERSION}"),
+            "SYNC_VERSION",
+        ),
+        other => (other.to_string(), "SYNC_PROTOCOL"),
+    };
+    let err = js_sys::Error::new(&message);
+    err.set_name("WeftError");
+    let _ = Reflect::set(&err, &"code".into(), &code.into());
+    err.into()
 }
 
 #[wasm_bindgen]
