@@ -39,9 +39,27 @@ impl Doc {
             }
             Kind::Snapshot => {
                 let other = Doc::decode_snapshot_body(r, self.replica)?;
+                if self.has_no_history() {
+                    // Nothing to merge with: adopt the snapshot, O(n), where
+                    // merging would integrate every operation.
+                    let discarded_ops = self.discarded_ops;
+                    *self = other;
+                    self.discarded_ops = discarded_ops;
+                    let text = self.to_string();
+                    return Ok(if text.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![Patch::Insert { index: 0, text }]
+                    });
+                }
                 self.merge(&other, unit)
             }
         }
+    }
+
+    /// True before any operation, local or remote (even a waiting one).
+    fn has_no_history(&self) -> bool {
+        self.next_seq.iter().all(|&n| n == 0) && self.pending.is_empty()
     }
 
     /// Merges everything `other` has that this document lacks.
@@ -123,13 +141,11 @@ impl Doc {
     }
 }
 
-/// For each replica with operations in an update, the end of its range: a
-/// replica that made or forwarded the update has every operation before it.
+/// For each replica with operations in an update (or a snapshot), the end of
+/// its range: a replica that made or forwarded it has every operation before.
 pub(crate) fn update_ends(bytes: &[u8]) -> Result<Version, crate::DecodeError> {
-    let (kind, mut r) = envelope::open(bytes)?;
-    if kind != Kind::Update {
-        return Err(crate::DecodeError::WrongKind(kind as u8));
-    }
+    // A snapshot starts with the same section, counting from 0.
+    let (_, mut r) = envelope::open(bytes)?;
     let section = ops::read(&mut r)?;
     Ok(section
         .table

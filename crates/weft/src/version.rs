@@ -18,6 +18,11 @@ impl Version {
         Version::default()
     }
 
+    /// True when no operation is included.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// How many operations of `replica` this version includes.
     pub fn get(&self, replica: ReplicaId) -> u32 {
         self.entries.get(&replica).copied().unwrap_or(0)

@@ -137,7 +137,13 @@ impl Session {
                 }
                 // Always answer, even with an empty update: the answer is how
                 // the peer learns it is in sync.
-                let update = doc.encode_update(&theirs);
+                // A peer with nothing gets a snapshot: the same operations,
+                // loaded in O(n) instead of merged one by one.
+                let update = if theirs.is_empty() && !doc.version().is_empty() {
+                    doc.encode_snapshot()
+                } else {
+                    doc.encode_update(&theirs)
+                };
                 let mut has = theirs;
                 has.merge(&doc.version());
                 self.peer_has = Some(has);

@@ -227,3 +227,50 @@ fn sticky_positions_resolve_like_an_oracle_under_random_edits() {
         }
     }
 }
+
+#[test]
+fn a_snapshot_applied_to_an_empty_document_is_adopted_whole() {
+    for seed in 0..10 {
+        let (docs, _) = history(seed, 200);
+        let snapshot = docs[1].encode_snapshot();
+        let mut empty = Doc::new(4242);
+        let patches = empty.apply_update(&snapshot, CodePoint).unwrap();
+        empty.check_invariants();
+        assert_eq!(empty.to_string(), docs[1].to_string());
+        assert_eq!(empty.version(), docs[1].version());
+        assert_eq!(empty.replica(), 4242);
+        if !empty.is_empty() {
+            assert_eq!(patches.len(), 1, "one insert of the whole text");
+        }
+        // It goes on like a merged document: local edits under its own id,
+        // and merges with the others.
+        empty.insert(0, "mine ", CodePoint).unwrap();
+        assert_eq!(empty.version().get(4242), 5);
+        let mut other = docs[0].clone();
+        other
+            .apply_update(&empty.encode_update(&other.version()), CodePoint)
+            .unwrap();
+        empty
+            .apply_update(&docs[0].encode_update(&empty.version()), CodePoint)
+            .unwrap();
+        empty.check_invariants();
+        assert_eq!(other.to_string(), empty.to_string());
+    }
+}
+
+#[test]
+fn a_snapshot_is_merged_not_adopted_once_anything_happened() {
+    let (docs, _) = history(3, 200);
+    let mut doc = Doc::new(4242);
+    doc.insert(0, "local", CodePoint).unwrap();
+    doc.delete(0, 5, CodePoint).unwrap(); // empty text, but a history
+    doc.apply_update(&docs[2].encode_snapshot(), CodePoint)
+        .unwrap();
+    doc.check_invariants();
+    assert_eq!(doc.to_string(), docs[2].to_string());
+    assert_eq!(
+        doc.version().get(4242),
+        10,
+        "its own inserts and deletes are kept"
+    );
+}
