@@ -33,6 +33,7 @@ async function newPeer() {
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(String(e)));
+  if (process.env.DEBUG) page.on("console", (m) => console.log(`page: ${m.text()}`));
   await page.goto(signal.url);
   await page.waitForFunction(() => window.ready === true);
   return page;

@@ -106,9 +106,16 @@ impl Doc {
         if section.texts.iter().any(Option::is_some) {
             return Err(DecodeError::InvalidValue("snapshot operation carries text").into());
         }
-        let count = r.len_prefix(2)?; // a seq and a length byte at least
+        let declared = r.uvar()?;
         let columns = [r.column()?, r.column()?, r.column()?];
         let [mut agents_col, mut seqs, mut lens] = columns.each_ref().map(|c| c.reader());
+        // Checked against the inflated columns (a span takes at least a byte
+        // in each), not the packed bytes: those may be far fewer.
+        let max = seqs.remaining().min(lens.remaining()) as u64;
+        if declared > max {
+            return Err(DecodeError::LengthTooLarge { declared, max }.into());
+        }
+        let count = declared as usize;
         let text_c = r.column()?;
         r.finish()?;
         let text = std::str::from_utf8(text_c.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;
