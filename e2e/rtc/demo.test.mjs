@@ -147,3 +147,21 @@ test("the demo shows an unreachable signaling server as an error, and keeps work
   assert.equal(await page.evaluate(() => window.weft.doc.toString()), "still editable");
   await until(async () => (await page.getByTestId("storage-status").textContent()) === "saved", "and stored");
 });
+
+test("the demo without IndexedDB says so, and edits in memory", async () => {
+  const browser = await launch();
+  browsers.push(browser);
+  const context = await browser.newContext();
+  // As in some private modes: no IndexedDB at all.
+  await context.addInitScript(() => delete window.indexedDB);
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  await page.goto(`${server.url}#room=private-${Date.now()}`);
+  await page.waitForFunction(() => window.weftReady === true);
+  assert.match(await page.getByTestId("errors").innerText(), /STORAGE_UNAVAILABLE: storage unavailable/);
+  assert.equal(await page.getByTestId("storage-status").textContent(), "error");
+  await typeAtEnd(page, "in memory");
+  assert.equal(await page.evaluate(() => window.weft.doc.toString()), "in memory");
+  assert.deepEqual(page.errors, []);
+});
