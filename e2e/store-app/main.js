@@ -1,8 +1,8 @@
 // A page the storage tests drive: the package as a user imports it, plus a
 // helper that reads the raw IndexedDB contents.
-import { Store } from "weft";
+import { Doc, Store } from "weft";
 
-window.weft = { Store };
+window.weft = { Doc, Store };
 
 /** Counts and sizes of the stored entries of document `name`. */
 window.storageOf = (name) =>

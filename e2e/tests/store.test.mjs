@@ -104,6 +104,46 @@ test("two tabs see each other's edits and both persist", async () => {
   await context.close();
 });
 
+test("a tab watching another's edits does not store them again", async () => {
+  const context = await browser.newContext();
+  const name = `watch-${Date.now()}`;
+  const [writer, watcher] = [await page(context), await page(context)];
+  for (const p of [writer, watcher]) {
+    await p.evaluate(async (name) => { window.store = await window.weft.Store.open(name); }, name);
+  }
+  await writer.evaluate(async () => {
+    for (let i = 0; i < 20; i++) {
+      window.store.doc.insert(window.store.doc.length, `w${i} `);
+      await window.store.whenDurable();
+    }
+  });
+  await watcher.waitForFunction(() => window.store.doc.toString().split(" ").filter(Boolean).length === 20);
+  // Longer than the grace a watcher gives the writer to report durability.
+  await new Promise((r) => setTimeout(r, 2500));
+  for (const p of [writer, watcher]) await p.evaluate(() => window.store.close());
+  const stored = await writer.evaluate((name) => window.storageOf(name), name);
+  assert.equal(stored.records, 20, "one record per edit, written by the writer only");
+  await context.close();
+});
+
+test("a tab stores another's edits itself if that tab never says they are durable", async () => {
+  const context = await browser.newContext();
+  const name = `orphan-${Date.now()}`;
+  const [gone, survivor] = [await page(context), await page(context)];
+  await survivor.evaluate(async (name) => { window.store = await window.weft.Store.open(name); }, name);
+  // A tab that only broadcasts its edit, as if it crashed before writing it.
+  await gone.evaluate(async (name) => {
+    const doc = new window.weft.Doc();
+    doc.insert(0, "only in memory over there");
+    new BroadcastChannel(`weft:${name}`).postMessage(doc.encodeUpdate());
+  }, name);
+  await survivor.waitForFunction(() => window.store.doc.length > 0);
+  await survivor.evaluate(() => window.store.close());
+  const text = await survivor.evaluate(async (name) => (await window.weft.Store.open(name)).doc.toString(), name);
+  assert.equal(text, "only in memory over there");
+  await context.close();
+});
+
 test("compaction keeps everything and shrinks the journal", async () => {
   const context = await browser.newContext();
   const name = `compact-${Date.now()}`;

@@ -41,6 +41,19 @@ export interface StoreEvents {
 
 type Listener<K extends keyof StoreEvents> = (event: StoreEvents[K]) => void;
 
+/**
+ * Between tabs: an edit (an update), or "everything up to this version is
+ * on disk" from the tab that wrote it.
+ */
+type TabMessage = Uint8Array | { durable: Uint8Array };
+
+/**
+ * Edits from another tab are stored by that tab; this one stores them only
+ * if that tab has not said they are durable within this time (it may have
+ * crashed).
+ */
+const TAB_GRACE_MS = 2_000;
+
 /** Backoff between retries of a failed write. */
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 30_000;
@@ -88,6 +101,9 @@ export class Store {
   #checkpointBytes: number;
   #flushing: Promise<void> = Promise.resolve();
   #scheduled = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #due = 0;
+  #applyingTab = false;
   #closed = false;
   #lastCheckpoint: Date | undefined;
   #retryDelay = RETRY_FIRST_MS;
@@ -107,9 +123,7 @@ export class Store {
     this.#saved = this.doc.version();
     this.doc.on("change", this.#onChange);
     this.#channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(`weft:${name}`) : undefined;
-    this.#channel?.addEventListener("message", (e: MessageEvent) => {
-      if (!this.#closed && e.data instanceof Uint8Array) this.doc.applyUpdate(e.data);
-    });
+    this.#channel?.addEventListener("message", (e: MessageEvent) => this.#fromTab(e.data as TabMessage));
   }
 
   /** Opens the document stored under `name` (empty if there is none). */
@@ -203,14 +217,42 @@ export class Store {
       // Other tabs see local edits at once; what they already have is ignored.
       this.#channel.postMessage(this.doc.encodeUpdate(this.#saved));
     }
-    this.#schedule(0);
+    this.#schedule(this.#applyingTab ? TAB_GRACE_MS : 0);
   }
 
-  /** Writes what is not yet stored after `delay` ms (edits of one task coalesce). */
+  #fromTab(message: TabMessage): void {
+    if (this.#closed) return;
+    if (message instanceof Uint8Array) {
+      this.#applyingTab = true;
+      try {
+        this.doc.applyUpdate(message);
+      } finally {
+        this.#applyingTab = false;
+      }
+    } else if (message?.durable instanceof Uint8Array && sameBytes(message.durable, this.doc.version())) {
+      // Another tab stored exactly what this one holds: nothing left to write.
+      this.#saved = message.durable;
+      if (this.#scheduled) {
+        clearTimeout(this.#timer);
+        this.#scheduled = false;
+      }
+    }
+  }
+
+  /**
+   * Writes what is not yet stored after `delay` ms (edits of one task
+   * coalesce); an earlier deadline replaces a later one.
+   */
   #schedule(delay: number): void {
-    if (this.#scheduled || this.#closed) return;
+    if (this.#closed) return;
+    const due = Date.now() + delay;
+    if (this.#scheduled) {
+      if (due >= this.#due) return;
+      clearTimeout(this.#timer);
+    }
     this.#scheduled = true;
-    setTimeout(() => {
+    this.#due = due;
+    this.#timer = setTimeout(() => {
       this.#scheduled = false;
       this.#flushing = this.#flushing.then(() => this.#flush());
     }, delay);
@@ -227,6 +269,7 @@ export class Store {
       this.#keys.push(key);
       this.#journalBytes += update.length;
       this.#retryDelay = RETRY_FIRST_MS;
+      this.#channel?.postMessage({ durable: version } satisfies TabMessage);
       this.#emit("durable", undefined);
     } catch (err) {
       // Kept in memory and retried with backoff; nothing stored is touched.
