@@ -144,6 +144,43 @@ test("a tab stores another's edits itself if that tab never says they are durabl
   await context.close();
 });
 
+test("while IndexedDB refuses to open, the store edits in memory, reports it, and stores everything once it opens", async () => {
+  const context = await browser.newContext();
+  // As in private modes that refuse storage: open() throws a SecurityError.
+  await context.addInitScript(() => {
+    const open = IDBFactory.prototype.open;
+    IDBFactory.prototype.open = function (...args) {
+      if (window.denyStorage) throw new DOMException("The operation is insecure.", "SecurityError");
+      return open.apply(this, args);
+    };
+  });
+  const name = `refused-${Date.now()}`;
+  const p = await page(context);
+  const result = await p.evaluate(async (name) => {
+    const before = await window.weft.Store.open(name);
+    before.doc.insert(0, "stored before. ");
+    await before.close();
+    window.denyStorage = true;
+    const store = await window.weft.Store.open(name);
+    const errors = [];
+    store.on("error", (e) => errors.push(e.code));
+    store.doc.insert(0, "typed while refused. ");
+    await new Promise((r) => setTimeout(r, 600)); // a retry or two fail
+    const duringRefusal = store.doc.toString();
+    window.denyStorage = false;
+    await store.whenDurable();
+    await store.close();
+    const again = await window.weft.Store.open(name);
+    return { errors, duringRefusal, merged: store.doc.toString(), reopened: again.doc.toString() };
+  }, name);
+  assert.ok(result.errors.length >= 2 && result.errors.every((c) => c === "STORAGE_UNAVAILABLE"), `errors: ${result.errors}`);
+  assert.equal(result.duringRefusal, "typed while refused. ");
+  assert.equal(result.merged.length, "stored before. typed while refused. ".length);
+  assert.ok(result.merged.includes("stored before. ") && result.merged.includes("typed while refused. "));
+  assert.equal(result.reopened, result.merged);
+  await context.close();
+});
+
 test("compaction keeps everything and shrinks the journal", async () => {
   const context = await browser.newContext();
   const name = `compact-${Date.now()}`;

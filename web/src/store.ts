@@ -2,7 +2,7 @@
 // checkpoints, shared safely by several tabs.
 
 import { RawStore, type RawDoc } from "../wasm/weft_wasm.js";
-import { adoptRaw, type ChangeEvent, type Doc } from "./doc.js";
+import { adoptRaw, Doc, type ChangeEvent } from "./doc.js";
 
 /** Options for `Store.open`. */
 export interface StoreOptions {
@@ -71,6 +71,12 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+function storageUnavailable(message: string): Error {
+  const err = new Error(message);
+  err.name = "WeftStorageError";
+  return Object.assign(err, { code: "STORAGE_UNAVAILABLE" });
+}
+
 function randomReplica(): bigint {
   const id = new BigUint64Array(1);
   globalThis.crypto.getRandomValues(id);
@@ -89,7 +95,8 @@ export class Store {
   readonly doc: Doc;
   /** Entries skipped as damaged when opening. */
   readonly problems: readonly CorruptionEvent[];
-  #raw: RawStore;
+  /** Undefined while IndexedDB refuses to open (edits are kept in memory). */
+  #raw: RawStore | undefined;
   readonly #name: string;
   readonly #floor: number;
   readonly #channel: BroadcastChannel | undefined;
@@ -110,26 +117,45 @@ export class Store {
   #listeners = new Map<keyof StoreEvents, Set<Listener<never>>>();
   #onChange = (e: ChangeEvent) => this.#changed(e);
 
-  private constructor(name: string, raw: RawStore, loaded: Loaded, options: StoreOptions) {
+  private constructor(name: string, raw: RawStore | undefined, loaded: Loaded | undefined, options: StoreOptions) {
     this.#name = name;
     this.#raw = raw;
     this.#floor = options.compactionFloorBytes ?? 64 * 1024;
-    this.doc = adoptRaw(loaded.doc);
-    this.problems = loaded.problems;
-    this.#keys = loaded.mergedKeys;
-    this.#checkpoints = loaded.mergedCheckpoints;
-    this.#journalBytes = loaded.journalBytes;
-    this.#checkpointBytes = loaded.checkpointBytes;
+    this.doc = loaded ? adoptRaw(loaded.doc) : new Doc({ replica: randomReplica() });
+    this.problems = loaded?.problems ?? [];
+    this.#keys = loaded?.mergedKeys ?? [];
+    this.#checkpoints = loaded?.mergedCheckpoints ?? [];
+    this.#journalBytes = loaded?.journalBytes ?? 0;
+    this.#checkpointBytes = loaded?.checkpointBytes ?? 0;
     this.#saved = this.doc.version();
     this.doc.on("change", this.#onChange);
     this.#channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(`weft:${name}`) : undefined;
     this.#channel?.addEventListener("message", (e: MessageEvent) => this.#fromTab(e.data as TabMessage));
   }
 
-  /** Opens the document stored under `name` (empty if there is none). */
+  /**
+   * Opens the document stored under `name` (empty if there is none). Where
+   * IndexedDB exists but refuses to open (private modes, blocked storage),
+   * the store starts empty in memory, reports an `error`, and keeps trying:
+   * once the database opens, what it holds is merged in and everything is
+   * stored. Where IndexedDB does not exist at all, this rejects.
+   */
   static async open(name: string, options: StoreOptions = {}): Promise<Store> {
-    const raw = (await RawStore.open(name)) as RawStore;
-    const loaded = (await raw.load(randomReplica())) as Loaded;
+    let raw: RawStore | undefined;
+    let loaded: Loaded;
+    try {
+      raw = (await RawStore.open(name)) as RawStore;
+      loaded = (await raw.load(randomReplica())) as Loaded;
+    } catch (err) {
+      raw?.close();
+      if (typeof globalThis.indexedDB === "undefined") throw err;
+      const store = new Store(name, undefined, undefined, options);
+      setTimeout(() => {
+        store.#emit("error", err as Error);
+        store.#retryLater();
+      }, 0);
+      return store;
+    }
     const store = new Store(name, raw, loaded, options);
     // After the caller has had the chance to subscribe.
     setTimeout(() => loaded.problems.forEach((p) => store.#emit("corruption", p)), 0);
@@ -158,6 +184,7 @@ export class Store {
 
   /** Replaces the journal with a checkpoint now. */
   async compact(): Promise<void> {
+    if (!this.#raw) throw storageUnavailable("cannot compact: the database is not open");
     await this.whenDurable();
     await this.#compactNow();
   }
@@ -165,7 +192,7 @@ export class Store {
   async #compactNow(): Promise<void> {
     const run = async () => {
       const records = this.#keys;
-      const written = (await this.#raw.compact(
+      const written = (await this.#raw!.compact(
         this.doc.encodeState(),
         Float64Array.from(records),
         Float64Array.from(this.#checkpoints),
@@ -183,12 +210,17 @@ export class Store {
   }
 
   /** Stops storing and syncing tabs; waits for pending writes. */
+  /**
+   * Waits for pending writes (unless the database never opened: then there
+   * is nothing to wait for), then stops storing and syncing tabs.
+   */
   async close(): Promise<void> {
-    await this.whenDurable();
+    if (this.#raw) await this.whenDurable();
     this.#closed = true;
+    clearTimeout(this.#timer);
     this.doc.off("change", this.#onChange);
     this.#channel?.close();
-    this.#raw.close();
+    this.#raw?.close();
   }
 
   on<K extends keyof StoreEvents>(event: K, listener: Listener<K>): void {
@@ -260,11 +292,12 @@ export class Store {
 
   async #flush(): Promise<void> {
     if (this.#closed) return;
-    const version = this.doc.version();
-    if (sameBytes(version, this.#saved)) return; // nothing new to store
-    const update = this.doc.encodeUpdate(this.#saved);
     try {
-      const key = (await this.#raw.append(update)) as number;
+      if (!this.#raw) await this.#attach();
+      const version = this.doc.version();
+      if (sameBytes(version, this.#saved)) return; // nothing new to store
+      const update = this.doc.encodeUpdate(this.#saved);
+      const key = (await this.#raw!.append(update)) as number;
       this.#saved = version;
       this.#keys.push(key);
       this.#journalBytes += update.length;
@@ -275,8 +308,7 @@ export class Store {
       // Kept in memory and retried with backoff; nothing stored is touched.
       this.#emit("error", err as Error);
       if ((err as { code?: string }).code === "STORAGE_CLOSED") await this.#reopen();
-      this.#schedule(this.#retryDelay);
-      this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
+      this.#retryLater();
       return;
     }
     if (this.#journalBytes > Math.max(this.#checkpointBytes, this.#floor)) {
@@ -286,6 +318,36 @@ export class Store {
         this.#emit("error", err as Error);
       }
     }
+  }
+
+  #retryLater(): void {
+    this.#schedule(this.#retryDelay);
+    this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
+  }
+
+  /**
+   * Opens the database that refused to open before, and merges what it
+   * holds into the document; what only the memory had is written next.
+   */
+  async #attach(): Promise<void> {
+    const raw = (await RawStore.open(this.#name)) as RawStore;
+    let loaded: Loaded;
+    try {
+      loaded = (await raw.load(randomReplica())) as Loaded;
+    } catch (err) {
+      raw.close();
+      throw err;
+    }
+    this.#raw = raw;
+    this.#saved = loaded.doc.version();
+    this.#keys = loaded.mergedKeys;
+    this.#checkpoints = loaded.mergedCheckpoints;
+    this.#journalBytes = loaded.journalBytes;
+    this.#checkpointBytes = loaded.checkpointBytes;
+    const stored = loaded.doc.encodeState();
+    loaded.doc.free();
+    this.doc.applyUpdate(stored);
+    for (const p of loaded.problems) this.#emit("corruption", p);
   }
 
   /**
