@@ -98,16 +98,20 @@ async fn join(ws: &mut Socket, room: &str, peer: &str) -> Value {
     joined
 }
 
-async fn health(addr: SocketAddr) -> Value {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+/// The whole response to a plain `GET path`.
+async fn http_get(addr: SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream
-        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
+async fn health(addr: SocketAddr) -> Value {
+    let response = http_get(addr, "/health").await;
     let body = response.split("\r\n\r\n").nth(1).unwrap();
     serde_json::from_str(body).unwrap()
 }
@@ -409,15 +413,7 @@ async fn serves_static_files_beside_the_signaling_routes() {
         ..Config::default()
     })
     .await;
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let response = http_get(server.addr, "/").await;
     assert!(response.ends_with("<h1>demo</h1>"));
     assert_eq!(health(server.addr).await["status"], "ok");
     server.shutdown().await;
