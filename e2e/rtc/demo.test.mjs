@@ -31,7 +31,7 @@ async function person(name, color, room) {
   const browser = await launch({ args: [...CHROMIUM_ARGS, "--allow-loopback-in-peer-connection"] });
   browsers.push(browser);
   const context = await browser.newContext({ permissions: ["camera", "microphone"], viewport: { width: 1100, height: 700 } });
-  await context.addInitScript((me) => localStorage.setItem("weft-demo:identity", JSON.stringify(me)), { name, color });
+  await context.addInitScript((me) => sessionStorage.setItem("weft-demo:identity", JSON.stringify(me)), { name, color });
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(String(e)));
@@ -164,4 +164,18 @@ test("the demo without IndexedDB says so, and edits in memory", async () => {
   await typeAtEnd(page, "in memory");
   assert.equal(await page.evaluate(() => window.weft.doc.toString()), "in memory");
   assert.deepEqual(page.errors, []);
+});
+
+test("two windows of one browser edit together, with cursors", async () => {
+  const room = `windows-${Date.now()}`;
+  const first = await person("Ada", "#d1495b", room);
+  // A second window of the same browser: synced through BroadcastChannel.
+  const second = await first.context().newPage();
+  await second.goto(`${server.url}#room=${room}`);
+  await second.waitForFunction(() => window.weftReady === true);
+  await typeAtEnd(first, "from the first window");
+  await until(async () => (await editorText(second)) === "from the first window", "text reaches the other window");
+  await until(async () => (await second.locator(".cm-remote-name").allInnerTexts()).includes("Ada"), "cursor of the first window shown");
+  assert.deepEqual(await second.evaluate(() => window.weft.provider.peers.map((p) => p.via)), ["tab"]);
+  await second.screenshot({ path: join(ARTIFACTS, "demo-two-windows.png") });
 });

@@ -1,4 +1,5 @@
-// Who this browser is: a name and a colour, kept in localStorage.
+// Who this window is: a name and a colour, kept in sessionStorage, so a
+// reload keeps them and a second window of the same browser is someone else.
 
 const NAMES = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Niklaus"];
 const COLORS = ["#d1495b", "#2e86ab", "#3b8c3a", "#8e5bd6", "#e07a1f", "#1c9c8c", "#c2477f", "#5c6bc0"];
@@ -9,14 +10,14 @@ function pick(list) {
 
 export function identity() {
   try {
-    const saved = JSON.parse(localStorage.getItem("weft-demo:identity") ?? "null");
+    const saved = JSON.parse(sessionStorage.getItem("weft-demo:identity") ?? "null");
     if (saved?.name && saved?.color) return saved;
   } catch {
     // unreadable: make a new one
   }
   const me = { name: pick(NAMES), color: pick(COLORS) };
   try {
-    localStorage.setItem("weft-demo:identity", JSON.stringify(me));
+    sessionStorage.setItem("weft-demo:identity", JSON.stringify(me));
   } catch {
     // storage blocked: a new identity each visit
   }
