@@ -12,6 +12,34 @@ pub struct IdIndex {
 }
 
 impl IdIndex {
+    /// Builds the index at once from every span's `(agent, seq, leaf)`: a
+    /// sort and a bulk insert per agent, several times faster than a `set`
+    /// per span when a loaded document first needs it.
+    pub fn build(spans: impl Iterator<Item = (u32, u32, u32)>) -> IdIndex {
+        let mut per_agent: Vec<Vec<(u32, u32)>> = Vec::new();
+        for (agent, seq, leaf) in spans {
+            let a = agent as usize;
+            if per_agent.len() <= a {
+                per_agent.resize_with(a + 1, Vec::new);
+            }
+            per_agent[a].push((seq, leaf));
+        }
+        let agents = per_agent
+            .into_iter()
+            .map(|mut starts| {
+                starts.sort_unstable_by_key(|&(seq, _)| seq);
+                // Sequence numbers between spans are not items, so they may
+                // map to the leaf before them: one key per change of leaf.
+                let mut last = None;
+                starts
+                    .into_iter()
+                    .filter(|&(_, leaf)| last.replace(leaf) != Some(leaf))
+                    .collect()
+            })
+            .collect();
+        IdIndex { agents }
+    }
+
     pub fn get(&self, agent: u32, seq: u32) -> Option<u32> {
         let map = self.agents.get(agent as usize)?;
         map.range(..=seq).next_back().map(|(_, &v)| v)
@@ -75,5 +103,32 @@ mod tests {
         ix.set(0, 5, 8, 1);
         assert_eq!(ix.agents[0].len(), 1);
         assert_eq!(ix.get(1, 0), None);
+    }
+
+    #[test]
+    fn a_bulk_build_answers_like_spans_set_one_by_one() {
+        // (agent, seq, end, leaf), in tree order, not sequence order.
+        let spans = [
+            (0, 10, 20, 2),
+            (1, 0, 5, 2),
+            (0, 0, 10, 1),
+            (0, 25, 30, 3),
+            (0, 20, 25, 2),
+        ];
+        let mut one_by_one = IdIndex::default();
+        for &(a, s, e, l) in &spans {
+            one_by_one.set(a, s, e, l);
+        }
+        let bulk = IdIndex::build(spans.iter().map(|&(a, s, _, l)| (a, s, l)));
+        for &(a, s, e, _) in &spans {
+            for seq in s..e {
+                assert_eq!(
+                    bulk.get(a, seq),
+                    one_by_one.get(a, seq),
+                    "agent {a} seq {seq}"
+                );
+            }
+        }
+        assert_eq!(bulk.agents[0].len(), 3, "coalesced: leaf 1, 2, 3");
     }
 }

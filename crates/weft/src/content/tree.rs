@@ -100,13 +100,11 @@ impl Tree {
 
     pub fn index(&self) -> &IdIndex {
         self.index.get_or_init(|| {
-            let mut ix = IdIndex::default();
-            for (no, leaf) in self.leaves.iter().enumerate() {
-                for s in &leaf.spans {
-                    ix.set(s.agent, s.seq, s.end_seq(), no as u32);
-                }
-            }
-            ix
+            IdIndex::build(
+                self.leaves.iter().enumerate().flat_map(|(no, leaf)| {
+                    leaf.spans.iter().map(move |s| (s.agent, s.seq, no as u32))
+                }),
+            )
         })
     }
 
