@@ -73,7 +73,7 @@ impl Doc {
     pub(crate) fn apply_ops(
         &mut self,
         ops: Vec<RemoteOp>,
-        unit: IndexUnit,
+        unit: Option<IndexUnit>,
     ) -> Result<Vec<Patch>, Error> {
         self.validate(&ops)?;
         let mut patches = Vec::new();
@@ -208,7 +208,14 @@ impl Doc {
         id.is_none() || id.seq() < self.next_seq[id.agent() as usize]
     }
 
-    fn try_apply(&mut self, op: &RemoteOp, unit: IndexUnit, patches: &mut Vec<Patch>) -> Outcome {
+    /// Applies one operation; with a `unit`, records the visible change in
+    /// `patches` (without, skips computing positions: replaying a journal).
+    fn try_apply(
+        &mut self,
+        op: &RemoteOp,
+        unit: Option<IndexUnit>,
+        patches: &mut Vec<Patch>,
+    ) -> Outcome {
         let agent = self.agent(op.replica);
         let known = self.next_seq[agent as usize];
         let end = op.seq.saturating_add(op.len);
@@ -308,7 +315,7 @@ impl Doc {
         left: LocalId,
         right: LocalId,
         text: Option<&str>,
-        unit: IndexUnit,
+        unit: Option<IndexUnit>,
         patches: &mut Vec<Patch>,
     ) {
         let total = i64::from(self.total().items);
@@ -392,18 +399,17 @@ impl Doc {
                 },
             }
         });
-        let chars_before = self.tree.offset_of(loc).1;
+        let chars_before = unit.map(|_| self.tree.offset_of(loc).1);
         let span = Span::new(run.agent, run.seq, run.len, text.is_none());
         let text = text.unwrap_or("");
         let in_leaf = self.tree.leaves[loc.leaf as usize].before(loc.at).1;
         self.tree
             .insert(loc, in_leaf, span, text, TextMetrics::of(text));
-        if !span.deleted() {
-            let t = text;
+        if let (false, Some(unit), Some(chars_before)) = (span.deleted(), unit, chars_before) {
             let index = self.chars_to_unit(chars_before, unit);
             patches.push(Patch::Insert {
                 index,
-                text: t.to_owned(),
+                text: text.to_owned(),
             });
         }
     }
@@ -414,7 +420,7 @@ impl Doc {
         agent: u32,
         lo: u32,
         hi: u32,
-        unit: IndexUnit,
+        unit: Option<IndexUnit>,
         patches: &mut Vec<Patch>,
     ) {
         let mut s = lo;
@@ -423,6 +429,11 @@ impl Doc {
             let span = self.tree.span_at(loc);
             let n = (hi - s).min(span.len() - loc.at.offset);
             if !span.deleted() {
+                let Some(unit) = unit else {
+                    self.tree.delete(loc, n);
+                    s += n;
+                    continue;
+                };
                 let chars_before = self.tree.offset_of(loc).1;
                 let index = self.chars_to_unit(chars_before, unit);
                 let removed = self.tree.delete(loc, n);

@@ -29,6 +29,20 @@ impl Doc {
     /// [`Error::Decode`] when the bytes are not a valid update or snapshot,
     /// or refer to characters that do not exist; nothing is applied then.
     pub fn apply_update(&mut self, bytes: &[u8], unit: IndexUnit) -> Result<Vec<Patch>, Error> {
+        self.apply_update_in(bytes, Some(unit))
+    }
+
+    /// `apply_update` without working out the visible changes (positions
+    /// cost a tree walk each): for replaying a journal nobody watches.
+    pub(crate) fn apply_update_quietly(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.apply_update_in(bytes, None).map(drop)
+    }
+
+    fn apply_update_in(
+        &mut self,
+        bytes: &[u8],
+        unit: Option<IndexUnit>,
+    ) -> Result<Vec<Patch>, Error> {
         let (kind, mut r) = envelope::open(bytes)?;
         match kind {
             Kind::Update => {
@@ -45,14 +59,13 @@ impl Doc {
                     let discarded_ops = self.discarded_ops;
                     *self = other;
                     self.discarded_ops = discarded_ops;
+                    if unit.is_none() || self.is_empty() {
+                        return Ok(Vec::new());
+                    }
                     let text = self.to_string();
-                    return Ok(if text.is_empty() {
-                        Vec::new()
-                    } else {
-                        vec![Patch::Insert { index: 0, text }]
-                    });
+                    return Ok(vec![Patch::Insert { index: 0, text }]);
                 }
-                self.merge(&other, unit)
+                self.merge_in(&other, unit)
             }
         }
     }
@@ -67,6 +80,10 @@ impl Doc {
     /// # Errors
     /// None in practice: `other` is a valid document.
     pub fn merge(&mut self, other: &Doc, unit: IndexUnit) -> Result<Vec<Patch>, Error> {
+        self.merge_in(other, Some(unit))
+    }
+
+    fn merge_in(&mut self, other: &Doc, unit: Option<IndexUnit>) -> Result<Vec<Patch>, Error> {
         let section = other.section_since(&self.version());
         self.apply_ops(to_remote(section), unit)
     }

@@ -1,7 +1,7 @@
 //! Opening a document from stored entries, and planning a compaction.
 
 use super::entry::{decode_entry, encode_checkpoint, EntryKind};
-use crate::{DecodeError, Doc, Error, IndexUnit, ReplicaId};
+use crate::{DecodeError, Doc, Error, ReplicaId};
 
 /// Something wrong found while opening; the entry named was skipped and
 /// everything else was loaded.
@@ -78,7 +78,7 @@ pub fn open<'a>(
                 });
         let merged = entry.and_then(|snapshot| match &mut doc {
             None => Doc::from_snapshot(snapshot, replica).map(|d| doc = Some(d)),
-            Some(d) => d.apply_update(snapshot, IndexUnit::Utf16).map(drop),
+            Some(d) => d.apply_update_quietly(snapshot),
         });
         match merged {
             Ok(()) => {
@@ -109,7 +109,7 @@ pub fn open<'a>(
             decode_entry(bytes)
                 .map_err(Error::from)
                 .and_then(|e| match (e.kind, e.key == key) {
-                    (EntryKind::Record, true) => doc.apply_update(e.payload, IndexUnit::Utf16),
+                    (EntryKind::Record, true) => doc.apply_update_quietly(e.payload),
                     _ => Err(DecodeError::InvalidValue("record header").into()),
                 });
         match applied {

@@ -298,3 +298,23 @@ fn snapshots_of_highly_repetitive_text_round_trip() {
     empty.apply_update(&bytes, CodePoint).unwrap();
     assert_eq!(empty.to_string(), doc.to_string());
 }
+
+#[test]
+fn quiet_merges_reach_the_same_state_as_watched_ones() {
+    for seed in 0..10 {
+        let (docs, saved) = history(seed, 300);
+        for (base, version) in saved.iter().take(4) {
+            for other in &docs {
+                let update = other.encode_update(version);
+                let mut loud = base.clone();
+                let mut quiet = base.clone();
+                loud.apply_update(&update, CodePoint).unwrap();
+                quiet.apply_update_quietly(&update).unwrap();
+                quiet.check_invariants();
+                assert_eq!(quiet.to_string(), loud.to_string());
+                assert_eq!(quiet.version(), loud.version());
+                assert_eq!(quiet.encode_snapshot(), loud.encode_snapshot());
+            }
+        }
+    }
+}
