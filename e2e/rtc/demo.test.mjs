@@ -70,7 +70,12 @@ test("two people edit together in the demo", async () => {
   const room = `demo-${Date.now()}`;
   const ada = await person("Ada", "#d1495b", room);
   const grace = await person("Grace", "#2e86ab", room);
-  await until(async () => (await grace.getByTestId("sync-status").textContent()) === "synced" && (await grace.locator("#peer-count").textContent()) === "1 peer", "connected");
+  await until(
+    async () => (await grace.getByTestId("sync-status").textContent()) === "synced" && (await grace.locator("#peer-count").textContent()) === "1 peer",
+    "connected",
+    20_000,
+    async () => JSON.stringify(await Promise.all([ada, grace].map((p) => p.evaluate(() => ({ status: window.weft.provider.status, peers: window.weft.provider.peers, errors: document.getElementById("errors").innerText, log: window.weftLog }))))),
+  );
 
   await typeAtEnd(ada, "Hello from Ada.");
   await until(async () => (await editorText(grace)).includes("Hello from Ada."), "Ada's typing reaches Grace");

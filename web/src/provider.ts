@@ -342,6 +342,12 @@ export class Provider {
     c.session.free();
     if (c.presence) this.#emit("presence", { peer: c.peer, state: null });
     if (c.open) this.#emit("peerLeave", { peer: c.peer, via: c.link.via, reason });
+    else if (c.link instanceof RtcLink && !this.#stopped && reason !== "renegotiating" && reason !== "superseded") {
+      // Never connected: say so (it is retried while the peer is in the room).
+      const err = withCode(new Error(`peer ${c.peer}: could not connect: ${reason}`), "PEER_UNREACHABLE") as ProviderError;
+      err.peer = c.peer;
+      this.#emit("error", err);
+    }
     if (!this.#stopped) {
       if (c.link instanceof RtcLink) this.#scheduleRedial(c.peer);
       this.#updateStatus();

@@ -24,6 +24,7 @@ export class RtcLink implements Link {
   #queue: Uint8Array[] = [];
   #candidates: RTCIceCandidateInit[] = [];
   #closed = false;
+  #opened = false;
   #openTimer: ReturnType<typeof setTimeout>;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -104,12 +105,17 @@ export class RtcLink implements Link {
     this.#channel = channel;
     channel.binaryType = "arraybuffer";
     channel.bufferedAmountLowThreshold = LOW_WATER;
-    channel.addEventListener("open", () => {
+    const opened = () => {
+      if (this.#opened || this.#closed) return;
+      this.#opened = true;
       clearTimeout(this.#openTimer);
-      if (this.#closed) return;
       this.events.open();
       this.#flush();
-    });
+    };
+    channel.addEventListener("open", opened);
+    // A channel the peer created may already be open when it is announced,
+    // and then no `open` event follows.
+    if (channel.readyState === "open") queueMicrotask(opened);
     channel.addEventListener("message", (e: MessageEvent) => {
       if (this.#closed) return;
       if (e.data instanceof ArrayBuffer) this.events.message(new Uint8Array(e.data));
