@@ -54,7 +54,12 @@ async function converged(pages, timeoutMs = 20_000) {
 }
 
 async function waitForStatus(page, status) {
-  await page.waitForFunction((s) => window.peer.provider.status === s, status, { timeout: 20_000 });
+  try {
+    await page.waitForFunction((s) => window.peer.provider.status === s, status, { timeout: 20_000 });
+  } catch (err) {
+    const state = await page.evaluate(() => ({ status: window.peer.provider.status, peers: window.peer.provider.peers, log: window.peer.log }));
+    throw new Error(`status not ${status}: ${JSON.stringify(state).slice(0, 2000)}`, { cause: err });
+  }
 }
 
 async function typingTogether(n) {

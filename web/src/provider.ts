@@ -143,9 +143,11 @@ export class Provider {
     return this.#status;
   }
 
-  /** Peers connected now, directly. */
-  get peers(): PeerEvent[] {
-    return [...this.#connections.values()].filter((c) => c.open).map((c) => ({ peer: c.peer, via: c.link.via }));
+  /** Peers connected now, directly, and whether each is in sync yet. */
+  get peers(): (PeerEvent & { synced: boolean })[] {
+    return [...this.#connections.values()]
+      .filter((c) => c.open)
+      .map((c) => ({ peer: c.peer, via: c.link.via, synced: c.session.synced }));
   }
 
   /** Other peers' presence, with selections as indices into the text now. */
@@ -287,7 +289,11 @@ export class Provider {
         this.#updateStatus();
       },
       message: (frame) => {
-        c.inbox = c.inbox.then(() => this.#receive(c, frame));
+        // A failure must not break the chain silently: the frames after it
+        // would never be handled. Say what happened and start over.
+        c.inbox = c.inbox
+          .then(() => this.#receive(c, frame))
+          .catch((err) => this.#fail(c, "INTERNAL", `handling a frame failed: ${String(err)}`));
       },
       close: (reason) => this.#closed(c, reason),
     };
