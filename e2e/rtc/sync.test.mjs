@@ -48,7 +48,10 @@ async function converged(pages, timeoutMs = 20_000) {
   for (;;) {
     const texts = await Promise.all(pages.map(text));
     if (texts.every((t) => t === texts[0])) return texts[0];
-    if (Date.now() > deadline) assert.fail(`no convergence: lengths ${texts.map((t) => t.length)}`);
+    if (Date.now() > deadline) {
+      const states = await Promise.all(pages.map((p) => p.evaluate(() => ({ me: window.peer.provider.peer, status: window.peer.provider.status, peers: window.peer.provider.peers, log: window.peer.log }))));
+      assert.fail(`no convergence: lengths ${texts.map((t) => t.length)}; ${JSON.stringify(states).slice(0, 3000)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -137,8 +140,16 @@ test("a peer with the wrong secret gets nothing and injects nothing", async () =
   await mallory.evaluate(() => window.peer.doc.insert(0, "injected"));
   await b.evaluate((room) => window.join(room, { secret: "correct horse" }), room);
   assert.equal(await converged([a, b]), "private");
-  await a.waitForFunction(() => window.peer.log.errors.some((e) => e.code === "PEER_REJECTED"), null, { timeout: 20_000 });
-  await mallory.waitForFunction(() => window.peer.log.errors.some((e) => e.code === "PEER_REJECTED"), null, { timeout: 20_000 });
+  // Whichever side spoke first (the offering one), the other could not
+  // decrypt it and says so.
+  const rejected = (p) => p.evaluate(() => window.peer.log.errors.filter((e) => e.code === "PEER_REJECTED").map((e) => e.peer));
+  const [aId, mId] = await Promise.all([a, mallory].map((p) => p.evaluate(() => window.peer.provider.peer)));
+  for (let tries = 0; ; tries++) {
+    const [byA, byM] = await Promise.all([rejected(a), rejected(mallory)]);
+    if (byA.includes(mId) || byM.includes(aId)) break;
+    if (tries > 200) assert.fail("nobody said the other has another secret");
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await a.evaluate(() => window.peer.doc.insert(7, " and still private"));
   assert.equal(await converged([a, b]), "private and still private");
   assert.equal(await text(mallory), "injected");

@@ -48,6 +48,15 @@ export interface PeerEvent {
   reason?: string;
 }
 
+/** A connected peer, as `provider.peers` lists it. */
+export interface PeerInfo extends PeerEvent {
+  /** Whether this connection has caught up with the peer. */
+  synced: boolean;
+  /** Bytes of sync frames sent to and received from it (before encryption). */
+  bytesSent: number;
+  bytesReceived: number;
+}
+
 /** A peer's presence changed (`state` null: it left). */
 export interface PresenceEvent {
   peer: string;
@@ -75,10 +84,18 @@ interface Connection {
   session: RawSession;
   open: boolean;
   presence: RemotePresence | undefined;
+  /** Bytes of frames sent and received, for diagnostics. */
+  bytesSent: number;
+  bytesReceived: number;
+  /** Repeats the Hello until the handshake is done (see `#accept`). */
+  helloTimer: ReturnType<typeof setInterval> | undefined;
   /** Frames are handled one after another (decryption is asynchronous). */
   inbox: Promise<void>;
   outbox: Promise<void>;
 }
+
+/** How often a Hello is repeated while the handshake is not done. */
+const HELLO_REPEAT_MS = 1_000;
 
 function randomId(): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
@@ -144,10 +161,16 @@ export class Provider {
   }
 
   /** Peers connected now, directly, and whether each is in sync yet. */
-  get peers(): (PeerEvent & { synced: boolean })[] {
+  get peers(): PeerInfo[] {
     return [...this.#connections.values()]
       .filter((c) => c.open)
-      .map((c) => ({ peer: c.peer, via: c.link.via, synced: c.session.synced }));
+      .map((c) => ({
+        peer: c.peer,
+        via: c.link.via,
+        synced: c.session.synced,
+        bytesSent: c.bytesSent,
+        bytesReceived: c.bytesReceived,
+      }));
   }
 
   /** Other peers' presence, with selections as indices into the text now. */
@@ -274,6 +297,9 @@ export class Provider {
       session: new RawSession(),
       open: false,
       presence: undefined,
+      bytesSent: 0,
+      bytesReceived: 0,
+      helloTimer: undefined,
       inbox: Promise.resolve(),
       outbox: Promise.resolve(),
     };
@@ -283,12 +309,21 @@ export class Provider {
         if (this.#stopped || this.#connections.get(peer) !== c) return link.close("superseded");
         c.open = true;
         this.#retries.get(peer)?.backoff.reset();
-        this.#send(c, c.session.start(this.#raw));
+        // Chromium may drop what arrives on a data channel before its own
+        // `open` event: over WebRTC only the offering side speaks first (the
+        // other answers its Hello, by then open for sure), and a Hello is
+        // repeated until the handshake is done. Duplicates change nothing.
+        if (!(link instanceof RtcLink) || link.initiator) this.#send(c, c.session.start(this.#raw));
+        c.helloTimer = setInterval(() => {
+          if (c.session.synced) clearInterval(c.helloTimer);
+          else this.#send(c, c.session.start(this.#raw));
+        }, HELLO_REPEAT_MS);
         this.#sendPresence(c);
         this.#emit("peerJoin", { peer, via: link.via });
         this.#updateStatus();
       },
       message: (frame) => {
+        c.bytesReceived += frame.length;
         // A failure must not break the chain silently: the frames after it
         // would never be handled. Say what happened and start over.
         c.inbox = c.inbox
@@ -344,6 +379,7 @@ export class Provider {
   }
 
   #closed(c: Connection, reason: string): void {
+    clearInterval(c.helloTimer);
     if (this.#connections.get(c.peer) === c) this.#connections.delete(c.peer);
     c.session.free();
     if (c.presence) this.#emit("presence", { peer: c.peer, state: null });
@@ -371,6 +407,7 @@ export class Provider {
   #send(c: Connection, frames: Uint8Array[]): void {
     if (frames.length === 0) return;
     const key = this.#key;
+    for (const f of frames) c.bytesSent += f.length;
     if (!key) {
       for (const f of frames) c.link.send(f);
       return;

@@ -30,7 +30,7 @@ export class RtcLink implements Link {
 
   /** The side with the smaller peer id is the `initiator`: it offers. */
   constructor(
-    initiator: boolean,
+    readonly initiator: boolean,
     iceServers: RTCIceServer[],
     readonly sendSignal: (data: RtcSignal) => void,
     readonly events: LinkEvents,
@@ -113,9 +113,6 @@ export class RtcLink implements Link {
       this.#flush();
     };
     channel.addEventListener("open", opened);
-    // A channel the peer created may already be open when it is announced,
-    // and then no `open` event follows.
-    if (channel.readyState === "open") queueMicrotask(opened);
     channel.addEventListener("message", (e: MessageEvent) => {
       if (this.#closed) return;
       if (e.data instanceof ArrayBuffer) this.events.message(new Uint8Array(e.data));
