@@ -399,14 +399,16 @@ impl Doc {
                 },
             }
         });
-        let chars_before = unit.map(|_| self.tree.offset_of(loc).1);
         let span = Span::new(run.agent, run.seq, run.len, text.is_none());
+        // Where it lands, for the patch (worked out before it is there).
+        let index = unit
+            .filter(|_| !span.deleted())
+            .map(|unit| self.chars_to_unit(self.tree.offset_of(loc).1, unit));
         let text = text.unwrap_or("");
         let in_leaf = self.tree.leaves[loc.leaf as usize].before(loc.at).1;
         self.tree
             .insert(loc, in_leaf, span, text, TextMetrics::of(text));
-        if let (false, Some(unit), Some(chars_before)) = (span.deleted(), unit, chars_before) {
-            let index = self.chars_to_unit(chars_before, unit);
+        if let Some(index) = index {
             patches.push(Patch::Insert {
                 index,
                 text: text.to_owned(),
@@ -429,19 +431,16 @@ impl Doc {
             let span = self.tree.span_at(loc);
             let n = (hi - s).min(span.len() - loc.at.offset);
             if !span.deleted() {
-                let Some(unit) = unit else {
-                    self.tree.delete(loc, n);
-                    s += n;
-                    continue;
-                };
-                let chars_before = self.tree.offset_of(loc).1;
-                let index = self.chars_to_unit(chars_before, unit);
+                let index =
+                    unit.map(|unit| (unit, self.chars_to_unit(self.tree.offset_of(loc).1, unit)));
                 let removed = self.tree.delete(loc, n);
-                let len = removed.get(unit) as usize;
-                match patches.last_mut() {
-                    // Pieces split only by leaf or span boundaries: one patch.
-                    Some(Patch::Delete { index: i, len: l }) if *i == index => *l += len,
-                    _ => patches.push(Patch::Delete { index, len }),
+                if let Some((unit, index)) = index {
+                    let len = removed.get(unit) as usize;
+                    match patches.last_mut() {
+                        // Pieces split only by leaf or span boundaries: one patch.
+                        Some(Patch::Delete { index: i, len: l }) if *i == index => *l += len,
+                        _ => patches.push(Patch::Delete { index, len }),
+                    }
                 }
             }
             s += n;

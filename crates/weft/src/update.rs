@@ -30,6 +30,7 @@ impl Doc {
     /// or refer to characters that do not exist; nothing is applied then.
     pub fn apply_update(&mut self, bytes: &[u8], unit: IndexUnit) -> Result<Vec<Patch>, Error> {
         self.apply_update_in(bytes, Some(unit))
+            .map(|(patches, _)| patches)
     }
 
     /// `apply_update` without working out the visible changes (positions
@@ -38,34 +39,47 @@ impl Doc {
         self.apply_update_in(bytes, None).map(drop)
     }
 
-    fn apply_update_in(
+    /// `apply_update`, and for each replica with operations in the update
+    /// (or snapshot) the end of its range: the replica that sent it has
+    /// every operation before. Decodes the bytes once.
+    pub(crate) fn apply_update_in(
         &mut self,
         bytes: &[u8],
         unit: Option<IndexUnit>,
-    ) -> Result<Vec<Patch>, Error> {
+    ) -> Result<(Vec<Patch>, Version), Error> {
         let (kind, mut r) = envelope::open(bytes)?;
         match kind {
             Kind::Update => {
                 let section = ops::read(&mut r)?;
                 r.finish()?;
-                let remote = to_remote(section);
-                self.apply_ops(remote, unit)
+                let ends = section
+                    .table
+                    .iter()
+                    .filter(|e| e.count > 0)
+                    .map(|e| (e.replica, e.first_seq + e.count))
+                    .collect();
+                let patches = self.apply_ops(to_remote(section), unit)?;
+                Ok((patches, ends))
             }
             Kind::Snapshot => {
                 let other = Doc::decode_snapshot_body(r, self.replica)?;
+                let ends = other.version();
                 if self.has_no_history() {
                     // Nothing to merge with: adopt the snapshot, O(n), where
                     // merging would integrate every operation.
                     let discarded_ops = self.discarded_ops;
                     *self = other;
                     self.discarded_ops = discarded_ops;
-                    if unit.is_none() || self.is_empty() {
-                        return Ok(Vec::new());
-                    }
-                    let text = self.to_string();
-                    return Ok(vec![Patch::Insert { index: 0, text }]);
+                    let patches = match unit {
+                        Some(_) if !self.is_empty() => vec![Patch::Insert {
+                            index: 0,
+                            text: self.to_string(),
+                        }],
+                        _ => Vec::new(),
+                    };
+                    return Ok((patches, ends));
                 }
-                self.merge_in(&other, unit)
+                Ok((self.merge_in(&other, unit)?, ends))
             }
         }
     }
@@ -156,20 +170,6 @@ impl Doc {
         }
         OpsSection { table, runs, texts }
     }
-}
-
-/// For each replica with operations in an update (or a snapshot), the end of
-/// its range: a replica that made or forwarded it has every operation before.
-pub(crate) fn update_ends(bytes: &[u8]) -> Result<Version, crate::DecodeError> {
-    // A snapshot starts with the same section, counting from 0.
-    let (_, mut r) = envelope::open(bytes)?;
-    let section = ops::read(&mut r)?;
-    Ok(section
-        .table
-        .iter()
-        .filter(|e| e.count > 0)
-        .map(|e| (e.replica, e.first_seq + e.count))
-        .collect())
 }
 
 /// Converts a decoded section to operations with global ids.

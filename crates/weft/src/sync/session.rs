@@ -139,20 +139,22 @@ impl Session {
                 // the peer learns it is in sync.
                 // A peer with nothing gets a snapshot: the same operations,
                 // loaded in O(n) instead of merged one by one.
-                let update = if theirs.is_empty() && !doc.version().is_empty() {
+                let ours = doc.version();
+                let update = if theirs.is_empty() && !ours.is_empty() {
                     doc.encode_snapshot()
                 } else {
                     doc.encode_update(&theirs)
                 };
                 let mut has = theirs;
-                has.merge(&doc.version());
+                has.merge(&ours);
                 self.peer_has = Some(has);
                 out.frames.extend(message(UPDATE, &update));
             }
             UPDATE => {
-                let sent =
-                    crate::update::update_ends(body).map_err(|e| SyncError::Update(e.into()))?;
-                out.patches = doc.apply_update(body, unit).map_err(SyncError::Update)?;
+                let (patches, sent) = doc
+                    .apply_update_in(body, Some(unit))
+                    .map_err(SyncError::Update)?;
+                out.patches = patches;
                 if let Some(has) = &mut self.peer_has {
                     has.merge(&sent);
                     self.answered = true;
