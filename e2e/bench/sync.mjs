@@ -15,7 +15,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildApp } from "../lib/serve.mjs";
-import { launch, CHROMIUM_ARGS } from "../lib/browser.mjs";
+import { launchRtcContext } from "../lib/browser.mjs";
 import { installPackedWeft } from "../lib/package.mjs";
 import { startSignal } from "../lib/signal.mjs";
 import { assertLoopbackOnly } from "../lib/netns.mjs";
@@ -42,9 +42,9 @@ const signaling = { weft: weftSignal.signalingUrl, yjs: `ws://127.0.0.1:${Y_PORT
 
 const browsers = [];
 async function newPeer() {
-  const browser = await launch({ args: [...CHROMIUM_ARGS, "--allow-loopback-in-peer-connection"] });
+  const { browser, context } = await launchRtcContext();
   browsers.push(browser);
-  const page = await (await browser.newContext({ permissions: ["camera", "microphone"] })).newPage();
+  const page = await context.newPage();
   page.on("pageerror", (e) => console.error(`page error: ${e}`));
   if (process.env.DEBUG) page.on("console", (m) => console.error(`page: ${m.text()}`));
   await page.goto(weftSignal.url);

@@ -22,3 +22,14 @@ export function launch(options = {}) {
 export function launchPersistent(userDataDir) {
   return chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
+
+/**
+ * A browser process of its own and a context in it where WebRTC works on
+ * loopback (see shared notes): the flag, and capture permission, without
+ * which ICE gathers no candidates. Run inside a loopback-only namespace.
+ */
+export async function launchRtcContext(contextOptions = {}) {
+  const browser = await launch({ args: [...CHROMIUM_ARGS, "--allow-loopback-in-peer-connection"] });
+  const context = await browser.newContext({ permissions: ["camera", "microphone"], ...contextOptions });
+  return { browser, context };
+}

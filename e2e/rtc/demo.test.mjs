@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { buildApp } from "../lib/serve.mjs";
 import { E2E } from "../lib/package.mjs";
-import { launch, CHROMIUM_ARGS } from "../lib/browser.mjs";
+import { launch, launchRtcContext } from "../lib/browser.mjs";
 import { startSignal } from "../lib/signal.mjs";
 import { assertLoopbackOnly } from "../lib/netns.mjs";
 
@@ -28,9 +28,8 @@ after(async () => {
 });
 
 async function person(name, color, room) {
-  const browser = await launch({ args: [...CHROMIUM_ARGS, "--allow-loopback-in-peer-connection"] });
+  const { browser, context } = await launchRtcContext({ viewport: { width: 1100, height: 700 } });
   browsers.push(browser);
-  const context = await browser.newContext({ permissions: ["camera", "microphone"], viewport: { width: 1100, height: 700 } });
   await context.addInitScript((me) => sessionStorage.setItem("weft-demo:identity", JSON.stringify(me)), { name, color });
   const page = await context.newPage();
   page.errors = [];

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { buildApp } from "../lib/serve.mjs";
 import { E2E, installPackedWeft } from "../lib/package.mjs";
-import { launch, CHROMIUM_ARGS } from "../lib/browser.mjs";
+import { launchRtcContext } from "../lib/browser.mjs";
 import { startSignal } from "../lib/signal.mjs";
 import { assertLoopbackOnly } from "../lib/netns.mjs";
 
@@ -26,10 +26,8 @@ after(async () => {
 
 /** A page in a browser process of its own. */
 async function newPeer() {
-  const browser = await launch({ args: [...CHROMIUM_ARGS, "--allow-loopback-in-peer-connection"] });
+  const { browser, context } = await launchRtcContext();
   browsers.push(browser);
-  // WebRTC on loopback gathers candidates only with capture permission.
-  const context = await browser.newContext({ permissions: ["camera", "microphone"] });
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(String(e)));

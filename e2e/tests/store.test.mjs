@@ -79,13 +79,18 @@ test("reloading without editing stores nothing new", async () => {
   await context.close();
 });
 
+/** Opens the store `name` in each page as `window.store`. */
+async function openStores(pages, name) {
+  for (const p of pages) {
+    await p.evaluate(async (name) => { window.store = await window.weft.Store.open(name); }, name);
+  }
+}
+
 test("two tabs see each other's edits and both persist", async () => {
   const context = await browser.newContext();
   const name = `tabs-${Date.now()}`;
   const [a, b] = [await page(context), await page(context)];
-  for (const p of [a, b]) {
-    await p.evaluate(async (name) => { window.store = await window.weft.Store.open(name); }, name);
-  }
+  await openStores([a, b], name);
   for (let i = 0; i < 5; i++) {
     await a.evaluate((i) => window.store.doc.insert(window.store.doc.length, `a${i} `), i);
     await b.evaluate((i) => window.store.doc.insert(0, `b${i} `), i);
@@ -108,9 +113,7 @@ test("a tab watching another's edits does not store them again", async () => {
   const context = await browser.newContext();
   const name = `watch-${Date.now()}`;
   const [writer, watcher] = [await page(context), await page(context)];
-  for (const p of [writer, watcher]) {
-    await p.evaluate(async (name) => { window.store = await window.weft.Store.open(name); }, name);
-  }
+  await openStores([writer, watcher], name);
   await writer.evaluate(async () => {
     for (let i = 0; i < 20; i++) {
       window.store.doc.insert(window.store.doc.length, `w${i} `);
@@ -130,7 +133,7 @@ test("a tab stores another's edits itself if that tab never says they are durabl
   const context = await browser.newContext();
   const name = `orphan-${Date.now()}`;
   const [gone, survivor] = [await page(context), await page(context)];
-  await survivor.evaluate(async (name) => { window.store = await window.weft.Store.open(name); }, name);
+  await openStores([survivor], name);
   // A tab that only broadcasts its edit, as if it crashed before writing it.
   await gone.evaluate(async (name) => {
     const doc = new window.weft.Doc();

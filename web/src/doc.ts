@@ -2,6 +2,7 @@
 
 import { RawDoc } from "../wasm/weft_wasm.js";
 import { type Delta, type Patch, patchDelta, patchesToDelta, replacedRange } from "./delta.js";
+import { Emitter } from "./events.js";
 
 /**
  * Up to this many patches, a change event's delta is their exact
@@ -60,7 +61,8 @@ export function adoptRaw(raw: RawDoc): Doc {
   return new Doc();
 }
 
-function randomReplica(): bigint {
+/** A random 64-bit replica id. */
+export function randomReplica(): bigint {
   const id = new BigUint64Array(1);
   globalThis.crypto.getRandomValues(id);
   return id[0]!;
@@ -73,7 +75,7 @@ function randomReplica(): bigint {
  */
 export class Doc {
   #raw: RawDoc;
-  #listeners = new Set<Listener>();
+  #events = new Emitter<{ change: ChangeEvent }>();
 
   static {
     docInternals = {
@@ -177,17 +179,17 @@ export class Doc {
   /** Listens for changes; they are delivered after the change is complete. */
   on(event: "change", listener: Listener): void {
     if (event !== "change") throw new TypeError(`unknown event ${String(event)}`);
-    this.#listeners.add(listener);
+    this.#events.on("change", listener);
   }
 
   /** Stops listening. */
   off(event: "change", listener: Listener): void {
-    if (event === "change") this.#listeners.delete(listener);
+    if (event === "change") this.#events.off("change", listener);
   }
 
   /** Releases the WebAssembly memory. The document is unusable afterwards. */
   free(): void {
-    this.#listeners.clear();
+    this.#events.clear();
     this.#raw.free();
   }
 
@@ -196,21 +198,13 @@ export class Doc {
   }
 
   #emit(patches: Patch[], origin: Origin): void {
-    if (this.#listeners.size === 0) return;
+    if (!this.#events.has("change")) return; // no delta to work out
     const delta =
       patches.length === 1
         ? patchDelta(patches[0]!)
         : patches.length <= MAX_COMPOSED_PATCHES
           ? patchesToDelta(patches)
           : replacedRange(patches, this.#raw.length, (start, end) => this.#raw.slice(start, end));
-    const event: ChangeEvent = { delta, patches, origin };
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(event);
-      } catch (err) {
-        // One failing listener must not stop the others, nor the caller.
-        queueMicrotask(() => { throw err; });
-      }
-    }
+    this.#events.emit("change", { delta, patches, origin });
   }
 }

@@ -5,13 +5,15 @@
 
 import { RawSession, type RawDoc } from "../wasm/weft_wasm.js";
 import { docInternals, type Doc } from "./doc.js";
+import { withCode } from "./errors.js";
+import { Emitter, type Listener } from "./events.js";
 import type { Patch } from "./delta.js";
 import { Backoff } from "./sync/backoff.js";
 import type { Link, LinkEvents } from "./sync/link.js";
 import { encodePresence, RemotePresence, type PresenceState } from "./sync/presence.js";
 import { RtcLink, type RtcSignal } from "./sync/rtc.js";
 import { deriveRoomKey, open, seal } from "./sync/secret.js";
-import { SignalingClient, withCode, type SignalPeer } from "./sync/signaling.js";
+import { SignalingClient, type SignalPeer } from "./sync/signaling.js";
 import { TabHub } from "./sync/tabs.js";
 
 export type { PresenceState } from "./sync/presence.js";
@@ -75,7 +77,6 @@ export interface ProviderEvents {
   error: ProviderError;
 }
 
-type Listener<K extends keyof ProviderEvents> = (event: ProviderEvents[K]) => void;
 
 /** One connection: its link, its protocol session, what the peer shares. */
 interface Connection {
@@ -141,7 +142,7 @@ export class Provider {
   #status: SyncStatus = "connecting";
   #stopped = false;
   #flushQueued = false;
-  #listeners = new Map<keyof ProviderEvents, Set<Listener<never>>>();
+  #events = new Emitter<ProviderEvents>();
   #onChange = () => this.#queueFlush();
 
   constructor(doc: Doc, options: ConnectOptions) {
@@ -203,14 +204,12 @@ export class Provider {
     this.disconnect();
   }
 
-  on<K extends keyof ProviderEvents>(event: K, listener: Listener<K>): void {
-    let set = this.#listeners.get(event);
-    if (!set) this.#listeners.set(event, (set = new Set()));
-    set.add(listener as Listener<never>);
+  on<K extends keyof ProviderEvents>(event: K, listener: Listener<ProviderEvents[K]>): void {
+    this.#events.on(event, listener);
   }
 
-  off<K extends keyof ProviderEvents>(event: K, listener: Listener<K>): void {
-    this.#listeners.get(event)?.delete(listener as Listener<never>);
+  off<K extends keyof ProviderEvents>(event: K, listener: Listener<ProviderEvents[K]>): void {
+    this.#events.off(event, listener);
   }
 
   async #start(): Promise<void> {
@@ -281,6 +280,7 @@ export class Provider {
       if (this.peer < from || this.#rejected.has(from)) return; // we offer to them, not they to us
       if (existing && !(existing.link instanceof RtcLink)) return;
       // A new offer replaces whatever connection there was: the peer restarted it.
+      this.#connections.delete(from);
       existing?.link.close("renegotiating");
       if (!existing && this.#webrtcCount() >= this.#maxPeers()) return;
       this.#rtc(from, false).handleSignal(data);
@@ -372,23 +372,27 @@ export class Provider {
 
   /** Closes a connection the peer broke, and says why. */
   #fail(c: Connection, code: string, message: string): void {
-    const err = withCode(new Error(`peer ${c.peer}: ${message}`), code) as ProviderError;
-    err.peer = c.peer;
-    this.#emit("error", err);
+    this.#peerError(c.peer, code, message);
     c.link.close(message);
+  }
+
+  #peerError(peer: string, code: string, message: string): void {
+    const err = withCode(new Error(`peer ${peer}: ${message}`), code) as ProviderError;
+    err.peer = peer;
+    this.#emit("error", err);
   }
 
   #closed(c: Connection, reason: string): void {
     clearInterval(c.helloTimer);
-    if (this.#connections.get(c.peer) === c) this.#connections.delete(c.peer);
+    // Not current: replaced by a newer connection to the same peer.
+    const current = this.#connections.get(c.peer) === c;
+    if (current) this.#connections.delete(c.peer);
     c.session.free();
     if (c.presence) this.#emit("presence", { peer: c.peer, state: null });
     if (c.open) this.#emit("peerLeave", { peer: c.peer, via: c.link.via, reason });
-    else if (c.link instanceof RtcLink && !this.#stopped && reason !== "renegotiating" && reason !== "superseded") {
+    else if (current && c.link instanceof RtcLink && !this.#stopped) {
       // Never connected: say so (it is retried while the peer is in the room).
-      const err = withCode(new Error(`peer ${c.peer}: could not connect: ${reason}`), "PEER_UNREACHABLE") as ProviderError;
-      err.peer = c.peer;
-      this.#emit("error", err);
+      this.#peerError(c.peer, "PEER_UNREACHABLE", `could not connect: ${reason}`);
     }
     if (!this.#stopped) {
       if (c.link instanceof RtcLink) this.#scheduleRedial(c.peer);
@@ -463,12 +467,6 @@ export class Provider {
   }
 
   #emit<K extends keyof ProviderEvents>(event: K, value: ProviderEvents[K]): void {
-    for (const l of [...(this.#listeners.get(event) ?? [])]) {
-      try {
-        (l as Listener<K>)(value);
-      } catch (err) {
-        queueMicrotask(() => { throw err; });
-      }
-    }
+    this.#events.emit(event, value);
   }
 }

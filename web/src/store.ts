@@ -2,7 +2,9 @@
 // checkpoints, shared safely by several tabs.
 
 import { RawStore, type RawDoc } from "../wasm/weft_wasm.js";
-import { adoptRaw, Doc, type ChangeEvent } from "./doc.js";
+import { adoptRaw, Doc, randomReplica, type ChangeEvent } from "./doc.js";
+import { withCode } from "./errors.js";
+import { Emitter, type Listener } from "./events.js";
 
 /** Options for `Store.open`. */
 export interface StoreOptions {
@@ -39,7 +41,6 @@ export interface StoreEvents {
   corruption: CorruptionEvent;
 }
 
-type Listener<K extends keyof StoreEvents> = (event: StoreEvents[K]) => void;
 
 /**
  * Between tabs: an edit (an update), or "everything up to this version is
@@ -71,17 +72,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function storageUnavailable(message: string): Error {
-  const err = new Error(message);
-  err.name = "WeftStorageError";
-  return Object.assign(err, { code: "STORAGE_UNAVAILABLE" });
-}
-
-function randomReplica(): bigint {
-  const id = new BigUint64Array(1);
-  globalThis.crypto.getRandomValues(id);
-  return id[0]!;
-}
 
 /**
  * A document kept in IndexedDB. Every change (local, remote, or from another
@@ -114,14 +104,14 @@ export class Store {
   #closed = false;
   #lastCheckpoint: Date | undefined;
   #retryDelay = RETRY_FIRST_MS;
-  #listeners = new Map<keyof StoreEvents, Set<Listener<never>>>();
+  #events = new Emitter<StoreEvents>();
   #onChange = (e: ChangeEvent) => this.#changed(e);
 
   private constructor(name: string, raw: RawStore | undefined, loaded: Loaded | undefined, options: StoreOptions) {
     this.#name = name;
     this.#raw = raw;
     this.#floor = options.compactionFloorBytes ?? 64 * 1024;
-    this.doc = loaded ? adoptRaw(loaded.doc) : new Doc({ replica: randomReplica() });
+    this.doc = loaded ? adoptRaw(loaded.doc) : new Doc();
     this.problems = loaded?.problems ?? [];
     this.#keys = loaded?.mergedKeys ?? [];
     this.#checkpoints = loaded?.mergedCheckpoints ?? [];
@@ -184,7 +174,7 @@ export class Store {
 
   /** Replaces the journal with a checkpoint now. */
   async compact(): Promise<void> {
-    if (!this.#raw) throw storageUnavailable("cannot compact: the database is not open");
+    if (!this.#raw) throw withCode(new Error("cannot compact: the database is not open"), "STORAGE_UNAVAILABLE", "WeftStorageError");
     await this.whenDurable();
     await this.#compactNow();
   }
@@ -223,24 +213,16 @@ export class Store {
     this.#raw?.close();
   }
 
-  on<K extends keyof StoreEvents>(event: K, listener: Listener<K>): void {
-    let set = this.#listeners.get(event);
-    if (!set) this.#listeners.set(event, (set = new Set()));
-    set.add(listener as Listener<never>);
+  on<K extends keyof StoreEvents>(event: K, listener: Listener<StoreEvents[K]>): void {
+    this.#events.on(event, listener);
   }
 
-  off<K extends keyof StoreEvents>(event: K, listener: Listener<K>): void {
-    this.#listeners.get(event)?.delete(listener as Listener<never>);
+  off<K extends keyof StoreEvents>(event: K, listener: Listener<StoreEvents[K]>): void {
+    this.#events.off(event, listener);
   }
 
   #emit<K extends keyof StoreEvents>(event: K, value: StoreEvents[K]): void {
-    for (const l of [...(this.#listeners.get(event) ?? [])]) {
-      try {
-        (l as Listener<K>)(value);
-      } catch (err) {
-        queueMicrotask(() => { throw err; });
-      }
-    }
+    this.#events.emit(event, value);
   }
 
   #changed(e: ChangeEvent): void {

@@ -2,6 +2,7 @@
 // one room, relays WebRTC negotiation, and reconnects with backoff when the
 // server goes away.
 
+import { withCode } from "../errors.js";
 import { Backoff } from "./backoff.js";
 
 /** A member of the room as the signaling server describes it. */
@@ -127,10 +128,4 @@ export class SignalingClient {
         break;
     }
   }
-}
-
-/** Gives an error the `code` property every error of the package has. */
-export function withCode<E extends Error>(error: E, code: string): E & { code: string } {
-  error.name = "WeftError";
-  return Object.assign(error, { code });
 }
