@@ -223,8 +223,7 @@ impl Connection {
             &self.limits,
         );
         match joined {
-            Ok(peers) => {
-                self.send(ServerMessage::Joined { room: &room, peers }.to_json());
+            Ok(()) => {
                 log!(Debug, "connection {} joined {room:?} as {peer}", self.id);
                 self.rooms.insert(room, peer);
             }

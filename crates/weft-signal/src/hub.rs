@@ -77,8 +77,9 @@ impl Hub {
         self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds `peer` to `room`; returns who was there before. Everyone there is
-    /// told.
+    /// Adds `peer` to `room`: everyone there is told, and the newcomer's
+    /// queue gets `joined` with who was there before. Both happen under the
+    /// lock, so no `peer-joined` from a later join can overtake `joined`.
     pub fn join(
         &self,
         room: &str,
@@ -87,7 +88,7 @@ impl Hub {
         connection: ConnectionId,
         queue: mpsc::Sender<String>,
         limits: &Limits,
-    ) -> Result<Vec<PeerInfo>, Refusal> {
+    ) -> Result<(), Refusal> {
         let mut rooms = self.lock();
         let members = rooms.entry(room.to_owned()).or_default();
         if members.contains_key(peer) {
@@ -111,6 +112,13 @@ impl Hub {
                 browser: m.browser.clone(),
             });
         }
+        let joined = ServerMessage::Joined {
+            room,
+            peers: before,
+        };
+        // A newcomer whose queue is already full stopped reading; it misses
+        // the answer like any other message.
+        let _ = queue.try_send(joined.to_json());
         members.insert(
             peer.to_owned(),
             Member {
@@ -119,7 +127,7 @@ impl Hub {
                 queue,
             },
         );
-        Ok(before)
+        Ok(())
     }
 
     /// Removes `peer` from `room` (if this connection holds it) and tells
@@ -169,19 +177,19 @@ mod tests {
         };
         let (qa, mut ra) = mpsc::channel(8);
         let (qb, mut rb) = mpsc::channel(8);
-        assert!(hub
-            .join("r", "a", None, 1, qa.clone(), &limits)
-            .unwrap()
-            .is_empty());
+        hub.join("r", "a", None, 1, qa.clone(), &limits).unwrap();
+        assert!(ra.try_recv().unwrap().contains("\"peers\":[]"));
         assert_eq!(
             hub.join("r", "a", None, 2, qb.clone(), &limits)
                 .unwrap_err(),
             Refusal::PeerTaken
         );
-        let before = hub
-            .join("r", "b", Some("x".into()), 2, qb.clone(), &limits)
+        hub.join("r", "b", Some("x".into()), 2, qb.clone(), &limits)
             .unwrap();
-        assert_eq!(before.len(), 1);
+        assert!(rb
+            .try_recv()
+            .unwrap()
+            .contains("\"peers\":[{\"peer\":\"a\"}]"));
         assert!(ra.try_recv().unwrap().contains("\"peer-joined\""));
         assert_eq!(
             hub.join("r", "c", None, 3, qa.clone(), &limits)
