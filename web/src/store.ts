@@ -8,7 +8,11 @@ import { Emitter, type Listener } from "./events.js";
 
 /** Options for `Store.open`. */
 export interface StoreOptions {
-  /** Journal bytes below which no compaction happens (default 64 KiB). */
+  /**
+   * Journal bytes below which no compaction happens (default 16 KiB). Above
+   * it, the store compacts once the records outweigh a quarter of the
+   * checkpoint.
+   */
   compactionFloorBytes?: number;
 }
 
@@ -88,7 +92,7 @@ export class Store {
   /** Undefined while IndexedDB refuses to open (edits are kept in memory). */
   #raw: RawStore | undefined;
   readonly #name: string;
-  readonly #floor: number;
+  readonly #floor: number | undefined;
   readonly #channel: BroadcastChannel | undefined;
   #saved: Uint8Array;
   /** Records and checkpoints the document includes: what compaction may delete. */
@@ -110,7 +114,7 @@ export class Store {
   private constructor(name: string, raw: RawStore | undefined, loaded: Loaded | undefined, options: StoreOptions) {
     this.#name = name;
     this.#raw = raw;
-    this.#floor = options.compactionFloorBytes ?? 64 * 1024;
+    this.#floor = options.compactionFloorBytes;
     this.doc = loaded ? adoptRaw(loaded.doc) : new Doc();
     this.problems = loaded?.problems ?? [];
     this.#keys = loaded?.mergedKeys ?? [];
@@ -293,7 +297,7 @@ export class Store {
       this.#retryLater();
       return;
     }
-    if (this.#journalBytes > Math.max(this.#checkpointBytes, this.#floor)) {
+    if (RawStore.shouldCompact(this.#journalBytes, this.#checkpointBytes, this.#floor)) {
       try {
         await this.#compactNow();
       } catch (err) {

@@ -285,6 +285,21 @@ fn opened_to_js(opened: journal::Opened) -> JsValue {
 
 #[wasm_bindgen]
 impl RawStore {
+    /// Whether records of `journal_bytes` after a checkpoint of
+    /// `checkpoint_bytes` call for a compaction (`weft::journal`'s policy;
+    /// `floor_bytes` undefined means its default).
+    #[wasm_bindgen(js_name = shouldCompact)]
+    pub fn should_compact(
+        journal_bytes: f64,
+        checkpoint_bytes: f64,
+        floor_bytes: Option<f64>,
+    ) -> bool {
+        let policy = journal::CompactionPolicy {
+            floor_bytes: floor_bytes.map_or(journal::DEFAULT_FLOOR_BYTES, |f| f as u64),
+        };
+        policy.should_compact(journal_bytes as u64, checkpoint_bytes as u64)
+    }
+
     /// Opens (creating if needed) the database of document `name`.
     pub fn open(name: String) -> Promise {
         future_to_promise(async move { Ok(RawStore::open_db(&name).await?.into()) })

@@ -25,4 +25,4 @@ mod tests;
 
 pub use entry::{decode_entry, encode_checkpoint, encode_record, Entry, EntryKind};
 pub use open::{compaction, open, Compaction, Opened, Problem};
-pub use policy::CompactionPolicy;
+pub use policy::{CompactionPolicy, DEFAULT_FLOOR_BYTES};

@@ -326,10 +326,11 @@ fn entries_detect_every_kind_of_damage() {
 #[test]
 fn compaction_is_by_bytes_with_a_floor() {
     let p = CompactionPolicy::default();
-    assert!(!p.should_compact(64 * 1024, 0));
-    assert!(p.should_compact(64 * 1024 + 1, 0));
-    assert!(!p.should_compact(100_000, 200_000));
-    assert!(p.should_compact(200_001, 200_000));
+    assert!(!p.should_compact(16 * 1024, 0));
+    assert!(p.should_compact(16 * 1024 + 1, 0));
+    assert!(!p.should_compact(16 * 1024 + 1, 100_000), "under a quarter");
+    assert!(!p.should_compact(50_000, 200_000));
+    assert!(p.should_compact(50_001, 200_000));
 }
 
 #[test]
