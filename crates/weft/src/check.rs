@@ -4,22 +4,51 @@ use crate::content::Span;
 use crate::oplog::{OpKind, OpRun};
 use crate::Doc;
 
-/// The ids of a set of items as maximal ranges `(agent, start, end)`, sorted.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct ItemRanges(Vec<(u32, u32, u32)>);
+/// The ids of a set of items: per agent, maximal ranges `starts[i]..ends[i]`
+/// sorted by start. Starts and ends sit in separate arrays so a search
+/// touches only the starts.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct ItemRanges {
+    agents: Vec<AgentRanges>,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct AgentRanges {
+    starts: Vec<u32>,
+    ends: Vec<u32>,
+}
 
 impl ItemRanges {
     fn new(it: impl Iterator<Item = (u32, u32, u32)>) -> Self {
-        let mut v: Vec<(u32, u32, u32)> = it.collect();
-        v.sort_unstable(); // nearly sorted already: linear in practice
-        let mut merged: Vec<(u32, u32, u32)> = Vec::with_capacity(v.len());
-        for (a, s, e) in v {
-            match merged.last_mut() {
-                Some(last) if last.0 == a && last.2 == s => last.2 = e,
-                _ => merged.push((a, s, e)),
+        let mut per_agent: Vec<Vec<(u32, u32)>> = Vec::new();
+        for (a, s, e) in it {
+            let a = a as usize;
+            if per_agent.len() <= a {
+                per_agent.resize_with(a + 1, Vec::new);
             }
+            per_agent[a].push((s, e));
         }
-        ItemRanges(merged)
+        let agents = per_agent
+            .into_iter()
+            .map(|mut ranges| {
+                // Runs of one agent come in order already; spans do not.
+                if !ranges.is_sorted_by_key(|r| r.0) {
+                    ranges.sort_unstable_by_key(|r| r.0);
+                }
+                let mut out = AgentRanges::default();
+                for (s, e) in ranges {
+                    match out.ends.last_mut() {
+                        Some(last) if *last == s => *last = e,
+                        _ => {
+                            out.starts.push(s);
+                            out.ends.push(e);
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        ItemRanges { agents }
     }
 
     /// The items the insert runs of `runs` made.
@@ -36,39 +65,37 @@ impl ItemRanges {
         ItemRanges::new(spans.map(|s| (s.agent, s.seq, s.end_seq())))
     }
 
+    /// True when the two sets are equal (agents without items count as absent).
+    pub fn same_as(&self, other: &ItemRanges) -> bool {
+        let empty = AgentRanges::default();
+        let n = self.agents.len().max(other.agents.len());
+        (0..n)
+            .all(|a| self.agents.get(a).unwrap_or(&empty) == other.agents.get(a).unwrap_or(&empty))
+    }
+
     /// Like `contains`, trying the ranges around `hint` (the range of the
     /// previous answer) before searching: references cluster.
     pub fn contains_near(&self, agent: u32, lo: u32, hi: u32, hint: &mut usize) -> bool {
-        let fits = |i: usize| {
-            self.0
-                .get(i)
-                .is_some_and(|&(a, s, e)| a == agent && s <= lo && hi <= e)
+        let Some(r) = self.agents.get(agent as usize) else {
+            return false;
         };
+        let fits = |i: usize| i < r.starts.len() && r.starts[i] <= lo && hi <= r.ends[i];
         for i in [*hint, hint.wrapping_sub(1), *hint + 1] {
             if fits(i) {
                 *hint = i;
                 return true;
             }
         }
-        let i = self.0.partition_point(|&(a, s, _)| (a, s) <= (agent, lo));
-        *hint = i.saturating_sub(1);
-        self.contains(agent, lo, hi)
-    }
-
-    /// True when items `lo..hi` of `agent` are all in the set.
-    pub fn contains(&self, agent: u32, lo: u32, hi: u32) -> bool {
-        let i = self.0.partition_point(|&(a, s, _)| (a, s) <= (agent, lo));
-        i > 0 && {
-            let (a, s, e) = self.0[i - 1];
-            a == agent && s <= lo && hi <= e
-        }
+        let i = r.starts.partition_point(|&s| s <= lo);
+        *hint = i.wrapping_sub(1);
+        fits(*hint)
     }
 }
 
 /// True when `spans` hold exactly the items the insert runs of `runs` made,
 /// each once.
 pub(crate) fn same_items(runs: &[OpRun], spans: impl Iterator<Item = Span>) -> bool {
-    ItemRanges::inserted_by(runs) == ItemRanges::held_by(spans)
+    ItemRanges::inserted_by(runs).same_as(&ItemRanges::held_by(spans))
 }
 
 impl Doc {

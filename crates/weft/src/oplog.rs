@@ -181,6 +181,21 @@ pub struct OpLog {
 }
 
 impl OpLog {
+    /// A log of `runs`, in a causal order, as decoded (each agent's runs
+    /// numbered without gaps: the decoder checks that).
+    pub fn from_runs(runs: Vec<OpRun>) -> Self {
+        let mut log = OpLog {
+            runs,
+            by_agent: Vec::new(),
+        };
+        if log.runs.iter().any(|r| r.agent != log.runs[0].agent) {
+            for (i, r) in log.runs.iter().enumerate() {
+                Self::list_of(&mut log.by_agent, r.agent).push(i as u32);
+            }
+        }
+        log
+    }
+
     /// Appends a run, merging it into the last one when it continues it.
     pub fn push(&mut self, run: OpRun) {
         if let Some(last) = self.runs.last_mut() {

@@ -159,7 +159,7 @@ impl Doc {
             return Err(DecodeError::InvalidValue("snapshot text length").into());
         }
         let items = ItemRanges::inserted_by(&section.runs);
-        if items != ItemRanges::held_by(spans.iter().copied()) {
+        if !items.same_as(&ItemRanges::held_by(spans.iter().copied())) {
             return Err(
                 DecodeError::InvalidValue("spans do not match the inserted characters").into(),
             );
@@ -170,10 +170,7 @@ impl Doc {
         for e in &section.table {
             agents.get_or_add(e.replica);
         }
-        let mut oplog = OpLog::default();
-        for run in &section.runs {
-            oplog.push(*run);
-        }
+        let oplog = OpLog::from_runs(section.runs);
         let mut doc = Doc {
             replica,
             me: 0,
