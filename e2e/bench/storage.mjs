@@ -1,7 +1,9 @@
 // Storage budgets in headless Chromium, weft's Store against yjs with
 // y-indexeddb in the same run: keystroke-to-durable latency over the first
-// 5,000 edits of a trace, open time of the whole history (from a checkpoint,
-// and from journal records only), and bytes stored with compaction on.
+// 5,000 edits of a trace, open time of the whole history (from a checkpoint
+// as `close()` leaves it, after a session that was never closed, and from
+// journal records only), and bytes stored with compaction on. The first open
+// measured (from a checkpoint) runs the loading code cold, as a page does.
 // Prints figures and ratios; asserts nothing.
 //
 //   node e2e/bench/storage.mjs [trace.json.gz]      (after building web/)
@@ -45,7 +47,10 @@ for (const impl of ["weft", "yjs"]) {
   const open = await run("openTime", impl, `all-${impl}`);
   rows[impl] = { p50: pct(lat, 50), p99: pct(lat, 99), stored: compacted, open: open.ms, length: open.length };
 }
-const journalOnly = await run("storeAll", "weft", "journal-weft", BATCH, false);
+await run("storeAll", "weft", "unclosed-weft", BATCH, true, false);
+const openUnclosed = await run("openTime", "weft", "unclosed-weft");
+// Left open too: closing would fold the journal into a checkpoint.
+const journalOnly = await run("storeAll", "weft", "journal-weft", BATCH, false, false);
 const openJournal = await run("openTime", "weft", "journal-weft");
 await browser.close();
 await server.close();
@@ -54,6 +59,7 @@ const w = rows.weft;
 const y = rows.yjs;
 console.log(`${patches.length} patches of ${tracePath.split("/").pop()}; latency over the first ${EDITS} edits, one durable write each; history stored ${BATCH} edits per write`);
 console.log(`weft   keystroke→durable p50 ${w.p50.toFixed(2)} ms  p99 ${w.p99.toFixed(2)} ms   stored ${w.stored} B   open from checkpoint ${w.open.toFixed(1)} ms (length ${w.length})`);
+console.log(`weft   left open (not closed, records up to a quarter of the checkpoint): open ${openUnclosed.ms.toFixed(1)} ms (length ${openUnclosed.length})`);
 console.log(`weft   journal only: stored ${journalOnly} B, open ${openJournal.ms.toFixed(1)} ms (length ${openJournal.length})`);
 console.log(`yjs+y-indexeddb  p50 ${y.p50.toFixed(2)} ms  p99 ${y.p99.toFixed(2)} ms   stored ${y.stored} B   open ${y.open.toFixed(1)} ms (length ${y.length})`);
 console.log(`weft / yjs: p50 ${(w.p50 / y.p50).toFixed(2)}x  p99 ${(w.p99 / y.p99).toFixed(2)}x  stored ${(w.stored / y.stored).toFixed(2)}x  open ${(w.open / y.open).toFixed(2)}x`);

@@ -123,9 +123,9 @@ test("a tab watching another's edits does not store them again", async () => {
   await watcher.waitForFunction(() => window.store.doc.toString().split(" ").filter(Boolean).length === 20);
   // Longer than the grace a watcher gives the writer to report durability.
   await new Promise((r) => setTimeout(r, 2500));
-  for (const p of [writer, watcher]) await p.evaluate(() => window.store.close());
   const stored = await writer.evaluate((name) => window.storageOf(name), name);
   assert.equal(stored.records, 20, "one record per edit, written by the writer only");
+  for (const p of [writer, watcher]) await p.evaluate(() => window.store.close());
   await context.close();
 });
 
@@ -201,6 +201,28 @@ test("compaction keeps everything and shrinks the journal", async () => {
   assert.ok(stored.records < 300, `records were compacted away (${stored.records} left)`);
   const text = await p.evaluate(async (name) => (await window.weft.Store.open(name)).doc.toString(), name);
   assert.equal(text.split(" ").filter(Boolean).length, 300);
+  await context.close();
+});
+
+test("closing folds the journal into one checkpoint", async () => {
+  const context = await browser.newContext();
+  const name = `close-${Date.now()}`;
+  const p = await page(context);
+  const [open, closed] = await p.evaluate(async (name) => {
+    const store = await window.weft.Store.open(name);
+    for (let i = 0; i < 5; i++) {
+      store.doc.insert(store.doc.length, `line ${i}\n`);
+      await store.whenDurable();
+    }
+    const open = await window.storageOf(name);
+    await store.close();
+    return [open, await window.storageOf(name)];
+  }, name);
+  assert.equal(open.records, 5, "one record per durable edit while open");
+  assert.equal(closed.records, 0, "closing compacted the records away");
+  assert.equal(closed.checkpoints, 1);
+  const text = await p.evaluate(async (name) => (await window.weft.Store.open(name)).doc.toString(), name);
+  assert.equal(text, "line 0\nline 1\nline 2\nline 3\nline 4\n");
   await context.close();
 });
 

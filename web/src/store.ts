@@ -9,9 +9,9 @@ import { Emitter, type Listener } from "./events.js";
 /** Options for `Store.open`. */
 export interface StoreOptions {
   /**
-   * Journal bytes below which no compaction happens (default 16 KiB). Above
-   * it, the store compacts once the records outweigh a quarter of the
-   * checkpoint.
+   * Journal bytes below which no compaction happens while editing (default
+   * 16 KiB). Above it, the store compacts once the records outweigh a
+   * quarter of the checkpoint. `close()` folds any records regardless.
    */
   compactionFloorBytes?: number;
 }
@@ -203,13 +203,24 @@ export class Store {
     else await run();
   }
 
-  /** Stops storing and syncing tabs; waits for pending writes. */
   /**
-   * Waits for pending writes (unless the database never opened: then there
-   * is nothing to wait for), then stops storing and syncing tabs.
+   * Waits for pending writes, folds the journal into one checkpoint when it
+   * holds records (the next open then loads a snapshot instead of replaying
+   * them), then stops storing and syncing tabs. Where the database never
+   * opened there is nothing to wait for.
    */
   async close(): Promise<void> {
-    if (this.#raw) await this.whenDurable();
+    if (this.#raw) {
+      await this.whenDurable();
+      if (this.#keys.length > 0) {
+        try {
+          await this.#compactNow();
+        } catch (err) {
+          // The records stay; they are replayed on the next open.
+          this.#emit("error", err as Error);
+        }
+      }
+    }
     this.#closed = true;
     clearTimeout(this.#timer);
     this.doc.off("change", this.#onChange);

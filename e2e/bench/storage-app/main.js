@@ -76,8 +76,12 @@ window.latency = async (impl, name, n) => {
   return out;
 };
 
-/** Stores the whole trace, `batch` edits per write; returns bytes stored. */
-window.storeAll = async (impl, name, batch, compaction) => {
+/**
+ * Stores the whole trace, `batch` edits per write; returns bytes stored.
+ * Unless `close`, weft's store is left open like a tab that was killed (its
+ * last records stay in the journal instead of being folded by `close()`).
+ */
+window.storeAll = async (impl, name, batch, compaction, close = true) => {
   const { patches } = await trace();
   if (impl === "weft") {
     const store = await Store.open(name, compaction ? {} : { compactionFloorBytes: Infinity });
@@ -85,7 +89,8 @@ window.storeAll = async (impl, name, batch, compaction) => {
       applyWeft(store.doc, patches[i]);
       if (i % batch === batch - 1) await store.whenDurable();
     }
-    await store.close();
+    await store.whenDurable();
+    if (close) await store.close();
     return window.storedBytes(`weft:${name}`);
   }
   const ydoc = new Y.Doc();
