@@ -33,7 +33,7 @@ impl ItemRanges {
             .map(|mut ranges| {
                 // Runs of one agent come in order already; spans do not.
                 if !ranges.is_sorted_by_key(|r| r.0) {
-                    ranges.sort_unstable_by_key(|r| r.0);
+                    crate::radix::sort_by_u32_key(&mut ranges, |r| r.0);
                 }
                 let mut out = AgentRanges::default();
                 for (s, e) in ranges {

@@ -47,6 +47,7 @@ mod error;
 mod id;
 pub mod journal;
 mod oplog;
+mod radix;
 mod remote;
 mod sticky;
 pub mod sync;

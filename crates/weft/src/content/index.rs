@@ -13,7 +13,7 @@ pub struct IdIndex {
 
 impl IdIndex {
     /// Builds the index at once from every span's `(agent, seq, leaf)`: a
-    /// sort and a bulk insert per agent, several times faster than a `set`
+    /// radix sort and a bulk insert per agent, several times faster than a `set`
     /// per span when a loaded document first needs it.
     pub fn build(spans: impl Iterator<Item = (u32, u32, u32)>) -> IdIndex {
         let mut per_agent: Vec<Vec<(u32, u32)>> = Vec::new();
@@ -27,7 +27,7 @@ impl IdIndex {
         let agents = per_agent
             .into_iter()
             .map(|mut starts| {
-                starts.sort_unstable_by_key(|&(seq, _)| seq);
+                crate::radix::sort_by_u32_key(&mut starts, |&(seq, _)| seq);
                 // Sequence numbers between spans are not items, so they may
                 // map to the leaf before them: one key per change of leaf.
                 let mut last = None;

@@ -1,0 +1,61 @@
+//! A stable LSD radix sort by a `u32` key: a few flat loops, no comparison
+//! callbacks. Loading sorts thousands of spans by sequence number, and in
+//! WebAssembly built for size (where the standard sorts' helpers are not
+//! inlined) and still running its first, unoptimized compile, that is
+//! several times faster than `sort_unstable`.
+
+/// Sorts `v` by `key`, keeping the order of equal keys. Each byte of the key
+/// takes one counting pass, skipped when every key has the same byte there.
+pub(crate) fn sort_by_u32_key<T: Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u32) {
+    if v.len() < 2 {
+        return;
+    }
+    let mut scratch: Vec<T> = Vec::with_capacity(v.len());
+    for shift in [0u32, 8, 16, 24] {
+        let mut counts = [0usize; 256];
+        for x in v.iter() {
+            counts[(key(x) >> shift & 0xff) as usize] += 1;
+        }
+        if counts.iter().any(|&c| c == v.len()) {
+            continue; // all keys share this byte
+        }
+        let mut start = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = start;
+            start += n;
+        }
+        scratch.clear();
+        // Every slot is written once: `counts` are the buckets' offsets.
+        scratch.resize(v.len(), v[0]);
+        for x in v.iter() {
+            let b = (key(x) >> shift & 0xff) as usize;
+            scratch[counts[b]] = *x;
+            counts[b] += 1;
+        }
+        std::mem::swap(v, &mut scratch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::rng::Rng;
+
+    #[test]
+    fn sorts_stably_like_the_standard_sort() {
+        let mut rng = Rng::new(7);
+        for len in [0, 1, 2, 3, 100, 5000] {
+            for spread in [1u32, 300, 70_000, u32::MAX] {
+                let v: Vec<(u32, usize)> = (0..len)
+                    .map(|i| (rng.below(spread as usize) as u32, i))
+                    .collect();
+                let mut ours = v.clone();
+                sort_by_u32_key(&mut ours, |x| x.0);
+                let mut expected = v;
+                expected.sort_by_key(|x| x.0); // stable
+                assert_eq!(ours, expected, "len {len} spread {spread}");
+            }
+        }
+    }
+}
