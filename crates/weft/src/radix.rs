@@ -16,7 +16,7 @@ pub(crate) fn sort_by_u32_key<T: Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u32) 
         for x in v.iter() {
             counts[(key(x) >> shift & 0xff) as usize] += 1;
         }
-        if counts.iter().any(|&c| c == v.len()) {
+        if counts.contains(&v.len()) {
             continue; // all keys share this byte
         }
         let mut start = 0;
