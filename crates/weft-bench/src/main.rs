@@ -11,7 +11,7 @@ mod timing;
 
 use report::Row;
 use std::time::Duration;
-use timing::median_ms;
+use timing::{interleaved_medians, median_ms, Timed};
 use weft::IndexUnit::CodePoint;
 use weft_bench::impls::{WeftDoc, YrsDoc};
 use weft_traces::{merge_all, replay_concurrent, replay_sequential, Patch, Trace};
@@ -20,7 +20,7 @@ use weft_traces::{merge_all, replay_concurrent, replay_sequential, Patch, Trace}
 static ALLOC: alloc::Counting = alloc::Counting;
 
 // Medians of many runs: timings on shared machines swing from run to run.
-const RUNS: usize = 15;
+const RUNS: usize = 51;
 const BUDGET: Duration = Duration::from_secs(4);
 
 fn main() {
@@ -39,18 +39,44 @@ fn main() {
                 std::process::exit(1);
             }
         };
-        let mut rows = vec![weft_row(&trace), yrs_row(&trace)];
-        if !trace.concurrent {
-            rows.push(jumprope_row(&trace));
-            if !trace.has_astral() {
-                rows.push(crop_row(&trace));
+        let rows = if trace.concurrent {
+            vec![weft_row(&trace, None), yrs_row(&trace)]
+        } else {
+            // Weft and the plain ropes take turns, so their ratios compare
+            // like with like; yrs takes seconds a run and is timed apart.
+            let crop = !trace.has_astral();
+            let t = &trace;
+            let mut replays: Vec<Timed> = vec![
+                Box::new(move || Box::new(replay_sequential::<WeftDoc>(t))),
+                Box::new(move || Box::new(replay_jumprope(t))),
+            ];
+            if crop {
+                replays.push(Box::new(move || Box::new(replay_crop(t))));
             }
-        }
+            let ms = interleaved_medians(RUNS, BUDGET, &mut replays);
+            let mut rows = vec![weft_row(&trace, Some(ms[0])), yrs_row(&trace)];
+            rows.push(measure_rope(
+                Row::new("jumprope", &trace),
+                &trace,
+                ms[1],
+                || replay_jumprope(&trace),
+            ));
+            if crop {
+                rows.push(measure_rope(
+                    Row::new("crop", &trace),
+                    &trace,
+                    ms[2],
+                    || replay_crop(&trace),
+                ));
+            }
+            rows
+        };
         report::print(&trace, &rows, json);
     }
 }
 
-fn weft_row(trace: &Trace) -> Row {
+/// Weft's row; `replay_ms` of a sequential trace is measured by the caller.
+fn weft_row(trace: &Trace, replay_ms: Option<f64>) -> Row {
     let mut row = Row::new("weft", trace);
     let doc = if trace.concurrent {
         let (ms, run) = median_ms(RUNS, BUDGET, || replay_concurrent::<WeftDoc>(trace));
@@ -61,8 +87,7 @@ fn weft_row(trace: &Trace) -> Row {
         row.retained_bytes = bytes;
         merged.0
     } else {
-        let (ms, _) = median_ms(RUNS, BUDGET, || replay_sequential::<WeftDoc>(trace));
-        row.replay_ms = ms;
+        row.replay_ms = replay_ms.expect("timed with the plain ropes");
         let (doc, bytes) = alloc::retained(|| replay_sequential::<WeftDoc>(trace));
         row.retained_bytes = bytes;
         doc.0
@@ -154,27 +179,23 @@ fn utf16_txns(trace: &Trace) -> Vec<Vec<Patch>> {
         .collect()
 }
 
-fn jumprope_row(trace: &Trace) -> Row {
-    let row = Row::new("jumprope", trace);
-    let replay = || {
-        let mut r = jumprope::JumpRope::new();
-        r.insert(0, &trace.start);
-        for p in trace.txns.iter().flat_map(|t| &t.patches) {
-            if p.del > 0 {
-                r.remove(p.pos..p.pos + p.del);
-            }
-            if !p.ins.is_empty() {
-                r.insert(p.pos, &p.ins);
-            }
+fn replay_jumprope(trace: &Trace) -> jumprope::JumpRope {
+    let mut r = jumprope::JumpRope::new();
+    r.insert(0, &trace.start);
+    for p in trace.txns.iter().flat_map(|t| &t.patches) {
+        if p.del > 0 {
+            r.remove(p.pos..p.pos + p.del);
         }
-        r
-    };
-    measure_rope(row, trace, replay)
+        if !p.ins.is_empty() {
+            r.insert(p.pos, &p.ins);
+        }
+    }
+    r
 }
 
-/// Times a rope's replay, measures what it retains and checks its text.
-fn measure_rope<R: ToString>(mut row: Row, trace: &Trace, replay: impl Fn() -> R) -> Row {
-    let (ms, _) = median_ms(RUNS, BUDGET, &replay);
+/// A rope's row: its replay time (measured by the caller), what it
+/// retains, and whether its text is right.
+fn measure_rope<R: ToString>(mut row: Row, trace: &Trace, ms: f64, replay: impl Fn() -> R) -> Row {
     row.replay_ms = ms;
     let (r, bytes) = alloc::retained(replay);
     row.retained_bytes = bytes;
@@ -182,22 +203,18 @@ fn measure_rope<R: ToString>(mut row: Row, trace: &Trace, replay: impl Fn() -> R
     row
 }
 
-fn crop_row(trace: &Trace) -> Row {
-    let row = Row::new("crop", trace);
-    // Without astral characters code points equal UTF-16 units, which crop indexes.
-    let replay = || {
-        let mut r = crop::Rope::from(trace.start.as_str());
-        for p in trace.txns.iter().flat_map(|t| &t.patches) {
-            let start = r.byte_of_utf16_code_unit(p.pos);
-            if p.del > 0 {
-                let end = r.byte_of_utf16_code_unit(p.pos + p.del);
-                r.delete(start..end);
-            }
-            if !p.ins.is_empty() {
-                r.insert(start, &p.ins);
-            }
+/// Crop indexes UTF-16 units: equal to code points without astral characters.
+fn replay_crop(trace: &Trace) -> crop::Rope {
+    let mut r = crop::Rope::from(trace.start.as_str());
+    for p in trace.txns.iter().flat_map(|t| &t.patches) {
+        let start = r.byte_of_utf16_code_unit(p.pos);
+        if p.del > 0 {
+            let end = r.byte_of_utf16_code_unit(p.pos + p.del);
+            r.delete(start..end);
         }
-        r
-    };
-    measure_rope(row, trace, replay)
+        if !p.ins.is_empty() {
+            r.insert(start, &p.ins);
+        }
+    }
+    r
 }
