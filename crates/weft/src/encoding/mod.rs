@@ -111,7 +111,19 @@ impl<'a> Reader<'a> {
         self.buf = rest;
         Ok(head)
     }
+    /// A LEB128 varint. Most are one byte (small lengths and deltas): that
+    /// case is inlined into the decoding loops, the rest is a call.
+    #[inline]
     pub fn uvar(&mut self) -> Result<u64, DecodeError> {
+        if let Some((&b, rest)) = self.buf.split_first() {
+            if b < 0x80 {
+                self.buf = rest;
+                return Ok(u64::from(b));
+            }
+        }
+        self.uvar_long()
+    }
+    fn uvar_long(&mut self) -> Result<u64, DecodeError> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.u8()?;
@@ -126,10 +138,12 @@ impl<'a> Reader<'a> {
         }
         Err(DecodeError::VarintOverflow)
     }
+    #[inline]
     pub fn svar(&mut self) -> Result<i64, DecodeError> {
         let u = self.uvar()?;
         Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
     }
+    #[inline]
     pub fn u32var(&mut self) -> Result<u32, DecodeError> {
         u32::try_from(self.uvar()?).map_err(|_| DecodeError::VarintOverflow)
     }
