@@ -161,8 +161,20 @@ export class Store {
    * (see the `error` event) it waits for the retries to succeed.
    */
   async whenDurable(): Promise<void> {
-    while (this.#scheduled) await new Promise((r) => setTimeout(r, 0));
-    await this.#flushing;
+    for (;;) {
+      if (this.#scheduled) {
+        const wait = this.#due - Date.now();
+        if (wait > 0) {
+          // A retry's backoff or another tab's grace: wait for it.
+          await new Promise((r) => setTimeout(r, Math.min(wait, 50)));
+          continue;
+        }
+        this.#flushNow(); // due already: no reason to wait for the timer
+      }
+      await this.#flushing;
+      // A failed write schedules its retry before the flush settles.
+      if (!this.#scheduled) return;
+    }
   }
 
   /** What this tab knows is stored: journal records and checkpoints, with their bytes. */
@@ -281,10 +293,13 @@ export class Store {
     }
     this.#scheduled = true;
     this.#due = due;
-    this.#timer = setTimeout(() => {
-      this.#scheduled = false;
-      this.#flushing = this.#flushing.then(() => this.#flush());
-    }, delay);
+    this.#timer = setTimeout(() => this.#flushNow(), delay);
+  }
+
+  #flushNow(): void {
+    clearTimeout(this.#timer);
+    this.#scheduled = false;
+    this.#flushing = this.#flushing.then(() => this.#flush());
   }
 
   async #flush(): Promise<void> {
