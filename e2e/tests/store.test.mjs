@@ -129,6 +129,28 @@ test("a tab watching another's edits does not store them again", async () => {
   await context.close();
 });
 
+test("a peer's edit reaching every tab is stored once, by the writer tab", async () => {
+  const context = await browser.newContext();
+  const name = `peer-${Date.now()}`;
+  const tabs = [await page(context), await page(context), await page(context)];
+  await openStores(tabs, name);
+  // What a sync provider does in each tab when a peer's update arrives.
+  const peer = await tabs[0].evaluate(() => {
+    const doc = new window.weft.Doc();
+    doc.insert(0, "from a peer");
+    return Array.from(doc.encodeUpdate());
+  });
+  await Promise.all(tabs.map((p) => p.evaluate((u) => window.store.doc.applyUpdate(new Uint8Array(u)), peer)));
+  // Longer than the grace the other tabs give the writer.
+  await new Promise((r) => setTimeout(r, 2500));
+  const stored = await tabs[0].evaluate((name) => window.storageOf(name), name);
+  assert.equal(stored.records, 1, "one tab stored it; the others saw it durable");
+  await tabs[1].evaluate(() => window.store.close());
+  const text = await tabs[1].evaluate(async (name) => (await window.weft.Store.open(name)).doc.toString(), name);
+  assert.equal(text, "from a peer");
+  await context.close();
+});
+
 test("a tab stores another's edits itself if that tab never says they are durable", async () => {
   const context = await browser.newContext();
   const name = `orphan-${Date.now()}`;

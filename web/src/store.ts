@@ -105,6 +105,9 @@ export class Store {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #due = 0;
   #applyingTab = false;
+  /** Whether this tab writes remote changes at once (one tab per document does). */
+  #writer = false;
+  #releaseWriter: (() => void) | undefined;
   #closed = false;
   #lastCheckpoint: Date | undefined;
   #retryDelay = RETRY_FIRST_MS;
@@ -123,6 +126,7 @@ export class Store {
     this.#checkpointBytes = loaded?.checkpointBytes ?? 0;
     this.#saved = this.doc.version();
     this.doc.on("change", this.#onChange);
+    this.#electWriter();
     this.#channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(`weft:${name}`) : undefined;
     this.#channel?.addEventListener("message", (e: MessageEvent) => this.#fromTab(e.data as TabMessage));
   }
@@ -234,6 +238,7 @@ export class Store {
       }
     }
     this.#closed = true;
+    this.#releaseWriter?.();
     clearTimeout(this.#timer);
     this.doc.off("change", this.#onChange);
     this.#channel?.close();
@@ -258,7 +263,35 @@ export class Store {
       // Other tabs see local edits at once; what they already have is ignored.
       this.#channel.postMessage(this.doc.encodeUpdate(this.#saved));
     }
-    this.#schedule(this.#applyingTab ? TAB_GRACE_MS : 0);
+    // Another tab's edit is its to store, and a peer's edit (which reaches
+    // every tab) the writer tab's: others only step in if no tab reports
+    // it durable within the grace.
+    const theirs = this.#applyingTab || (e.origin === "remote" && !this.#writer);
+    this.#schedule(theirs ? TAB_GRACE_MS : 0);
+  }
+
+  /**
+   * One tab per document becomes the writer, holding a Web Lock until it
+   * closes or dies; the next tab waiting takes over. Without Web Locks,
+   * every tab writes.
+   */
+  #electWriter(): void {
+    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+    if (!locks) {
+      this.#writer = true;
+      return;
+    }
+    locks
+      .request(`weft:${this.#name}:writer`, () =>
+        new Promise<void>((release) => {
+          if (this.#closed) return release();
+          this.#writer = true;
+          this.#releaseWriter = release;
+        }),
+      )
+      .catch(() => {
+        this.#writer = true; // locks refused: store everything ourselves
+      });
   }
 
   #fromTab(message: TabMessage): void {
