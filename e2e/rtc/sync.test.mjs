@@ -129,6 +129,45 @@ test("a peer cut off keeps editing and converges after reconnecting", async () =
   await Promise.all([a, b].map((p) => p.context().browser().close()));
 });
 
+test("a WebRTC connection that drops while both stay in the room is redialled", async () => {
+  const room = `drop-${Date.now()}`;
+  const [a, b] = await Promise.all([newPeer(), newPeer()]);
+  // Keep every peer connection the provider makes, to break one later.
+  for (const p of [a, b]) {
+    await p.evaluate(() => {
+      const Native = window.RTCPeerConnection;
+      window.connections = [];
+      window.RTCPeerConnection = class extends Native {
+        constructor(...args) {
+          super(...args);
+          window.connections.push(this);
+        }
+      };
+    });
+  }
+  await a.evaluate((room) => window.join(room), room);
+  await b.evaluate((room) => window.join(room), room);
+  await a.evaluate(() => window.peer.doc.insert(0, "before. "));
+  await converged([a, b]);
+  // As when the network path fails: one side's connection dies; nobody
+  // leaves the room or the signaling server.
+  await b.evaluate(() => window.connections.forEach((c) => c.close()));
+  await Promise.all([a, b].map((p) => p.waitForFunction(() => window.peer.log.left.length === 1, null, { timeout: 20_000 })));
+  await a.evaluate(() => window.peer.doc.insert(0, "A meanwhile. "));
+  await b.evaluate(() => window.peer.doc.insert(window.peer.doc.length, "B meanwhile."));
+  const final = await converged([a, b]);
+  assert.equal(final, "A meanwhile. before. B meanwhile.");
+  for (const p of [a, b]) {
+    const { joined, left } = await log(p);
+    assert.equal(joined.length, 2, "connected, then connected again");
+    assert.equal(left.length, 1);
+    assert.ok(joined.every((e) => e.via === "webrtc"));
+    assert.equal(await p.evaluate(() => window.connections.length), 2, "a new peer connection");
+    await waitForStatus(p, "synced");
+  }
+  await Promise.all([a, b].map((p) => p.context().browser().close()));
+});
+
 test("a peer with the wrong secret gets nothing and injects nothing", async () => {
   const room = `secret-${Date.now()}`;
   const [a, b, mallory] = await Promise.all([newPeer(), newPeer(), newPeer()]);
