@@ -188,15 +188,14 @@ impl Doc {
 
 /// Every origin and delete target of the log names an item.
 fn check_references(section: &OpsSection, items: &ItemRanges) -> Result<(), DecodeError> {
-    let mut hint = 0;
+    let items = items.index();
     for run in &section.runs {
-        let mut is_item = |id: LocalId| {
-            id.is_none() || items.contains_near(id.agent(), id.seq(), id.seq() + 1, &mut hint)
-        };
+        let is_item =
+            |id: LocalId| id.is_none() || items.contains(id.agent(), id.seq(), id.seq() + 1);
         let ok = match run.kind() {
             OpKind::Insert { left, right } => is_item(left) && is_item(right),
             OpKind::Delete { target, reversed } => target_range(target.seq(), reversed, run.len)
-                .is_some_and(|(lo, hi)| items.contains_near(target.agent(), lo, hi, &mut hint)),
+                .is_some_and(|(lo, hi)| items.contains(target.agent(), lo, hi)),
         };
         if !ok {
             return Err(DecodeError::InvalidReference);
