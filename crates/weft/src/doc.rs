@@ -99,12 +99,8 @@ impl Doc {
         }
         let m = TextMetrics::of(text);
         self.reserve(m.chars, text.len())?;
-        let (leaf, before) = self.tree.seek_chars(at);
+        let (loc, before) = self.tree.seek_visible(at);
         let in_leaf = at - before.text.chars;
-        let loc = Loc {
-            leaf,
-            at: self.tree.leaves[leaf as usize].find_visible(in_leaf),
-        };
         let left = self
             .tree
             .prev_item(loc)
@@ -148,11 +144,7 @@ impl Doc {
         let mut remaining = end - start;
         self.reserve(remaining, 0)?;
         while remaining > 0 {
-            let (leaf, before) = self.tree.seek_chars(start);
-            let loc = Loc {
-                leaf,
-                at: self.tree.leaves[leaf as usize].find_visible(start - before.text.chars),
-            };
+            let (loc, _) = self.tree.seek_visible(start);
             let span = self.tree.span_at(loc);
             let n = remaining.min(span.len() - loc.at.offset);
             let target = span.id_at(loc.at.offset);

@@ -54,6 +54,11 @@ pub struct Tree {
     /// Where the last local edit went: consecutive edits in one leaf skip
     /// the descent and the search for child slots on the way back up.
     finger: Option<Finger>,
+    /// Where the text after the last insert continues, while nothing else
+    /// changed: its visible character index and location. The next
+    /// keystroke of someone typing goes there without a descent or a scan
+    /// of the leaf.
+    cursor: Option<(u32, Loc)>,
     /// Built on first use (merging remote operations, resolving sticky
     /// positions, encoding updates), then kept up to date: purely local
     /// editing never pays for it.
@@ -74,6 +79,7 @@ impl Default for Tree {
             root: 0,
             total: Summary::default(),
             finger: None,
+            cursor: None,
             index: OnceCell::new(),
         }
     }
@@ -145,6 +151,25 @@ impl Tree {
     /// Like `descend` by code points, but answers from the finger when the
     /// target lies in the leaf of the last edit, and leaves the finger on the
     /// leaf it finds.
+    /// The position of the `target`-th visible character (or the end of
+    /// the text) and the summary of everything before its leaf; sets the
+    /// finger there.
+    pub fn seek_visible(&mut self, target: u32) -> (Loc, Summary) {
+        if let (Some((chars, loc)), Some(f)) = (self.cursor, &self.finger) {
+            if chars == target && f.leaf == loc.leaf {
+                let before = f.before;
+                debug_assert_eq!(
+                    loc.at,
+                    self.leaves[loc.leaf as usize].find_visible(target - before.text.chars)
+                );
+                return (loc, before);
+            }
+        }
+        let (leaf, before) = self.seek_chars(target);
+        let at = self.leaves[leaf as usize].find_visible(target - before.text.chars);
+        (Loc { leaf, at }, before)
+    }
+
     pub fn seek_chars(&mut self, target: u32) -> (u32, Summary) {
         if let Some(f) = &self.finger {
             let start = f.before.text.chars;
@@ -350,20 +375,32 @@ impl Tree {
             leaf.insert_span(i, span);
         }
         leaf.insert_text(byte, text);
+        // What followed the insertion point now starts span `next`.
+        let next = if merged { i } else { i + 1 };
+        let follows_visibly = leaf.spans.get(next).is_some_and(|s| !s.deleted());
         let delta = Summary {
             items: span.len(),
             text: metrics,
         };
         self.add_delta(leaf_no, &delta);
         self.index_set(&span, leaf_no);
+        self.cursor = None;
         if self.leaves[leaf_no as usize].overfull() {
             self.fix_overflow(leaf_no);
+        } else if let Some(f) = self.finger.filter(|f| f.leaf == leaf_no && follows_visibly) {
+            let at = InLeaf {
+                span: next,
+                offset: 0,
+            };
+            let chars = f.before.text.chars + chars_before + metrics.chars;
+            self.cursor = Some((chars, Loc { leaf: leaf_no, at }));
         }
     }
 
     /// Marks `len` visible items starting at `loc` as deleted; they must lie
     /// within one visible span. Returns the size of the text they held.
     pub fn delete(&mut self, loc: Loc, len: u32) -> TextMetrics {
+        self.cursor = None;
         let leaf_no = loc.leaf;
         let leaf = &mut self.leaves[leaf_no as usize];
         debug_assert!(!leaf.spans[loc.at.span].deleted());
@@ -519,6 +556,7 @@ impl Tree {
             root: 0,
             total: Summary::default(),
             finger: None,
+            cursor: None,
             index: OnceCell::new(),
         };
         let mut leaf = Leaf::new(NIL);
