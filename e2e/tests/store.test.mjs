@@ -140,7 +140,12 @@ test("a peer's edit reaching every tab is stored once, by the writer tab", async
     doc.insert(0, "from a peer");
     return Array.from(doc.encodeUpdate());
   });
-  await Promise.all(tabs.map((p) => p.evaluate((u) => window.store.doc.applyUpdate(new Uint8Array(u)), peer)));
+  // It reaches the tabs at different times: some only after the writer
+  // already reported it durable.
+  for (const p of tabs) {
+    await p.evaluate((u) => window.store.doc.applyUpdate(new Uint8Array(u)), peer);
+    await new Promise((r) => setTimeout(r, 300));
+  }
   // Longer than the grace the other tabs give the writer.
   await new Promise((r) => setTimeout(r, 2500));
   const stored = await tabs[0].evaluate((name) => window.storageOf(name), name);

@@ -107,6 +107,8 @@ export class Store {
   #applyingTab = false;
   /** Whether this tab writes remote changes at once (one tab per document does). */
   #writer = false;
+  /** The latest version another tab reported durable. */
+  #reportedDurable: Uint8Array | undefined;
   #releaseWriter: (() => void) | undefined;
   #closed = false;
   #lastCheckpoint: Date | undefined;
@@ -267,7 +269,21 @@ export class Store {
     // every tab) the writer tab's: others only step in if no tab reports
     // it durable within the grace.
     const theirs = this.#applyingTab || (e.origin === "remote" && !this.#writer);
+    // The writer may have reported it durable before this tab received it.
+    if (theirs && this.#reportedDurable && sameBytes(this.#reportedDurable, this.doc.version())) {
+      this.#storedElsewhere(this.#reportedDurable);
+      return;
+    }
     this.#schedule(theirs ? TAB_GRACE_MS : 0);
+  }
+
+  /** Another tab stored exactly what this one holds: nothing left to write. */
+  #storedElsewhere(version: Uint8Array): void {
+    this.#saved = version;
+    if (this.#scheduled) {
+      clearTimeout(this.#timer);
+      this.#scheduled = false;
+    }
   }
 
   /**
@@ -303,13 +319,9 @@ export class Store {
       } finally {
         this.#applyingTab = false;
       }
-    } else if (message?.durable instanceof Uint8Array && sameBytes(message.durable, this.doc.version())) {
-      // Another tab stored exactly what this one holds: nothing left to write.
-      this.#saved = message.durable;
-      if (this.#scheduled) {
-        clearTimeout(this.#timer);
-        this.#scheduled = false;
-      }
+    } else if (message?.durable instanceof Uint8Array) {
+      this.#reportedDurable = message.durable;
+      if (sameBytes(message.durable, this.doc.version())) this.#storedElsewhere(message.durable);
     }
   }
 
