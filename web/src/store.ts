@@ -222,14 +222,16 @@ export class Store {
   }
 
   /**
-   * Waits for pending writes, folds the journal into one checkpoint when it
+   * Writes what is pending, folds the journal into one checkpoint when it
    * holds records (the next open then loads a snapshot instead of replaying
-   * them), then stops storing and syncing tabs. Where the database never
-   * opened there is nothing to wait for.
+   * them), then stops storing and syncing tabs. A write that fails here is
+   * reported (`error`) and not retried: closing never hangs. Where the
+   * database never opened there is nothing to write.
    */
   async close(): Promise<void> {
     if (this.#raw) {
-      await this.whenDurable();
+      if (this.#scheduled) this.#flushNow();
+      await this.#flushing;
       if (this.#keys.length > 0) {
         try {
           await this.#compactNow();
