@@ -45,6 +45,7 @@ mod doc;
 mod encoding;
 mod error;
 mod id;
+mod item_ranges;
 pub mod journal;
 mod oplog;
 mod radix;

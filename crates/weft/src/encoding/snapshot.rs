@@ -5,10 +5,10 @@
 use super::envelope::{self, Kind};
 use super::ops::{self, OpsSection, TableEntry};
 use super::{Reader, Writer};
-use crate::check::ItemRanges;
 use crate::content::{Span, Tree, MAX_SPAN_LEN};
 use crate::id::AgentTable;
 use crate::id::LocalId;
+use crate::item_ranges::ItemRanges;
 use crate::oplog::{renumber, OpKind, OpLog};
 use crate::remote::target_range;
 use crate::{DecodeError, Doc, Error, ReplicaId};
