@@ -10,6 +10,8 @@
 use crate::doc::RawDoc;
 use crate::error::to_js;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use std::cell::Cell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{IdbDatabase, IdbObjectStore, IdbRequest, IdbTransaction, IdbTransactionMode};
@@ -99,6 +101,9 @@ async fn done(request: Result<IdbRequest, JsValue>) -> Result<JsValue, JsValue> 
 #[wasm_bindgen]
 pub struct RawStore {
     db: IdbDatabase,
+    /// The key this connection expects the counter in `meta` to hold next
+    /// (what it last left there), shared by its handles.
+    expected_key: Rc<Cell<Option<f64>>>,
 }
 
 impl RawStore {
@@ -106,6 +111,7 @@ impl RawStore {
     fn handle(&self) -> RawStore {
         RawStore {
             db: self.db.clone(),
+            expected_key: self.expected_key.clone(),
         }
     }
 
@@ -154,6 +160,7 @@ impl RawStore {
             .map_err(storage_error)?;
         Ok(RawStore {
             db: db.unchecked_into(),
+            expected_key: Rc::default(),
         })
     }
 
@@ -186,6 +193,11 @@ impl RawStore {
     /// Appends an update as the next record; returns its key once the
     /// transaction completed (the update is durable).
     pub async fn append_update(&self, update: &[u8]) -> Result<f64, JsValue> {
+        if let Some(key) = self.expected_key.get() {
+            if self.append_as(key, update).await? {
+                return Ok(key);
+            }
+        }
         let tx = self.transaction(&[RECORDS, META], true)?;
         let finished = JsFuture::from(transaction_done(&tx));
         let key = Self::next_key(&tx).await?;
@@ -194,7 +206,38 @@ impl RawStore {
             .put_with_key(&Uint8Array::from(&bytes[..]), &key.into())
             .map_err(storage_error)?;
         finished.await.map_err(storage_error)?;
+        self.expected_key.set(Some(key + 1.0));
         Ok(key)
+    }
+
+    /// Appends under `key` if the counter still holds it (no other tab
+    /// wrote since this connection did). The check and the writes go out
+    /// together, saving a round trip per keystroke; if the check fails the
+    /// transaction is aborted, nothing is written, and `false` says to read
+    /// the counter instead.
+    async fn append_as(&self, key: f64, update: &[u8]) -> Result<bool, JsValue> {
+        let tx = self.transaction(&[RECORDS, META], true)?;
+        let finished = JsFuture::from(transaction_done(&tx));
+        let meta = Self::store(&tx, META)?;
+        let counter = meta.get(&NEXT_KEY.into()).map_err(storage_error)?;
+        let counter = JsFuture::from(request_done(&counter));
+        let bytes = journal::encode_record(key as u64, update);
+        Self::store(&tx, RECORDS)?
+            .put_with_key(&Uint8Array::from(&bytes[..]), &key.into())
+            .map_err(storage_error)?;
+        meta.put_with_key(&(key + 1.0).into(), &NEXT_KEY.into())
+            .map_err(storage_error)?;
+        // Requests run in order: the writes have not happened yet when the
+        // counter's value arrives, so aborting here undoes them.
+        if counter.await.map_err(storage_error)?.as_f64() != Some(key) {
+            self.expected_key.set(None);
+            tx.abort().map_err(storage_error)?;
+            let _ = finished.await; // rejects: aborted
+            return Ok(false);
+        }
+        finished.await.map_err(storage_error)?;
+        self.expected_key.set(Some(key + 1.0));
+        Ok(true)
     }
 
     /// Writes a checkpoint of `snapshot` under a fresh key and deletes the
@@ -223,6 +266,7 @@ impl RawStore {
             recs.delete(&(*k).into()).map_err(storage_error)?;
         }
         finished.await.map_err(storage_error)?;
+        self.expected_key.set(Some(key + 1.0));
         Ok((key, entry.len() as f64))
     }
 

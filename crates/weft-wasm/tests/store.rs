@@ -153,6 +153,28 @@ async fn two_connections_writing_at_once_keep_both_writers_edits() {
     }
 }
 
+#[wasm_bindgen_test]
+async fn a_writer_whose_next_key_another_took_writes_under_a_fresh_one() {
+    let name = fresh("stale");
+    let first = RawStore::open_db(&name).await.unwrap();
+    let second = RawStore::open_db(&name).await.unwrap();
+    let mut doc = weft::Doc::new(1);
+    let mut update = |word: &str| {
+        let v = doc.version();
+        doc.insert(doc.len(Utf16), word, Utf16).unwrap();
+        doc.encode_update(&v)
+    };
+    let (one, two, three) = (update("one "), update("two "), update("three"));
+    // `first` expects key 2 next; `second` takes it meanwhile.
+    let k1 = first.append_update(&one).await.unwrap();
+    let k2 = second.append_update(&two).await.unwrap();
+    let k3 = first.append_update(&three).await.unwrap();
+    assert_eq!((k1, k2, k3), (1.0, 2.0, 3.0));
+    let reopened = first.load_doc(2).await.unwrap();
+    assert_eq!(reopened.doc.to_string(), "one two three");
+    assert_eq!(reopened.merged_keys, vec![1, 2, 3]);
+}
+
 /// Runs two futures concurrently (a tiny join, to need no extra crate).
 async fn futures_join<A: std::future::Future, B: std::future::Future>(
     a: A,
