@@ -77,7 +77,6 @@ export interface ProviderEvents {
   error: ProviderError;
 }
 
-
 /** One connection: its link, its protocol session, what the peer shares. */
 interface Connection {
   peer: string;

@@ -45,7 +45,6 @@ export interface StoreEvents {
   corruption: CorruptionEvent;
 }
 
-
 /**
  * Between tabs: an edit (an update), or "everything up to this version is
  * on disk" from the tab that wrote it.
@@ -75,7 +74,6 @@ interface Loaded {
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
-
 
 /**
  * A document kept in IndexedDB. Every change (local, remote, or from another

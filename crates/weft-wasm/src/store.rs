@@ -201,13 +201,18 @@ impl RawStore {
         let tx = self.transaction(&[RECORDS, META], true)?;
         let finished = JsFuture::from(transaction_done(&tx));
         let key = Self::next_key(&tx).await?;
-        let bytes = journal::encode_record(key as u64, update);
-        Self::store(&tx, RECORDS)?
-            .put_with_key(&Uint8Array::from(&bytes[..]), &key.into())
-            .map_err(storage_error)?;
+        Self::put_record(&tx, key, update)?;
         finished.await.map_err(storage_error)?;
         self.expected_key.set(Some(key + 1.0));
         Ok(key)
+    }
+
+    fn put_record(tx: &IdbTransaction, key: f64, update: &[u8]) -> Result<(), JsValue> {
+        let bytes = journal::encode_record(key as u64, update);
+        Self::store(tx, RECORDS)?
+            .put_with_key(&Uint8Array::from(&bytes[..]), &key.into())
+            .map_err(storage_error)?;
+        Ok(())
     }
 
     /// Appends under `key` if the counter still holds it (no other tab
@@ -221,10 +226,7 @@ impl RawStore {
         let meta = Self::store(&tx, META)?;
         let counter = meta.get(&NEXT_KEY.into()).map_err(storage_error)?;
         let counter = JsFuture::from(request_done(&counter));
-        let bytes = journal::encode_record(key as u64, update);
-        Self::store(&tx, RECORDS)?
-            .put_with_key(&Uint8Array::from(&bytes[..]), &key.into())
-            .map_err(storage_error)?;
+        Self::put_record(&tx, key, update)?;
         meta.put_with_key(&(key + 1.0).into(), &NEXT_KEY.into())
             .map_err(storage_error)?;
         // Requests run in order: the writes have not happened yet when the

@@ -4,6 +4,28 @@
 //! inlined) and still running its first, unoptimized compile, that is
 //! several times faster than `sort_unstable`.
 
+/// `(agent, seq, value)` triples as `(seq, value)` pairs grouped by agent
+/// (the outer index), each group in sequence order (stable; input already
+/// in order is left as it is).
+pub(crate) fn per_agent_in_seq_order(
+    it: impl Iterator<Item = (u32, u32, u32)>,
+) -> Vec<Vec<(u32, u32)>> {
+    let mut per_agent: Vec<Vec<(u32, u32)>> = Vec::new();
+    for (agent, seq, value) in it {
+        let a = agent as usize;
+        if per_agent.len() <= a {
+            per_agent.resize_with(a + 1, Vec::new);
+        }
+        per_agent[a].push((seq, value));
+    }
+    for group in &mut per_agent {
+        if !group.is_sorted_by_key(|g| g.0) {
+            sort_by_u32_key(group, |g| g.0);
+        }
+    }
+    per_agent
+}
+
 /// Sorts `v` by `key`, keeping the order of equal keys. Each byte of the key
 /// takes one counting pass, skipped when every key has the same byte there.
 pub(crate) fn sort_by_u32_key<T: Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u32) {

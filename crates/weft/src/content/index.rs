@@ -16,18 +16,9 @@ impl IdIndex {
     /// radix sort and a bulk insert per agent, several times faster than a `set`
     /// per span when a loaded document first needs it.
     pub fn build(spans: impl Iterator<Item = (u32, u32, u32)>) -> IdIndex {
-        let mut per_agent: Vec<Vec<(u32, u32)>> = Vec::new();
-        for (agent, seq, leaf) in spans {
-            let a = agent as usize;
-            if per_agent.len() <= a {
-                per_agent.resize_with(a + 1, Vec::new);
-            }
-            per_agent[a].push((seq, leaf));
-        }
-        let agents = per_agent
+        let agents = crate::radix::per_agent_in_seq_order(spans)
             .into_iter()
-            .map(|mut starts| {
-                crate::radix::sort_by_u32_key(&mut starts, |&(seq, _)| seq);
+            .map(|starts| {
                 // Sequence numbers between spans are not items, so they may
                 // map to the leaf before them: one key per change of leaf.
                 let mut last = None;

@@ -148,9 +148,6 @@ impl Tree {
         }
     }
 
-    /// Like `descend` by code points, but answers from the finger when the
-    /// target lies in the leaf of the last edit, and leaves the finger on the
-    /// leaf it finds.
     /// The position of the `target`-th visible character (or the end of
     /// the text) and the summary of everything before its leaf; sets the
     /// finger there.
@@ -170,7 +167,10 @@ impl Tree {
         (Loc { leaf, at }, before)
     }
 
-    pub fn seek_chars(&mut self, target: u32) -> (u32, Summary) {
+    /// Like `descend` by code points, but answers from the finger when the
+    /// target lies in the leaf of the last edit, and leaves the finger on the
+    /// leaf it finds.
+    fn seek_chars(&mut self, target: u32) -> (u32, Summary) {
         if let Some(f) = &self.finger {
             let start = f.before.text.chars;
             let end = start + f.own.text.chars;
