@@ -99,6 +99,9 @@ impl Doc {
         }
         let m = TextMetrics::of(text);
         self.reserve(m.chars, text.len())?;
+        if self.continue_typing(at, text, m) {
+            return Ok(());
+        }
         let (loc, before) = self.tree.seek_visible(at);
         let in_leaf = at - before.text.chars;
         let left = self
@@ -125,6 +128,35 @@ impl Doc {
         ));
         self.next_seq[self.me as usize] += m.chars;
         Ok(())
+    }
+
+    /// Inserts `text` at visible character `at` the quick way when it
+    /// continues the last local insert: at the tree's cursor, right after
+    /// this replica's latest item, before the same item. Its items then join
+    /// that span and that operation run. Returns whether it did.
+    fn continue_typing(&mut self, at: u32, text: &str, m: TextMetrics) -> bool {
+        let Some(found @ (loc, _)) = self.tree.cursor_at(at) else {
+            return false;
+        };
+        let seq = self.next_seq[self.me as usize];
+        let typed = self.tree.span_before_cursor(loc);
+        if typed.agent != self.me || typed.deleted() || typed.end_seq() != seq {
+            return false;
+        }
+        let right = self
+            .tree
+            .normalize(loc)
+            .map_or(LocalId::NONE, |l| self.id_at(l));
+        debug_assert_eq!(
+            self.tree.prev_item(loc).map(|l| self.id_at(l)),
+            Some(LocalId::new(self.me, seq - 1))
+        );
+        if !self.oplog.extend_insert(self.me, seq, right, m.chars) {
+            return false;
+        }
+        self.tree.extend_at_cursor(at, found, text, m);
+        self.next_seq[self.me as usize] += m.chars;
+        true
     }
 
     /// Deletes `len` units of text starting at `index`.

@@ -217,6 +217,22 @@ impl OpLog {
         self.runs.push(run);
     }
 
+    /// Grows the last run by `len` items when it is an insert by `agent`
+    /// ending at `seq` with right origin `right`: what an insert typed right
+    /// after it, before the same item, would merge into. Returns whether it did.
+    pub fn extend_insert(&mut self, agent: u32, seq: u32, right: LocalId, len: u32) -> bool {
+        let Some(last) = self.runs.last_mut() else {
+            return false;
+        };
+        let continues = last.agent == agent
+            && last.end() == seq
+            && matches!(last.kind(), OpKind::Insert { right: r, .. } if r == right);
+        if continues {
+            last.len += len;
+        }
+        continues
+    }
+
     fn list_of(by_agent: &mut Vec<Vec<u32>>, agent: u32) -> &mut Vec<u32> {
         let a = agent as usize;
         if by_agent.len() <= a {

@@ -152,19 +152,73 @@ impl Tree {
     /// the text) and the summary of everything before its leaf; sets the
     /// finger there.
     pub fn seek_visible(&mut self, target: u32) -> (Loc, Summary) {
-        if let (Some((chars, loc)), Some(f)) = (self.cursor, &self.finger) {
-            if chars == target && f.leaf == loc.leaf {
-                let before = f.before;
-                debug_assert_eq!(
-                    loc.at,
-                    self.leaves[loc.leaf as usize].find_visible(target - before.text.chars)
-                );
-                return (loc, before);
-            }
+        if let Some((loc, before)) = self.cursor_at(target) {
+            return (loc, before);
         }
         let (leaf, before) = self.seek_chars(target);
         let at = self.leaves[leaf as usize].find_visible(target - before.text.chars);
         (Loc { leaf, at }, before)
+    }
+
+    /// The cursor's location and the summary before its leaf, when the
+    /// cursor is valid and at visible character `target`.
+    pub fn cursor_at(&self, target: u32) -> Option<(Loc, Summary)> {
+        let (chars, loc) = self.cursor?;
+        let f = self.finger.as_ref()?;
+        if chars != target || f.leaf != loc.leaf {
+            return None;
+        }
+        debug_assert_eq!(
+            loc.at,
+            self.leaves[loc.leaf as usize].find_visible(target - f.before.text.chars)
+        );
+        Some((loc, f.before))
+    }
+
+    /// Drops the cursor, so the next insert takes the general path.
+    #[cfg(test)]
+    pub fn forget_cursor(&mut self) {
+        self.cursor = None;
+    }
+
+    /// The span that ends at the cursor location `loc` (from `cursor_at`):
+    /// the one holding the last inserted text.
+    pub fn span_before_cursor(&self, loc: Loc) -> Span {
+        self.leaves[loc.leaf as usize].spans[loc.at.span - 1]
+    }
+
+    /// Appends visible `text` (measured as `metrics`) at the cursor, visible
+    /// character `chars`, to the span before it: the next keystroke of
+    /// someone typing, whose items continue that span's ids. `loc` and
+    /// `before` are what `cursor_at(chars)` returned.
+    pub fn extend_at_cursor(
+        &mut self,
+        chars: u32,
+        (loc, before): (Loc, Summary),
+        text: &str,
+        metrics: TextMetrics,
+    ) {
+        let leaf = &mut self.leaves[loc.leaf as usize];
+        let span = &mut leaf.spans[loc.at.span - 1];
+        let old_end = span.end_seq();
+        span.set_len(span.len() + metrics.chars);
+        let grown = *span;
+        let byte = leaf.byte_of_char(chars - before.text.chars);
+        leaf.insert_text(byte, text);
+        let delta = Summary {
+            items: metrics.chars,
+            text: metrics,
+        };
+        self.add_delta(loc.leaf, &delta);
+        if let Some(ix) = self.index.get_mut() {
+            ix.set(grown.agent, old_end, grown.end_seq(), loc.leaf);
+        }
+        if self.leaves[loc.leaf as usize].overfull() {
+            self.cursor = None;
+            self.fix_overflow(loc.leaf);
+        } else {
+            self.cursor = Some((chars + metrics.chars, loc));
+        }
     }
 
     /// Like `descend` by code points, but answers from the finger when the
@@ -375,9 +429,12 @@ impl Tree {
             leaf.insert_span(i, span);
         }
         leaf.insert_text(byte, text);
-        // What followed the insertion point now starts span `next`.
+        // What followed the insertion point now starts span `next`. The
+        // cursor goes there when that is where the next visible character
+        // is found: before a visible item, or at the very end.
         let next = if merged { i } else { i + 1 };
-        let follows_visibly = leaf.spans.get(next).is_some_and(|s| !s.deleted());
+        let at_end = leaf.next == NIL;
+        let follows_visibly = leaf.spans.get(next).map_or(at_end, |s| !s.deleted());
         let delta = Summary {
             items: span.len(),
             text: metrics,
@@ -709,6 +766,16 @@ impl Tree {
 impl Tree {
     /// Checks the finger, if any, against the tree (part of `check`).
     pub(super) fn check_finger(&self) {
+        if let Some((chars, loc)) = self.cursor {
+            let start = self.leaf_start(loc.leaf).text.chars;
+            let leaf = &self.leaves[loc.leaf as usize];
+            assert!(chars >= start, "cursor: before its leaf");
+            assert_eq!(
+                leaf.find_visible(chars - start),
+                loc.at,
+                "cursor: not where character {chars} is"
+            );
+        }
         let Some(f) = &self.finger else { return };
         assert_eq!(
             f.before,

@@ -7,3 +7,4 @@ mod fugue;
 mod oracle;
 pub(crate) mod rng;
 mod roundtrip;
+mod typing;
