@@ -25,7 +25,7 @@ fn main() {
     let cut = (patches.len() as f64 * fraction) as usize;
 
     let mut doc = weft::Doc::new(1);
-    let mut checkpoint = journal::encode_checkpoint(1, &doc.encode_snapshot());
+    let mut checkpoint = journal::encode_checkpoint(1, &doc.encode_snapshot().unwrap());
     let mut updates = Vec::new();
     let mut mark = doc.version();
     for (i, p) in patches.iter().enumerate() {
@@ -37,12 +37,12 @@ fn main() {
         }
         let done = i + 1;
         if done == cut {
-            checkpoint = journal::encode_checkpoint(1, &doc.encode_snapshot());
+            checkpoint = journal::encode_checkpoint(1, &doc.encode_snapshot().unwrap());
             mark = doc.version();
         } else if done > cut
             && ((done - cut).is_multiple_of(EDITS_PER_RECORD) || done == patches.len())
         {
-            updates.push(doc.encode_update(&mark));
+            updates.push(doc.encode_update(&mark).unwrap());
             mark = doc.version();
         }
     }

@@ -31,7 +31,9 @@ impl ReplayDoc for WeftDoc {
         self.0.version()
     }
     fn update_since(&self, mark: &weft::Version) -> Vec<u8> {
-        self.0.encode_update(mark)
+        self.0
+            .encode_update(mark)
+            .expect("a document built by replay")
     }
     fn apply_update(&mut self, u: &Vec<u8>) {
         self.0

@@ -92,7 +92,7 @@ fn weft_row(trace: &Trace, replay_ms: Option<f64>) -> Row {
         row.retained_bytes = bytes;
         doc.0
     };
-    let snapshot = doc.encode_snapshot();
+    let snapshot = doc.encode_snapshot().unwrap();
     row.snapshot_bytes = Some(snapshot.len());
     let (ms, _) = median_ms(50, Duration::from_secs(2), || {
         let mut d = weft::Doc::from_snapshot(&snapshot, 9).expect("own snapshot loads");

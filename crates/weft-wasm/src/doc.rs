@@ -131,14 +131,14 @@ impl RawDoc {
 
     /// The full state and history (a snapshot).
     #[wasm_bindgen(js_name = encodeState)]
-    pub fn encode_state(&self) -> Vec<u8> {
-        self.0.encode_snapshot()
+    pub fn encode_state(&self) -> Result<Vec<u8>, JsValue> {
+        self.0.encode_snapshot().map_err(to_js)
     }
 
     /// What a replica at version `since` (everything when absent) lacks.
     #[wasm_bindgen(js_name = encodeUpdate)]
     pub fn encode_update(&self, since: Option<Vec<u8>>) -> Result<Vec<u8>, JsValue> {
-        Ok(self.0.encode_update(&version_from(since)?))
+        self.0.encode_update(&version_from(since)?).map_err(to_js)
     }
 
     /// Merges an update or snapshot; returns the changes it made.

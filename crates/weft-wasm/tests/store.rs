@@ -25,7 +25,12 @@ async fn appended_updates_survive_reopening() {
         let v = doc.version();
         let at = doc.len(Utf16);
         doc.insert(at, word, Utf16).unwrap();
-        keys.push(store.append_update(&doc.encode_update(&v)).await.unwrap());
+        keys.push(
+            store
+                .append_update(&doc.encode_update(&v).unwrap())
+                .await
+                .unwrap(),
+        );
     }
     assert_eq!(keys, vec![1.0, 2.0, 3.0]);
     store.close();
@@ -46,10 +51,15 @@ async fn compaction_replaces_records_with_a_checkpoint() {
     for i in 0..20 {
         let v = doc.version();
         doc.insert(0, &format!("line {i}\n"), Utf16).unwrap();
-        keys.push(store.append_update(&doc.encode_update(&v)).await.unwrap());
+        keys.push(
+            store
+                .append_update(&doc.encode_update(&v).unwrap())
+                .await
+                .unwrap(),
+        );
     }
     let (checkpoint, size) = store
-        .compact_with(&doc.encode_snapshot(), &keys, &[])
+        .compact_with(&doc.encode_snapshot().unwrap(), &keys, &[])
         .await
         .unwrap();
     assert_eq!(checkpoint, 21.0, "a fresh key from the shared counter");
@@ -57,7 +67,10 @@ async fn compaction_replaces_records_with_a_checkpoint() {
     // One more edit after the checkpoint.
     let v = doc.version();
     doc.insert(0, "last\n", Utf16).unwrap();
-    store.append_update(&doc.encode_update(&v)).await.unwrap();
+    store
+        .append_update(&doc.encode_update(&v).unwrap())
+        .await
+        .unwrap();
     let reopened = RawStore::open_db(&name)
         .await
         .unwrap()
@@ -82,16 +95,16 @@ async fn corrupt_and_truncated_records_are_skipped_and_reported() {
     let mut a = weft::Doc::new(1);
     a.insert(0, "alpha ", Utf16).unwrap();
     store
-        .append_update(&a.encode_update(&Version::new()))
+        .append_update(&a.encode_update(&Version::new()).unwrap())
         .await
         .unwrap();
     // Damage written straight into the store: a record cut short, a record
     // with a flipped bit, and bytes that are not a record at all.
     let mut b = weft::Doc::new(2);
     b.insert(0, "beta", Utf16).unwrap();
-    let good = weft::journal::encode_record(2, &b.encode_update(&Version::new()));
+    let good = weft::journal::encode_record(2, &b.encode_update(&Version::new()).unwrap());
     store.put_raw(2.0, &good[..good.len() - 3]).await.unwrap();
-    let mut flipped = weft::journal::encode_record(3, &b.encode_update(&Version::new()));
+    let mut flipped = weft::journal::encode_record(3, &b.encode_update(&Version::new()).unwrap());
     flipped[20] ^= 4;
     store.put_raw(3.0, &flipped).await.unwrap();
     store.put_raw(4.0, b"not a record").await.unwrap();
@@ -99,7 +112,10 @@ async fn corrupt_and_truncated_records_are_skipped_and_reported() {
     a.insert(6, "gamma", Utf16).unwrap();
     // The counter still says 2: appends go on from there, so use a later key.
     store
-        .put_raw(5.0, &weft::journal::encode_record(5, &a.encode_update(&v)))
+        .put_raw(
+            5.0,
+            &weft::journal::encode_record(5, &a.encode_update(&v).unwrap()),
+        )
         .await
         .unwrap();
     let reopened = store.load_doc(9).await.unwrap();
@@ -127,7 +143,7 @@ async fn two_connections_writing_at_once_keep_both_writers_edits() {
         let (va, vb) = (a.version(), b.version());
         a.insert(a.len(Utf16), &format!("a{i} "), Utf16).unwrap();
         b.insert(b.len(Utf16), &format!("b{i} "), Utf16).unwrap();
-        pending.push((a.encode_update(&va), b.encode_update(&vb)));
+        pending.push((a.encode_update(&va).unwrap(), b.encode_update(&vb).unwrap()));
     }
     // Interleave the two writers' transactions.
     let writes = pending.iter().map(|(ua, ub)| async {
@@ -162,7 +178,7 @@ async fn a_writer_whose_next_key_another_took_writes_under_a_fresh_one() {
     let mut update = |word: &str| {
         let v = doc.version();
         doc.insert(doc.len(Utf16), word, Utf16).unwrap();
-        doc.encode_update(&v)
+        doc.encode_update(&v).unwrap()
     };
     let (one, two, three) = (update("one "), update("two "), update("three"));
     // `first` expects key 2 next; `second` takes it meanwhile.

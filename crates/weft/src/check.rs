@@ -28,8 +28,9 @@ impl Doc {
             self.agents.len(),
             "one counter per replica"
         );
+        let log = self.full_log().expect("the snapshot's history decodes");
         let mut next = vec![0u32; self.agents.len()];
-        for run in &self.oplog.runs {
+        for run in &log.runs {
             assert_eq!(
                 run.seq, next[run.agent as usize],
                 "log of replica {} has a gap or overlap at {:?}",
@@ -40,10 +41,10 @@ impl Doc {
         }
         assert_eq!(next, self.next_seq, "log and version disagree");
         assert!(
-            same_items(&self.oplog.runs, self.tree.spans().map(|(s, _)| s)),
+            same_items(&log.runs, self.tree.spans().map(|(s, _)| s)),
             "tree items differ from the log's inserts"
         );
-        for run in &self.oplog.runs {
+        for run in &log.runs {
             match run.kind() {
                 OpKind::Insert { left, right } => {
                     for id in [left, right].into_iter().filter(|i| !i.is_none()) {

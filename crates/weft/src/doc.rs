@@ -1,6 +1,7 @@
 //! The document: local edits and reads in any index unit.
 
 use crate::content::{Loc, Metric, Span, Summary, Tree, MAX_SPAN_LEN};
+use crate::history::EncodedHistory;
 use crate::id::{AgentTable, LocalId};
 use crate::oplog::{OpKind, OpLog, OpRun};
 use crate::remote::RemoteOp;
@@ -15,9 +16,9 @@ use crate::{Error, IndexUnit, ReplicaId, Version};
 /// let mut alice = Doc::new(1);
 /// alice.insert(0, "hello", Utf16).unwrap();
 /// let mut bob = Doc::new(2);
-/// bob.apply_update(&alice.encode_update(&bob.version()), Utf16).unwrap();
+/// bob.apply_update(&alice.encode_update(&bob.version()).unwrap(), Utf16).unwrap();
 /// bob.insert(5, " world", Utf16).unwrap();
-/// alice.apply_update(&bob.encode_update(&alice.version()), Utf16).unwrap();
+/// alice.apply_update(&bob.encode_update(&alice.version()).unwrap(), Utf16).unwrap();
 /// assert_eq!(alice.to_string(), "hello world");
 /// ```
 #[derive(Debug, Clone)]
@@ -28,7 +29,12 @@ pub struct Doc {
     /// Per agent, how many of its operations are applied.
     pub(crate) next_seq: Vec<u32>,
     pub(crate) tree: Tree,
+    /// Every operation applied, except, while `encoded_history` is set,
+    /// those of the snapshot the document was loaded from.
     pub(crate) oplog: OpLog,
+    /// The history of the snapshot this document was loaded from, until it
+    /// is first needed (see `history`).
+    pub(crate) encoded_history: Option<Box<EncodedHistory>>,
     /// Remote operations waiting for operations they depend on.
     pub(crate) pending: Vec<RemoteOp>,
     /// Waiting operations discarded because too many waited (see
@@ -48,6 +54,7 @@ impl Doc {
             next_seq: vec![0],
             tree: Tree::default(),
             oplog: OpLog::default(),
+            encoded_history: None,
             pending: Vec::new(),
             discarded_ops: 0,
         }
@@ -328,6 +335,7 @@ impl Doc {
     pub fn heap_bytes(&self) -> usize {
         self.tree.heap_bytes()
             + self.oplog.heap_bytes()
+            + self.encoded_history.as_ref().map_or(0, |h| h.heap_bytes())
             + self.agents.heap_bytes()
             + self.next_seq.capacity() * 4
     }

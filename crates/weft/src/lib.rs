@@ -17,22 +17,22 @@
 //! let mut a = Doc::new(1);
 //! let mut b = Doc::new(2);
 //! a.insert(0, "Hello!", Utf16)?;
-//! b.apply_update(&a.encode_update(&b.version()), Utf16)?;
+//! b.apply_update(&a.encode_update(&b.version())?, Utf16)?;
 //!
 //! // Concurrent edits.
 //! let cursor = b.sticky_index(5, Bias::Right, Utf16)?;
 //! a.insert(5, ", world", Utf16)?;
 //! b.insert(0, "\u{1F600} ", Utf16)?;
 //!
-//! let patches = b.apply_update(&a.encode_update(&b.version()), Utf16)?;
-//! a.apply_update(&b.encode_update(&a.version()), Utf16)?;
+//! let patches = b.apply_update(&a.encode_update(&b.version())?, Utf16)?;
+//! a.apply_update(&b.encode_update(&a.version())?, Utf16)?;
 //! assert_eq!(a.to_string(), "\u{1F600} Hello, world!");
 //! assert_eq!(a.to_string(), b.to_string());
 //! assert_eq!(b.resolve_sticky(&cursor, Utf16)?, 15);
 //! assert_eq!(patches.len(), 1);
 //!
 //! // Snapshots hold the whole history.
-//! let c = weft::Doc::from_snapshot(&a.encode_snapshot(), 3)?;
+//! let c = weft::Doc::from_snapshot(&a.encode_snapshot()?, 3)?;
 //! assert_eq!(c.to_string(), a.to_string());
 //! # Ok::<(), weft::Error>(())
 //! ```
@@ -44,6 +44,7 @@ mod content;
 mod doc;
 mod encoding;
 mod error;
+mod history;
 mod id;
 mod item_ranges;
 pub mod journal;

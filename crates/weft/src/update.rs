@@ -14,11 +14,16 @@ impl Doc {
     /// whole history.
     ///
     /// O(operations in the update · log n).
-    pub fn encode_update(&self, since: &Version) -> Vec<u8> {
-        let section = self.section_since(since);
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when the update reaches back into the history of the
+    /// snapshot this document was loaded from and that history turns out
+    /// invalid (see [`Doc::load_history`]).
+    pub fn encode_update(&self, since: &Version) -> Result<Vec<u8>, Error> {
+        let section = self.section_since(since)?;
         let mut w = Writer::default();
         ops::write(&mut w, &section);
-        envelope::seal(Kind::Update, &w.into_bytes())
+        Ok(envelope::seal(Kind::Update, &w.into_bytes()))
     }
 
     /// Merges an update or a snapshot from any replica: operations already
@@ -52,6 +57,7 @@ impl Doc {
             Kind::Update => {
                 let section = ops::read(&mut r)?;
                 r.finish()?;
+                self.load_history()?;
                 let ends = section
                     .table
                     .iter()
@@ -62,7 +68,10 @@ impl Doc {
                 Ok((patches, ends))
             }
             Kind::Snapshot => {
-                let other = Doc::decode_snapshot_body(r, self.replica)?;
+                // Bytes from elsewhere are checked whole before anything is
+                // applied.
+                let mut other = Doc::decode_snapshot_body(r, self.replica)?;
+                other.load_history()?;
                 let ends = other.version();
                 if self.has_no_history() {
                     // Nothing to merge with: adopt the snapshot, O(n), where
@@ -98,13 +107,14 @@ impl Doc {
     }
 
     fn merge_in(&mut self, other: &Doc, unit: Option<IndexUnit>) -> Result<Vec<Patch>, Error> {
-        let section = other.section_since(&self.version());
+        self.load_history()?;
+        let section = other.section_since(&self.version())?;
         self.apply_ops(to_remote(section), unit)
     }
 
     /// The operations not in `since`, with the text of inserted characters
     /// that are still visible.
-    fn section_since(&self, since: &Version) -> OpsSection {
+    fn section_since(&self, since: &Version) -> Result<OpsSection, Error> {
         let known: Vec<u32> = (0..self.agents.len())
             .map(|a| {
                 since
@@ -112,10 +122,11 @@ impl Doc {
                     .min(self.next_seq[a])
             })
             .collect();
+        let log = self.log_since(&known)?;
         let mut runs = Vec::new();
         let mut texts = Vec::new();
-        for i in self.oplog.runs_since(&known) {
-            let run = self.oplog.runs[i as usize];
+        for i in log.runs_since(&known) {
+            let run = log.runs[i as usize];
             let run = if run.seq < known[run.agent as usize] {
                 run.suffix(known[run.agent as usize])
             } else {
@@ -168,7 +179,7 @@ impl Doc {
                 e.first_seq = 0;
             }
         }
-        OpsSection { table, runs, texts }
+        Ok(OpsSection { table, runs, texts })
     }
 }
 

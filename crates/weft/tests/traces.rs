@@ -27,7 +27,7 @@ impl ReplayDoc for W {
         self.0.version()
     }
     fn update_since(&self, mark: &Version) -> Vec<u8> {
-        self.0.encode_update(mark)
+        self.0.encode_update(mark).unwrap()
     }
     fn apply_update(&mut self, u: &Vec<u8>) {
         self.0.apply_update(u, CodePoint).unwrap();
@@ -62,7 +62,7 @@ fn every_trace_replays_to_its_end_content() {
             let merged: W = merge_all(&run.updates);
             for mut r in run.replicas {
                 // Bring every agent's replica up to date: all converge.
-                r.apply_update(&merged.0.encode_update(&r.0.version()));
+                r.apply_update(&merged.0.encode_update(&r.0.version()).unwrap());
                 assert!(
                     r.text() == trace.end,
                     "{}: an agent's replica differs",
@@ -80,7 +80,7 @@ fn every_trace_replays_to_its_end_content() {
             "{}: final text differs from endContent",
             trace.name
         );
-        let loaded = Doc::from_snapshot(&doc.encode_snapshot(), 1).unwrap();
+        let loaded = Doc::from_snapshot(&doc.encode_snapshot().unwrap(), 1).unwrap();
         loaded.check_invariants();
         assert!(
             loaded.to_string() == trace.end,
@@ -89,7 +89,7 @@ fn every_trace_replays_to_its_end_content() {
         );
         let replayed: W = {
             let mut fresh = W::new_replica(99);
-            fresh.apply_update(&doc.encode_update(&Version::new()));
+            fresh.apply_update(&doc.encode_update(&Version::new()).unwrap());
             fresh
         };
         assert!(

@@ -162,6 +162,15 @@ impl<'a> Reader<'a> {
         }
         Ok(n as usize)
     }
+    /// Passes over a column written by `Writer::column` without reading it.
+    pub fn skip_column(&mut self) -> Result<(), DecodeError> {
+        let n = usize::try_from(self.uvar()? >> 1).map_err(|_| DecodeError::VarintOverflow)?;
+        self.take(n).map(drop)
+    }
+    /// The bytes not read yet.
+    pub fn rest(&self) -> &'a [u8] {
+        self.buf
+    }
     /// A column written by `Writer::column`, inflated if it was deflated.
     pub fn column(&mut self) -> Result<Column<'a>, DecodeError> {
         let tag = self.uvar()?;

@@ -135,6 +135,23 @@ fn read_ref(r: &mut Reader, base: LocalId, table_len: usize) -> Result<LocalId, 
 }
 
 pub fn read(r: &mut Reader) -> Result<OpsSection, DecodeError> {
+    let table = read_table(r)?;
+    read_runs(r, table)
+}
+
+/// Passes over the runs after the table (the rest of a section) without
+/// inflating or checking their columns: a snapshot's history is decoded when
+/// first needed.
+pub fn skip_runs(r: &mut Reader) -> Result<(), DecodeError> {
+    r.uvar()?;
+    for _ in 0..6 {
+        r.skip_column()?;
+    }
+    Ok(())
+}
+
+/// The replica table that starts a section.
+pub fn read_table(r: &mut Reader) -> Result<Vec<TableEntry>, DecodeError> {
     let n = r.len_prefix(10)?;
     let mut table = Vec::with_capacity(n);
     for _ in 0..n {
@@ -153,6 +170,11 @@ pub fn read(r: &mut Reader) -> Result<OpsSection, DecodeError> {
             count,
         });
     }
+    Ok(table)
+}
+
+/// The runs that follow `table` in a section.
+fn read_runs(r: &mut Reader, table: Vec<TableEntry>) -> Result<OpsSection, DecodeError> {
     let declared_runs = r.uvar()?;
     let columns = [
         r.column()?,

@@ -6,18 +6,21 @@ use super::envelope::{self, Kind};
 use super::ops::{self, OpsSection, TableEntry};
 use super::{Reader, Writer};
 use crate::content::{Span, Tree, MAX_SPAN_LEN};
+use crate::history::EncodedHistory;
 use crate::id::AgentTable;
-use crate::id::LocalId;
-use crate::item_ranges::ItemRanges;
-use crate::oplog::{renumber, OpKind, OpLog};
-use crate::remote::target_range;
+use crate::oplog::{renumber, OpLog};
 use crate::{DecodeError, Doc, Error, ReplicaId};
 
 impl Doc {
     /// The full state and history as a compact binary snapshot.
     ///
     /// O(n) in the operation runs and spans.
-    pub fn encode_snapshot(&self) -> Vec<u8> {
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when this document was loaded from a snapshot whose
+    /// history turns out invalid (see [`Doc::load_history`]).
+    pub fn encode_snapshot(&self) -> Result<Vec<u8>, Error> {
+        let log = self.full_log()?;
         // Only replicas with operations are listed, in local order.
         let mut slot = vec![u32::MAX; self.agents.len()];
         let mut table = Vec::new();
@@ -31,7 +34,7 @@ impl Doc {
                 });
             }
         }
-        let mut runs = self.oplog.runs.clone();
+        let mut runs = log.runs.clone();
         for run in &mut runs {
             renumber(run, &mut |a| slot[a as usize]);
         }
@@ -77,7 +80,7 @@ impl Doc {
             text.push_str(&self.tree.leaves[*l as usize].text);
         }
         w.column(text.as_bytes());
-        envelope::seal(Kind::Snapshot, &w.into_bytes())
+        Ok(envelope::seal(Kind::Snapshot, &w.into_bytes()))
     }
 
     /// Loads a snapshot made by [`Doc::encode_snapshot`]; local edits are made
@@ -99,12 +102,14 @@ impl Doc {
         mut r: Reader<'_>,
         replica: ReplicaId,
     ) -> Result<Doc, Error> {
-        let section = ops::read(&mut r)?;
-        if section.table.iter().any(|e| e.first_seq != 0) {
+        // The history is passed over: it is decoded and checked when first
+        // needed (see `history`). Its replica table gives the counters.
+        let history = r.rest();
+        let table = ops::read_table(&mut r)?;
+        ops::skip_runs(&mut r)?;
+        let history = &history[..history.len() - r.remaining()];
+        if table.iter().any(|e| e.first_seq != 0) {
             return Err(DecodeError::InvalidValue("snapshot history starts after 0").into());
-        }
-        if section.texts.iter().any(Option::is_some) {
-            return Err(DecodeError::InvalidValue("snapshot operation carries text").into());
         }
         let declared = r.uvar()?;
         let columns = [r.column()?, r.column()?, r.column()?];
@@ -119,8 +124,8 @@ impl Doc {
         let text_c = r.column()?;
         r.finish()?;
         let text = std::str::from_utf8(text_c.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;
-        let n_agents = section.table.len();
-        let next_seq: Vec<u32> = section.table.iter().map(|e| e.count).collect();
+        let n_agents = table.len();
+        let next_seq: Vec<u32> = table.iter().map(|e| e.count).collect();
         let mut spans = Vec::with_capacity(count);
         let mut last_end = vec![0u32; n_agents];
         let mut visible = 0u64;
@@ -158,48 +163,24 @@ impl Doc {
         if crate::unit::TextMetrics::of(text).chars as u64 != visible {
             return Err(DecodeError::InvalidValue("snapshot text length").into());
         }
-        let items = ItemRanges::inserted_by(&section.runs);
-        if !items.same_as(&ItemRanges::held_by(spans.iter().copied())) {
-            return Err(
-                DecodeError::InvalidValue("spans do not match the inserted characters").into(),
-            );
-        }
-        check_references(&section, &items)?;
         let tree = Tree::build(&spans, text);
         let mut agents = AgentTable::default();
-        for e in &section.table {
+        for e in &table {
             agents.get_or_add(e.replica);
         }
-        let oplog = OpLog::from_runs(section.runs);
+        let encoded_history = Some(Box::new(EncodedHistory::new(history, next_seq.clone())));
         let mut doc = Doc {
             replica,
             me: 0,
             agents,
             next_seq,
             tree,
-            oplog,
+            oplog: OpLog::default(),
+            encoded_history,
             pending: Vec::new(),
             discarded_ops: 0,
         };
         doc.me = doc.agent(replica);
         Ok(doc)
     }
-}
-
-/// Every origin and delete target of the log names an item.
-fn check_references(section: &OpsSection, items: &ItemRanges) -> Result<(), DecodeError> {
-    let items = items.index();
-    for run in &section.runs {
-        let is_item =
-            |id: LocalId| id.is_none() || items.contains(id.agent(), id.seq(), id.seq() + 1);
-        let ok = match run.kind() {
-            OpKind::Insert { left, right } => is_item(left) && is_item(right),
-            OpKind::Delete { target, reversed } => target_range(target.seq(), reversed, run.len)
-                .is_some_and(|(lo, hi)| items.contains(target.agent(), lo, hi)),
-        };
-        if !ok {
-            return Err(DecodeError::InvalidReference);
-        }
-    }
-    Ok(())
 }

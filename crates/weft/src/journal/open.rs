@@ -61,6 +61,13 @@ pub fn open<'a>(
     let mut problems = Vec::new();
     let mut checkpoints: Vec<(u64, &[u8])> = checkpoints.into_iter().collect();
     checkpoints.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
+    let mut records: Vec<(u64, &[u8])> = records.into_iter().collect();
+    records.sort_unstable_by_key(|r| r.0);
+    // Merging into the base needs its history. Decoding it here blames an
+    // invalid one on the base checkpoint (the next one becomes the base)
+    // instead of on whatever is merged next. A lone checkpoint keeps it
+    // encoded until needed.
+    let merges = checkpoints.len() > 1 || !records.is_empty();
     let mut doc: Option<Doc> = None;
     let mut covered = 0;
     let mut checkpoint_bytes = 0;
@@ -77,7 +84,14 @@ pub fn open<'a>(
                     _ => Err(DecodeError::InvalidValue("checkpoint header").into()),
                 });
         let merged = entry.and_then(|snapshot| match &mut doc {
-            None => Doc::from_snapshot(snapshot, replica).map(|d| doc = Some(d)),
+            None => Doc::from_snapshot(snapshot, replica)
+                .and_then(|mut d| {
+                    if merges {
+                        d.load_history()?;
+                    }
+                    Ok(d)
+                })
+                .map(|d| doc = Some(d)),
             Some(d) => d.apply_update_quietly(snapshot),
         });
         match merged {
@@ -92,8 +106,6 @@ pub fn open<'a>(
         }
     }
     let mut doc = doc.unwrap_or_else(|| Doc::new(replica));
-    let mut records: Vec<(u64, &[u8])> = records.into_iter().collect();
-    records.sort_unstable_by_key(|r| r.0);
     let last_key = records
         .last()
         .map_or(0, |r| r.0)
@@ -150,11 +162,20 @@ pub struct Compaction {
 /// Plans a compaction of `doc` under the fresh `key`; `doc` includes the
 /// records and checkpoints listed (those it was opened with, and records
 /// written from it).
-pub fn compaction(doc: &Doc, key: u64, records: Vec<u64>, checkpoints: Vec<u64>) -> Compaction {
-    Compaction {
+///
+/// # Errors
+/// As [`Doc::encode_snapshot`]: the checkpoint `doc` was opened from has an
+/// invalid history. Nothing is to be deleted then.
+pub fn compaction(
+    doc: &Doc,
+    key: u64,
+    records: Vec<u64>,
+    checkpoints: Vec<u64>,
+) -> Result<Compaction, Error> {
+    Ok(Compaction {
         key,
-        checkpoint: encode_checkpoint(key, &doc.encode_snapshot()),
+        checkpoint: encode_checkpoint(key, &doc.encode_snapshot()?),
         records,
         checkpoints,
-    }
+    })
 }

@@ -75,7 +75,7 @@ fn session(seed: u64, edits: usize, policy: CompactionPolicy) -> (Vec<Write>, Ve
         let v = doc.version();
         rng.edit(&mut doc, 30, 5, 4);
         last_key += 1 + rng.below(3) as u64; // keys need only increase
-        let record = encode_record(last_key, &doc.encode_update(&v));
+        let record = encode_record(last_key, &doc.encode_update(&v).unwrap());
         journal_bytes += record.len() as u64;
         writes.push(Write::Record(last_key, record));
         written.push(last_key);
@@ -87,7 +87,8 @@ fn session(seed: u64, edits: usize, policy: CompactionPolicy) -> (Vec<Write>, Ve
                 last_key,
                 std::mem::take(&mut written),
                 std::mem::take(&mut checkpoints_written),
-            );
+            )
+            .unwrap();
             checkpoints_written.push(c.key);
             checkpoint_bytes = c.checkpoint.len() as u64;
             journal_bytes = 0;
@@ -157,16 +158,19 @@ fn a_corrupt_record_is_skipped_and_reported_and_the_rest_loads() {
     a.insert(0, "alpha ", CodePoint).unwrap();
     store.apply(&Write::Record(
         1,
-        encode_record(1, &a.encode_update(&Version::new())),
+        encode_record(1, &a.encode_update(&Version::new()).unwrap()),
     ));
     b.insert(0, "beta ", CodePoint).unwrap(); // independent of record 1
-    let mut bad = encode_record(2, &b.encode_update(&Version::new()));
+    let mut bad = encode_record(2, &b.encode_update(&Version::new()).unwrap());
     let n = bad.len();
     bad[n / 2] ^= 0x10;
     store.apply(&Write::Record(2, bad));
     let v = a.version();
     a.insert(6, "gamma", CodePoint).unwrap();
-    store.apply(&Write::Record(3, encode_record(3, &a.encode_update(&v))));
+    store.apply(&Write::Record(
+        3,
+        encode_record(3, &a.encode_update(&v).unwrap()),
+    ));
     let opened = store.open(9);
     assert_eq!(opened.doc.to_string(), "alpha gamma");
     assert!(matches!(
@@ -190,12 +194,15 @@ fn a_newer_corrupt_checkpoint_falls_back_to_the_older_one() {
     let mut store = Store::default();
     store.apply(&Write::Checkpoint(
         4,
-        compaction(&d, 4, vec![], vec![]).checkpoint,
+        compaction(&d, 4, vec![], vec![]).unwrap().checkpoint,
     ));
     let v = d.version();
     d.insert(5, " second", CodePoint).unwrap();
-    store.apply(&Write::Record(5, encode_record(5, &d.encode_update(&v))));
-    let mut newer = compaction(&d, 6, vec![5], vec![4]).checkpoint;
+    store.apply(&Write::Record(
+        5,
+        encode_record(5, &d.encode_update(&v).unwrap()),
+    ));
+    let mut newer = compaction(&d, 6, vec![5], vec![4]).unwrap().checkpoint;
     newer.truncate(newer.len() - 1);
     store.apply(&Write::Checkpoint(6, newer));
     let opened = store.open(3);
@@ -208,6 +215,35 @@ fn a_newer_corrupt_checkpoint_falls_back_to_the_older_one() {
 }
 
 #[test]
+fn a_newer_checkpoint_with_an_invalid_history_falls_back_when_records_follow() {
+    let mut d = Doc::new(1);
+    d.insert(0, "first", CodePoint).unwrap();
+    let mut store = Store::default();
+    store.apply(&Write::Checkpoint(
+        4,
+        compaction(&d, 4, vec![], vec![]).unwrap().checkpoint,
+    ));
+    let v = d.version();
+    d.insert(5, " second", CodePoint).unwrap();
+    store.apply(&Write::Record(
+        5,
+        encode_record(5, &d.encode_update(&v).unwrap()),
+    ));
+    let crafted = crate::tests::decode::snapshot_with_bad_history();
+    store.apply(&Write::Checkpoint(6, encode_checkpoint(6, &crafted)));
+    let opened = store.open(3);
+    assert_eq!(opened.doc.to_string(), "first second");
+    assert_eq!(opened.covered, 4);
+    assert!(matches!(
+        opened.problems.as_slice(),
+        [Problem::Checkpoint {
+            key: 6,
+            error: Error::Decode(DecodeError::InvalidReference)
+        }]
+    ));
+}
+
+#[test]
 fn a_record_another_writer_added_survives_a_compaction_that_did_not_see_it() {
     let mut a = Doc::new(1);
     let mut b = Doc::new(2);
@@ -215,18 +251,21 @@ fn a_record_another_writer_added_survives_a_compaction_that_did_not_see_it() {
     a.insert(0, "mine ", CodePoint).unwrap();
     store.apply(&Write::Record(
         1,
-        encode_record(1, &a.encode_update(&Version::new())),
+        encode_record(1, &a.encode_update(&Version::new()).unwrap()),
     ));
     b.insert(0, "theirs", CodePoint).unwrap();
     store.apply(&Write::Record(
         2,
-        encode_record(2, &b.encode_update(&Version::new())),
+        encode_record(2, &b.encode_update(&Version::new()).unwrap()),
     ));
     let v = a.version();
     a.insert(5, "more ", CodePoint).unwrap();
-    store.apply(&Write::Record(3, encode_record(3, &a.encode_update(&v))));
+    store.apply(&Write::Record(
+        3,
+        encode_record(3, &a.encode_update(&v).unwrap()),
+    ));
     // A compacts what it wrote, without having seen record 2.
-    let c = compaction(&a, 4, vec![1, 3], vec![]);
+    let c = compaction(&a, 4, vec![1, 3], vec![]).unwrap();
     store.apply(&Write::Checkpoint(c.key, c.checkpoint));
     store.apply(&Write::DeleteRecords(c.records));
     let opened = store.open(9);
@@ -247,18 +286,18 @@ fn writers_that_compact_on_their_own_never_lose_each_others_edits() {
     a.insert(0, "from a ", CodePoint).unwrap();
     store.apply(&Write::Record(
         1,
-        encode_record(1, &a.encode_update(&Version::new())),
+        encode_record(1, &a.encode_update(&Version::new()).unwrap()),
     ));
-    let ca = compaction(&a, 2, vec![1], vec![]);
+    let ca = compaction(&a, 2, vec![1], vec![]).unwrap();
     store.apply(&Write::Checkpoint(ca.key, ca.checkpoint));
     store.apply(&Write::DeleteRecords(ca.records));
     // B never saw A's edit; its checkpoint is newer and lacks it.
     b.insert(0, "from b", CodePoint).unwrap();
     store.apply(&Write::Record(
         3,
-        encode_record(3, &b.encode_update(&Version::new())),
+        encode_record(3, &b.encode_update(&Version::new()).unwrap()),
     ));
-    let cb = compaction(&b, 4, vec![3], vec![]);
+    let cb = compaction(&b, 4, vec![3], vec![]).unwrap();
     store.apply(&Write::Checkpoint(cb.key, cb.checkpoint));
     store.apply(&Write::DeleteRecords(cb.records));
     let opened = store.open(9);
@@ -275,7 +314,8 @@ fn writers_that_compact_on_their_own_never_lose_each_others_edits() {
         5,
         opened.merged_keys.clone(),
         opened.merged_checkpoints.clone(),
-    );
+    )
+    .unwrap();
     store.apply(&Write::Checkpoint(c.key, c.checkpoint));
     store.apply(&Write::DeleteCheckpoints(c.checkpoints));
     assert_eq!(store.checkpoints.len(), 1);
@@ -286,12 +326,12 @@ fn writers_that_compact_on_their_own_never_lose_each_others_edits() {
 fn entries_under_the_wrong_key_or_of_the_wrong_kind_are_reported() {
     let mut d = Doc::new(1);
     d.insert(0, "x", CodePoint).unwrap();
-    let update = d.encode_update(&Version::new());
+    let update = d.encode_update(&Version::new()).unwrap();
     let mut store = Store::default();
     store.apply(&Write::Record(8, encode_record(7, &update)));
     store.apply(&Write::Record(
         9,
-        encode_checkpoint(9, &d.encode_snapshot()),
+        encode_checkpoint(9, &d.encode_snapshot().unwrap()),
     ));
     store.apply(&Write::Checkpoint(3, encode_record(3, &update)));
     let opened = store.open(2);
@@ -343,10 +383,10 @@ fn edits_lost_in_a_crash_after_a_peer_saw_them_never_collide_with_later_ones() {
     s1.insert(0, "stored ", CodePoint).unwrap();
     store.apply(&Write::Record(
         1,
-        encode_record(1, &s1.encode_update(&Version::new())),
+        encode_record(1, &s1.encode_update(&Version::new()).unwrap()),
     ));
     s1.insert(7, "lost-but-seen ", CodePoint).unwrap();
-    peer.apply_update(&s1.encode_update(&Version::new()), CodePoint)
+    peer.apply_update(&s1.encode_update(&Version::new()).unwrap(), CodePoint)
         .unwrap();
     // Session 2 opens what was stored under a fresh replica id and edits at
     // the same place.
@@ -355,9 +395,9 @@ fn edits_lost_in_a_crash_after_a_peer_saw_them_never_collide_with_later_ones() {
     s2.insert(7, "after-restart ", CodePoint).unwrap();
     // Its ids are new: merging with the peer keeps both edits, nothing is
     // mistaken for a duplicate.
-    peer.apply_update(&s2.encode_update(&peer.version()), CodePoint)
+    peer.apply_update(&s2.encode_update(&peer.version()).unwrap(), CodePoint)
         .unwrap();
-    s2.apply_update(&peer.encode_update(&s2.version()), CodePoint)
+    s2.apply_update(&peer.encode_update(&s2.version()).unwrap(), CodePoint)
         .unwrap();
     assert_eq!(peer.to_string(), s2.to_string());
     let text = peer.to_string();

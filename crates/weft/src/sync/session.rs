@@ -21,6 +21,9 @@ pub enum SyncError {
     Protocol(DecodeError),
     /// A complete update that could not be merged.
     Update(Error),
+    /// This document's own history could not be read: the snapshot it was
+    /// loaded from has an invalid one (see [`Doc::load_history`]).
+    History(Error),
 }
 
 impl fmt::Display for SyncError {
@@ -28,6 +31,7 @@ impl fmt::Display for SyncError {
         match self {
             SyncError::Protocol(e) => write!(f, "sync protocol violation: {e}"),
             SyncError::Update(e) => write!(f, "sync update rejected: {e}"),
+            SyncError::History(e) => write!(f, "this document's history is unreadable: {e}"),
         }
     }
 }
@@ -140,11 +144,13 @@ impl Session {
                 // A peer with nothing gets a snapshot: the same operations,
                 // loaded in O(n) instead of merged one by one.
                 let ours = doc.version();
+                doc.load_history().map_err(SyncError::History)?;
                 let update = if theirs.is_empty() && !ours.is_empty() {
                     doc.encode_snapshot()
                 } else {
                     doc.encode_update(&theirs)
-                };
+                }
+                .map_err(SyncError::History)?;
                 let mut has = theirs;
                 has.merge(&ours);
                 self.peer_has = Some(has);
@@ -185,7 +191,12 @@ impl Session {
         if has.includes(&ours) {
             return Vec::new();
         }
-        let update = doc.encode_update(has);
+        // The handshake decoded the document's history, and an update since
+        // then needs none of a snapshot's: this does not fail. Were it to,
+        // nothing is sent and the next call tries again.
+        let Ok(update) = doc.encode_update(has) else {
+            return Vec::new();
+        };
         has.merge(&ours);
         message(UPDATE, &update)
     }

@@ -71,7 +71,7 @@ impl Net {
     /// Sends replica `i`'s new operations to every replica it can reach.
     fn broadcast(&mut self, rng: &mut Rng, i: usize) {
         let r = &mut self.replicas[i];
-        let update = r.doc.encode_update(&r.sent);
+        let update = r.doc.encode_update(&r.sent).unwrap();
         r.sent = r.doc.version();
         for j in 0..self.replicas.len() {
             if j != i && self.side[j] == self.side[i] && !rng.chance(5) {
@@ -102,11 +102,12 @@ impl Net {
     /// A version handshake between two replicas, as a reconnect does.
     fn sync_pair(&mut self, a: usize, b: usize, snapshot: bool) {
         let msg = if snapshot {
-            self.replicas[a].doc.encode_snapshot()
+            self.replicas[a].doc.encode_snapshot().unwrap()
         } else {
             self.replicas[a]
                 .doc
                 .encode_update(&self.replicas[b].doc.version())
+                .unwrap()
         };
         self.receive(b, &msg);
     }
@@ -186,11 +187,11 @@ fn out_of_order_updates_wait_for_their_dependencies() {
     let mut a = Doc::new(1);
     let mut b = Doc::new(2);
     a.insert(0, "abc", IndexUnit::CodePoint).unwrap();
-    let first = a.encode_update(&Version::new());
+    let first = a.encode_update(&Version::new()).unwrap();
     let v1 = a.version();
     a.insert(3, "def", IndexUnit::CodePoint).unwrap();
     a.delete(0, 1, IndexUnit::CodePoint).unwrap();
-    let second = a.encode_update(&v1);
+    let second = a.encode_update(&v1).unwrap();
     assert!(b
         .apply_update(&second, IndexUnit::CodePoint)
         .unwrap()
@@ -218,12 +219,15 @@ fn concurrent_deletes_of_the_same_text_are_fine() {
     let mut a = Doc::new(1);
     a.insert(0, "hello world", IndexUnit::CodePoint).unwrap();
     let mut b = Doc::new(2);
-    b.apply_update(&a.encode_update(&Version::new()), IndexUnit::CodePoint)
-        .unwrap();
+    b.apply_update(
+        &a.encode_update(&Version::new()).unwrap(),
+        IndexUnit::CodePoint,
+    )
+    .unwrap();
     a.delete(2, 6, IndexUnit::CodePoint).unwrap();
     b.delete(4, 5, IndexUnit::CodePoint).unwrap();
-    let to_b = a.encode_update(&b.version());
-    let to_a = b.encode_update(&a.version());
+    let to_b = a.encode_update(&b.version()).unwrap();
+    let to_a = b.encode_update(&a.version()).unwrap();
     let pb = b.apply_update(&to_b, IndexUnit::CodePoint).unwrap();
     let pa = a.apply_update(&to_a, IndexUnit::CodePoint).unwrap();
     assert_eq!(a.to_string(), "held");
@@ -246,7 +250,7 @@ fn operations_waiting_for_dependencies_are_bounded() {
         a.insert(i % 2, "y", IndexUnit::CodePoint).unwrap();
         a.delete(0, 1, IndexUnit::CodePoint).unwrap();
         let patches = b
-            .apply_update(&a.encode_update(&v), IndexUnit::CodePoint)
+            .apply_update(&a.encode_update(&v).unwrap(), IndexUnit::CodePoint)
             .unwrap();
         assert!(patches.is_empty());
         assert!(b.stats().pending_ops <= limit);
@@ -254,8 +258,11 @@ fn operations_waiting_for_dependencies_are_bounded() {
     assert_eq!(b.stats().pending_ops, limit);
     assert!(b.stats().discarded_ops > 0);
     // A version handshake brings everything, discarded operations included.
-    b.apply_update(&a.encode_update(&b.version()), IndexUnit::CodePoint)
-        .unwrap();
+    b.apply_update(
+        &a.encode_update(&b.version()).unwrap(),
+        IndexUnit::CodePoint,
+    )
+    .unwrap();
     assert_eq!(b.to_string(), a.to_string());
     assert_eq!(b.version(), a.version());
     assert_eq!(b.stats().pending_ops, 0);

@@ -14,12 +14,12 @@ fn sample() -> (Doc, Doc) {
     let mut b = Doc::new(22);
     a.insert(0, "hello w\u{f6}rld\n\u{1F600}", CodePoint)
         .unwrap();
-    b.apply_update(&a.encode_update(&Version::new()), CodePoint)
+    b.apply_update(&a.encode_update(&Version::new()).unwrap(), CodePoint)
         .unwrap();
     b.insert(5, ", there", CodePoint).unwrap();
     a.delete(1, 3, CodePoint).unwrap();
     a.delete(0, 1, CodePoint).unwrap();
-    b.apply_update(&a.encode_update(&b.version()), CodePoint)
+    b.apply_update(&a.encode_update(&b.version()).unwrap(), CodePoint)
         .unwrap();
     (a, b)
 }
@@ -40,12 +40,12 @@ fn update_with_column(column: &[u8]) -> Vec<u8> {
 /// Applies `bytes` to a copy of `doc`: on error nothing may have changed; on
 /// success every invariant must hold. Loading as a snapshot likewise.
 fn try_all(doc: &Doc, bytes: &[u8]) -> bool {
-    let before = doc.encode_snapshot();
+    let before = doc.encode_snapshot().unwrap();
     let mut copy = doc.clone();
     let failed = match copy.apply_update(bytes, CodePoint) {
         Err(_) => {
             assert!(
-                copy.encode_snapshot() == before,
+                copy.encode_snapshot().unwrap() == before,
                 "a failed apply changed the document"
             );
             true
@@ -55,8 +55,21 @@ fn try_all(doc: &Doc, bytes: &[u8]) -> bool {
             false
         }
     };
-    if let Ok(d) = Doc::from_snapshot(bytes, 5) {
-        d.check_invariants();
+    // Loading defers the history: it is checked when first needed, and
+    // then rejects exactly what merging the same bytes rejects.
+    let eager = Doc::new(5).apply_update(bytes, CodePoint).is_ok();
+    if let Ok(mut d) = Doc::from_snapshot(bytes, 5) {
+        let shown = d.to_string();
+        let loaded = d.load_history();
+        assert_eq!(loaded.is_ok(), eager, "loading and merging disagree");
+        match loaded {
+            Ok(()) => d.check_invariants(),
+            Err(e) => {
+                assert!(d.encode_snapshot().is_err(), "{e}: encoded anyway");
+                assert!(d.encode_update(&Version::new()).is_err());
+                assert_eq!(d.to_string(), shown, "a failed decode changed the text");
+            }
+        }
     }
     failed
 }
@@ -64,7 +77,7 @@ fn try_all(doc: &Doc, bytes: &[u8]) -> bool {
 #[test]
 fn envelope_errors_are_named() {
     let (a, _) = sample();
-    let good = a.encode_update(&Version::new());
+    let good = a.encode_update(&Version::new()).unwrap();
     let mut d = Doc::new(1);
     let err = |d: &mut Doc, b: &[u8]| match d.apply_update(b, CodePoint) {
         Err(Error::Decode(e)) => e,
@@ -101,7 +114,10 @@ fn envelope_errors_are_named() {
 #[test]
 fn every_truncation_fails_cleanly() {
     let (a, b) = sample();
-    for bytes in [a.encode_update(&Version::new()), b.encode_snapshot()] {
+    for bytes in [
+        a.encode_update(&Version::new()).unwrap(),
+        b.encode_snapshot().unwrap(),
+    ] {
         let kind = if bytes[5] == 1 {
             Kind::Update
         } else {
@@ -126,9 +142,9 @@ fn mutated_inputs_never_panic_and_failures_change_nothing() {
     let (a, b) = sample();
     let mut rng = Rng::new(99);
     let inputs = [
-        (Kind::Update, a.encode_update(&Version::new())),
-        (Kind::Update, b.encode_update(&a.version())),
-        (Kind::Snapshot, b.encode_snapshot()),
+        (Kind::Update, a.encode_update(&Version::new()).unwrap()),
+        (Kind::Update, b.encode_update(&a.version()).unwrap()),
+        (Kind::Snapshot, b.encode_snapshot().unwrap()),
     ];
     let target = Doc::new(33);
     let mut accepted = 0;
@@ -192,8 +208,8 @@ fn insert(seq: u32, len: u32, left: LocalId) -> OpRun {
 /// also written to `tests/bad-inputs` (see `write_known_bad_inputs`).
 pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
     let (a, b) = sample();
-    let good_update = a.encode_update(&Version::new());
-    let good_snapshot = b.encode_snapshot();
+    let good_update = a.encode_update(&Version::new()).unwrap();
+    let good_snapshot = b.encode_snapshot().unwrap();
     let reseal = |kind, mut body: Vec<u8>, f: &dyn Fn(&mut Vec<u8>)| {
         f(&mut body);
         seal(kind, &body)
@@ -351,7 +367,71 @@ pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
             }
             seal(Kind::Snapshot, &w.into_bytes())
         }),
+        (
+            "snapshot_history_names_a_deletion",
+            snapshot_with_bad_history(),
+        ),
     ]
+}
+
+/// A snapshot whose document section is fine ("hlo", from "hello" with "el"
+/// deleted) but whose history deletes a deletion instead of "el": only
+/// decoding the history finds that.
+pub(crate) fn snapshot_with_bad_history() -> Vec<u8> {
+    let mut d = Doc::new(1);
+    d.insert(0, "hello", CodePoint).unwrap();
+    d.delete(1, 2, CodePoint).unwrap();
+    let snapshot = d.encode_snapshot().unwrap();
+    let mut r = crate::encoding::Reader::new(body_of(&snapshot));
+    ops::read_table(&mut r).unwrap();
+    ops::skip_runs(&mut r).unwrap();
+    let document = r.rest();
+    let mut w = Writer::default();
+    let del = OpRun::new(
+        0,
+        5,
+        2,
+        OpKind::Delete {
+            target: LocalId::new(0, 5),
+            reversed: false,
+        },
+    );
+    ops::write(
+        &mut w,
+        &OpsSection {
+            table: vec![entry(1, 7)],
+            runs: vec![insert(0, 5, LocalId::NONE), del],
+            texts: vec![None, None],
+        },
+    );
+    w.bytes(document);
+    seal(Kind::Snapshot, &w.into_bytes())
+}
+
+#[test]
+fn an_invalid_history_found_after_loading_fails_what_needs_it_and_changes_nothing() {
+    let bytes = snapshot_with_bad_history();
+    let mut doc = Doc::from_snapshot(&bytes, 9).unwrap();
+    assert_eq!(doc.to_string(), "hlo");
+    // Local editing needs no history.
+    doc.insert(3, "!", CodePoint).unwrap();
+    // An update of what was done since loading needs none either.
+    let at_load = Doc::from_snapshot(&bytes, 9).unwrap().version();
+    assert!(doc.encode_update(&at_load).is_ok());
+    // Whatever reaches back into the history fails, naming why.
+    let invalid = Err(Error::Decode(DecodeError::InvalidReference));
+    assert_eq!(doc.encode_update(&Version::new()).map(drop), invalid);
+    assert_eq!(doc.encode_snapshot().map(drop), invalid);
+    let (a, _) = sample();
+    let update = a.encode_update(&Version::new()).unwrap();
+    assert_eq!(doc.apply_update(&update, CodePoint).map(drop), invalid);
+    assert_eq!(doc.load_history(), invalid);
+    assert_eq!(doc.to_string(), "hlo!", "a failure changed the document");
+    // Merging the same bytes checks them whole first.
+    assert_eq!(
+        Doc::new(2).apply_update(&bytes, CodePoint).map(drop),
+        invalid
+    );
 }
 
 #[test]
@@ -367,7 +447,9 @@ fn known_bad_inputs_fail_cleanly() {
             "{name} was accepted by a document with text"
         );
         assert!(
-            Doc::from_snapshot(&bytes, 5).is_err(),
+            Doc::from_snapshot(&bytes, 5)
+                .and_then(|mut d| d.load_history())
+                .is_err(),
             "{name} loaded as a snapshot"
         );
     }

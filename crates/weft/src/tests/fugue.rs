@@ -8,7 +8,7 @@ fn sync(docs: &mut [Doc]) {
     for i in 0..docs.len() {
         for j in 0..docs.len() {
             if i != j {
-                let u = docs[i].encode_update(&docs[j].version());
+                let u = docs[i].encode_update(&docs[j].version()).unwrap();
                 docs[j].apply_update(&u, CodePoint).unwrap();
             }
         }
@@ -22,7 +22,7 @@ fn sync(docs: &mut [Doc]) {
 fn replicas(n: usize, base: &str) -> Vec<Doc> {
     let mut first = Doc::new(100);
     first.insert(0, base, CodePoint).unwrap();
-    let u = first.encode_update(&Version::new());
+    let u = first.encode_update(&Version::new()).unwrap();
     let mut docs = vec![first];
     for i in 1..n {
         let mut d = Doc::new(100 + i as u64);
@@ -91,7 +91,9 @@ fn three_writers_at_one_place_do_not_interleave_in_any_merge_order() {
         type_forwards(&mut docs[1], 1, "two");
         type_backwards(&mut docs[2], 1, "six");
         // Merge pairwise in a given order before a full sync.
-        let u = docs[order[0]].encode_update(&docs[order[1]].version());
+        let u = docs[order[0]]
+            .encode_update(&docs[order[1]].version())
+            .unwrap();
         docs[order[1]].apply_update(&u, CodePoint).unwrap();
         sync(&mut docs);
         let t = docs[0].to_string();
@@ -121,8 +123,8 @@ fn the_merge_rule_orders_concurrent_inserts_identically_everywhere() {
         docs[1].insert(1, "Y", CodePoint).unwrap();
     }
     let (x, y) = (
-        a[0].encode_update(&a[1].version()),
-        a[1].encode_update(&a[0].version()),
+        a[0].encode_update(&a[1].version()).unwrap(),
+        a[1].encode_update(&a[0].version()).unwrap(),
     );
     a[1].apply_update(&x, CodePoint).unwrap();
     a[0].apply_update(&y, CodePoint).unwrap();

@@ -2,7 +2,7 @@
 //! the small `cfg(test)` node sizes that make small inputs build deep trees.
 
 mod convergence;
-mod decode;
+pub(crate) mod decode;
 mod fugue;
 mod oracle;
 pub(crate) mod rng;

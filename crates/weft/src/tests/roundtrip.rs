@@ -16,7 +16,7 @@ fn history(seed: u64, steps: usize) -> (Vec<Doc>, Vec<(Doc, Version)>) {
         rng.edit(&mut docs[i], 35, 8, 6);
         if rng.chance(15) {
             let j = rng.below(3);
-            let u = docs[i].encode_update(&docs[j].version());
+            let u = docs[i].encode_update(&docs[j].version()).unwrap();
             docs[j].apply_update(&u, CodePoint).unwrap();
         }
         if rng.chance(10) {
@@ -31,18 +31,18 @@ fn snapshots_reload_to_the_same_state() {
     for seed in 0..20 {
         let (docs, _) = history(seed, 300);
         for d in &docs {
-            let bytes = d.encode_snapshot();
+            let bytes = d.encode_snapshot().unwrap();
             let mut loaded = Doc::from_snapshot(&bytes, 777).unwrap();
             loaded.check_invariants();
             assert_eq!(loaded.to_string(), d.to_string());
             assert_eq!(loaded.version(), d.version());
-            let again = loaded.encode_snapshot();
+            let again = loaded.encode_snapshot().unwrap();
             let first_diff = again.iter().zip(&bytes).position(|(a, b)| a != b);
             assert!(again == bytes, "snapshots are deterministic: {} vs {} bytes, first difference at {first_diff:?}; runs {} vs {}", again.len(), bytes.len(), loaded.oplog.runs.len(), d.oplog.runs.len());
             // The loaded document merges like the original.
             let mut orig = d.clone();
             for other in &docs {
-                let u = other.encode_update(&d.version());
+                let u = other.encode_update(&d.version()).unwrap();
                 assert_eq!(
                     orig.apply_update(&u, CodePoint).unwrap(),
                     loaded.apply_update(&u, CodePoint).unwrap()
@@ -63,17 +63,17 @@ fn large_documents_round_trip_and_keystrokes_stay_small() {
         let text = rng.text(6);
         d.insert(rng.below(len + 1), &text, CodePoint).unwrap();
     }
-    let loaded = Doc::from_snapshot(&d.encode_snapshot(), 9).unwrap();
+    let loaded = Doc::from_snapshot(&d.encode_snapshot().unwrap(), 9).unwrap();
     loaded.check_invariants();
     assert_eq!(loaded.to_string(), d.to_string());
     let mut fresh = Doc::new(10);
     fresh
-        .apply_update(&d.encode_update(&Version::new()), CodePoint)
+        .apply_update(&d.encode_update(&Version::new()).unwrap(), CodePoint)
         .unwrap();
     assert_eq!(fresh.to_string(), d.to_string());
     let v = d.version();
     d.insert(0, "k", CodePoint).unwrap();
-    let small = d.encode_update(&v);
+    let small = d.encode_update(&v).unwrap();
     assert!(
         small.len() < 40,
         "a one-character update takes {} bytes",
@@ -85,10 +85,10 @@ fn large_documents_round_trip_and_keystrokes_stay_small() {
 fn reloading_as_the_same_replica_continues_its_counter() {
     let mut a = Doc::new(5);
     a.insert(0, "abc", CodePoint).unwrap();
-    let mut again = Doc::from_snapshot(&a.encode_snapshot(), 5).unwrap();
+    let mut again = Doc::from_snapshot(&a.encode_snapshot().unwrap(), 5).unwrap();
     again.insert(3, "d", CodePoint).unwrap();
     assert_eq!(again.version().get(5), 4);
-    a.apply_update(&again.encode_update(&a.version()), CodePoint)
+    a.apply_update(&again.encode_update(&a.version()).unwrap(), CodePoint)
         .unwrap();
     assert_eq!(a.to_string(), "abcd");
 }
@@ -101,14 +101,14 @@ fn updates_since_any_version_give_the_full_state() {
         for _ in 0..2 {
             for i in 0..3 {
                 for j in 0..3 {
-                    let u = docs[i].encode_update(&docs[j].version());
+                    let u = docs[i].encode_update(&docs[j].version()).unwrap();
                     docs[j].apply_update(&u, CodePoint).unwrap();
                 }
             }
         }
         let full = &docs[1];
         for (mut old, v) in saved {
-            let u = full.encode_update(&v);
+            let u = full.encode_update(&v).unwrap();
             old.apply_update(&u, CodePoint).unwrap();
             old.check_invariants();
             assert_eq!(old.to_string(), full.to_string());
@@ -118,7 +118,7 @@ fn updates_since_any_version_give_the_full_state() {
         let mut fresh = Doc::new(999);
         fresh.insert(0, "mine", CodePoint).unwrap();
         fresh
-            .apply_update(&full.encode_snapshot(), CodePoint)
+            .apply_update(&full.encode_snapshot().unwrap(), CodePoint)
             .unwrap();
         fresh.check_invariants();
         assert!(fresh.version().includes(&full.version()));
@@ -152,7 +152,7 @@ fn sticky_positions_follow_their_character() {
         b.resolve_sticky(&right, CodePoint),
         Err(Error::UnknownAnchor)
     );
-    b.apply_update(&a.encode_update(&Version::new()), CodePoint)
+    b.apply_update(&a.encode_update(&Version::new()).unwrap(), CodePoint)
         .unwrap();
     b.insert(0, "\u{1F600}", CodePoint).unwrap();
     assert_eq!(b.resolve_sticky(&right, IndexUnit::Utf16).unwrap(), 6);
@@ -232,7 +232,7 @@ fn sticky_positions_resolve_like_an_oracle_under_random_edits() {
 fn a_snapshot_applied_to_an_empty_document_is_adopted_whole() {
     for seed in 0..10 {
         let (docs, _) = history(seed, 200);
-        let snapshot = docs[1].encode_snapshot();
+        let snapshot = docs[1].encode_snapshot().unwrap();
         let mut empty = Doc::new(4242);
         let patches = empty.apply_update(&snapshot, CodePoint).unwrap();
         empty.check_invariants();
@@ -248,10 +248,10 @@ fn a_snapshot_applied_to_an_empty_document_is_adopted_whole() {
         assert_eq!(empty.version().get(4242), 5);
         let mut other = docs[0].clone();
         other
-            .apply_update(&empty.encode_update(&other.version()), CodePoint)
+            .apply_update(&empty.encode_update(&other.version()).unwrap(), CodePoint)
             .unwrap();
         empty
-            .apply_update(&docs[0].encode_update(&empty.version()), CodePoint)
+            .apply_update(&docs[0].encode_update(&empty.version()).unwrap(), CodePoint)
             .unwrap();
         empty.check_invariants();
         assert_eq!(other.to_string(), empty.to_string());
@@ -264,7 +264,7 @@ fn a_snapshot_is_merged_not_adopted_once_anything_happened() {
     let mut doc = Doc::new(4242);
     doc.insert(0, "local", CodePoint).unwrap();
     doc.delete(0, 5, CodePoint).unwrap(); // empty text, but a history
-    doc.apply_update(&docs[2].encode_snapshot(), CodePoint)
+    doc.apply_update(&docs[2].encode_snapshot().unwrap(), CodePoint)
         .unwrap();
     doc.check_invariants();
     assert_eq!(doc.to_string(), docs[2].to_string());
@@ -285,7 +285,7 @@ fn snapshots_of_highly_repetitive_text_round_trip() {
         let middle = doc.len(IndexUnit::Utf16) / 2;
         doc.insert(middle, line, IndexUnit::Utf16).unwrap();
     }
-    let bytes = doc.encode_snapshot();
+    let bytes = doc.encode_snapshot().unwrap();
     assert!(
         bytes.len() < 2_000,
         "it is that repetitive: {} bytes",
@@ -305,7 +305,7 @@ fn quiet_merges_reach_the_same_state_as_watched_ones() {
         let (docs, saved) = history(seed, 300);
         for (base, version) in saved.iter().take(4) {
             for other in &docs {
-                let update = other.encode_update(version);
+                let update = other.encode_update(version).unwrap();
                 let mut loud = base.clone();
                 let mut quiet = base.clone();
                 loud.apply_update(&update, CodePoint).unwrap();
@@ -313,7 +313,10 @@ fn quiet_merges_reach_the_same_state_as_watched_ones() {
                 quiet.check_invariants();
                 assert_eq!(quiet.to_string(), loud.to_string());
                 assert_eq!(quiet.version(), loud.version());
-                assert_eq!(quiet.encode_snapshot(), loud.encode_snapshot());
+                assert_eq!(
+                    quiet.encode_snapshot().unwrap(),
+                    loud.encode_snapshot().unwrap()
+                );
             }
         }
     }
