@@ -135,7 +135,12 @@ export class Doc {
     return this.#raw.version();
   }
 
-  /** The whole state and history, for `Doc.load` or `applyUpdate`. */
+  /**
+   * The whole state and history, for `Doc.load` or `applyUpdate`. A loaded
+   * document decodes its history on first need; throws a `WeftError`
+   * (`INVALID_ENCODING`) if that history is invalid, as does `encodeUpdate` when it
+   * reaches back into it.
+   */
   encodeState(): Uint8Array {
     return this.#raw.encodeState();
   }

@@ -22,7 +22,7 @@ fn frames_to_js(frames: Vec<Vec<u8>>) -> Array {
 
 fn sync_error(e: SyncError) -> JsValue {
     let (message, code) = match e {
-        SyncError::Update(e) => return to_js(e),
+        SyncError::Update(e) | SyncError::History(e) => return to_js(e),
         // Worth its own code: the fix is upgrading one side, not a bug.
         SyncError::Protocol(DecodeError::UnsupportedVersion(v)) => (
             format!("the peer speaks sync protocol version {v}, this version of Weft speaks {PROTOCOL_VERSION}"),

@@ -68,7 +68,7 @@ fn updates_merge_and_report_patches() {
     a.apply_update(&b.encode_update(Some(a.version())).unwrap())
         .unwrap();
     assert_eq!(a.to_text(), "hello!");
-    let c = RawDoc::load(&a.encode_state(), 3).unwrap();
+    let c = RawDoc::load(&a.encode_state().unwrap(), 3).unwrap();
     assert_eq!(c.to_text(), "hello!");
 }
 

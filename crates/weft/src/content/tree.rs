@@ -616,37 +616,49 @@ impl Tree {
             cursor: None,
             index: OnceCell::new(),
         };
-        let mut leaf = Leaf::new(NIL);
+        // Spans and text gather in scratch buffers; each leaf then takes an
+        // exact copy: one allocation apiece, no growth on the way.
+        let mut spans_buf: Vec<Span> = Vec::with_capacity(LEAF_SPANS);
+        let mut text_buf = String::with_capacity(LEAF_BYTES);
         let mut rest = text;
+        let all_ascii = text.is_ascii();
         let fill_spans = LEAF_SPANS * 3 / 4;
         let fill_bytes = LEAF_BYTES * 3 / 4;
-        let flush = |tree: &mut Tree, leaf: &mut Leaf| {
-            let mut done = std::mem::replace(leaf, Leaf::new(NIL));
+        let flush = |tree: &mut Tree, spans: &mut Vec<Span>, text: &mut String| {
             let no = tree.leaves.len() as u32;
+            let mut done = Leaf::new(NIL);
+            done.spans = spans.as_slice().to_vec();
+            done.text = text.as_str().to_owned();
             done.prev = if no == 0 { NIL } else { no - 1 };
             if no > 0 {
                 tree.leaves[no as usize - 1].next = no;
             }
-            done.ascii = done.text.is_ascii();
+            done.ascii = all_ascii || done.text.is_ascii();
             tree.leaves.push(done);
+            spans.clear();
+            text.clear();
         };
         for &span in spans {
             let mut span = span;
             loop {
-                if leaf.spans.len() >= fill_spans || leaf.text.len() >= fill_bytes {
-                    flush(&mut tree, &mut leaf);
+                if spans_buf.len() >= fill_spans || text_buf.len() >= fill_bytes {
+                    flush(&mut tree, &mut spans_buf, &mut text_buf);
                 }
                 if span.deleted() {
-                    leaf.spans.push(span);
+                    spans_buf.push(span);
                     break;
                 }
                 // Take as many characters as fit in this leaf.
-                let room = LEAF_BYTES - leaf.text.len();
-                let want = crate::unit::char_to_byte(rest, span.len() as usize);
+                let room = LEAF_BYTES - text_buf.len();
+                let want = if all_ascii {
+                    span.len() as usize
+                } else {
+                    crate::unit::char_to_byte(rest, span.len() as usize)
+                };
                 if want <= room {
-                    leaf.text.push_str(&rest[..want]);
+                    text_buf.push_str(&rest[..want]);
                     rest = &rest[want..];
-                    leaf.spans.push(span);
+                    spans_buf.push(span);
                     break;
                 }
                 let mut cut = room.min(fill_bytes.max(1));
@@ -655,19 +667,19 @@ impl Tree {
                 }
                 let n = crate::unit::TextMetrics::of(&rest[..cut]).chars;
                 if n == 0 {
-                    flush(&mut tree, &mut leaf);
+                    flush(&mut tree, &mut spans_buf, &mut text_buf);
                     continue;
                 }
                 let tail = span.split(n);
-                leaf.text.push_str(&rest[..cut]);
+                text_buf.push_str(&rest[..cut]);
                 rest = &rest[cut..];
-                leaf.spans.push(span);
+                spans_buf.push(span);
                 span = tail;
-                flush(&mut tree, &mut leaf);
+                flush(&mut tree, &mut spans_buf, &mut text_buf);
             }
         }
-        if !leaf.spans.is_empty() || tree.leaves.is_empty() {
-            flush(&mut tree, &mut leaf);
+        if !spans_buf.is_empty() || tree.leaves.is_empty() {
+            flush(&mut tree, &mut spans_buf, &mut text_buf);
         }
         // Build internal levels bottom-up.
         let mut level: Vec<(u32, Summary)> = tree
