@@ -197,9 +197,17 @@ impl<'a> Reader<'a> {
                 max: max as u64,
             });
         }
-        let v = miniz_oxide::inflate::decompress_to_vec_with_limit(packed, len as usize)
-            .map_err(|_| DecodeError::InvalidValue("compressed column"))?;
-        if v.len() as u64 != len {
+        // The length is known: inflate into a buffer of exactly that size (a
+        // stream that would overflow it fails) instead of growing one.
+        let mut v = vec![0; len as usize];
+        let n = miniz_oxide::inflate::decompress_slice_iter_to_slice(
+            &mut v,
+            std::iter::once(packed),
+            false,
+            false,
+        )
+        .map_err(|_| DecodeError::InvalidValue("compressed column"))?;
+        if n != v.len() {
             return Err(DecodeError::InvalidValue("compressed column length"));
         }
         Ok(Column::Owned(v))
