@@ -114,14 +114,20 @@ impl<'a> Reader<'a> {
     /// A LEB128 varint. Most are one byte (small lengths and deltas): that
     /// case is inlined into the decoding loops, the rest is a call.
     #[inline]
+    #[inline]
     pub fn uvar(&mut self) -> Result<u64, DecodeError> {
-        if let Some((&b, rest)) = self.buf.split_first() {
-            if b < 0x80 {
+        // One and two bytes (most lengths and deltas) inline.
+        match *self.buf {
+            [b, ref rest @ ..] if b < 0x80 => {
                 self.buf = rest;
-                return Ok(u64::from(b));
+                Ok(u64::from(b))
             }
+            [b0, b1, ref rest @ ..] if b1 < 0x80 => {
+                self.buf = rest;
+                Ok(u64::from(b0 & 0x7f) | u64::from(b1) << 7)
+            }
+            _ => self.uvar_long(),
         }
-        self.uvar_long()
     }
     fn uvar_long(&mut self) -> Result<u64, DecodeError> {
         let mut v = 0u64;
@@ -138,6 +144,7 @@ impl<'a> Reader<'a> {
         }
         Err(DecodeError::VarintOverflow)
     }
+    #[inline]
     #[inline]
     pub fn svar(&mut self) -> Result<i64, DecodeError> {
         let u = self.uvar()?;
