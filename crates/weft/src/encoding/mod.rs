@@ -111,12 +111,10 @@ impl<'a> Reader<'a> {
         self.buf = rest;
         Ok(head)
     }
-    /// A LEB128 varint. Most are one byte (small lengths and deltas): that
-    /// case is inlined into the decoding loops, the rest is a call.
-    #[inline]
+    /// A LEB128 varint. Most take one or two bytes (lengths and deltas):
+    /// those cases are inlined into the decoding loops, the rest is a call.
     #[inline]
     pub fn uvar(&mut self) -> Result<u64, DecodeError> {
-        // One and two bytes (most lengths and deltas) inline.
         match *self.buf {
             [b, ref rest @ ..] if b < 0x80 => {
                 self.buf = rest;
