@@ -143,7 +143,6 @@ impl<'a> Reader<'a> {
         Err(DecodeError::VarintOverflow)
     }
     #[inline]
-    #[inline]
     pub fn svar(&mut self) -> Result<i64, DecodeError> {
         let u = self.uvar()?;
         Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
