@@ -13,7 +13,12 @@ fn main() {
     let times: usize = args.next().map_or(200, |t| t.parse().expect("a number"));
     let bytes = std::fs::read(path).expect("readable");
     if std::env::var_os("WEFT_STATS").is_some() {
-        println!("{:?}", weft::Doc::from_snapshot(&bytes, 9).expect("a snapshot").stats());
+        println!(
+            "{:?}",
+            weft::Doc::from_snapshot(&bytes, 9)
+                .expect("a snapshot")
+                .stats()
+        );
     }
     let start = std::time::Instant::now();
     let mut total = 0;

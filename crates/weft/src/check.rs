@@ -23,6 +23,10 @@ impl Doc {
     #[doc(hidden)]
     pub fn check_invariants(&self) {
         self.tree.check();
+        // The rest needs every item: check a copy with every page decoded.
+        if let Some(hot) = self.thawed().expect("the snapshot's pages decode") {
+            return hot.check_invariants();
+        }
         assert_eq!(
             self.next_seq.len(),
             self.agents.len(),

@@ -1,8 +1,8 @@
 //! The document: local edits and reads in any index unit.
 
 use crate::content::{Loc, Metric, Span, Summary, Tree, MAX_SPAN_LEN};
-use crate::history::EncodedHistory;
 use crate::id::{AgentTable, LocalId};
+use crate::lazy::EncodedHistory;
 use crate::oplog::{OpKind, OpLog, OpRun};
 use crate::remote::RemoteOp;
 use crate::unit::{after_nth_newline, char_to_byte, unit_to_char, TextMetrics};
@@ -109,7 +109,7 @@ impl Doc {
         if self.continue_typing(at, text, m) {
             return Ok(());
         }
-        let (loc, before) = self.tree.seek_visible(at);
+        let (loc, before) = self.seek_for_edit(at, true)?;
         let in_leaf = at - before.text.chars;
         let left = self
             .tree
@@ -182,6 +182,7 @@ impl Doc {
         let end = self.unit_to_chars(end, unit)?;
         let mut remaining = end - start;
         self.reserve(remaining, 0)?;
+        self.thaw_range(start, end)?;
         while remaining > 0 {
             let (loc, _) = self.tree.seek_visible(start);
             let span = self.tree.span_at(loc);

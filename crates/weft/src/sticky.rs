@@ -90,6 +90,17 @@ impl Doc {
             Bias::Left => c.checked_sub(1),
             Bias::Right => (c < self.total().text.chars).then_some(c),
         };
+        if let Some(c) = anchor_char {
+            let (leaf, _) = self
+                .tree
+                .descend(crate::content::Metric::Text(IndexUnit::CodePoint), c);
+            if self.tree.leaves[leaf as usize].cold.is_some() {
+                // A page not decoded yet: answer from a decoded copy.
+                if let Some(hot) = self.thawed()? {
+                    return hot.sticky_index(index, bias, unit);
+                }
+            }
+        }
         let anchor = anchor_char.map(|c| {
             let (leaf, before) = self
                 .tree
@@ -118,11 +129,17 @@ impl Doc {
                 Bias::Right => self.len(unit),
             });
         };
-        let loc = self
+        let Some(loc) = self
             .agents
             .get(id.replica)
             .and_then(|a| self.tree.locate(a, id.seq))
-            .ok_or(Error::UnknownAnchor)?;
+        else {
+            // Its character may be on a page not decoded yet.
+            if let Some(hot) = self.thawed()? {
+                return hot.resolve_sticky(sticky, unit);
+            }
+            return Err(Error::UnknownAnchor);
+        };
         let visible = !self.tree.span_at(loc).deleted();
         let chars = self.tree.offset_of(loc).1 + u32::from(visible && sticky.bias == Bias::Left);
         Ok(self.chars_to_unit(chars, unit))

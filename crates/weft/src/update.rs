@@ -18,7 +18,7 @@ impl Doc {
     /// # Errors
     /// [`Error::Decode`] when the update reaches back into the history of the
     /// snapshot this document was loaded from and that history turns out
-    /// invalid (see [`Doc::load_history`]).
+    /// invalid (see [`Doc::finish_loading`]).
     pub fn encode_update(&self, since: &Version) -> Result<Vec<u8>, Error> {
         let section = self.section_since(since)?;
         let mut w = Writer::default();
@@ -57,7 +57,7 @@ impl Doc {
             Kind::Update => {
                 let section = ops::read(&mut r)?;
                 r.finish()?;
-                self.load_history()?;
+                self.finish_loading()?;
                 let ends = section
                     .table
                     .iter()
@@ -71,7 +71,7 @@ impl Doc {
                 // Bytes from elsewhere are checked whole before anything is
                 // applied.
                 let mut other = Doc::decode_snapshot_body(r, self.replica)?;
-                other.load_history()?;
+                other.finish_loading()?;
                 let ends = other.version();
                 if self.has_no_history() {
                     // Nothing to merge with: adopt the snapshot, O(n), where
@@ -107,7 +107,7 @@ impl Doc {
     }
 
     fn merge_in(&mut self, other: &Doc, unit: Option<IndexUnit>) -> Result<Vec<Patch>, Error> {
-        self.load_history()?;
+        self.finish_loading()?;
         let section = other.section_since(&self.version())?;
         self.apply_ops(to_remote(section), unit)
     }
@@ -122,6 +122,13 @@ impl Doc {
                     .min(self.next_seq[a])
             })
             .collect();
+        // An update that reaches back before a loaded snapshot needs its
+        // history, checked against every item: decode the pages first.
+        if !self.history_covered_by(&known) {
+            if let Some(hot) = self.thawed()? {
+                return hot.section_since(since);
+            }
+        }
         let log = self.log_since(&known)?;
         let mut runs = Vec::new();
         let mut texts = Vec::new();

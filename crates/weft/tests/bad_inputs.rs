@@ -24,10 +24,10 @@ fn every_known_bad_input_is_rejected() {
             before,
             "{name}: changed the document"
         );
-        // A snapshot's history is checked when first needed.
+        // A snapshot's pages and history are checked when first needed.
         assert!(
             Doc::from_snapshot(&bytes, 2)
-                .and_then(|mut d| d.load_history())
+                .and_then(|mut d| d.finish_loading())
                 .is_err(),
             "{name}: loaded as a snapshot"
         );

@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(mut doc) = Doc::from_snapshot(input, 3) {
             let mid = doc.len(IndexUnit::CodePoint) / 2;
             doc.insert(mid, "x", IndexUnit::CodePoint).unwrap();
-            if doc.load_history().is_ok() {
+            if doc.finish_loading().is_ok() {
                 doc.check_invariants();
             }
         }

@@ -12,7 +12,9 @@ impl Tree {
     /// at most LEAF_SPANS non-empty spans and LEAF_BYTES of text, exactly as
     /// many characters of text as visible items, and is non-empty unless it is
     /// the only leaf; the prev/next chain visits leaves in tree order; and the
-    /// id index maps both ends of every span to its leaf.
+    /// id index maps both ends of every span to its leaf. A cold leaf (a page
+    /// not decoded yet) holds no spans and text of the length its directory
+    /// entry gives, of any size.
     pub fn check(&self) {
         let root = &self.nodes[self.root as usize];
         assert_eq!(root.parent, NIL, "the root has no parent");
@@ -30,8 +32,23 @@ impl Tree {
             );
             prev = l;
         }
+        let cold = order
+            .iter()
+            .filter(|&&l| self.leaves[l as usize].cold.is_some())
+            .count();
+        assert_eq!(cold as u32, self.cold_leaves(), "cold leaf count is stale");
         for &l in &order {
             let leaf = &self.leaves[l as usize];
+            if let Some(c) = &leaf.cold {
+                // A page whose spans are still encoded: only its text is here.
+                assert!(leaf.spans.is_empty(), "cold leaf {l} holds spans");
+                assert_eq!(
+                    TextMetrics::of(&leaf.text).chars,
+                    c.chars,
+                    "cold leaf {l}: text and directory differ"
+                );
+                continue;
+            }
             assert!(
                 leaf.spans.len() <= LEAF_SPANS,
                 "leaf {l} holds {} spans",

@@ -21,6 +21,20 @@ pub struct Leaf {
     pub next: u32,
     /// Whether `text` is all ASCII (then byte offsets equal character offsets).
     pub ascii: bool,
+    /// Set while this leaf is a page of a loaded snapshot whose spans are
+    /// still encoded: `spans` is empty, `text` holds the page's text (any
+    /// length). See `Tree::thaw`.
+    pub cold: Option<Box<ColdSpans>>,
+}
+
+/// A snapshot page's spans as stored, and what the directory says of them.
+#[derive(Debug, Clone)]
+pub struct ColdSpans {
+    /// The page's column, as stored (see `docs/format.md`).
+    pub column: Box<[u8]>,
+    pub spans: u32,
+    pub items: u32,
+    pub chars: u32,
 }
 
 /// A position inside a leaf: span number and offset within that span. The
@@ -40,12 +54,17 @@ impl Leaf {
             prev: NIL,
             next: NIL,
             ascii: true,
+            cold: None,
         }
     }
 
     pub fn summary(&self) -> Summary {
+        let items = match &self.cold {
+            Some(c) => c.items,
+            None => self.spans.iter().map(|s| s.len()).sum(),
+        };
         Summary {
-            items: self.spans.iter().map(|s| s.len()).sum(),
+            items,
             text: TextMetrics::of(&self.text),
         }
     }

@@ -9,7 +9,7 @@ mod span;
 mod summary;
 mod tree;
 
-pub use leaf::{InLeaf, NIL};
+pub use leaf::{ColdSpans, InLeaf, Leaf, NIL};
 pub use span::{Span, MAX_SPAN_LEN};
 pub use summary::{Metric, Summary};
 pub use tree::{Loc, Tree};

@@ -3,7 +3,7 @@
 //! offset by walking up its parents.
 
 use super::index::IdIndex;
-use super::leaf::{InLeaf, Leaf, LEAF_BYTES, LEAF_SPANS, NIL};
+use super::leaf::{InLeaf, Leaf, LEAF_SPANS, NIL};
 use super::span::Span;
 use super::summary::{Metric, Summary};
 use crate::unit::TextMetrics;
@@ -63,6 +63,9 @@ pub struct Tree {
     /// positions, encoding updates), then kept up to date: purely local
     /// editing never pays for it.
     index: OnceCell<IdIndex>,
+    /// How many leaves are cold (pages of a loaded snapshot whose spans are
+    /// still encoded).
+    cold: u32,
 }
 
 impl Default for Tree {
@@ -81,6 +84,7 @@ impl Default for Tree {
             finger: None,
             cursor: None,
             index: OnceCell::new(),
+            cold: 0,
         }
     }
 }
@@ -104,6 +108,42 @@ impl Tree {
         self.total
     }
 
+    /// How many leaves are cold.
+    pub fn cold_leaves(&self) -> u32 {
+        self.cold
+    }
+
+    /// The cold leaves, in no particular order.
+    pub fn cold_leaf_numbers(&self) -> Vec<u32> {
+        (0..self.leaves.len() as u32)
+            .filter(|&l| self.leaves[l as usize].cold.is_some())
+            .collect()
+    }
+
+    /// Gives cold leaf `leaf` its decoded `spans` (which hold exactly its
+    /// items and visible characters: the caller checked them against the
+    /// page's directory entry), then splits it into leaves of the usual size.
+    pub fn thaw(&mut self, leaf: u32, spans: Vec<Span>) {
+        let l = &mut self.leaves[leaf as usize];
+        debug_assert!(l.cold.is_some(), "leaf {leaf} is not cold");
+        debug_assert_eq!(
+            spans.iter().map(|s| s.visible()).sum::<u32>(),
+            TextMetrics::of(&l.text).chars
+        );
+        l.cold = None;
+        l.spans = spans;
+        self.cold -= 1;
+        self.finger = None;
+        self.cursor = None;
+        if let Some(ix) = self.index.get_mut() {
+            for s in &self.leaves[leaf as usize].spans {
+                ix.set(s.agent, s.seq, s.end_seq(), leaf);
+            }
+        }
+        self.fix_overflow(leaf);
+    }
+
+    /// The id index. Items of cold leaves are not in it until they thaw.
     pub fn index(&self) -> &IdIndex {
         self.index.get_or_init(|| {
             IdIndex::build(
@@ -418,6 +458,7 @@ impl Tree {
     ) {
         let leaf_no = loc.leaf;
         let leaf = &mut self.leaves[leaf_no as usize];
+        debug_assert!(leaf.cold.is_none(), "insert into cold leaf {leaf_no}");
         debug_assert_eq!(chars_before, leaf.before(loc.at).1);
         let byte = leaf.byte_of_char(chars_before);
         let i = leaf.split_at(loc.at);
@@ -460,6 +501,7 @@ impl Tree {
         self.cursor = None;
         let leaf_no = loc.leaf;
         let leaf = &mut self.leaves[leaf_no as usize];
+        debug_assert!(leaf.cold.is_none(), "delete in cold leaf {leaf_no}");
         debug_assert!(!leaf.spans[loc.at.span].deleted());
         let (_, chars_before) = leaf.before(loc.at);
         let from = leaf.byte_of_char(chars_before);
@@ -604,83 +646,29 @@ impl Tree {
         }
     }
 
-    /// Builds a tree from spans and their visible text in document order,
-    /// packing leaves three quarters full (used when loading a snapshot).
-    pub fn build(spans: &[Span], text: &str) -> Tree {
+    /// A tree over `leaves`, in document order (links and parents are set
+    /// here), packing nodes three quarters full. Used when loading a
+    /// snapshot, whose pages start as cold leaves.
+    pub fn from_leaves(mut leaves: Vec<Leaf>) -> Tree {
+        if leaves.is_empty() {
+            return Tree::default();
+        }
+        let count = leaves.len() as u32;
+        for (i, leaf) in leaves.iter_mut().enumerate() {
+            let i = i as u32;
+            leaf.prev = if i == 0 { NIL } else { i - 1 };
+            leaf.next = if i + 1 == count { NIL } else { i + 1 };
+        }
         let mut tree = Tree {
             nodes: Vec::new(),
-            leaves: Vec::new(),
+            cold: leaves.iter().filter(|l| l.cold.is_some()).count() as u32,
+            leaves,
             root: 0,
             total: Summary::default(),
             finger: None,
             cursor: None,
             index: OnceCell::new(),
         };
-        // Spans and text gather in scratch buffers; each leaf then takes an
-        // exact copy: one allocation apiece, no growth on the way.
-        let mut spans_buf: Vec<Span> = Vec::with_capacity(LEAF_SPANS);
-        let mut text_buf = String::with_capacity(LEAF_BYTES);
-        let mut rest = text;
-        let all_ascii = text.is_ascii();
-        let fill_spans = LEAF_SPANS * 3 / 4;
-        let fill_bytes = LEAF_BYTES * 3 / 4;
-        let flush = |tree: &mut Tree, spans: &mut Vec<Span>, text: &mut String| {
-            let no = tree.leaves.len() as u32;
-            let mut done = Leaf::new(NIL);
-            done.spans = spans.as_slice().to_vec();
-            done.text = text.as_str().to_owned();
-            done.prev = if no == 0 { NIL } else { no - 1 };
-            if no > 0 {
-                tree.leaves[no as usize - 1].next = no;
-            }
-            done.ascii = all_ascii || done.text.is_ascii();
-            tree.leaves.push(done);
-            spans.clear();
-            text.clear();
-        };
-        for &span in spans {
-            let mut span = span;
-            loop {
-                if spans_buf.len() >= fill_spans || text_buf.len() >= fill_bytes {
-                    flush(&mut tree, &mut spans_buf, &mut text_buf);
-                }
-                if span.deleted() {
-                    spans_buf.push(span);
-                    break;
-                }
-                // Take as many characters as fit in this leaf.
-                let room = LEAF_BYTES - text_buf.len();
-                let want = if all_ascii {
-                    span.len() as usize
-                } else {
-                    crate::unit::char_to_byte(rest, span.len() as usize)
-                };
-                if want <= room {
-                    text_buf.push_str(&rest[..want]);
-                    rest = &rest[want..];
-                    spans_buf.push(span);
-                    break;
-                }
-                let mut cut = room.min(fill_bytes.max(1));
-                while !rest.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                let n = crate::unit::TextMetrics::of(&rest[..cut]).chars;
-                if n == 0 {
-                    flush(&mut tree, &mut spans_buf, &mut text_buf);
-                    continue;
-                }
-                let tail = span.split(n);
-                text_buf.push_str(&rest[..cut]);
-                rest = &rest[cut..];
-                spans_buf.push(span);
-                span = tail;
-                flush(&mut tree, &mut spans_buf, &mut text_buf);
-            }
-        }
-        if !spans_buf.is_empty() || tree.leaves.is_empty() {
-            flush(&mut tree, &mut spans_buf, &mut text_buf);
-        }
         // Build internal levels bottom-up.
         let mut level: Vec<(u32, Summary)> = tree
             .leaves
@@ -758,7 +746,11 @@ impl Tree {
             + self
                 .leaves
                 .iter()
-                .map(|l| l.spans.capacity() * std::mem::size_of::<Span>() + l.text.capacity())
+                .map(|l| {
+                    l.spans.capacity() * std::mem::size_of::<Span>()
+                        + l.text.capacity()
+                        + l.cold.as_ref().map_or(0, |c| c.column.len())
+                })
                 .sum::<usize>();
         nodes + leaves + self.index.get().map_or(0, IdIndex::heap_bytes)
     }

@@ -4,6 +4,7 @@
 mod crc;
 pub(crate) mod envelope;
 pub(crate) mod ops;
+pub(crate) mod pages;
 pub(crate) mod snapshot;
 
 pub use crc::crc32c;
@@ -170,6 +171,12 @@ impl<'a> Reader<'a> {
     pub fn skip_column(&mut self) -> Result<(), DecodeError> {
         let n = usize::try_from(self.uvar()? >> 1).map_err(|_| DecodeError::VarintOverflow)?;
         self.take(n).map(drop)
+    }
+    /// The next column as stored (tag included), not inflated.
+    pub fn raw_column(&mut self) -> Result<&'a [u8], DecodeError> {
+        let start = self.buf;
+        self.skip_column()?;
+        Ok(&start[..start.len() - self.buf.len()])
     }
     /// The bytes not read yet.
     pub fn rest(&self) -> &'a [u8] {

@@ -4,11 +4,13 @@
 
 use super::envelope::{self, Kind};
 use super::ops::{self, OpsSection, TableEntry};
+use super::pages;
 use super::{Reader, Writer};
-use crate::content::{Span, Tree, MAX_SPAN_LEN};
-use crate::history::EncodedHistory;
+use crate::content::{ColdSpans, Leaf, Span, Tree, MAX_SPAN_LEN, NIL};
 use crate::id::AgentTable;
+use crate::lazy::EncodedHistory;
 use crate::oplog::{renumber, OpLog};
+use crate::unit::TextMetrics;
 use crate::{DecodeError, Doc, Error, ReplicaId};
 
 impl Doc {
@@ -18,8 +20,11 @@ impl Doc {
     ///
     /// # Errors
     /// [`Error::Decode`] when this document was loaded from a snapshot whose
-    /// history turns out invalid (see [`Doc::load_history`]).
+    /// history turns out invalid (see [`Doc::finish_loading`]).
     pub fn encode_snapshot(&self) -> Result<Vec<u8>, Error> {
+        if let Some(hot) = self.thawed()? {
+            return hot.encode_snapshot();
+        }
         let log = self.full_log()?;
         // Only replicas with operations are listed, in local order.
         let mut slot = vec![u32::MAX; self.agents.len()];
@@ -54,31 +59,11 @@ impl Doc {
                 _ => spans.push(s),
             }
         }
-        w.uvar(spans.len() as u64);
-        let mut agents = Writer::default();
-        let mut i = 0;
-        while i < spans.len() {
-            let a = spans[i].agent;
-            let n = spans[i..].iter().take_while(|s| s.agent == a).count();
-            agents.uvar(u64::from(a));
-            agents.uvar(n as u64);
-            i += n;
-        }
-        let mut seqs = Writer::default();
-        let mut lens = Writer::default();
-        let mut last_end = vec![0u32; self.agents.len()];
-        for s in &spans {
-            seqs.svar(i64::from(s.seq) - i64::from(last_end[s.agent as usize]));
-            last_end[s.agent as usize] = s.end_seq();
-            lens.uvar((u64::from(s.len()) << 1) | u64::from(s.deleted()));
-        }
-        w.column(&agents.into_bytes());
-        w.column(&seqs.into_bytes());
-        w.column(&lens.into_bytes());
         let mut text = String::with_capacity(self.len(crate::IndexUnit::Utf8));
         for l in &self.tree.leaves_in_order() {
             text.push_str(&self.tree.leaves[*l as usize].text);
         }
+        pages::write(&mut w, &spans, &text, section.table.len());
         w.column(text.as_bytes());
         Ok(envelope::seal(Kind::Snapshot, &w.into_bytes()))
     }
@@ -111,59 +96,43 @@ impl Doc {
         if table.iter().any(|e| e.first_seq != 0) {
             return Err(DecodeError::InvalidValue("snapshot history starts after 0").into());
         }
-        let declared = r.uvar()?;
-        let columns = [r.column()?, r.column()?, r.column()?];
-        let [mut agents_col, mut seqs, mut lens] = columns.each_ref().map(|c| c.reader());
-        // Checked against the inflated columns (a span takes at least a byte
-        // in each), not the packed bytes: those may be far fewer.
-        let max = seqs.remaining().min(lens.remaining()) as u64;
-        if declared > max {
-            return Err(DecodeError::LengthTooLarge { declared, max }.into());
-        }
-        let count = declared as usize;
+        // The spans stay encoded, page by page, until an edit needs them;
+        // the text is read now, so reading never waits on a page.
+        let directory = pages::read_directory(&mut r)?;
+        let columns = directory
+            .iter()
+            .map(|_| r.raw_column())
+            .collect::<Result<Vec<_>, _>>()?;
         let text_c = r.column()?;
         r.finish()?;
-        let text = std::str::from_utf8(text_c.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;
-        let n_agents = table.len();
-        let next_seq: Vec<u32> = table.iter().map(|e| e.count).collect();
-        let mut spans = Vec::with_capacity(count);
-        let mut last_end = vec![0u32; n_agents];
-        let mut visible = 0u64;
-        let mut items = 0u64;
-        while spans.len() < count {
-            let a = agents_col.u32var()?;
-            let repeat = agents_col.uvar()?;
-            if a as usize >= n_agents || repeat == 0 || repeat > (count - spans.len()) as u64 {
-                return Err(DecodeError::InvalidValue("span replica").into());
-            }
-            for _ in 0..repeat {
-                let seq = i64::from(last_end[a as usize]) + seqs.svar()?;
-                let ld = lens.uvar()?;
-                let len = ld >> 1;
-                if seq < 0
-                    || len == 0
-                    || len > u64::from(MAX_SPAN_LEN)
-                    || seq as u64 + len > u64::from(next_seq[a as usize])
-                {
-                    return Err(DecodeError::InvalidValue("span").into());
-                }
-                let span = Span::new(a, seq as u32, len as u32, ld & 1 == 1);
-                last_end[a as usize] = span.end_seq();
-                visible += u64::from(span.visible());
-                items += len;
-                spans.push(span);
-            }
-        }
-        agents_col.finish()?;
-        seqs.finish()?;
-        lens.finish()?;
+        let mut text = std::str::from_utf8(text_c.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;
+        let items: u64 = directory.iter().map(|e| u64::from(e.items)).sum();
         if items > u64::from(MAX_SPAN_LEN) {
             return Err(Error::DocumentTooLarge);
         }
-        if crate::unit::TextMetrics::of(text).chars as u64 != visible {
+        let next_seq: Vec<u32> = table.iter().map(|e| e.count).collect();
+        let mut leaves = Vec::with_capacity(directory.len());
+        for (e, column) in directory.iter().zip(columns) {
+            let page_text = text
+                .get(..e.bytes as usize)
+                .filter(|t| TextMetrics::of(t).chars == e.chars)
+                .ok_or(DecodeError::InvalidValue("snapshot page text"))?;
+            text = &text[page_text.len()..];
+            let mut leaf = Leaf::new(NIL);
+            leaf.text = page_text.to_owned();
+            leaf.ascii = page_text.is_ascii();
+            leaf.cold = Some(Box::new(ColdSpans {
+                column: column.into(),
+                spans: e.spans,
+                items: e.items,
+                chars: e.chars,
+            }));
+            leaves.push(leaf);
+        }
+        if !text.is_empty() {
             return Err(DecodeError::InvalidValue("snapshot text length").into());
         }
-        let tree = Tree::build(&spans, text);
+        let tree = Tree::from_leaves(leaves);
         let mut agents = AgentTable::default();
         for e in &table {
             agents.get_or_add(e.replica);

@@ -87,7 +87,7 @@ pub fn open<'a>(
             None => Doc::from_snapshot(snapshot, replica)
                 .and_then(|mut d| {
                     if merges {
-                        d.load_history()?;
+                        d.finish_loading()?;
                     }
                     Ok(d)
                 })

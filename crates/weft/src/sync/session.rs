@@ -22,7 +22,7 @@ pub enum SyncError {
     /// A complete update that could not be merged.
     Update(Error),
     /// This document's own history could not be read: the snapshot it was
-    /// loaded from has an invalid one (see [`Doc::load_history`]).
+    /// loaded from has an invalid one (see [`Doc::finish_loading`]).
     History(Error),
 }
 
@@ -144,7 +144,7 @@ impl Session {
                 // A peer with nothing gets a snapshot: the same operations,
                 // loaded in O(n) instead of merged one by one.
                 let ours = doc.version();
-                doc.load_history().map_err(SyncError::History)?;
+                doc.finish_loading().map_err(SyncError::History)?;
                 let update = if theirs.is_empty() && !ours.is_empty() {
                     doc.encode_snapshot()
                 } else {

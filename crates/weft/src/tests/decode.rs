@@ -4,6 +4,7 @@
 use super::rng::Rng;
 use crate::encoding::envelope::{seal, Kind};
 use crate::encoding::ops::{self, OpsSection, TableEntry};
+use crate::encoding::pages;
 use crate::encoding::Writer;
 use crate::id::LocalId;
 use crate::oplog::{OpKind, OpRun};
@@ -60,13 +61,12 @@ fn try_all(doc: &Doc, bytes: &[u8]) -> bool {
     let eager = Doc::new(5).apply_update(bytes, CodePoint).is_ok();
     if let Ok(mut d) = Doc::from_snapshot(bytes, 5) {
         let shown = d.to_string();
-        let loaded = d.load_history();
+        let loaded = d.finish_loading();
         assert_eq!(loaded.is_ok(), eager, "loading and merging disagree");
         match loaded {
             Ok(()) => d.check_invariants(),
             Err(e) => {
                 assert!(d.encode_snapshot().is_err(), "{e}: encoded anyway");
-                assert!(d.encode_update(&Version::new()).is_err());
                 assert_eq!(d.to_string(), shown, "a failed decode changed the text");
             }
         }
@@ -361,8 +361,8 @@ pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
                 texts: vec![None],
             };
             ops::write(&mut w, &section);
-            w.uvar(0);
-            for _ in 0..4 {
+            // No spans, no pages, no text.
+            for _ in 0..3 {
                 w.uvar(0);
             }
             seal(Kind::Snapshot, &w.into_bytes())
@@ -371,7 +371,37 @@ pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
             "snapshot_history_names_a_deletion",
             snapshot_with_bad_history(),
         ),
+        (
+            "snapshot_page_text_longer_than_its_directory_says",
+            with_first_page(&good_snapshot, |e| e.chars -= 1),
+        ),
+        (
+            "snapshot_page_items_differ_from_its_directory",
+            with_first_page(&good_snapshot, |e| e.items += 1),
+        ),
     ]
+}
+
+/// `snapshot` with the directory entry of its first page changed by `f`.
+fn with_first_page(snapshot: &[u8], f: impl Fn(&mut pages::PageEntry)) -> Vec<u8> {
+    let body = body_of(snapshot);
+    let mut r = crate::encoding::Reader::new(body);
+    ops::read_table(&mut r).unwrap();
+    ops::skip_runs(&mut r).unwrap();
+    let history = &body[..body.len() - r.remaining()];
+    let mut directory = pages::read_directory(&mut r).unwrap();
+    f(&mut directory[0]);
+    let mut w = Writer::default();
+    w.bytes(history);
+    w.uvar(directory.iter().map(|e| u64::from(e.spans)).sum());
+    w.uvar(directory.len() as u64);
+    for e in &directory {
+        for v in [e.spans, e.items, e.chars, e.bytes] {
+            w.uvar(u64::from(v));
+        }
+    }
+    w.bytes(r.rest());
+    seal(Kind::Snapshot, &w.into_bytes())
 }
 
 /// A snapshot whose document section is fine ("hlo", from "hello" with "el"
@@ -425,7 +455,7 @@ fn an_invalid_history_found_after_loading_fails_what_needs_it_and_changes_nothin
     let (a, _) = sample();
     let update = a.encode_update(&Version::new()).unwrap();
     assert_eq!(doc.apply_update(&update, CodePoint).map(drop), invalid);
-    assert_eq!(doc.load_history(), invalid);
+    assert_eq!(doc.finish_loading(), invalid);
     assert_eq!(doc.to_string(), "hlo!", "a failure changed the document");
     // Merging the same bytes checks them whole first.
     assert_eq!(
@@ -448,7 +478,7 @@ fn known_bad_inputs_fail_cleanly() {
         );
         assert!(
             Doc::from_snapshot(&bytes, 5)
-                .and_then(|mut d| d.load_history())
+                .and_then(|mut d| d.finish_loading())
                 .is_err(),
             "{name} loaded as a snapshot"
         );

@@ -4,6 +4,7 @@
 mod convergence;
 pub(crate) mod decode;
 mod fugue;
+mod lazy;
 mod oracle;
 pub(crate) mod rng;
 mod roundtrip;

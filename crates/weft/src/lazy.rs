@@ -1,0 +1,220 @@
+//! What loading a snapshot defers until something needs it.
+//!
+//! - **The history** stays encoded until merging operations, an update that
+//!   reaches back before the snapshot, a new snapshot or the invariant checks
+//!   need it. Local edits go to the log as usual and join the history when
+//!   it is decoded.
+//! - **Each page's spans** stay encoded (the page is a cold leaf holding its
+//!   text) until an edit touches the page, or something needs every item.
+//!
+//! Loading then costs the text and a directory, not the structure. What is
+//! deferred is checked when decoded: the first operation that needs an
+//! invalid part fails with [`Error::Decode`] and changes nothing. The
+//! snapshot's checksum was verified at load, so only crafted bytes get that
+//! far.
+
+use crate::content::{Loc, Summary, NIL};
+use crate::encoding::ops::{self, OpsSection};
+use crate::encoding::pages::{self, PageEntry};
+use crate::encoding::Reader;
+use crate::id::LocalId;
+use crate::item_ranges::ItemRanges;
+use crate::oplog::{OpKind, OpLog};
+use crate::remote::target_range;
+use crate::{DecodeError, Doc, Error};
+use std::borrow::Cow;
+
+/// A snapshot's operations section, as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct EncodedHistory {
+    section: Box<[u8]>,
+    /// Per agent, how many of its operations the snapshot holds.
+    ends: Vec<u32>,
+}
+
+impl EncodedHistory {
+    pub fn new(section: &[u8], ends: Vec<u32>) -> Self {
+        EncodedHistory {
+            section: section.into(),
+            ends,
+        }
+    }
+
+    /// True when `known` (per agent) includes every operation in it.
+    fn covered_by(&self, known: &[u32]) -> bool {
+        self.ends
+            .iter()
+            .enumerate()
+            .all(|(a, &end)| known.get(a).copied().unwrap_or(0) >= end)
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.section.len() + self.ends.capacity() * 4
+    }
+}
+
+impl Doc {
+    /// Decodes and checks everything loading deferred (see the module
+    /// documentation), if anything is left. Operations that need it do this
+    /// themselves; calling it first picks the moment, and the place of any
+    /// error.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when part of the snapshot this document was loaded
+    /// from is invalid; the document is unchanged.
+    pub fn finish_loading(&mut self) -> Result<(), Error> {
+        self.thaw_all()?;
+        if let Some(h) = &self.encoded_history {
+            self.oplog = self.decode_history(h)?;
+            self.encoded_history = None;
+        }
+        Ok(())
+    }
+
+    /// Decodes the spans of every cold page.
+    fn thaw_all(&mut self) -> Result<(), Error> {
+        for leaf in self.tree.cold_leaf_numbers() {
+            self.thaw(leaf)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes the spans of cold leaf `leaf`, checked against its directory
+    /// entry and the replicas' counters, and splits it into leaves.
+    pub(crate) fn thaw(&mut self, leaf: u32) -> Result<(), Error> {
+        let l = &self.tree.leaves[leaf as usize];
+        let Some(cold) = &l.cold else { return Ok(()) };
+        let entry = PageEntry {
+            spans: cold.spans,
+            items: cold.items,
+            chars: cold.chars,
+            bytes: l.text.len() as u32,
+        };
+        let spans = pages::decode(&cold.column, entry, &self.next_seq)?;
+        self.tree.thaw(leaf, spans);
+        Ok(())
+    }
+
+    /// A copy with every page decoded, when some are still cold: for reads
+    /// that need every item without changing the document.
+    pub(crate) fn thawed(&self) -> Result<Option<Doc>, Error> {
+        if self.tree.cold_leaves() == 0 {
+            return Ok(None);
+        }
+        let mut hot = self.clone();
+        hot.thaw_all()?;
+        Ok(Some(hot))
+    }
+
+    /// Decodes the pages holding visible characters `start..end`, so a
+    /// delete finds them all decoded (or fails before deleting any).
+    pub(crate) fn thaw_range(&mut self, start: u32, end: u32) -> Result<(), Error> {
+        let mut c = start;
+        while c < end {
+            let (loc, before) = self.seek_for_edit(c, false)?;
+            let leaf = &self.tree.leaves[loc.leaf as usize];
+            c = before.text.chars + leaf.spans.iter().map(|s| s.visible()).sum::<u32>();
+        }
+        Ok(())
+    }
+
+    /// The location of visible character `at` for an edit, decoding the page
+    /// it falls in first, and, with `neighbours`, the pages of the items on
+    /// either side (an insert's origins).
+    pub(crate) fn seek_for_edit(
+        &mut self,
+        at: u32,
+        neighbours: bool,
+    ) -> Result<(Loc, Summary), Error> {
+        loop {
+            let (loc, before) = self.tree.seek_visible(at);
+            let leaf = &self.tree.leaves[loc.leaf as usize];
+            let cold = if leaf.cold.is_some() {
+                Some(loc.leaf)
+            } else if !neighbours {
+                None
+            } else if loc.at.span == 0 && loc.at.offset == 0 {
+                Some(leaf.prev).filter(|&p| p != NIL && self.tree.leaves[p as usize].cold.is_some())
+            } else if loc.at.span == leaf.spans.len() {
+                Some(leaf.next).filter(|&n| n != NIL && self.tree.leaves[n as usize].cold.is_some())
+            } else {
+                None
+            };
+            match cold {
+                Some(l) => self.thaw(l)?,
+                None => return Ok((loc, before)),
+            }
+        }
+    }
+
+    /// True unless the document still holds a snapshot's encoded history
+    /// with operations `known` (per agent) lacks.
+    pub(crate) fn history_covered_by(&self, known: &[u32]) -> bool {
+        self.encoded_history
+            .as_ref()
+            .is_none_or(|h| h.covered_by(known))
+    }
+
+    /// The whole log: this one, or a decoded copy while the snapshot's
+    /// history is still encoded.
+    pub(crate) fn full_log(&self) -> Result<Cow<'_, OpLog>, Error> {
+        self.log_since(&[])
+    }
+
+    /// A log holding every operation that `known` (per agent) lacks.
+    pub(crate) fn log_since(&self, known: &[u32]) -> Result<Cow<'_, OpLog>, Error> {
+        match &self.encoded_history {
+            Some(h) if !h.covered_by(known) => Ok(Cow::Owned(self.decode_history(h)?)),
+            _ => Ok(Cow::Borrowed(&self.oplog)),
+        }
+    }
+
+    /// The snapshot's history followed by the edits since, checked against
+    /// the tree.
+    fn decode_history(&self, h: &EncodedHistory) -> Result<OpLog, Error> {
+        debug_assert_eq!(
+            self.tree.cold_leaves(),
+            0,
+            "the history is checked against every item"
+        );
+        let mut r = Reader::new(&h.section);
+        let section = ops::read(&mut r)?;
+        r.finish()?;
+        if section.texts.iter().any(Option::is_some) {
+            return Err(DecodeError::InvalidValue("snapshot operation carries text").into());
+        }
+        check_references(&section, &ItemRanges::inserted_by(&section.runs))?;
+        let mut log = OpLog::from_runs(section.runs);
+        for &run in &self.oplog.runs {
+            log.push(run);
+        }
+        let held = ItemRanges::held_by(self.tree.spans().map(|(s, _)| s));
+        if !ItemRanges::inserted_by(&log.runs).same_as(&held) {
+            return Err(
+                DecodeError::InvalidValue("spans do not match the inserted characters").into(),
+            );
+        }
+        Ok(log)
+    }
+}
+
+/// Every origin and delete target of the section names an item of `items`.
+pub(crate) fn check_references(
+    section: &OpsSection,
+    items: &ItemRanges,
+) -> Result<(), DecodeError> {
+    let items = items.index();
+    for run in &section.runs {
+        let is_item =
+            |id: LocalId| id.is_none() || items.contains(id.agent(), id.seq(), id.seq() + 1);
+        let ok = match run.kind() {
+            OpKind::Insert { left, right } => is_item(left) && is_item(right),
+            OpKind::Delete { target, reversed } => target_range(target.seq(), reversed, run.len)
+                .is_some_and(|(lo, hi)| items.contains(target.agent(), lo, hi)),
+        };
+        if !ok {
+            return Err(DecodeError::InvalidReference);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! A loaded snapshot keeps its pages of spans and its history encoded until
+//! they are needed. Editing, reading and merging such a document must behave
+//! exactly as if it had been decoded whole: a copy that was is the oracle.
+
+use super::rng::Rng;
+use crate::{Bias, Doc, IndexUnit, IndexUnit::CodePoint, Version};
+
+/// A document with a history: local edits, and another replica's merged in.
+fn edited(rng: &mut Rng) -> Doc {
+    let mut doc = Doc::new(1);
+    let mut other = Doc::new(2);
+    for i in 0..80 {
+        rng.edit(&mut doc, 30, 4, 3);
+        if i % 10 == 0 {
+            rng.edit(&mut other, 20, 4, 2);
+            let update = other.encode_update(&doc.version()).unwrap();
+            doc.apply_update(&update, CodePoint).unwrap();
+        }
+    }
+    doc
+}
+
+/// The same random local edit on both documents.
+fn edit_both(rng: &mut Rng, a: &mut Doc, b: &mut Doc) {
+    let len = a.len(CodePoint);
+    if len > 0 && rng.chance(35) {
+        let at = rng.below(len);
+        let n = 1 + rng.below((len - at).min(6));
+        a.delete(at, n, CodePoint).unwrap();
+        b.delete(at, n, CodePoint).unwrap();
+    } else {
+        let text = rng.text(3);
+        let at = rng.below(len + 1);
+        a.insert(at, &text, CodePoint).unwrap();
+        b.insert(at, &text, CodePoint).unwrap();
+    }
+}
+
+/// Reads that need no decoding answer as the oracle does.
+fn same_reads(rng: &mut Rng, lazy: &Doc, eager: &Doc) {
+    assert_eq!(lazy.to_string(), eager.to_string());
+    let len = eager.len(IndexUnit::Utf16);
+    let (a, b) = (rng.below(len + 1), rng.below(len + 1));
+    let (a, b) = (a.min(b), a.max(b));
+    for unit in [IndexUnit::Utf16, IndexUnit::Utf8] {
+        let i = rng.below(eager.len(unit) + 1);
+        assert_eq!(
+            lazy.convert_index(i, unit, CodePoint),
+            eager.convert_index(i, unit, CodePoint)
+        );
+    }
+    assert_eq!(
+        lazy.slice(a, b, IndexUnit::Utf16),
+        eager.slice(a, b, IndexUnit::Utf16)
+    );
+    let line = rng.below(eager.line_count());
+    assert_eq!(
+        lazy.line_start(line, IndexUnit::Utf16),
+        eager.line_start(line, IndexUnit::Utf16)
+    );
+    let c = rng.below(eager.len(CodePoint) + 1);
+    let bias = if rng.chance(50) {
+        Bias::Left
+    } else {
+        Bias::Right
+    };
+    let sticky = lazy.sticky_index(c, bias, CodePoint).unwrap();
+    assert_eq!(sticky, eager.sticky_index(c, bias, CodePoint).unwrap());
+    assert_eq!(
+        lazy.resolve_sticky(&sticky, CodePoint),
+        eager.resolve_sticky(&sticky, CodePoint)
+    );
+}
+
+#[test]
+fn a_loaded_document_edits_reads_and_merges_as_if_decoded_whole() {
+    let mut cold_seen = 0;
+    for seed in 0..80 {
+        let mut rng = Rng::new(seed);
+        let source = edited(&mut rng);
+        let bytes = source.encode_snapshot().unwrap();
+        let mut lazy = Doc::from_snapshot(&bytes, 7).unwrap();
+        let mut eager = Doc::from_snapshot(&bytes, 7).unwrap();
+        eager.finish_loading().unwrap();
+        let at_load = lazy.version();
+        let mut peer = Doc::from_snapshot(&bytes, 8).unwrap();
+        for step in 0..40 {
+            cold_seen += lazy.tree.cold_leaves() as usize;
+            match rng.below(10) {
+                0..=5 => edit_both(&mut rng, &mut lazy, &mut eager),
+                6 | 7 => same_reads(&mut rng, &lazy, &eager),
+                // What the journal stores after each edit needs no decoding.
+                8 => assert_eq!(
+                    lazy.encode_update(&at_load).unwrap(),
+                    eager.encode_update(&at_load).unwrap()
+                ),
+                // A peer's edits arrive late in the run, when some pages
+                // have been decoded by edits and others not.
+                _ if step > 25 => {
+                    rng.edit(&mut peer, 30, 3, 3);
+                    let update = peer.encode_update(&at_load).unwrap();
+                    lazy.apply_update(&update, CodePoint).unwrap();
+                    eager.apply_update(&update, CodePoint).unwrap();
+                }
+                _ => {}
+            }
+            lazy.check_invariants();
+        }
+        assert_eq!(lazy.to_string(), eager.to_string(), "seed {seed}");
+        assert_eq!(
+            lazy.encode_snapshot().unwrap(),
+            eager.encode_snapshot().unwrap(),
+            "seed {seed}: the operations differ"
+        );
+        assert_eq!(
+            lazy.encode_update(&Version::new()).unwrap(),
+            eager.encode_update(&Version::new()).unwrap()
+        );
+    }
+    assert!(cold_seen > 1000, "the runs kept pages cold: {cold_seen}");
+}
+
+#[test]
+fn loading_decodes_only_the_page_an_edit_touches() {
+    let mut rng = Rng::new(5);
+    let source = edited(&mut rng);
+    let mut doc = Doc::from_snapshot(&source.encode_snapshot().unwrap(), 3).unwrap();
+    let pages = doc.tree.cold_leaves();
+    assert!(pages > 3, "{pages} pages");
+    assert_eq!(doc.to_string(), source.to_string(), "the text is there");
+    let mid = doc.len(CodePoint) / 2;
+    doc.insert(mid, "x", CodePoint).unwrap();
+    assert!(
+        doc.tree.cold_leaves() >= pages - 3,
+        "an insert decodes its page and at most its neighbours"
+    );
+    assert!(doc.encoded_history.is_some(), "and no history");
+    doc.finish_loading().unwrap();
+    assert_eq!(doc.tree.cold_leaves(), 0);
+    assert!(doc.encoded_history.is_none());
+    doc.check_invariants();
+}
