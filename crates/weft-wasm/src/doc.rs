@@ -153,7 +153,10 @@ impl RawDoc {
     /// A sticky position at `index`, encoded; `right` sticks to the character
     /// after the index, otherwise to the one before.
     #[wasm_bindgen(js_name = stickyIndex)]
-    pub fn sticky_index(&self, index_: f64, right: bool) -> Result<Vec<u8>, JsValue> {
+    pub fn sticky_index(&mut self, index_: f64, right: bool) -> Result<Vec<u8>, JsValue> {
+        // Sticky positions need every item: decode what loading deferred
+        // once, rather than a copy per call (editors ask for them often).
+        self.0.finish_loading().map_err(to_js)?;
         let bias = if right { Bias::Right } else { Bias::Left };
         let s = self
             .0
@@ -164,8 +167,9 @@ impl RawDoc {
 
     /// Where an encoded sticky position is now.
     #[wasm_bindgen(js_name = resolveSticky)]
-    pub fn resolve_sticky(&self, bytes: &[u8]) -> Result<f64, JsValue> {
+    pub fn resolve_sticky(&mut self, bytes: &[u8]) -> Result<f64, JsValue> {
         let s = StickyIndex::decode(bytes).map_err(|e| to_js(e.into()))?;
+        self.0.finish_loading().map_err(to_js)?;
         self.0
             .resolve_sticky(&s, Utf16)
             .map(|i| i as f64)
