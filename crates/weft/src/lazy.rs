@@ -17,7 +17,7 @@ use crate::content::{Loc, Summary, NIL};
 use crate::encoding::ops::{self, OpsSection};
 use crate::encoding::pages::{self, PageEntry};
 use crate::encoding::Reader;
-use crate::id::LocalId;
+use crate::id::{AgentTable, LocalId};
 use crate::item_ranges::ItemRanges;
 use crate::oplog::{OpKind, OpLog};
 use crate::remote::target_range;
@@ -101,7 +101,23 @@ impl Doc {
         if self.tree.cold_leaves() == 0 {
             return Ok(None);
         }
-        let mut hot = self.clone();
+        // What reads need, copied: no id index (built when asked), no
+        // waiting operations (reads ignore them).
+        let mut agents = AgentTable::default();
+        for a in 0..self.agents.len() {
+            agents.get_or_add(self.agents.replica(a as u32));
+        }
+        let mut hot = Doc {
+            replica: self.replica,
+            me: self.me,
+            agents,
+            next_seq: self.next_seq.clone(),
+            tree: self.tree.copy_without_index(),
+            oplog: self.oplog.clone(),
+            encoded_history: self.encoded_history.clone(),
+            pending: Vec::new(),
+            discarded_ops: 0,
+        };
         hot.thaw_all()?;
         Ok(Some(hot))
     }

@@ -292,7 +292,7 @@ impl OpLog {
             let i = list.partition_point(|&r| self.runs[r as usize].end() <= k);
             out.extend_from_slice(&list[i..]);
         }
-        out.sort_unstable();
+        crate::radix::sort_by_u32_key(&mut out, |&i| i);
         out
     }
 

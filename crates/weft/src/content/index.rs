@@ -13,19 +13,24 @@ pub struct IdIndex {
 
 impl IdIndex {
     /// Builds the index at once from every span's `(agent, seq, leaf)`: a
-    /// radix sort and a bulk insert per agent, several times faster than a `set`
-    /// per span when a loaded document first needs it.
+    /// radix sort, then inserts in order per agent, several times faster than
+    /// a `set` per span when a loaded document first needs it.
     pub fn build(spans: impl Iterator<Item = (u32, u32, u32)>) -> IdIndex {
         let agents = crate::radix::per_agent_in_seq_order(spans)
             .into_iter()
             .map(|starts| {
                 // Sequence numbers between spans are not items, so they may
                 // map to the leaf before them: one key per change of leaf.
+                // Inserted in order rather than collected: collecting sorts
+                // again, and that sort costs about 2.8 KB of gzipped wasm.
                 let mut last = None;
-                starts
-                    .into_iter()
-                    .filter(|&(_, leaf)| last.replace(leaf) != Some(leaf))
-                    .collect()
+                let mut map = BTreeMap::new();
+                for (seq, leaf) in starts {
+                    if last.replace(leaf) != Some(leaf) {
+                        map.insert(seq, leaf);
+                    }
+                }
+                map
             })
             .collect();
         IdIndex { agents }

@@ -108,6 +108,20 @@ impl Tree {
         self.total
     }
 
+    /// A copy, without the id index (rebuilt on first use).
+    pub fn copy_without_index(&self) -> Tree {
+        Tree {
+            nodes: self.nodes.clone(),
+            leaves: self.leaves.clone(),
+            root: self.root,
+            total: self.total,
+            finger: None,
+            cursor: None,
+            index: OnceCell::new(),
+            cold: self.cold,
+        }
+    }
+
     /// How many leaves are cold.
     pub fn cold_leaves(&self) -> u32 {
         self.cold

@@ -59,10 +59,8 @@ pub fn open<'a>(
     records: impl IntoIterator<Item = (u64, &'a [u8])>,
 ) -> Opened {
     let mut problems = Vec::new();
-    let mut checkpoints: Vec<(u64, &[u8])> = checkpoints.into_iter().collect();
-    checkpoints.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
-    let mut records: Vec<(u64, &[u8])> = records.into_iter().collect();
-    records.sort_unstable_by_key(|r| r.0);
+    let checkpoints = by_key(checkpoints);
+    let records = by_key(records);
     // Merging into the base needs its history. Decoding it here blames an
     // invalid one on the base checkpoint (the next one becomes the base)
     // instead of on whatever is merged next. A lone checkpoint keeps it
@@ -75,7 +73,7 @@ pub fn open<'a>(
     // Every checkpoint that reads is merged, newest first: writers in other
     // tabs compact on their own, so an older checkpoint may hold edits a
     // newer one lacks. The newest becomes the base (loading it is cheapest).
-    for (key, bytes) in checkpoints {
+    for &(key, bytes) in checkpoints.iter().rev() {
         let entry =
             decode_entry(bytes)
                 .map_err(Error::from)
@@ -139,6 +137,13 @@ pub fn open<'a>(
         checkpoint_bytes,
         problems,
     }
+}
+
+/// Entries in increasing key order.
+fn by_key<'a>(entries: impl IntoIterator<Item = (u64, &'a [u8])>) -> Vec<(u64, &'a [u8])> {
+    let mut v: Vec<_> = entries.into_iter().collect();
+    v.sort_unstable_by_key(|e| e.0);
+    v
 }
 
 /// A compaction to carry out, in this order: store `checkpoint` under
