@@ -29,7 +29,7 @@ use std::borrow::Cow;
 pub(crate) struct EncodedHistory {
     section: Box<[u8]>,
     /// Per agent, how many of its operations the snapshot holds.
-    ends: Vec<u32>,
+    pub(crate) ends: Vec<u32>,
 }
 
 impl EncodedHistory {
@@ -90,7 +90,14 @@ impl Doc {
             chars: cold.chars,
             bytes: l.text.len() as u32,
         };
-        let spans = pages::decode(&cold.column, entry, &self.next_seq)?;
+        // Against the counters the snapshot gave, not today's: items typed
+        // since then must not be claimed by a page. (A cold page means the
+        // history is still encoded too: it is decoded after every page.)
+        let ends = self
+            .encoded_history
+            .as_ref()
+            .map_or(&self.next_seq, |h| &h.ends);
+        let spans = pages::decode(&cold.column, entry, ends)?;
         self.tree.thaw(leaf, spans);
         Ok(())
     }

@@ -140,3 +140,38 @@ fn loading_decodes_only_the_page_an_edit_touches() {
     assert!(doc.encoded_history.is_none());
     doc.check_invariants();
 }
+
+#[test]
+fn a_page_cannot_claim_items_typed_after_loading() {
+    // A snapshot whose replica table undercounts replica 1's operations, as
+    // only crafted bytes would: its pages hold items past the count.
+    // The newest items (typed at the start) sit on the first page, the
+    // oldest on the last.
+    let mut source = Doc::new(1);
+    source.insert(0, "the oldest text", CodePoint).unwrap();
+    for _ in 0..16 {
+        source.insert(0, "x", CodePoint).unwrap();
+    }
+    let bytes = source.encode_snapshot().unwrap();
+    let body = &bytes[6..bytes.len() - 4];
+    let mut r = crate::encoding::Reader::new(body);
+    let table = crate::encoding::ops::read_table(&mut r).unwrap();
+    assert_eq!(table.len(), 1);
+    let mut w = crate::encoding::Writer::default();
+    w.uvar(1);
+    w.u64_le(1);
+    w.uvar(0);
+    w.uvar(u64::from(table[0].count - 6));
+    w.bytes(r.rest());
+    let crafted =
+        crate::encoding::envelope::seal(crate::encoding::envelope::Kind::Snapshot, &w.into_bytes());
+    // Loading as replica 1 continues its (understated) counter.
+    let mut doc = Doc::from_snapshot(&crafted, 1).unwrap();
+    let end = doc.len(CodePoint);
+    doc.insert(end, "xyzxyz", CodePoint).unwrap();
+    let before = doc.to_string();
+    // The first page claims ids the counter has since handed out.
+    assert!(doc.insert(0, "!", CodePoint).is_err());
+    assert!(doc.finish_loading().is_err());
+    assert_eq!(doc.to_string(), before);
+}
