@@ -366,7 +366,8 @@ pub struct Stats {
     pub items: usize,
     /// Visible characters.
     pub visible_chars: usize,
-    /// Runs of items in the tree.
+    /// Runs of items in the tree (a loaded snapshot's pages count theirs
+    /// once an edit has decoded them).
     pub spans: usize,
     /// Leaves of the tree.
     pub leaves: usize,
