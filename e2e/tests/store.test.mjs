@@ -109,6 +109,45 @@ test("two tabs see each other's edits and both persist", async () => {
   await context.close();
 });
 
+test("a tab alone posts nothing per edit; a tab opening later gets every edit and then each new one", async () => {
+  const context = await browser.newContext();
+  const name = `alone-${Date.now()}`;
+  const [a, b] = [await page(context), await page(context)];
+  const countPosts = () => {
+    const post = BroadcastChannel.prototype.postMessage;
+    window.posts = 0;
+    BroadcastChannel.prototype.postMessage = function (m) {
+      window.posts++;
+      return post.call(this, m);
+    };
+  };
+  await a.evaluate(countPosts);
+  await openStores([a], name);
+  await a.evaluate(async () => {
+    for (let i = 0; i < 20; i++) {
+      window.store.doc.insert(window.store.doc.length, `a${i} `);
+      await window.store.whenDurable();
+    }
+    // The last edit cannot be written: it is only in memory when the next
+    // tab opens, which must get it from this one.
+    window.put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function () {
+      throw new DOMException("writes blocked by the test", "UnknownError");
+    };
+    window.store.doc.insert(window.store.doc.length, "unsaved ");
+  });
+  assert.equal(await a.evaluate(() => window.posts), 1, "only the hello it sent on opening");
+  await openStores([b], name);
+  const text = await a.evaluate(() => window.store.doc.toString());
+  await b.waitForFunction((t) => window.store.doc.toString() === t, text);
+  assert.match(text, /unsaved $/);
+  await a.evaluate(() => window.store.doc.insert(0, "live "));
+  await b.waitForFunction(() => window.store.doc.toString().startsWith("live a0 "));
+  await a.evaluate(() => (IDBObjectStore.prototype.put = window.put));
+  for (const p of [a, b]) await p.evaluate(() => window.store.close());
+  await context.close();
+});
+
 test("a tab watching another's edits does not store them again", async () => {
   const context = await browser.newContext();
   const name = `watch-${Date.now()}`;

@@ -49,7 +49,12 @@ export interface StoreEvents {
  * Between tabs: an edit (an update), or "everything up to this version is
  * on disk" from the tab that wrote it.
  */
-type TabMessage = Uint8Array | { durable: Uint8Array };
+/**
+ * Between tabs of one document: an update, a durable report, or the hello a
+ * tab sends when it opens (its version), which the others answer with what
+ * it lacks. A tab posts its edits only once another tab has spoken.
+ */
+type TabMessage = Uint8Array | { durable: Uint8Array } | { hello: Uint8Array };
 
 /**
  * Edits from another tab are stored by that tab; this one stores them only
@@ -103,6 +108,8 @@ export class Store {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #due = 0;
   #applyingTab = false;
+  /** Whether another tab of this document has spoken: until then, nobody listens. */
+  #otherTabs = false;
   /** Whether this tab writes remote changes at once (one tab per document does). */
   #writer = false;
   /** The latest version another tab reported durable. */
@@ -128,7 +135,8 @@ export class Store {
     this.doc.on("change", this.#onChange);
     this.#electWriter();
     this.#channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(`weft:${name}`) : undefined;
-    this.#channel?.addEventListener("message", (e: MessageEvent) => this.#fromTab(e.data as TabMessage));
+    this.#channel?.addEventListener("message", (e: MessageEvent) => this.#fromTab(e.data));
+    this.#channel?.postMessage({ hello: this.#saved } satisfies TabMessage);
   }
 
   /**
@@ -261,7 +269,7 @@ export class Store {
 
   #changed(e: ChangeEvent): void {
     if (this.#closed) return;
-    if (e.origin === "local" && this.#channel) {
+    if (e.origin === "local" && this.#otherTabs && this.#channel) {
       // Other tabs see local edits at once; what they already have is ignored.
       this.#channel.postMessage(this.doc.encodeUpdate(this.#saved));
     }
@@ -310,8 +318,10 @@ export class Store {
       });
   }
 
-  #fromTab(message: TabMessage): void {
+  /** A message from another tab (any page of this origin can post one). */
+  #fromTab(message: unknown): void {
     if (this.#closed) return;
+    this.#otherTabs = true;
     if (message instanceof Uint8Array) {
       this.#applyingTab = true;
       try {
@@ -319,9 +329,24 @@ export class Store {
       } finally {
         this.#applyingTab = false;
       }
-    } else if (message?.durable instanceof Uint8Array) {
-      this.#reportedDurable = message.durable;
-      if (sameBytes(message.durable, this.doc.version())) this.#storedElsewhere(message.durable);
+      return;
+    }
+    const { hello, durable } = ((typeof message === "object" && message) || {}) as { hello?: unknown; durable?: unknown };
+    if (hello instanceof Uint8Array) {
+      // A tab that just opened: send what it lacks (edits it may not have
+      // read from storage), and what of it is durable already.
+      let update: Uint8Array;
+      try {
+        update = this.doc.encodeUpdate(hello);
+      } catch (err) {
+        this.#emit("error", err as Error);
+        return;
+      }
+      this.#channel?.postMessage(update);
+      if (!this.#scheduled) this.#channel?.postMessage({ durable: this.#saved } satisfies TabMessage);
+    } else if (durable instanceof Uint8Array) {
+      this.#reportedDurable = durable;
+      if (sameBytes(durable, this.doc.version())) this.#storedElsewhere(durable);
     }
   }
 
@@ -359,7 +384,7 @@ export class Store {
       this.#keys.push(key);
       this.#journalBytes += update.length;
       this.#retryDelay = RETRY_FIRST_MS;
-      this.#channel?.postMessage({ durable: version } satisfies TabMessage);
+      if (this.#otherTabs) this.#channel?.postMessage({ durable: version } satisfies TabMessage);
       this.#emit("durable", undefined);
     } catch (err) {
       // Kept in memory and retried with backoff; nothing stored is touched.
