@@ -1,6 +1,7 @@
 //! Snapshots: the whole history (the operation log without text) plus the
-//! document in order (spans and visible text), so loading builds the tree
-//! directly instead of replaying every operation.
+//! document in order (spans in pages, and the visible text), so loading
+//! builds the tree from it instead of replaying every operation, and
+//! decodes the history and each page only when first needed (`lazy`).
 
 use super::envelope::{self, Kind};
 use super::ops::{self, OpsSection, TableEntry};
@@ -88,7 +89,7 @@ impl Doc {
         replica: ReplicaId,
     ) -> Result<Doc, Error> {
         // The history is passed over: it is decoded and checked when first
-        // needed (see `history`). Its replica table gives the counters.
+        // needed (see `lazy`). Its replica table gives the counters.
         let history = r.rest();
         let table = ops::read_table(&mut r)?;
         ops::skip_runs(&mut r)?;
