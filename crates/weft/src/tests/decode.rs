@@ -60,8 +60,12 @@ fn try_all(doc: &Doc, bytes: &[u8]) -> bool {
     // then rejects exactly what merging the same bytes rejects.
     let eager = Doc::new(5).apply_update(bytes, CodePoint).is_ok();
     if let Ok(mut d) = Doc::from_snapshot(bytes, 5) {
+        // An edit in the middle decodes one page first (or fails cleanly).
+        let mid = d.len(CodePoint) / 2;
+        let edited = d.insert(mid, "\u{e9}", CodePoint).is_ok();
         let shown = d.to_string();
         let loaded = d.finish_loading();
+        assert!(edited || loaded.is_err(), "a page failed, then everything loaded");
         assert_eq!(loaded.is_ok(), eager, "loading and merging disagree");
         match loaded {
             Ok(()) => d.check_invariants(),
