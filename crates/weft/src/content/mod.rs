@@ -3,6 +3,8 @@
 //! from item ids to leaves.
 
 mod check;
+mod cold;
+mod cursor;
 mod index;
 mod leaf;
 mod span;

@@ -28,9 +28,9 @@ const MAX_DEPTH: usize = 16;
 /// A leaf with the summary of everything before it, its own summary, whether
 /// it is the last leaf, and its path from the root as (node, slot) pairs.
 #[derive(Debug, Clone, Copy)]
-struct Finger {
-    leaf: u32,
-    before: Summary,
+pub(super) struct Finger {
+    pub(super) leaf: u32,
+    pub(super) before: Summary,
     own: Summary,
     last: bool,
     depth: u8,
@@ -50,22 +50,22 @@ pub struct Tree {
     pub leaves: Vec<Leaf>,
     pub root: u32,
     /// Summary of the whole tree.
-    total: Summary,
+    pub(super) total: Summary,
     /// Where the last local edit went: consecutive edits in one leaf skip
     /// the descent and the search for child slots on the way back up.
-    finger: Option<Finger>,
+    pub(super) finger: Option<Finger>,
     /// Where the text after the last insert continues, while nothing else
     /// changed: its visible character index and location. The next
     /// keystroke of someone typing goes there without a descent or a scan
     /// of the leaf.
-    cursor: Option<(u32, Loc)>,
+    pub(super) cursor: Option<(u32, Loc)>,
     /// Built on first use (merging remote operations, resolving sticky
     /// positions, encoding updates), then kept up to date: purely local
     /// editing never pays for it.
-    index: OnceCell<IdIndex>,
+    pub(super) index: OnceCell<IdIndex>,
     /// How many leaves are cold (pages of a loaded snapshot whose spans are
     /// still encoded).
-    cold: u32,
+    pub(super) cold: u32,
 }
 
 impl Default for Tree {
@@ -106,55 +106,6 @@ fn pick_child(node: &Node, metric: Metric, target: u32, before: &mut Summary) ->
 impl Tree {
     pub fn total(&self) -> Summary {
         self.total
-    }
-
-    /// A copy, without the id index (rebuilt on first use).
-    pub fn copy_without_index(&self) -> Tree {
-        Tree {
-            nodes: self.nodes.clone(),
-            leaves: self.leaves.clone(),
-            root: self.root,
-            total: self.total,
-            finger: None,
-            cursor: None,
-            index: OnceCell::new(),
-            cold: self.cold,
-        }
-    }
-
-    /// How many leaves are cold.
-    pub fn cold_leaves(&self) -> u32 {
-        self.cold
-    }
-
-    /// The cold leaves, in no particular order.
-    pub fn cold_leaf_numbers(&self) -> Vec<u32> {
-        (0..self.leaves.len() as u32)
-            .filter(|&l| self.leaves[l as usize].cold.is_some())
-            .collect()
-    }
-
-    /// Gives cold leaf `leaf` its decoded `spans` (which hold exactly its
-    /// items and visible characters: the caller checked them against the
-    /// page's directory entry), then splits it into leaves of the usual size.
-    pub fn thaw(&mut self, leaf: u32, spans: Vec<Span>) {
-        let l = &mut self.leaves[leaf as usize];
-        debug_assert!(l.cold.is_some(), "leaf {leaf} is not cold");
-        debug_assert_eq!(
-            spans.iter().map(|s| s.visible()).sum::<u32>(),
-            TextMetrics::of(&l.text).chars
-        );
-        l.cold = None;
-        l.spans = spans;
-        self.cold -= 1;
-        self.finger = None;
-        self.cursor = None;
-        if let Some(ix) = self.index.get_mut() {
-            for s in &self.leaves[leaf as usize].spans {
-                ix.set(s.agent, s.seq, s.end_seq(), leaf);
-            }
-        }
-        self.fix_overflow(leaf);
     }
 
     /// The id index. Items of cold leaves are not in it until they thaw.
@@ -212,67 +163,6 @@ impl Tree {
         let (leaf, before) = self.seek_chars(target);
         let at = self.leaves[leaf as usize].find_visible(target - before.text.chars);
         (Loc { leaf, at }, before)
-    }
-
-    /// The cursor's location and the summary before its leaf, when the
-    /// cursor is valid and at visible character `target`.
-    pub fn cursor_at(&self, target: u32) -> Option<(Loc, Summary)> {
-        let (chars, loc) = self.cursor?;
-        let f = self.finger.as_ref()?;
-        if chars != target || f.leaf != loc.leaf {
-            return None;
-        }
-        debug_assert_eq!(
-            loc.at,
-            self.leaves[loc.leaf as usize].find_visible(target - f.before.text.chars)
-        );
-        Some((loc, f.before))
-    }
-
-    /// Drops the cursor, so the next insert takes the general path.
-    #[cfg(test)]
-    pub fn forget_cursor(&mut self) {
-        self.cursor = None;
-    }
-
-    /// The span that ends at the cursor location `loc` (from `cursor_at`):
-    /// the one holding the last inserted text.
-    pub fn span_before_cursor(&self, loc: Loc) -> Span {
-        self.leaves[loc.leaf as usize].spans[loc.at.span - 1]
-    }
-
-    /// Appends visible `text` (measured as `metrics`) at the cursor, visible
-    /// character `chars`, to the span before it: the next keystroke of
-    /// someone typing, whose items continue that span's ids. `loc` and
-    /// `before` are what `cursor_at(chars)` returned.
-    pub fn extend_at_cursor(
-        &mut self,
-        chars: u32,
-        (loc, before): (Loc, Summary),
-        text: &str,
-        metrics: TextMetrics,
-    ) {
-        let leaf = &mut self.leaves[loc.leaf as usize];
-        let span = &mut leaf.spans[loc.at.span - 1];
-        let old_end = span.end_seq();
-        span.set_len(span.len() + metrics.chars);
-        let grown = *span;
-        let byte = leaf.byte_of_char(chars - before.text.chars);
-        leaf.insert_text(byte, text);
-        let delta = Summary {
-            items: metrics.chars,
-            text: metrics,
-        };
-        self.add_delta(loc.leaf, &delta);
-        if let Some(ix) = self.index.get_mut() {
-            ix.set(grown.agent, old_end, grown.end_seq(), loc.leaf);
-        }
-        if self.leaves[loc.leaf as usize].overfull() {
-            self.cursor = None;
-            self.fix_overflow(loc.leaf);
-        } else {
-            self.cursor = Some((chars + metrics.chars, loc));
-        }
     }
 
     /// Like `descend` by code points, but answers from the finger when the
@@ -548,7 +438,7 @@ impl Tree {
         removed
     }
 
-    fn fix_overflow(&mut self, leaf: u32) {
+    pub(super) fn fix_overflow(&mut self, leaf: u32) {
         let mut todo = vec![leaf];
         while let Some(l) = todo.pop() {
             if self.leaves[l as usize].overfull() {
@@ -657,69 +547,6 @@ impl Tree {
             p.children.insert(slot + 1, new_no);
             p.sums.insert(slot + 1, right_sum);
             n = parent;
-        }
-    }
-
-    /// A tree over `leaves`, in document order (links and parents are set
-    /// here), packing nodes three quarters full. Used when loading a
-    /// snapshot, whose pages start as cold leaves.
-    pub fn from_leaves(mut leaves: Vec<Leaf>) -> Tree {
-        if leaves.is_empty() {
-            return Tree::default();
-        }
-        let count = leaves.len() as u32;
-        for (i, leaf) in leaves.iter_mut().enumerate() {
-            let i = i as u32;
-            leaf.prev = if i == 0 { NIL } else { i - 1 };
-            leaf.next = if i + 1 == count { NIL } else { i + 1 };
-        }
-        let mut tree = Tree {
-            nodes: Vec::new(),
-            cold: leaves.iter().filter(|l| l.cold.is_some()).count() as u32,
-            leaves,
-            root: 0,
-            total: Summary::default(),
-            finger: None,
-            cursor: None,
-            index: OnceCell::new(),
-        };
-        // Build internal levels bottom-up.
-        let mut level: Vec<(u32, Summary)> = tree
-            .leaves
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (i as u32, l.summary()))
-            .collect();
-        let mut height = 1u8;
-        loop {
-            let per = (FANOUT * 3 / 4).max(2);
-            let mut next_level = Vec::new();
-            for chunk in level.chunks(per) {
-                let no = tree.nodes.len() as u32;
-                let mut sum = Summary::default();
-                for (c, s) in chunk {
-                    sum.add(s);
-                    if height == 1 {
-                        tree.leaves[*c as usize].parent = no;
-                    } else {
-                        tree.nodes[*c as usize].parent = no;
-                    }
-                }
-                tree.nodes.push(Node {
-                    children: chunk.iter().map(|c| c.0).collect(),
-                    sums: chunk.iter().map(|c| c.1).collect(),
-                    parent: NIL,
-                    height,
-                });
-                next_level.push((no, sum));
-            }
-            if next_level.len() == 1 {
-                tree.root = next_level[0].0;
-                tree.total = next_level[0].1;
-                return tree;
-            }
-            level = next_level;
-            height += 1;
         }
     }
 

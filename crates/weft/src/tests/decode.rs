@@ -65,7 +65,10 @@ fn try_all(doc: &Doc, bytes: &[u8]) -> bool {
         let edited = d.insert(mid, "\u{e9}", CodePoint).is_ok();
         let shown = d.to_string();
         let loaded = d.finish_loading();
-        assert!(edited || loaded.is_err(), "a page failed, then everything loaded");
+        assert!(
+            edited || loaded.is_err(),
+            "a page failed, then everything loaded"
+        );
         assert_eq!(loaded.is_ok(), eager, "loading and merging disagree");
         match loaded {
             Ok(()) => d.check_invariants(),

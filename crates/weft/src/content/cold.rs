@@ -1,0 +1,124 @@
+//! Cold leaves: the pages of a loaded snapshot whose spans are still
+//! encoded. Each holds its page's text and column; the tree over them is
+//! built at load, and a page splits into ordinary leaves when it thaws.
+
+use super::leaf::{Leaf, NIL};
+use super::span::Span;
+use super::summary::Summary;
+use super::tree::{Node, Tree, FANOUT};
+use crate::unit::TextMetrics;
+use std::cell::OnceCell;
+
+impl Tree {
+    /// A tree over `leaves`, in document order (links and parents are set
+    /// here), packing nodes three quarters full. Used when loading a
+    /// snapshot, whose pages start as cold leaves.
+    pub fn from_leaves(mut leaves: Vec<Leaf>) -> Tree {
+        if leaves.is_empty() {
+            return Tree::default();
+        }
+        let count = leaves.len() as u32;
+        for (i, leaf) in leaves.iter_mut().enumerate() {
+            let i = i as u32;
+            leaf.prev = if i == 0 { NIL } else { i - 1 };
+            leaf.next = if i + 1 == count { NIL } else { i + 1 };
+        }
+        let mut tree = Tree {
+            nodes: Vec::new(),
+            cold: leaves.iter().filter(|l| l.cold.is_some()).count() as u32,
+            leaves,
+            root: 0,
+            total: Summary::default(),
+            finger: None,
+            cursor: None,
+            index: OnceCell::new(),
+        };
+        // Build internal levels bottom-up.
+        let mut level: Vec<(u32, Summary)> = tree
+            .leaves
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i as u32, l.summary()))
+            .collect();
+        let mut height = 1u8;
+        loop {
+            let per = (FANOUT * 3 / 4).max(2);
+            let mut next_level = Vec::new();
+            for chunk in level.chunks(per) {
+                let no = tree.nodes.len() as u32;
+                let mut sum = Summary::default();
+                for (c, s) in chunk {
+                    sum.add(s);
+                    if height == 1 {
+                        tree.leaves[*c as usize].parent = no;
+                    } else {
+                        tree.nodes[*c as usize].parent = no;
+                    }
+                }
+                tree.nodes.push(Node {
+                    children: chunk.iter().map(|c| c.0).collect(),
+                    sums: chunk.iter().map(|c| c.1).collect(),
+                    parent: NIL,
+                    height,
+                });
+                next_level.push((no, sum));
+            }
+            if next_level.len() == 1 {
+                tree.root = next_level[0].0;
+                tree.total = next_level[0].1;
+                return tree;
+            }
+            level = next_level;
+            height += 1;
+        }
+    }
+
+    /// A copy, without the id index (rebuilt on first use).
+    pub fn copy_without_index(&self) -> Tree {
+        Tree {
+            nodes: self.nodes.clone(),
+            leaves: self.leaves.clone(),
+            root: self.root,
+            total: self.total,
+            finger: None,
+            cursor: None,
+            index: OnceCell::new(),
+            cold: self.cold,
+        }
+    }
+
+    /// How many leaves are cold.
+    pub fn cold_leaves(&self) -> u32 {
+        self.cold
+    }
+
+    /// The cold leaves, in no particular order.
+    pub fn cold_leaf_numbers(&self) -> Vec<u32> {
+        (0..self.leaves.len() as u32)
+            .filter(|&l| self.leaves[l as usize].cold.is_some())
+            .collect()
+    }
+
+    /// Gives cold leaf `leaf` its decoded `spans` (which hold exactly its
+    /// items and visible characters: the caller checked them against the
+    /// page's directory entry), then splits it into leaves of the usual size.
+    pub fn thaw(&mut self, leaf: u32, spans: Vec<Span>) {
+        let l = &mut self.leaves[leaf as usize];
+        debug_assert!(l.cold.is_some(), "leaf {leaf} is not cold");
+        debug_assert_eq!(
+            spans.iter().map(|s| s.visible()).sum::<u32>(),
+            TextMetrics::of(&l.text).chars
+        );
+        l.cold = None;
+        l.spans = spans;
+        self.cold -= 1;
+        self.finger = None;
+        self.cursor = None;
+        if let Some(ix) = self.index.get_mut() {
+            for s in &self.leaves[leaf as usize].spans {
+                ix.set(s.agent, s.seq, s.end_seq(), leaf);
+            }
+        }
+        self.fix_overflow(leaf);
+    }
+}
