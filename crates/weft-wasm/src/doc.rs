@@ -131,7 +131,10 @@ impl RawDoc {
 
     /// The full state and history (a snapshot).
     #[wasm_bindgen(js_name = encodeState)]
-    pub fn encode_state(&self) -> Result<Vec<u8>, JsValue> {
+    pub fn encode_state(&mut self) -> Result<Vec<u8>, JsValue> {
+        // A snapshot needs everything: decode what loading deferred once
+        // (the store compacts repeatedly) rather than into a copy each time.
+        self.0.finish_loading().map_err(to_js)?;
         self.0.encode_snapshot().map_err(to_js)
     }
 
