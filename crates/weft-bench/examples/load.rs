@@ -1,5 +1,7 @@
 //! Loads a snapshot file repeatedly (decode, one insert in the middle, read
-//! the length): a target for profilers.
+//! the length): a target for profilers. With `WEFT_STATS` set it first
+//! prints the loaded document's statistics (pages still cold show as leaves
+//! without spans).
 //!
 //! ```text
 //! cargo run --release -p weft-bench --example load -- <snapshot> [times]
