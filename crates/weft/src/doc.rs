@@ -33,7 +33,7 @@ pub struct Doc {
     /// those of the snapshot the document was loaded from.
     pub(crate) oplog: OpLog,
     /// The history of the snapshot this document was loaded from, until it
-    /// is first needed (see `history`).
+    /// is first needed (see `lazy`).
     pub(crate) encoded_history: Option<Box<EncodedHistory>>,
     /// Remote operations waiting for operations they depend on.
     pub(crate) pending: Vec<RemoteOp>,

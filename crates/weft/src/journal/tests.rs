@@ -187,8 +187,9 @@ fn a_corrupt_record_is_skipped_and_reported_and_the_rest_loads() {
     );
 }
 
-#[test]
-fn a_newer_corrupt_checkpoint_falls_back_to_the_older_one() {
+/// A store holding checkpoint 4 ("first"), record 5 (" second") and, as
+/// checkpoint 6, `newer(doc)`: what a newer checkpoint of both would be.
+fn store_with_newer_checkpoint(newer: impl Fn(&Doc) -> Vec<u8>) -> Store {
     let mut d = Doc::new(1);
     d.insert(0, "first", CodePoint).unwrap();
     let mut store = Store::default();
@@ -202,9 +203,17 @@ fn a_newer_corrupt_checkpoint_falls_back_to_the_older_one() {
         5,
         encode_record(5, &d.encode_update(&v).unwrap()),
     ));
-    let mut newer = compaction(&d, 6, vec![5], vec![4]).unwrap().checkpoint;
-    newer.truncate(newer.len() - 1);
-    store.apply(&Write::Checkpoint(6, newer));
+    store.apply(&Write::Checkpoint(6, newer(&d)));
+    store
+}
+
+#[test]
+fn a_newer_corrupt_checkpoint_falls_back_to_the_older_one() {
+    let store = store_with_newer_checkpoint(|d| {
+        let mut newer = compaction(d, 6, vec![5], vec![4]).unwrap().checkpoint;
+        newer.truncate(newer.len() - 1);
+        newer
+    });
     let opened = store.open(3);
     assert_eq!(opened.doc.to_string(), "first second");
     assert_eq!(opened.covered, 4);
@@ -216,21 +225,8 @@ fn a_newer_corrupt_checkpoint_falls_back_to_the_older_one() {
 
 #[test]
 fn a_newer_checkpoint_with_an_invalid_history_falls_back_when_records_follow() {
-    let mut d = Doc::new(1);
-    d.insert(0, "first", CodePoint).unwrap();
-    let mut store = Store::default();
-    store.apply(&Write::Checkpoint(
-        4,
-        compaction(&d, 4, vec![], vec![]).unwrap().checkpoint,
-    ));
-    let v = d.version();
-    d.insert(5, " second", CodePoint).unwrap();
-    store.apply(&Write::Record(
-        5,
-        encode_record(5, &d.encode_update(&v).unwrap()),
-    ));
     let crafted = crate::tests::decode::snapshot_with_bad_history();
-    store.apply(&Write::Checkpoint(6, encode_checkpoint(6, &crafted)));
+    let store = store_with_newer_checkpoint(|_| encode_checkpoint(6, &crafted));
     let opened = store.open(3);
     assert_eq!(opened.doc.to_string(), "first second");
     assert_eq!(opened.covered, 4);
