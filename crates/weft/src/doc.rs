@@ -37,8 +37,8 @@ pub struct Doc {
     pub(crate) encoded_history: Option<Box<EncodedHistory>>,
     /// Remote operations waiting for operations they depend on.
     pub(crate) pending: Vec<RemoteOp>,
-    /// Waiting operations discarded because too many waited (see
-    /// `remote::MAX_PENDING_RUNS`).
+    /// Waiting operations discarded because they held too much memory (see
+    /// `remote::MAX_PENDING_BYTES`).
     pub(crate) discarded_ops: usize,
 }
 
@@ -351,6 +351,7 @@ impl Doc {
             op_runs: self.oplog.runs.len(),
             replicas: self.agents.len(),
             pending_ops: self.pending.len(),
+            pending_bytes: self.pending_bytes(),
             discarded_ops: self.discarded_ops,
             tree_bytes: self.tree.heap_bytes(),
             oplog_bytes: self.oplog.heap_bytes(),
@@ -377,8 +378,10 @@ pub struct Stats {
     pub replicas: usize,
     /// Remote operations waiting for their dependencies.
     pub pending_ops: usize,
-    /// Waiting operations discarded because too many waited; the next
-    /// version handshake brings them again.
+    /// Memory the waiting operations hold, in bytes (at most 32 MiB).
+    pub pending_bytes: usize,
+    /// Waiting operations discarded because they held too much memory; the
+    /// next version handshake brings them again.
     pub discarded_ops: usize,
     /// Estimated heap bytes of the tree (with its id index, once built).
     pub tree_bytes: usize,

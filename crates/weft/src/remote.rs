@@ -54,12 +54,24 @@ pub(crate) enum RemoteKind {
     },
 }
 
-/// Most operation runs kept waiting for dependencies: a peer that sends
-/// operations whose dependencies never come cannot grow memory without
-/// bound. Runs beyond it are discarded (and counted); they are not lost, as
-/// this document's version does not include them, so the next version
-/// handshake brings them again.
-pub(crate) const MAX_PENDING_RUNS: usize = if cfg!(test) { 64 } else { 1 << 20 };
+/// Most memory operations waiting for their dependencies may hold (their
+/// text plus a fixed cost per run): a peer that sends operations whose
+/// dependencies never come cannot grow memory without bound, whether with
+/// many runs or with long texts. Runs beyond it are discarded (and counted);
+/// they are not lost, as this document's version does not include them, so
+/// the next version handshake brings them again.
+pub(crate) const MAX_PENDING_BYTES: usize = if cfg!(test) { 16 << 10 } else { 32 << 20 };
+
+impl RemoteOp {
+    /// What this operation costs while it waits, in bytes.
+    fn waiting_cost(&self) -> usize {
+        let text = match &self.kind {
+            RemoteKind::Insert { text: Some(t), .. } => t.capacity(),
+            _ => 0,
+        };
+        std::mem::size_of::<RemoteOp>() + text
+    }
+}
 
 enum Outcome {
     Applied,
@@ -96,11 +108,31 @@ impl Doc {
                 }
             }
         }
-        if self.pending.len() > MAX_PENDING_RUNS {
-            self.discarded_ops += self.pending.len() - MAX_PENDING_RUNS;
-            self.pending.truncate(MAX_PENDING_RUNS);
-        }
+        self.discard_over_budget();
         Ok(patches)
+    }
+
+    /// Memory the waiting operations hold (see `MAX_PENDING_BYTES`).
+    pub(crate) fn pending_bytes(&self) -> usize {
+        self.pending.iter().map(RemoteOp::waiting_cost).sum()
+    }
+
+    /// Keeps the oldest waiting operations that fit in `MAX_PENDING_BYTES`.
+    fn discard_over_budget(&mut self) {
+        let mut bytes = 0usize;
+        let keep = self
+            .pending
+            .iter()
+            .take_while(|op| {
+                bytes += op.waiting_cost();
+                bytes <= MAX_PENDING_BYTES
+            })
+            .count();
+        if keep < self.pending.len() {
+            self.discarded_ops += self.pending.len() - keep;
+            self.pending.truncate(keep);
+            self.pending.shrink_to_fit();
+        }
     }
 
     /// Rejects operations that refer to existing ids that are not items

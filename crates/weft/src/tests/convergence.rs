@@ -240,24 +240,49 @@ fn concurrent_deletes_of_the_same_text_are_fine() {
 
 #[test]
 fn operations_waiting_for_dependencies_are_bounded() {
-    let limit = crate::remote::MAX_PENDING_RUNS;
+    let limit = crate::remote::MAX_PENDING_BYTES;
     let mut a = Doc::new(1);
     a.insert(0, "x", IndexUnit::CodePoint).unwrap();
     let mut b = Doc::new(2);
     // Updates whose first dependency never arrives, a run or two each.
-    for i in 0..limit {
+    while b.stats().discarded_ops == 0 {
         let v = a.version();
-        a.insert(i % 2, "y", IndexUnit::CodePoint).unwrap();
+        a.insert(a.len(IndexUnit::CodePoint) % 2, "y", IndexUnit::CodePoint)
+            .unwrap();
         a.delete(0, 1, IndexUnit::CodePoint).unwrap();
         let patches = b
             .apply_update(&a.encode_update(&v).unwrap(), IndexUnit::CodePoint)
             .unwrap();
         assert!(patches.is_empty());
-        assert!(b.stats().pending_ops <= limit);
+        assert!(b.stats().pending_bytes <= limit);
     }
-    assert_eq!(b.stats().pending_ops, limit);
-    assert!(b.stats().discarded_ops > 0);
-    // A version handshake brings everything, discarded operations included.
+    assert!(b.stats().pending_ops > 100);
+    catches_up(&a, &mut b);
+}
+
+#[test]
+fn long_waiting_texts_are_bounded_in_bytes_not_only_in_runs() {
+    let limit = crate::remote::MAX_PENDING_BYTES;
+    let mut a = Doc::new(1);
+    a.insert(0, "x", IndexUnit::CodePoint).unwrap();
+    let mut b = Doc::new(2);
+    // Each update is one run carrying a long text, waiting for the "x".
+    let long = "y".repeat(limit / 8);
+    for _ in 0..20 {
+        let v = a.version();
+        a.insert(0, &long, IndexUnit::CodePoint).unwrap();
+        b.apply_update(&a.encode_update(&v).unwrap(), IndexUnit::CodePoint)
+            .unwrap();
+        assert!(b.stats().pending_bytes <= limit);
+    }
+    // Twenty texts of an eighth of the budget each: most were discarded.
+    assert!(b.stats().pending_ops > 0);
+    assert!(b.stats().discarded_ops > b.stats().pending_ops);
+    catches_up(&a, &mut b);
+}
+
+/// A version handshake brings everything, discarded operations included.
+fn catches_up(a: &Doc, b: &mut Doc) {
     b.apply_update(
         &a.encode_update(&b.version()).unwrap(),
         IndexUnit::CodePoint,
