@@ -1,73 +1,70 @@
 //! One WebSocket client: reads its requests, enforces the limits, writes
 //! what others relay to it, and leaves its rooms when it goes.
 
-use crate::hub::{ConnectionId, Hub, Refusal};
-use crate::limits::{Limits, RateLimiter};
+use crate::admission::{Admitted, ConnectionId};
+use crate::close;
+use crate::hub::{Hub, Member, Refusal};
+use crate::limits::{Limits, MAX_TIMEOUT};
 use crate::log;
+use crate::outbox::{self, Outbox};
 use crate::protocol::{valid_id, valid_room, ClientMessage, ServerMessage, SIGNAL_VERSION};
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use crate::rate::RateLimiter;
+use crate::AppState;
+use axum::extract::ws::{Message, WebSocket};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
-use tokio::sync::{mpsc, watch};
-use tokio::time::sleep_until;
-
-/// WebSocket close codes this server uses.
-pub mod close {
-    /// The server is shutting down.
-    pub const GOING_AWAY: u16 = 1001;
-    /// A binary message: only JSON text is accepted.
-    pub const UNSUPPORTED: u16 = 1003;
-    /// A malformed or forbidden request, or a limit exceeded.
-    pub const POLICY: u16 = 1008;
-    /// A message over the size limit.
-    pub const TOO_BIG: u16 = 1009;
-    /// Nothing arrived within the idle timeout.
-    pub const IDLE: u16 = 4000;
-}
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::{sleep_until, Instant};
 
 /// Why the server closes a connection.
 struct Close(u16, String);
 
+/// How a connection ends: with a close frame, or without (the client went).
+type Ended = Result<(), Option<Close>>;
+
 struct Connection {
-    id: ConnectionId,
+    admitted: Admitted,
+    client: IpAddr,
     hub: Arc<Hub>,
     limits: Arc<Limits>,
-    queue: mpsc::Sender<String>,
+    outbox: Outbox,
     /// room -> the peer id this connection has there.
     rooms: HashMap<String, String>,
     rate: RateLimiter,
 }
 
-/// Serves one client until it leaves, misbehaves, idles out or the server
+/// Serves one client (`client` as given by [`crate::address::client_of`])
+/// until it leaves, misbehaves, stops reading, idles out or the server
 /// shuts down.
-pub async fn serve(
-    mut socket: WebSocket,
-    hub: Arc<Hub>,
-    limits: Arc<Limits>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let id = hub.open();
-    let (queue, mut outbound) = mpsc::channel(limits.outbound_queue);
+pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, state: AppState) {
+    let AppState {
+        hub,
+        limits,
+        budget,
+        mut shutdown,
+        ..
+    } = state;
+    let (outbox, outgoing) = outbox::channel(budget, limits.queue_messages, limits.queue_bytes);
     let mut conn = Connection {
-        id,
-        hub: hub.clone(),
+        admitted,
+        client,
+        hub,
         rate: RateLimiter::new(limits.messages_per_second, limits.message_burst),
         limits: limits.clone(),
-        queue,
+        outbox,
         rooms: HashMap::new(),
     };
-    log!(Debug, "connection {id} opened");
+    let id = conn.id();
+    log!(Debug, "connection {id} opened from {client}");
+    let mut idle = after(limits.idle_timeout);
     let welcome = ServerMessage::Welcome {
         version: SIGNAL_VERSION,
     };
-    let mut deadline = tokio::time::Instant::now() + limits.idle_timeout;
-    let mut result = socket
-        .send(Message::Text(welcome.to_json().into()))
-        .await
-        .map_err(|_| None);
-    while result.is_ok() {
-        result = tokio::select! {
+    let mut ended = write(&mut socket, welcome.to_json(), &limits, idle, &mut shutdown).await;
+    while ended.is_ok() {
+        ended = tokio::select! {
             incoming = socket.recv() => match incoming {
                 None => Err(None),
                 Some(Err(e)) => {
@@ -75,54 +72,83 @@ pub async fn serve(
                     Err(Some(Close(close::TOO_BIG, format!("unreadable message: {e}"))))
                 }
                 Some(Ok(message)) => {
-                    deadline = tokio::time::Instant::now() + limits.idle_timeout;
+                    idle = after(limits.idle_timeout);
                     conn.handle(message).map_err(Some)
                 }
             },
-            Some(text) = outbound.recv() => {
-                socket.send(Message::Text(text.into())).await.map_err(|_| None)
+            text = outgoing.next() => {
+                write(&mut socket, text, &limits, idle, &mut shutdown).await
             }
-            _ = sleep_until(deadline) => {
-                Err(Some(Close(close::IDLE, "idle timeout".into())))
-            }
-            _ = shutdown.changed() => {
-                Err(Some(Close(close::GOING_AWAY, "server shutting down".into())))
-            }
+            end = interrupted(idle, &mut shutdown) => Err(Some(end)),
         };
     }
-    if let Err(Some(Close(code, reason))) = result {
-        if code == close::POLICY || code == close::TOO_BIG || code == close::UNSUPPORTED {
+    // Free the queue and tell the rooms now, not after the close handshake.
+    drop(outgoing);
+    conn.leave_all();
+    if let Err(Some(Close(code, reason))) = ended {
+        if code != close::GOING_AWAY && code != close::IDLE && code != 1000 {
             log!(Info, "connection {id} closed: {reason}");
         }
-        let frame = CloseFrame {
-            code,
-            reason: fit_close_reason(reason).into(),
-        };
-        let _ = socket.send(Message::Close(Some(frame))).await;
+        close::close(&mut socket, code, reason).await;
     }
-    for (room, peer) in conn.rooms.drain() {
-        hub.leave(&room, &peer, id);
-    }
-    hub.closed();
-    log!(Debug, "connection {id} ended");
 }
 
-/// A close frame's reason holds at most 123 bytes; longer ones break the
-/// frame, so cut at a character boundary.
-fn fit_close_reason(mut reason: String) -> String {
-    const MAX: usize = 123;
-    if reason.len() > MAX {
-        let mut end = MAX - 3;
-        while !reason.is_char_boundary(end) {
-            end -= 1;
+/// Writes one message, unless the client does not take it within the write
+/// timeout (it stopped reading) or the connection must end meanwhile.
+async fn write(
+    socket: &mut WebSocket,
+    text: String,
+    limits: &Limits,
+    idle: Instant,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Ended {
+    let stuck = after(limits.write_timeout);
+    tokio::select! {
+        sent = socket.send(Message::Text(text.into())) => sent.map_err(|_| None),
+        _ = sleep_until(stuck) => {
+            let waited = limits.write_timeout.as_secs();
+            Err(Some(Close(close::NOT_READING, format!("not reading: a message waited {waited} s"))))
         }
-        reason.truncate(end);
-        reason.push_str("...");
+        end = interrupted(idle, shutdown) => Err(Some(end)),
     }
-    reason
+}
+
+/// Resolves when the connection must end whatever it is doing.
+async fn interrupted(idle: Instant, shutdown: &mut watch::Receiver<bool>) -> Close {
+    tokio::select! {
+        _ = sleep_until(idle) => Close(close::IDLE, "idle timeout".into()),
+        _ = shutdown.wait_for(|stop| *stop) => {
+            Close(close::GOING_AWAY, "server shutting down".into())
+        }
+    }
+}
+
+/// `timeout` from now. Limits are checked to be at most a day, and this
+/// clamps again so that no input can make a connection's task panic.
+fn after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout.min(MAX_TIMEOUT)).unwrap_or(now)
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Also when the task panics: peers are told it left.
+        self.leave_all();
+        log!(Debug, "connection {} ended", self.id());
+    }
 }
 
 impl Connection {
+    fn id(&self) -> ConnectionId {
+        self.admitted.id()
+    }
+
+    fn leave_all(&mut self) {
+        for (room, peer) in self.rooms.drain() {
+            self.hub.leave(&room, &peer, self.admitted.id());
+        }
+    }
+
     fn handle(&mut self, message: Message) -> Result<(), Close> {
         let text = match message {
             Message::Text(text) => text,
@@ -145,7 +171,7 @@ impl Connection {
                 ),
             ));
         }
-        if !self.rate.take(Instant::now()) {
+        if !self.rate.take(std::time::Instant::now()) {
             return Err(Close(
                 close::POLICY,
                 format!(
@@ -165,7 +191,7 @@ impl Connection {
             ClientMessage::Leave { room } => {
                 let peer = self.member(&room)?.to_owned();
                 self.rooms.remove(&room);
-                self.hub.leave(&room, &peer, self.id);
+                self.hub.leave(&room, &peer, self.id());
                 Ok(())
             }
             ClientMessage::Signal { room, to, data } => {
@@ -214,17 +240,11 @@ impl Connection {
                 ),
             ));
         }
-        let joined = self.hub.join(
-            &room,
-            &peer,
-            browser,
-            self.id,
-            self.queue.clone(),
-            &self.limits,
-        );
+        let member = Member::new(self.id(), self.client, browser, self.outbox.clone());
+        let joined = self.hub.join(&room, &peer, member);
         match joined {
             Ok(()) => {
-                log!(Debug, "connection {} joined {room:?} as {peer}", self.id);
+                log!(Debug, "connection {} joined {room:?} as {peer}", self.id());
                 self.rooms.insert(room, peer);
             }
             Err(refusal) => {
@@ -247,7 +267,7 @@ impl Connection {
         log!(
             Debug,
             "connection {}: {reason}: {}",
-            self.id,
+            self.id(),
             refusal.code()
         );
         self.send(
@@ -261,20 +281,21 @@ impl Connection {
     }
 
     fn send(&self, text: String) {
-        // Our own queue is full only if this client stopped reading; the
-        // answer is dropped like any other message to it.
-        let _ = self.queue.try_send(text);
+        // Our own queue is full only if this client stopped reading (or
+        // the server's budget is spent); the answer is dropped like any
+        // other message to it.
+        let _ = self.outbox.push(text);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::fit_close_reason;
+    use super::*;
 
     #[test]
-    fn close_reasons_fit_a_control_frame() {
-        assert_eq!(fit_close_reason("short".into()), "short");
-        let long = fit_close_reason("é".repeat(100));
-        assert!(long.len() <= 123 && long.ends_with("..."), "{long}");
+    fn deadlines_never_overflow() {
+        let now = Instant::now();
+        let far = after(Duration::MAX);
+        assert!(far > now && far <= Instant::now() + MAX_TIMEOUT);
     }
 }

@@ -1,19 +1,36 @@
 //! Rooms and their members: who is where, and the queues to reach them.
 
+use crate::admission::ConnectionId;
 use crate::limits::Limits;
+use crate::outbox::{Full, Outbox};
 use crate::protocol::{PeerInfo, ServerMessage};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-use tokio::sync::mpsc;
+use std::net::IpAddr;
+use std::sync::{Mutex, MutexGuard};
 
-/// Identifies one WebSocket connection inside the server.
-pub type ConnectionId = u64;
-
-struct Member {
+/// A peer in a room: the connection that holds its id, and how to reach it.
+pub struct Member {
     connection: ConnectionId,
+    client: IpAddr,
     browser: Option<String>,
-    queue: mpsc::Sender<String>,
+    outbox: Outbox,
+}
+
+impl Member {
+    /// Peer of `connection` from `client` (see [`crate::address::client_of`]).
+    pub fn new(
+        connection: ConnectionId,
+        client: IpAddr,
+        browser: Option<String>,
+        outbox: Outbox,
+    ) -> Member {
+        Member {
+            connection,
+            client,
+            browser,
+            outbox,
+        }
+    }
 }
 
 /// Why a request was refused (sent back as an `error` message).
@@ -21,12 +38,18 @@ struct Member {
 pub enum Refusal {
     /// The room holds its maximum number of peers.
     RoomFull,
+    /// The room holds its maximum number of peers from the joiner's address.
+    AddressFull,
+    /// The server holds its maximum number of rooms.
+    ServerFull,
     /// Another connection is in the room under that peer id.
     PeerTaken,
     /// The target of a signal is not (or no longer) in the room.
     NoSuchPeer,
     /// The target's queue is full: it is not reading.
     PeerNotReading,
+    /// All queues together hold the server's budget of bytes.
+    ServerBusy,
 }
 
 impl Refusal {
@@ -34,36 +57,44 @@ impl Refusal {
     pub fn code(&self) -> &'static str {
         match self {
             Refusal::RoomFull => "room-full",
+            Refusal::AddressFull => "address-full",
+            Refusal::ServerFull => "server-full",
             Refusal::PeerTaken => "peer-taken",
             Refusal::NoSuchPeer => "no-such-peer",
             Refusal::PeerNotReading => "peer-not-reading",
+            Refusal::ServerBusy => "server-busy",
         }
     }
 }
 
+impl From<Full> for Refusal {
+    fn from(full: Full) -> Refusal {
+        match full {
+            Full::Connection => Refusal::PeerNotReading,
+            Full::Server => Refusal::ServerBusy,
+        }
+    }
+}
+
+type Rooms = HashMap<String, BTreeMap<String, Member>>;
+
 /// All rooms of the server.
-#[derive(Default)]
 pub struct Hub {
-    rooms: Mutex<HashMap<String, BTreeMap<String, Member>>>,
-    connections: AtomicUsize,
-    next_connection: AtomicUsize,
+    rooms: Mutex<Rooms>,
+    max_rooms: usize,
+    max_peers_per_room: usize,
+    max_peers_per_address: usize,
 }
 
 impl Hub {
-    /// A new connection's id (and it is counted as open).
-    pub fn open(&self) -> ConnectionId {
-        self.connections.fetch_add(1, Ordering::Relaxed);
-        self.next_connection.fetch_add(1, Ordering::Relaxed) as ConnectionId
-    }
-
-    /// A connection closed.
-    pub fn closed(&self) {
-        self.connections.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    /// Open connections.
-    pub fn connection_count(&self) -> usize {
-        self.connections.load(Ordering::Relaxed)
+    /// No rooms yet; `limits` caps rooms and their members.
+    pub fn new(limits: &Limits) -> Hub {
+        Hub {
+            rooms: Mutex::default(),
+            max_rooms: limits.max_rooms,
+            max_peers_per_room: limits.max_peers_per_room,
+            max_peers_per_address: limits.max_peers_per_address,
+        }
     }
 
     /// Rooms with at least one member.
@@ -71,62 +102,65 @@ impl Hub {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, BTreeMap<String, Member>>> {
+    /// The most rooms there may be.
+    pub fn max_rooms(&self) -> usize {
+        self.max_rooms
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Rooms> {
         // A panic elsewhere while holding the lock leaves the map consistent
         // (every change is a single insert or remove), so keep going.
         self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds `peer` to `room`: everyone there is told, and the newcomer's
-    /// queue gets `joined` with who was there before. Both happen under the
+    /// Adds `peer` to `room`: the newcomer's queue gets `joined` with who
+    /// was there before, and everyone there is told. Both happen under the
     /// lock, so no `peer-joined` from a later join can overtake `joined`.
-    pub fn join(
-        &self,
-        room: &str,
-        peer: &str,
-        browser: Option<String>,
-        connection: ConnectionId,
-        queue: mpsc::Sender<String>,
-        limits: &Limits,
-    ) -> Result<(), Refusal> {
+    /// A refused join changes nothing (no empty room is left behind).
+    pub fn join(&self, room: &str, peer: &str, member: Member) -> Result<(), Refusal> {
         let mut rooms = self.lock();
-        let members = rooms.entry(room.to_owned()).or_default();
+        let empty = BTreeMap::new();
+        let members = match rooms.get(room) {
+            Some(members) => members,
+            None if rooms.len() >= self.max_rooms => return Err(Refusal::ServerFull),
+            None => &empty,
+        };
         if members.contains_key(peer) {
             return Err(Refusal::PeerTaken);
         }
-        if members.len() >= limits.max_peers_per_room {
+        if members.len() >= self.max_peers_per_room {
             return Err(Refusal::RoomFull);
         }
-        let info = PeerInfo {
-            peer: peer.to_owned(),
-            browser: browser.clone(),
-        };
-        let announce = ServerMessage::PeerJoined { room, peer: info }.to_json();
-        let mut before = Vec::with_capacity(members.len());
-        for (id, m) in members.iter() {
-            // A member too slow to take this misses one announcement; its
-            // own connection is being closed for not reading anyway.
-            let _ = m.queue.try_send(announce.clone());
-            before.push(PeerInfo {
+        let same_client = members.values().filter(|m| m.client == member.client);
+        if same_client.count() >= self.max_peers_per_address {
+            return Err(Refusal::AddressFull);
+        }
+        let before = members
+            .iter()
+            .map(|(id, m)| PeerInfo {
                 peer: id.clone(),
                 browser: m.browser.clone(),
-            });
-        }
+            })
+            .collect();
         let joined = ServerMessage::Joined {
             room,
             peers: before,
         };
-        // A newcomer whose queue is already full stopped reading; it misses
-        // the answer like any other message.
-        let _ = queue.try_send(joined.to_json());
-        members.insert(
-            peer.to_owned(),
-            Member {
-                connection,
-                browser,
-                queue,
-            },
-        );
+        member.outbox.push(joined.to_json())?;
+        let info = PeerInfo {
+            peer: peer.to_owned(),
+            browser: member.browser.clone(),
+        };
+        let announce = ServerMessage::PeerJoined { room, peer: info }.to_json();
+        for m in members.values() {
+            // A member whose queue is full misses the announcement like any
+            // other message; it is closed if it does not read in time.
+            let _ = m.outbox.push(announce.clone());
+        }
+        rooms
+            .entry(room.to_owned())
+            .or_default()
+            .insert(peer.to_owned(), member);
         Ok(())
     }
 
@@ -143,7 +177,7 @@ impl Hub {
         members.remove(peer);
         let announce = ServerMessage::PeerLeft { room, peer }.to_json();
         for m in members.values() {
-            let _ = m.queue.try_send(announce.clone());
+            let _ = m.outbox.push(announce.clone());
         }
         if members.is_empty() {
             rooms.remove(room);
@@ -157,54 +191,91 @@ impl Hub {
             .get(room)
             .and_then(|m| m.get(to))
             .ok_or(Refusal::NoSuchPeer)?;
-        member
-            .queue
-            .try_send(text)
-            .map_err(|_| Refusal::PeerNotReading)
+        Ok(member.outbox.push(text)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbox::{channel, Budget, Outgoing};
+    use std::net::Ipv4Addr;
+    use std::sync::Arc;
 
-    #[test]
-    fn join_relay_leave() {
-        let hub = Hub::default();
-        let limits = Limits {
+    const HOME: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    fn queue() -> (Outbox, Outgoing) {
+        channel(Arc::new(Budget::new(1 << 20)), 8, 1 << 16)
+    }
+
+    fn member(connection: ConnectionId, browser: Option<&str>, outbox: &Outbox) -> Member {
+        Member::new(connection, HOME, browser.map(Into::into), outbox.clone())
+    }
+
+    #[tokio::test]
+    async fn join_relay_leave() {
+        let hub = Hub::new(&Limits {
             max_peers_per_room: 2,
             ..Limits::default()
-        };
-        let (qa, mut ra) = mpsc::channel(8);
-        let (qb, mut rb) = mpsc::channel(8);
-        hub.join("r", "a", None, 1, qa.clone(), &limits).unwrap();
-        assert!(ra.try_recv().unwrap().contains("\"peers\":[]"));
+        });
+        let (qa, ra) = queue();
+        let (qb, rb) = queue();
+        hub.join("r", "a", member(1, None, &qa)).unwrap();
+        assert!(ra.next().await.contains("\"peers\":[]"));
         assert_eq!(
-            hub.join("r", "a", None, 2, qb.clone(), &limits)
-                .unwrap_err(),
+            hub.join("r", "a", member(2, None, &qb)).unwrap_err(),
             Refusal::PeerTaken
         );
-        hub.join("r", "b", Some("x".into()), 2, qb.clone(), &limits)
-            .unwrap();
-        assert!(rb
-            .try_recv()
-            .unwrap()
-            .contains("\"peers\":[{\"peer\":\"a\"}]"));
-        assert!(ra.try_recv().unwrap().contains("\"peer-joined\""));
+        hub.join("r", "b", member(2, Some("x"), &qb)).unwrap();
+        assert!(rb.next().await.contains("\"peers\":[{\"peer\":\"a\"}]"));
+        assert!(ra.next().await.contains("\"peer-joined\""));
         assert_eq!(
-            hub.join("r", "c", None, 3, qa.clone(), &limits)
-                .unwrap_err(),
+            hub.join("r", "c", member(3, None, &qa)).unwrap_err(),
             Refusal::RoomFull
         );
         hub.relay("r", "b", "hi".into()).unwrap();
-        assert_eq!(rb.try_recv().unwrap(), "hi");
+        assert_eq!(rb.next().await, "hi");
         assert_eq!(hub.relay("r", "z", "x".into()), Err(Refusal::NoSuchPeer));
         // Only the connection that holds a peer id can remove it.
         hub.leave("r", "b", 1);
         assert_eq!(hub.room_count(), 1);
         hub.leave("r", "b", 2);
-        assert!(ra.try_recv().unwrap().contains("\"peer-left\""));
+        assert!(ra.next().await.contains("\"peer-left\""));
         hub.leave("r", "a", 1);
         assert_eq!(hub.room_count(), 0);
+    }
+
+    #[test]
+    fn a_refused_join_leaves_no_room_behind() {
+        let hub = Hub::new(&Limits {
+            max_peers_per_room: 0,
+            ..Limits::default()
+        });
+        let (outbox, _outgoing) = queue();
+        for i in 0..3 {
+            let refused = hub.join(&format!("r{i}"), "a", member(1, None, &outbox));
+            assert_eq!(refused, Err(Refusal::RoomFull));
+        }
+        assert_eq!(hub.room_count(), 0);
+    }
+
+    #[test]
+    fn rooms_and_places_per_address_are_capped() {
+        let hub = Hub::new(&Limits {
+            max_rooms: 1,
+            max_peers_per_address: 2,
+            ..Limits::default()
+        });
+        let (outbox, _outgoing) = queue();
+        hub.join("r", "a", member(1, None, &outbox)).unwrap();
+        hub.join("r", "b", member(2, None, &outbox)).unwrap();
+        let third = hub.join("r", "c", member(3, None, &outbox));
+        assert_eq!(third, Err(Refusal::AddressFull));
+        let elsewhere = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        hub.join("r", "c", Member::new(3, elsewhere, None, outbox.clone()))
+            .unwrap();
+        let other_room = hub.join("s", "a", member(1, None, &outbox));
+        assert_eq!(other_room, Err(Refusal::ServerFull));
+        assert_eq!(hub.room_count(), 1);
     }
 }

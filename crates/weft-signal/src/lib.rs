@@ -10,60 +10,83 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod address;
+mod admission;
+pub mod close;
 mod connection;
 mod hub;
 mod limits;
 pub mod log;
+mod outbox;
 mod protocol;
+mod rate;
 
-pub use connection::close;
-pub use limits::Limits;
+pub use limits::{LimitError, Limits};
 pub use protocol::SIGNAL_VERSION;
 
-use axum::extract::{State, WebSocketUpgrade};
+use admission::Admission;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use hub::Hub;
+use outbox::Budget;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+/// How long shutting down may take: connections get [`close::CLOSE_TIMEOUT`]
+/// to finish their close handshake, then the server stops regardless.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How the server is set up.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
-    /// What each connection may do.
+    /// What the server and each connection may do.
     pub limits: Limits,
     /// A directory of static files to serve besides the signaling routes.
     pub static_dir: Option<PathBuf>,
 }
 
+/// What every request handler and connection shares.
 #[derive(Clone)]
 struct AppState {
     hub: Arc<Hub>,
+    admission: Arc<Admission>,
+    budget: Arc<Budget>,
     limits: Arc<Limits>,
     shutdown: watch::Receiver<bool>,
 }
 
 /// Serves on `listener` until `shutdown` completes; then every WebSocket is
-/// closed with code 1001 and the function returns once they are gone.
+/// closed with code 1001 and the function returns once they are gone, or
+/// after 3 seconds whatever clients do.
 ///
 /// # Errors
-/// An I/O error from accepting connections.
+/// `InvalidInput` (with a [`LimitError`]) if a limit is out of range, or an
+/// I/O error from accepting connections.
 pub async fn serve(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = config.limits;
+    limits
+        .validate()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let (stop, stopped) = watch::channel(false);
     let state = AppState {
-        hub: Arc::new(Hub::default()),
-        limits: Arc::new(config.limits),
-        shutdown: stopped,
+        hub: Arc::new(Hub::new(&limits)),
+        admission: Arc::new(Admission::new(limits.max_connections)),
+        budget: Arc::new(Budget::new(limits.max_queued_bytes)),
+        limits: Arc::new(limits),
+        shutdown: stopped.clone(),
     };
-    let hub = state.hub.clone();
+    let admission = state.admission.clone();
     let mut app = Router::new()
         .route("/signal", get(upgrade))
         .route("/health", get(health))
@@ -71,27 +94,56 @@ pub async fn serve(
     if let Some(dir) = config.static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
     }
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         log!(Info, "shutting down");
         let _ = stop.send(true);
     });
-    server.await?;
-    // Upgraded connections outlive the HTTP server: wait for them to close.
-    while hub.connection_count() > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    let drained = async {
+        server.await?;
+        // Upgraded connections outlive the HTTP server: wait for them to close.
+        while admission.open() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    };
+    tokio::select! {
+        result = drained => result,
+        () = shutdown_deadline(stopped) => {
+            log!(Warn, "stopping with {} connections still closing", admission.open());
+            Ok(())
+        }
     }
-    Ok(())
 }
 
-async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+/// Resolves [`SHUTDOWN_TIMEOUT`] after shutting down began.
+async fn shutdown_deadline(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+    tokio::time::sleep(SHUTDOWN_TIMEOUT).await;
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // Counted from the handshake on, so a burst cannot overshoot the cap.
+    let admitted = state.admission.admit();
     // Let the connection read a little over the limit itself, so an
     // oversized message is refused with a reason instead of a broken socket.
     let max = state.limits.max_message_bytes.saturating_mul(2);
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| {
-            connection::serve(socket, state.hub, state.limits, state.shutdown)
+        .on_upgrade(move |mut socket| async move {
+            let Some(admitted) = admitted else {
+                let max = state.admission.max();
+                log!(Info, "refused a connection from {from}: {max} open");
+                let reason = format!("server full: {max} connections");
+                return close::close(&mut socket, close::TRY_AGAIN_LATER, reason).await;
+            };
+            let client = address::client_of(from.ip());
+            connection::serve(socket, admitted, client, state).await
         })
 }
 
@@ -99,7 +151,11 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     Json(serde_json::json!({
         "status": "ok",
         "version": SIGNAL_VERSION,
-        "connections": state.hub.connection_count(),
+        "connections": state.admission.open(),
+        "max_connections": state.admission.max(),
         "rooms": state.hub.room_count(),
+        "max_rooms": state.hub.max_rooms(),
+        "queued_bytes": state.budget.used(),
+        "max_queued_bytes": state.budget.max(),
     }))
 }

@@ -1,8 +1,11 @@
-//! What one connection may do, and the token bucket that enforces its rate.
+//! What the server and each connection may do, and the range each limit
+//! must lie in (checked before anything is served).
 
-use std::time::{Duration, Instant};
+use std::fmt;
+use std::time::Duration;
 
-/// Limits that keep one client from hurting the others.
+/// Limits that keep one client from hurting the others. Each is named
+/// after its command-line flag in [`LimitError`] and `weft-signal --help`.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest message, in bytes (SDP offers are a few KiB).
@@ -11,14 +14,28 @@ pub struct Limits {
     pub max_rooms_per_connection: usize,
     /// Peers one room may hold.
     pub max_peers_per_room: usize,
+    /// Peers one room may hold from one address (an IPv4 address or an
+    /// IPv6 /64), so that one client cannot fill a room.
+    pub max_peers_per_address: usize,
+    /// Open WebSocket connections; more are closed with 1013.
+    pub max_connections: usize,
+    /// Rooms on the server; joining another is refused with `server-full`.
+    pub max_rooms: usize,
     /// Messages per second a connection may send, on average...
     pub messages_per_second: f64,
     /// ...and in a burst (ICE candidates come in bursts).
     pub message_burst: f64,
     /// A connection that sends nothing for this long is closed.
     pub idle_timeout: Duration,
-    /// Messages queued for one slow client before more are dropped.
-    pub outbound_queue: usize,
+    /// A connection that takes longer than this to accept one message is
+    /// closed: it stopped reading.
+    pub write_timeout: Duration,
+    /// Messages queued for one client before more are refused...
+    pub queue_messages: usize,
+    /// ...and bytes.
+    pub queue_bytes: usize,
+    /// Bytes queued for all clients together before more are refused.
+    pub max_queued_bytes: usize,
 }
 
 impl Default for Limits {
@@ -27,47 +44,133 @@ impl Default for Limits {
             max_message_bytes: 64 * 1024,
             max_rooms_per_connection: 32,
             max_peers_per_room: 64,
+            max_peers_per_address: 16,
+            max_connections: 10_000,
+            max_rooms: 10_000,
             messages_per_second: 100.0,
             message_burst: 500.0,
             idle_timeout: Duration::from_secs(60),
-            outbound_queue: 1024,
+            write_timeout: Duration::from_secs(10),
+            queue_messages: 1024,
+            queue_bytes: 1024 * 1024,
+            max_queued_bytes: 256 * 1024 * 1024,
         }
     }
 }
 
-/// A token bucket: `take` fails once the burst is spent faster than the
-/// rate refills it.
-#[derive(Debug)]
-pub struct RateLimiter {
-    tokens: f64,
-    rate: f64,
-    burst: f64,
-    last: Instant,
+/// A limit outside its range, named by its command-line flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LimitError {
+    /// The flag that sets the limit, e.g. `--idle-timeout-secs`.
+    pub flag: &'static str,
+    /// The value given.
+    pub value: String,
+    /// The values allowed.
+    pub allowed: String,
 }
 
-impl RateLimiter {
-    /// A full bucket.
-    pub fn new(rate: f64, burst: f64) -> RateLimiter {
-        RateLimiter {
-            tokens: burst,
+impl fmt::Display for LimitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let LimitError {
+            flag,
+            value,
+            allowed,
+        } = self;
+        write!(f, "{flag} must be {allowed}, not {value}")
+    }
+}
+
+impl std::error::Error for LimitError {}
+
+/// The longest timeout: a day.
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+impl Limits {
+    /// Checks every limit against its range. Timeouts are 1 s to 1 day (so
+    /// deadlines never overflow), rates positive and finite, a room holds at
+    /// least 2 peers, and a client's queue at least two of the largest
+    /// messages (a relayed message is a little larger than the one sent).
+    ///
+    /// # Errors
+    /// The first limit out of range.
+    pub fn validate(&self) -> Result<(), LimitError> {
+        count(
+            "--max-message-bytes",
+            self.max_message_bytes,
+            1024,
+            16 << 20,
+        )?;
+        count("--max-rooms", self.max_rooms_per_connection, 1, 1024)?;
+        count("--max-peers-per-room", self.max_peers_per_room, 2, 100_000)?;
+        count(
+            "--max-peers-per-address",
+            self.max_peers_per_address,
+            1,
+            100_000,
+        )?;
+        count("--max-connections", self.max_connections, 1, 1_000_000)?;
+        count("--max-total-rooms", self.max_rooms, 1, 10_000_000)?;
+        let (rate, burst) = (self.messages_per_second, self.message_burst);
+        let fits = rate > 0.0 && rate <= 1e6;
+        real(
+            "--messages-per-second",
             rate,
-            burst,
-            last: Instant::now(),
-        }
+            fits,
+            "above 0 and at most 1000000",
+        )?;
+        let fits = (1.0..=1e6).contains(&burst);
+        real("--message-burst", burst, fits, "from 1 to 1000000")?;
+        seconds("--idle-timeout-secs", self.idle_timeout)?;
+        seconds("--write-timeout-secs", self.write_timeout)?;
+        count("--queue-messages", self.queue_messages, 1, 1_000_000)?;
+        let least = self.max_message_bytes.saturating_mul(2);
+        count("--queue-bytes", self.queue_bytes, least, 1 << 30)?;
+        count(
+            "--max-queued-bytes",
+            self.max_queued_bytes,
+            self.queue_bytes,
+            1 << 40,
+        )
     }
+}
 
-    /// Spends one token if there is one.
-    pub fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+fn count(flag: &'static str, value: usize, min: usize, max: usize) -> Result<(), LimitError> {
+    if (min..=max).contains(&value) {
+        return Ok(());
     }
+    Err(LimitError {
+        flag,
+        value: value.to_string(),
+        allowed: format!("from {min} to {max}"),
+    })
+}
+
+/// A rate or burst: NaN fails every comparison, so it never `fits`.
+fn real(flag: &'static str, value: f64, fits: bool, allowed: &str) -> Result<(), LimitError> {
+    if fits {
+        return Ok(());
+    }
+    Err(LimitError {
+        flag,
+        value: value.to_string(),
+        allowed: allowed.to_owned(),
+    })
+}
+
+fn seconds(flag: &'static str, value: Duration) -> Result<(), LimitError> {
+    if (Duration::from_secs(1)..=MAX_TIMEOUT).contains(&value) {
+        return Ok(());
+    }
+    Err(LimitError {
+        flag,
+        // Whole seconds as the flag takes them; a fraction from the API.
+        value: match value.subsec_nanos() {
+            0 => value.as_secs().to_string(),
+            _ => format!("{value:?}"),
+        },
+        allowed: format!("from 1 to {} seconds", MAX_TIMEOUT.as_secs()),
+    })
 }
 
 #[cfg(test)]
@@ -75,15 +178,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_burst_is_allowed_then_the_rate_refills() {
-        let start = Instant::now();
-        let mut bucket = RateLimiter::new(10.0, 3.0);
-        assert!((0..3).all(|_| bucket.take(start)));
-        assert!(!bucket.take(start));
-        assert!(bucket.take(start + Duration::from_millis(100)));
-        assert!(!bucket.take(start + Duration::from_millis(100)));
-        // Never more than the burst, however long the pause.
-        let later = start + Duration::from_secs(60);
-        assert_eq!((0..10).filter(|_| bucket.take(later)).count(), 3);
+    fn the_defaults_are_valid() {
+        Limits::default().validate().unwrap();
+    }
+
+    #[test]
+    fn limits_out_of_range_name_their_flag() {
+        let bad = [
+            Limits {
+                idle_timeout: Duration::from_secs(u64::MAX),
+                ..Limits::default()
+            },
+            Limits {
+                write_timeout: Duration::ZERO,
+                ..Limits::default()
+            },
+            Limits {
+                max_peers_per_room: 1,
+                ..Limits::default()
+            },
+            Limits {
+                messages_per_second: f64::NAN,
+                ..Limits::default()
+            },
+            Limits {
+                message_burst: f64::INFINITY,
+                ..Limits::default()
+            },
+            Limits {
+                queue_bytes: 64 * 1024,
+                ..Limits::default()
+            },
+        ];
+        let flags: Vec<_> = bad.iter().map(|l| l.validate().unwrap_err().flag).collect();
+        assert_eq!(
+            flags,
+            [
+                "--idle-timeout-secs",
+                "--write-timeout-secs",
+                "--max-peers-per-room",
+                "--messages-per-second",
+                "--message-burst",
+                "--queue-bytes"
+            ]
+        );
+        let error = bad[0].validate().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "--idle-timeout-secs must be from 1 to 86400 seconds, not 18446744073709551615"
+        );
     }
 }
