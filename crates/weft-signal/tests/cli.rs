@@ -1,0 +1,91 @@
+//! The `weft-signal` binary: `--help` and limits out of range at start-up.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs the binary; fails if it is still running after 5 s (it would be
+/// serving when it should have refused to start).
+fn run(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft-signal"))
+        .args(["--port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("weft-signal {args:?} is still running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn limits_out_of_range_stop_it_with_a_message() {
+    let cases = [
+        ("--idle-timeout-secs", "18446744073709551615"),
+        ("--idle-timeout-secs", "0"),
+        ("--write-timeout-secs", "86401"),
+        ("--max-peers-per-room", "0"),
+        ("--max-peers-per-room", "1"),
+        ("--max-peers-per-address", "0"),
+        ("--max-connections", "0"),
+        ("--max-total-rooms", "0"),
+        ("--max-rooms", "0"),
+        ("--max-message-bytes", "10"),
+        ("--messages-per-second", "0"),
+        ("--messages-per-second", "NaN"),
+        ("--message-burst", "inf"),
+        ("--queue-messages", "0"),
+        ("--queue-bytes", "1000"),
+        ("--max-queued-bytes", "1000"),
+    ];
+    for (flag, value) in cases {
+        let out = run(&[flag, value]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
+        let expected = format!("weft-signal: {flag} must be ");
+        assert!(stderr.starts_with(&expected), "{flag} {value}: {stderr}");
+        assert!(
+            stderr.trim_end().ends_with(&format!("not {value}")) || flag.ends_with("-secs"),
+            "{flag} {value}: {stderr}"
+        );
+    }
+    let out = run(&["--max-connections", "many"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a number"));
+}
+
+#[test]
+fn help_lists_every_limit() {
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--bind",
+        "--port",
+        "--static",
+        "--max-message-bytes",
+        "--max-rooms",
+        "--max-peers-per-room",
+        "--max-peers-per-address",
+        "--max-connections",
+        "--max-total-rooms",
+        "--messages-per-second",
+        "--message-burst",
+        "--idle-timeout-secs",
+        "--write-timeout-secs",
+        "--queue-messages",
+        "--queue-bytes",
+        "--max-queued-bytes",
+    ] {
+        assert!(
+            help.contains(&format!("  {flag} ")),
+            "{flag} missing:\n{help}"
+        );
+    }
+}
