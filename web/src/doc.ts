@@ -2,7 +2,8 @@
 
 import { RawDoc } from "../wasm/weft_wasm.js";
 import { type Delta, type Patch, patchDelta, patchesToDelta, replacedRange } from "./delta.js";
-import { Emitter } from "./events.js";
+import { checkBytes, checkChoice, checkFunction, checkIndex, checkOptions, checkReplica, checkText, isCoded, typeError, withCode } from "./errors.js";
+import { Emitter, type Listener } from "./events.js";
 
 /**
  * Up to this many patches, a change event's delta is their exact
@@ -41,13 +42,37 @@ export interface StickyIndex {
   readonly bytes: Uint8Array;
 }
 
-type Listener = (event: ChangeEvent) => void;
+/**
+ * What a document is: `"open"`, `"freed"` (after `free()`), or `"broken"`
+ * (its WebAssembly object failed; see the `broken` event).
+ */
+export type DocState = "open" | "freed" | "broken";
+
+/**
+ * The error every call on a broken document throws, and the `broken` event
+ * carries: code `DOCUMENT_BROKEN`, with what went wrong as `cause`.
+ */
+export type BrokenError = Error & { readonly code: "DOCUMENT_BROKEN"; readonly cause: unknown };
+
+/** Events of a `Doc`. */
+export interface DocEvents {
+  /** A change, delivered once it is complete. */
+  change: ChangeEvent;
+  /**
+   * The document's WebAssembly object failed (a trap: a bug, or memory or
+   * stack ran out) and can no longer be used: every call throws. Whatever
+   * was stored (a `Store`'s journal) or sent to peers is intact: open it
+   * again from there.
+   */
+  broken: BrokenError;
+}
 
 /**
  * For the package's own modules (sync): the binding object of a document, and
  * delivery of changes merged into it. Not exported from the package.
  */
 export let docInternals: {
+  /** The binding object of an open document (coded errors otherwise). */
   raw(doc: Doc): RawDoc;
   emitRemote(doc: Doc, patches: Patch[]): void;
 };
@@ -68,18 +93,43 @@ export function randomReplica(): bigint {
   return id[0]!;
 }
 
+const EVENTS: readonly (keyof DocEvents)[] = ["change", "broken"];
+const BIASES: readonly Bias[] = ["left", "right"];
+
+/** The replica id of `options`, checked (random when absent). */
+function replicaOf(options: unknown): bigint {
+  const { replica } = checkOptions<DocOptions>(options, "options");
+  return replica === undefined ? randomReplica() : checkReplica(replica);
+}
+
+/** What a call that failed inside the binding without a code throws. */
+function brokenError(cause: unknown): BrokenError {
+  return withCode(
+    new Error("the document is broken: its WebAssembly object failed (see `cause`); open it again from storage or from peers", { cause }),
+    "DOCUMENT_BROKEN",
+  ) as BrokenError;
+}
+
 /**
  * A collaborative text document. Indices are UTF-16 code units, as in
- * JavaScript strings. Errors are `RangeError`s (bad index) or `Error`s named
- * `WeftError`, each with a stable `code`.
+ * JavaScript strings. Every error has a stable `code`: a `TypeError` for an
+ * argument of the wrong type, a `RangeError` for a bad index or value, an
+ * `Error` named `WeftError` otherwise (invalid bytes, a freed or broken
+ * document). A call that throws changes nothing.
  */
 export class Doc {
   #raw: RawDoc;
-  #events = new Emitter<{ change: ChangeEvent }>();
+  #state: DocState = "open";
+  /** Why the document broke. */
+  #cause: unknown;
+  #events = new Emitter<DocEvents>();
 
   static {
     docInternals = {
-      raw: (doc) => doc.#raw,
+      raw: (doc) => {
+        if (!(typeof doc === "object" && doc !== null && #raw in doc)) throw typeError("expected a Doc");
+        return doc.#open();
+      },
       emitRemote: (doc, patches) => {
         if (patches.length > 0) doc.#emit(patches, "remote");
       },
@@ -87,52 +137,78 @@ export class Doc {
   }
 
   constructor(options: DocOptions = {}) {
-    this.#raw = adopt ?? new RawDoc(options.replica ?? randomReplica());
+    const adopted = adopt;
     adopt = undefined;
+    this.#raw = adopted ?? new RawDoc(replicaOf(options));
   }
 
   /** Loads a document from `encodeState()` bytes. */
   static load(state: Uint8Array, options: DocOptions = {}): Doc {
-    adopt = RawDoc.load(state, options.replica ?? randomReplica());
-    return new Doc(options);
+    const bytes = checkBytes(state, "state");
+    const replica = replicaOf(options);
+    let raw: RawDoc;
+    try {
+      raw = RawDoc.load(bytes, replica);
+    } catch (err) {
+      throw isCoded(err) ? err : brokenError(err);
+    }
+    adopt = raw;
+    return new Doc();
+  }
+
+  /** `"open"`, `"freed"` or `"broken"`: see `DocState`. */
+  get state(): DocState {
+    return this.#state;
   }
 
   /** The replica id local edits are made as. */
   get replica(): bigint {
-    return this.#raw.replica();
+    return this.#use((raw) => raw.replica());
   }
 
   /** Length of the text in UTF-16 code units. */
   get length(): number {
-    return this.#raw.length;
+    return this.#use((raw) => raw.length);
   }
 
-  /** Inserts `text` at `index`. */
+  /**
+   * Inserts `text` at `index`. Text with a lone surrogate (half of a
+   * character) is refused (`LONE_SURROGATE`): the document holds characters.
+   */
   insert(index: number, text: string): void {
-    this.#raw.insert(index, text);
-    if (text.length > 0) this.#emit([{ index, insert: text }], "local");
+    const i = checkIndex(index, "index");
+    const t = checkText(text);
+    this.#use((raw) => raw.insert(i, t));
+    if (t.length > 0) this.#emit([{ index: i, insert: t }], "local");
   }
 
   /** Deletes `length` code units starting at `index`. */
   delete(index: number, length: number): void {
-    const before = this.#raw.length;
-    this.#raw.delete(index, length);
-    if (before !== this.#raw.length) this.#emit([{ index, delete: length }], "local");
+    const i = checkIndex(index, "index");
+    const n = checkIndex(length, "length");
+    const deleted = this.#use((raw) => {
+      const before = raw.length;
+      raw.delete(i, n);
+      return before - raw.length;
+    });
+    if (deleted > 0) this.#emit([{ index: i, delete: deleted }], "local");
   }
 
   /** The whole text. */
   toString(): string {
-    return this.#raw.toString();
+    return this.#use((raw) => raw.toString());
   }
 
   /** The text from `start` to `end` (default: the end). */
-  slice(start = 0, end: number = this.length): string {
-    return this.#raw.slice(start, end);
+  slice(start = 0, end?: number): string {
+    const s = checkIndex(start, "start");
+    const e = end === undefined ? undefined : checkIndex(end, "end");
+    return this.#use((raw) => raw.slice(s, e ?? raw.length));
   }
 
   /** The version vector, encoded: pass it to another replica's `encodeUpdate`. */
   version(): Uint8Array {
-    return this.#raw.version();
+    return this.#use((raw) => raw.version());
   }
 
   /**
@@ -142,64 +218,118 @@ export class Doc {
    * reaches back into it.
    */
   encodeState(): Uint8Array {
-    return this.#raw.encodeState();
+    return this.#use((raw) => raw.encodeState());
   }
 
   /** What a replica at version `since` lacks (everything when omitted). */
   encodeUpdate(since?: Uint8Array): Uint8Array {
-    return this.#raw.encodeUpdate(since);
+    const version = since === undefined ? undefined : checkBytes(since, "since");
+    return this.#use((raw) => raw.encodeUpdate(version));
   }
 
   /** Merges an update or state from any replica, in any order, any number of times. */
   applyUpdate(update: Uint8Array): void {
-    const patches = this.#raw.applyUpdate(update) as Patch[];
+    const bytes = checkBytes(update, "update");
+    const patches = this.#use((raw) => raw.applyUpdate(bytes)) as Patch[];
     if (patches.length > 0) this.#emit(patches, "remote");
   }
 
   /** A sticky index at `index`; `"right"` (default) sticks to the character after it. */
   stickyIndex(index: number, bias: Bias = "right"): StickyIndex {
-    return { bytes: this.#raw.stickyIndex(index, bias === "right") };
+    const i = checkIndex(index, "index");
+    const right = checkChoice(bias, BIASES, "bias") === "right";
+    return { bytes: this.#use((raw) => raw.stickyIndex(i, right)) };
   }
 
   /** Where a sticky index is now. */
   resolveSticky(sticky: StickyIndex | Uint8Array): number {
-    return this.#raw.resolveSticky(sticky instanceof Uint8Array ? sticky : sticky.bytes);
+    const bytes =
+      typeof sticky === "object" && sticky !== null && !ArrayBuffer.isView(sticky)
+        ? checkBytes((sticky as { bytes?: unknown }).bytes, "sticky.bytes")
+        : checkBytes(sticky, "sticky");
+    return this.#use((raw) => raw.resolveSticky(bytes));
   }
 
   /** Number of lines (newlines plus one). */
   get lineCount(): number {
-    return this.#raw.lineCount();
+    return this.#use((raw) => raw.lineCount());
   }
 
   /** Index where line `line` (0-based) starts. */
   lineStart(line: number): number {
-    return this.#raw.lineStart(line);
+    const l = checkIndex(line, "line");
+    return this.#use((raw) => raw.lineStart(l));
   }
 
   /** Internal counts, for diagnostics. */
   stats(): Record<string, number> {
-    return this.#raw.stats() as Record<string, number>;
+    return this.#use((raw) => raw.stats()) as Record<string, number>;
   }
 
-  /** Listens for changes; they are delivered after the change is complete. */
-  on(event: "change", listener: Listener): void {
-    if (event !== "change") throw new TypeError(`unknown event ${String(event)}`);
-    this.#events.on("change", listener);
+  /**
+   * Listens for `change` (delivered after the change is complete; a listener
+   * may edit) or `broken`. A listener that throws is reported on the console;
+   * the other listeners are still called and the change stands.
+   */
+  on<K extends keyof DocEvents>(event: K, listener: Listener<DocEvents[K]>): void {
+    checkChoice(event, EVENTS, "event");
+    checkFunction(listener, "listener");
+    if (this.#state === "freed") throw this.#freedError();
+    this.#events.on(event, listener);
   }
 
-  /** Stops listening. */
-  off(event: "change", listener: Listener): void {
-    if (event === "change") this.#events.off("change", listener);
+  /** Stops listening (anything else is ignored). */
+  off<K extends keyof DocEvents>(event: K, listener: Listener<DocEvents[K]>): void {
+    if (EVENTS.includes(event)) this.#events.off(event, listener);
   }
 
-  /** Releases the WebAssembly memory. The document is unusable afterwards. */
+  /**
+   * Releases the WebAssembly memory. Every call afterwards throws a
+   * `WeftError` of code `DOCUMENT_FREED`; freeing again does nothing. (A
+   * broken document's memory is not reclaimed: its object is unusable.)
+   */
   free(): void {
+    if (this.#state === "freed") return;
+    const open = this.#state === "open";
+    this.#state = "freed";
     this.#events.clear();
-    this.#raw.free();
+    if (open) this.#raw.free();
   }
 
   [Symbol.dispose](): void {
     this.free();
+  }
+
+  /** The binding object, if the document is open. */
+  #open(): RawDoc {
+    if (this.#state === "open") return this.#raw;
+    throw this.#state === "freed" ? this.#freedError() : brokenError(this.#cause);
+  }
+
+  #freedError(): Error {
+    return withCode(new Error("the document was freed (free() or a using block ended)"), "DOCUMENT_FREED");
+  }
+
+  /**
+   * Runs `f` on the binding object. Errors with a code (a bad index, bad
+   * bytes) are the binding's answers and leave the document as it was;
+   * anything else (a trap, or the binding refusing an object a trap left
+   * borrowed) means its state is unknown: the document is broken from then
+   * on, and says so once with the `broken` event.
+   */
+  #use<T>(f: (raw: RawDoc) => T): T {
+    const raw = this.#open();
+    try {
+      return f(raw);
+    } catch (err) {
+      if (isCoded(err)) throw err;
+      this.#state = "broken";
+      this.#cause = err;
+      const broken = brokenError(err);
+      this.#events.emit("broken", broken);
+      this.#events.clear();
+      throw broken;
+    }
   }
 
   #emit(patches: Patch[], origin: Origin): void {
@@ -209,7 +339,7 @@ export class Doc {
         ? patchDelta(patches[0]!)
         : patches.length <= MAX_COMPOSED_PATCHES
           ? patchesToDelta(patches)
-          : replacedRange(patches, this.#raw.length, (start, end) => this.#raw.slice(start, end));
+          : this.#use((raw) => replacedRange(patches, raw.length, (start, end) => raw.slice(start, end)));
     this.#events.emit("change", { delta, patches, origin });
   }
 }

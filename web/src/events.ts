@@ -1,5 +1,8 @@
 // Listeners by event name, delivered so that one failing listener stops
-// neither the others nor the code that emitted.
+// neither the others nor the code that emitted: what it threw is reported
+// on the console at once. (Rethrowing it later, from a microtask, would end
+// a Node process over an error in someone's listener; and the change it was
+// told about has happened either way.)
 
 export type Listener<T> = (event: T) => void;
 
@@ -26,8 +29,7 @@ export class Emitter<Events> {
       try {
         (listener as Listener<Events[K]>)(value);
       } catch (err) {
-        // Reported as uncaught, after the emitter has finished.
-        queueMicrotask(() => { throw err; });
+        console.error(`weft: a "${String(event)}" listener threw (the other listeners are still called):`, err);
       }
     }
   }

@@ -1,7 +1,7 @@
 //! `RawDoc`: the core document with UTF-16 indices, bytes as `Uint8Array`
 //! and changes returned as plain objects.
 
-use crate::error::{range_error, to_js};
+use crate::error::{range_error, to_js, type_error};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use weft::{Bias, Doc, IndexUnit::Utf16, Patch, StickyIndex, Version};
@@ -99,10 +99,16 @@ impl RawDoc {
         self.0.len(Utf16) as f64
     }
 
-    /// Inserts `text` at `index`.
-    pub fn insert(&mut self, index_: f64, text: &str) -> Result<(), JsValue> {
+    /// Inserts `text` at `index`. Anything but a string is a `TypeError`
+    /// (taken as `&str`, a number would make wasm-bindgen's string copy
+    /// trap). A lone surrogate is stored as U+FFFD: the TypeScript `Doc`
+    /// refuses such text, so that its change events match the document.
+    pub fn insert(&mut self, index_: f64, text: JsValue) -> Result<(), JsValue> {
         let i = index(index_, "index")?;
-        self.0.insert(i, text, Utf16).map_err(to_js)
+        let Some(text) = text.as_string() else {
+            return Err(type_error("text must be a string"));
+        };
+        self.0.insert(i, &text, Utf16).map_err(to_js)
     }
 
     /// Deletes `len` code units at `index`.

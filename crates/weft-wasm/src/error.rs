@@ -1,7 +1,7 @@
 //! Core errors as JavaScript errors with a stable `code`: a `RangeError` for
 //! indices and ranges, an `Error` named `WeftError` otherwise.
 
-use js_sys::{Error as JsErr, RangeError, Reflect};
+use js_sys::{Error as JsErr, RangeError, Reflect, TypeError};
 use wasm_bindgen::JsValue;
 use weft::{DecodeError, Error};
 
@@ -61,6 +61,13 @@ pub fn to_js(e: Error) -> JsValue {
 pub fn range_error(message: &str, code: &str) -> JsValue {
     let err: JsValue = RangeError::new(message).into();
     set(&err, "code", code);
+    err
+}
+
+/// An argument of the wrong type, found by the binding itself.
+pub fn type_error(message: &str) -> JsValue {
+    let err: JsValue = TypeError::new(message).into();
+    set(&err, "code", "INVALID_ARGUMENT");
     err
 }
 

@@ -1,6 +1,8 @@
 //! A panic hook that reports clearly. Every input is validated at the
-//! boundary, so it should never fire; if it does, the instance is poisoned and
-//! the message says so.
+//! boundary, so it should never fire. If it does, the panic traps: the
+//! object in use stays borrowed for good, and the TypeScript `Doc` reports
+//! itself broken (code `DOCUMENT_BROKEN`, a `broken` event) so the
+//! application can open the document again from storage.
 
 use wasm_bindgen::prelude::*;
 
@@ -14,7 +16,7 @@ extern "C" {
 fn start() {
     std::panic::set_hook(Box::new(|info| {
         console_error(&format!(
-            "weft: internal error (a bug; please report it). This WebAssembly instance can no longer be used: {info}"
+            "weft: internal error (a bug; please report it). The document in use is broken: open it again from storage. {info}"
         ));
     }));
 }
