@@ -109,6 +109,12 @@ export function checkChoice<T extends string>(value: unknown, choices: readonly 
   throw typeError(`${what} must be ${expected}, got ${describe(value)}`);
 }
 
+/** A string (a name, a URL, a secret). */
+export function checkString(value: unknown, what: string): string {
+  if (typeof value !== "string") throw typeError(`${what} must be a string, got ${describe(value)}`);
+  return value;
+}
+
 /** A function to call back. */
 export function checkFunction(value: unknown, what: string): void {
   if (typeof value !== "function") throw typeError(`${what} must be a function, got ${describe(value)}`);

@@ -5,7 +5,7 @@
 
 import { RawSession, type RawDoc } from "../wasm/weft_wasm.js";
 import { docInternals, type Doc } from "./doc.js";
-import { withCode } from "./errors.js";
+import { checkIndex, checkOptions, checkString, rangeError, typeError, withCode } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 import type { Patch } from "./delta.js";
 import { Backoff } from "./sync/backoff.js";
@@ -114,6 +114,19 @@ function browserId(): string | undefined {
   }
 }
 
+/** A presence state: an object, its selection (if any) two indices. */
+function checkPresence(state: unknown): PresenceState {
+  if (state === undefined) throw typeError("a presence state must be an object, got undefined");
+  const checked = checkOptions<PresenceState>(state, "presence state");
+  const { selection } = checked;
+  if (selection !== undefined && selection !== null) {
+    checkOptions(selection, "selection");
+    checkIndex(selection.anchor, "selection.anchor");
+    checkIndex(selection.head, "selection.head");
+  }
+  return checked as PresenceState;
+}
+
 /** Starts syncing `doc` with the room; see `ConnectOptions`. */
 export function connect(doc: Doc, options: ConnectOptions): Provider {
   return new Provider(doc, options);
@@ -145,12 +158,18 @@ export class Provider {
   #onChange = () => this.#queueFlush();
 
   constructor(doc: Doc, options: ConnectOptions) {
-    if (typeof options?.room !== "string" || options.room.length === 0) throw new TypeError("connect needs a room name");
+    const { room, signalingUrl, iceServers, maxPeers, secret, presence } = checkOptions<ConnectOptions>(options, "options");
+    if (typeof room !== "string") throw typeError("connect needs a room name (a string)");
+    if (room.length === 0) throw rangeError("connect needs a room name (not empty)");
+    if (signalingUrl !== undefined) checkString(signalingUrl, "signalingUrl");
+    if (iceServers !== undefined && !Array.isArray(iceServers)) throw typeError("iceServers must be an array");
+    if (maxPeers !== undefined) checkIndex(maxPeers, "maxPeers");
+    if (secret !== undefined) checkString(secret, "secret");
     this.doc = doc;
-    this.room = options.room;
+    this.room = room;
     this.#raw = docInternals.raw(doc);
     this.#options = options;
-    this.#presence = options.presence;
+    this.#presence = presence === undefined ? undefined : checkPresence(presence);
     doc.on("change", this.#onChange);
     void this.#start();
   }
@@ -182,7 +201,7 @@ export class Provider {
 
   /** Shares this peer's presence (replacing what was shared before). */
   setPresence(state: PresenceState): void {
-    this.#presence = state;
+    this.#presence = checkPresence(state);
     for (const c of this.#connections.values()) if (c.open) this.#sendPresence(c);
   }
 

@@ -3,7 +3,7 @@
 
 import { RawStore, type RawDoc } from "../wasm/weft_wasm.js";
 import { adoptRaw, Doc, randomReplica, type ChangeEvent } from "./doc.js";
-import { withCode } from "./errors.js";
+import { checkIndex, checkOptions, checkString, withCode } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 
 /** Options for `Store.open`. */
@@ -147,6 +147,10 @@ export class Store {
    * stored. Where IndexedDB does not exist at all, this rejects.
    */
   static async open(name: string, options: StoreOptions = {}): Promise<Store> {
+    // Checked before the binding sees them (a name that is not a string traps in it).
+    checkString(name, "name");
+    const { compactionFloorBytes } = checkOptions<StoreOptions>(options, "options");
+    if (compactionFloorBytes !== undefined) checkIndex(compactionFloorBytes, "compactionFloorBytes");
     let raw: RawStore | undefined;
     let loaded: Loaded;
     try {

@@ -116,6 +116,17 @@ test("bytes must be Uint8Arrays: a TypeError with a code otherwise", () => {
   assert.equal(doc.resolveSticky(Buffer.from(sticky.bytes)), 1);
   assert.equal(Doc.load(Buffer.from(doc.encodeState())).toString(), "keep");
   assert.equal(doc.toString(), "keep");
+  const provider = connect(doc, { room: `boundary-${Math.random()}` });
+  try {
+    for (const state of [undefined, null, "Ada", { selection: 3 }, { selection: { anchor: null, head: 0 } }]) {
+      assert.throws(() => provider.setPresence(state), coded(TypeError, "INVALID_ARGUMENT"), String(state));
+    }
+    assert.throws(() => provider.setPresence({ selection: { anchor: -1, head: 0 } }), coded(RangeError, "INVALID_ARGUMENT"));
+    provider.setPresence({ name: "Ada", selection: { anchor: 0, head: 0 } });
+    provider.setPresence({ name: "Ada", selection: null });
+  } finally {
+    provider.disconnect();
+  }
   assert.equal(doc.state, "open");
 });
 
@@ -242,4 +253,35 @@ test("a throwing listener does not end a Node process", () => {
   assert.equal(run.status, 0, `the process ended with ${run.status}: ${run.stderr}`);
   assert.deepEqual(JSON.parse(run.stdout), { text: "xy", seen: 2 });
   assert.match(run.stderr, /listener bug/);
+});
+
+test("Store.open and connect check their arguments before the binding sees them", async () => {
+  const { Store } = await import("weft");
+  // A name that is not a string used to trap in the binding's string copy.
+  for (const name of [123, null, undefined, {}, Symbol("n")]) {
+    await assert.rejects(Store.open(name), coded(TypeError, "INVALID_ARGUMENT"));
+  }
+  await assert.rejects(Store.open("notes", null), coded(TypeError, "INVALID_ARGUMENT"));
+  await assert.rejects(Store.open("notes", { compactionFloorBytes: "16k" }), coded(TypeError, "INVALID_ARGUMENT"));
+  await assert.rejects(Store.open("notes", { compactionFloorBytes: -1 }), coded(RangeError, "INVALID_ARGUMENT"));
+
+  const doc = new Doc();
+  for (const options of [undefined, null, "room", { room: 5 }, { room: "r", signalingUrl: 8080 }, { room: "r", secret: 1 }, { room: "r", iceServers: "stun:x" }, { room: "r", presence: "Ada" }, { room: "r", presence: { selection: { anchor: "1", head: 1 } } }]) {
+    assert.throws(() => connect(doc, options), coded(TypeError, "INVALID_ARGUMENT"), JSON.stringify(options));
+  }
+  for (const options of [{ room: "" }, { room: "r", maxPeers: -1 }, { room: "r", presence: { selection: { anchor: 0, head: 1.5 } } }]) {
+    assert.throws(() => connect(doc, options), coded(RangeError, "INVALID_ARGUMENT"), JSON.stringify(options));
+  }
+  const provider = connect(doc, { room: `boundary-${Math.random()}` });
+  try {
+    for (const state of [undefined, null, "Ada", { selection: 3 }, { selection: { anchor: null, head: 0 } }]) {
+      assert.throws(() => provider.setPresence(state), coded(TypeError, "INVALID_ARGUMENT"), String(state));
+    }
+    assert.throws(() => provider.setPresence({ selection: { anchor: -1, head: 0 } }), coded(RangeError, "INVALID_ARGUMENT"));
+    provider.setPresence({ name: "Ada", selection: { anchor: 0, head: 0 } });
+    provider.setPresence({ name: "Ada", selection: null });
+  } finally {
+    provider.disconnect();
+  }
+  assert.equal(doc.state, "open");
 });
