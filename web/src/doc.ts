@@ -115,7 +115,8 @@ function brokenError(cause: unknown): BrokenError {
  * JavaScript strings. Every error has a stable `code`: a `TypeError` for an
  * argument of the wrong type, a `RangeError` for a bad index or value, an
  * `Error` named `WeftError` otherwise (invalid bytes, a freed or broken
- * document). A call that throws changes nothing.
+ * document). A call that throws changes nothing (but for `DOCUMENT_BROKEN`,
+ * which says the document's state is unknown).
  */
 export class Doc {
   #raw: RawDoc;
