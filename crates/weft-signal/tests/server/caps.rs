@@ -2,9 +2,9 @@
 //! connections, peers from one address; refusals close properly.
 
 use crate::client::*;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
 use weft_signal::{close, Config, Limits};
@@ -110,5 +110,43 @@ async fn rooms_over_the_cap_are_refused_and_refusals_leave_no_room_behind() {
         (&counts["rooms"], &counts["max_rooms"]),
         (&json!(2), &json!(2))
     );
+    server.shutdown().await;
+}
+
+/// What a client that connects and joins at once gets first: its welcome
+/// (it is kept open) or a close frame.
+async fn connect_and_join(addr: SocketAddr, i: usize) -> Result<Socket, u16> {
+    let mut ws = dial(addr, TcpSocket::new_v4().unwrap()).await;
+    let join = json!({"type": "join", "room": "burst", "peer": format!("p{i}")});
+    let _ = ws.send(Message::text(join.to_string())).await;
+    match ws.next().await {
+        Some(Ok(Message::Text(text))) if text.contains("welcome") => Ok(ws),
+        Some(Ok(Message::Close(Some(frame)))) => Err(frame.code.into()),
+        other => panic!("client {i}: expected welcome or a close frame, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_connections_over_the_cap_each_get_a_close_frame() {
+    let server = start(serve_with(Limits {
+        max_connections: 100,
+        ..Limits::default()
+    }))
+    .await;
+    let clients: Vec<_> = (0..1000)
+        .map(|i| tokio::spawn(connect_and_join(server.addr, i)))
+        .collect();
+    let (mut open, mut refused) = (Vec::new(), 0);
+    for client in clients {
+        match client.await.unwrap() {
+            Ok(ws) => open.push(ws),
+            Err(code) => {
+                assert_eq!(code, close::TRY_AGAIN_LATER);
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((open.len(), refused), (100, 900));
+    drop(open);
     server.shutdown().await;
 }
