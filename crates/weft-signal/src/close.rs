@@ -3,6 +3,8 @@
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use std::time::Duration;
 
+/// The client closed the connection.
+pub const NORMAL: u16 = 1000;
 /// The server is shutting down.
 pub const GOING_AWAY: u16 = 1001;
 /// A binary message: only JSON text is accepted.

@@ -86,7 +86,7 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
     drop(outgoing);
     conn.leave_all();
     if let Err(Some(Close(code, reason))) = ended {
-        if code != close::GOING_AWAY && code != close::IDLE && code != 1000 {
+        if code != close::GOING_AWAY && code != close::IDLE && code != close::NORMAL {
             log!(Info, "connection {id} closed: {reason}");
         }
         close::close(&mut socket, code, reason).await;
@@ -158,7 +158,7 @@ impl Connection {
                     "binary messages are not accepted".into(),
                 ))
             }
-            Message::Close(_) => return Err(Close(1000, "bye".into())),
+            Message::Close(_) => return Err(Close(close::NORMAL, "bye".into())),
             Message::Ping(_) | Message::Pong(_) => return Ok(()),
         };
         if text.len() > self.limits.max_message_bytes {

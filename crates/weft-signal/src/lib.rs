@@ -3,7 +3,8 @@
 //! opaque messages between members of a room and never sees document
 //! content. The protocol is in `docs/format.md`.
 //!
-//! Routes: `GET /signal` (the WebSocket), `GET /health` (JSON counts), and,
+//! Routes: `GET /signal` (the WebSocket), `GET /health` (JSON counts beside
+//! their caps), and,
 //! when a static directory is configured, everything else from that
 //! directory (the demo app).
 
