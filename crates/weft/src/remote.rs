@@ -278,6 +278,7 @@ impl Doc {
                     .iter()
                     .all(|id| id.is_none() || self.tree.locate(id.agent(), id.seq()).is_some());
                 if !items_ok
+                    || !self.origins_consistent(left, right)
                     || self
                         .total()
                         .items
@@ -322,6 +323,28 @@ impl Doc {
             }
         }
         true
+    }
+
+    /// Whether an insert between `left` and `right` could have been typed by
+    /// an honest replica: `left` comes before `right`, and neither origin's
+    /// own neighbour at its typing lies between them (it was known to whoever
+    /// typed this insert, so the two were not neighbours then). Positions of
+    /// items never change relative to each other, so every replica decides
+    /// the same whatever order operations arrived in.
+    fn origins_consistent(&self, left: LocalId, right: LocalId) -> bool {
+        let end = i64::from(self.total().items);
+        let pos = |id: LocalId| if id.is_none() { end } else { self.item_pos(id) };
+        let (l, r) = (self.item_pos(left), pos(right));
+        if l >= r {
+            return false;
+        }
+        let origins = |id: LocalId| {
+            id.some()
+                .and_then(|id| self.oplog.origins(id.agent(), id.seq()))
+        };
+        let right_ok = origins(right).is_none_or(|(rl, _, _)| self.item_pos(rl) <= l);
+        let left_ok = origins(left).is_none_or(|(_, lr, _)| pos(lr) >= r);
+        right_ok && left_ok
     }
 
     /// Item position (counting tombstones) of an item; -1 for the start.

@@ -6,6 +6,7 @@ pub(crate) mod decode;
 mod fugue;
 mod lazy;
 mod oracle;
+mod origins;
 pub(crate) mod rng;
 mod roundtrip;
 mod typing;
