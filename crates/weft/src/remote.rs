@@ -278,7 +278,6 @@ impl Doc {
                     .iter()
                     .all(|id| id.is_none() || self.tree.locate(id.agent(), id.seq()).is_some());
                 if !items_ok
-                    || !self.origins_consistent(left, right)
                     || self
                         .total()
                         .items
@@ -287,6 +286,9 @@ impl Doc {
                 {
                     return Outcome::Invalid;
                 }
+                let Some(between) = self.origins_consistent(left, right) else {
+                    return Outcome::Invalid;
+                };
                 let text = match &op.kind {
                     RemoteKind::Insert { text: Some(t), .. } => {
                         let from = crate::unit::char_to_byte(t, skip);
@@ -294,7 +296,7 @@ impl Doc {
                     }
                     _ => None,
                 };
-                self.integrate(&run, left, right, text, unit, patches);
+                self.integrate(&run, left, between, text, unit, patches);
             }
             OpKind::Delete { target, reversed } => {
                 let Some((lo, hi)) = target_range(target.seq(), reversed, run.len) else {
@@ -325,26 +327,26 @@ impl Doc {
         true
     }
 
-    /// Whether an insert between `left` and `right` could have been typed by
+    /// The item positions of `left` and `right` (-1 for the start, the item
+    /// count for the end) if an insert between them could have been typed by
     /// an honest replica: `left` comes before `right`, and neither origin's
     /// own neighbour at its typing lies between them (it was known to whoever
-    /// typed this insert, so the two were not neighbours then). Positions of
-    /// items never change relative to each other, so every replica decides
-    /// the same whatever order operations arrived in.
-    fn origins_consistent(&self, left: LocalId, right: LocalId) -> bool {
+    /// typed this insert, so the two were not neighbours then). Items keep
+    /// their relative order, so every replica decides the same whatever order
+    /// operations arrived in.
+    fn origins_consistent(&self, left: LocalId, right: LocalId) -> Option<(i64, i64)> {
         let end = i64::from(self.total().items);
         let pos = |id: LocalId| if id.is_none() { end } else { self.item_pos(id) };
         let (l, r) = (self.item_pos(left), pos(right));
-        if l >= r {
-            return false;
-        }
         let origins = |id: LocalId| {
             id.some()
                 .and_then(|id| self.oplog.origins(id.agent(), id.seq()))
         };
-        let right_ok = origins(right).is_none_or(|(rl, _, _)| self.item_pos(rl) <= l);
-        let left_ok = origins(left).is_none_or(|(_, lr, _)| pos(lr) >= r);
-        right_ok && left_ok
+        // Typing usually makes them each other's neighbours: no lookups then.
+        let right_ok =
+            || origins(right).is_none_or(|(rl, _, _)| rl == left || self.item_pos(rl) <= l);
+        let left_ok = || origins(left).is_none_or(|(_, lr, _)| lr == right || pos(lr) >= r);
+        (l < r && right_ok() && left_ok()).then_some((l, r))
     }
 
     /// Item position (counting tombstones) of an item; -1 for the start.
@@ -363,23 +365,18 @@ impl Doc {
 
     /// Places a remote insert run with the YjsMod rule (equivalent to
     /// FugueMax): scan right from the left origin over concurrent inserts and
-    /// stop where the run's origins say it belongs.
+    /// stop where the run's origins (at item positions `left_pos` and
+    /// `right_pos`) say it belongs.
     fn integrate(
         &mut self,
         run: &OpRun,
         left: LocalId,
-        right: LocalId,
+        (left_pos, right_pos): (i64, i64),
         text: Option<&str>,
         unit: Option<IndexUnit>,
         patches: &mut Vec<Patch>,
     ) {
         let total = i64::from(self.total().items);
-        let left_pos = self.item_pos(left);
-        let right_pos = if right.is_none() {
-            total
-        } else {
-            self.item_pos(right)
-        };
         let me = self.agents.replica(run.agent);
         let first = match left.some() {
             None => self.tree.normalize(Loc {
