@@ -15,8 +15,18 @@ use crate::DecodeError;
 /// costs more than it saves.
 const PACK_FROM: usize = 256;
 
-/// Deflate expands at most about 1032:1; a column claiming more is corrupt.
-const MAX_RATIO: usize = 1100;
+/// Most a deflated column may inflate: its length at most this many times
+/// the bytes it takes as stored (its length varint and stream). Checked
+/// before anything is allocated, so a column cannot make a decoder hold
+/// more than this multiple of its input. Honest columns deflate about 1.2:1
+/// (runs) to 4:1 (text); the writer pads a stream that would deflate better
+/// (see `Writer::column_at_least`), so everything it writes is accepted.
+pub const INFLATE_RATIO: usize = 8;
+
+/// An empty stored deflate block that is not the last: three header bits
+/// (not final, type 0) padded to a byte, length 0 and its complement.
+/// Prefixed to a stream to pad it; inflating it produces nothing.
+const EMPTY_STORED_BLOCK: [u8; 5] = [0, 0, 0, 0xff, 0xff];
 
 /// The bytes of a decoded column: borrowed from the input, or inflated.
 pub enum Column<'a> {
@@ -63,26 +73,62 @@ impl Writer {
     /// carries the choice in its low bit, so small stored columns cost
     /// nothing extra.
     pub fn column(&mut self, b: &[u8]) {
-        let packed = (b.len() >= PACK_FROM)
-            .then(|| miniz_oxide::deflate::compress_to_vec(b, 9))
-            .filter(|c| c.len() + 8 < b.len());
-        match packed {
-            Some(c) => {
-                let mut head = Writer::default();
-                head.uvar(b.len() as u64);
-                self.uvar(((head.buf.len() + c.len()) as u64) << 1 | 1);
-                self.bytes(&head.buf);
-                self.bytes(&c);
-            }
-            None => {
-                self.uvar((b.len() as u64) << 1);
-                self.bytes(b);
+        self.column_at_least(b, 0);
+    }
+
+    /// `column`, taking no fewer than `min` bytes after the tag, and when
+    /// deflated no fewer than `INFLATE_RATIO` allows: a stream that would
+    /// be shorter is preceded by empty stored blocks. Stored as is when
+    /// that is shorter and takes `min` bytes.
+    pub fn column_at_least(&mut self, b: &[u8], min: usize) {
+        self.bytes(&Writer::column_bytes(b, min));
+    }
+
+    /// The column `column_at_least` writes, tag included.
+    pub fn column_bytes(b: &[u8], min: usize) -> Vec<u8> {
+        let mut out = Writer::default();
+        if b.len() >= PACK_FROM || b.len() < min {
+            let c = miniz_oxide::deflate::compress_to_vec(b, 9);
+            let mut head = Writer::default();
+            head.uvar(b.len() as u64);
+            let need = min.max(b.len().div_ceil(INFLATE_RATIO));
+            let short = need.saturating_sub(head.buf.len() + c.len());
+            let pads = short.div_ceil(EMPTY_STORED_BLOCK.len());
+            let stored = head.buf.len() + pads * EMPTY_STORED_BLOCK.len() + c.len();
+            if stored + 8 < b.len() || b.len() < min {
+                out.uvar((stored as u64) << 1 | 1);
+                out.bytes(&head.buf);
+                for _ in 0..pads {
+                    out.bytes(&EMPTY_STORED_BLOCK);
+                }
+                out.bytes(&c);
+                return out.buf;
             }
         }
+        out.uvar((b.len() as u64) << 1);
+        out.bytes(b);
+        out.buf
     }
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
     }
+}
+
+/// Columns (tags included) taking at least `min` bytes between them: when
+/// they would take fewer, the largest is padded (see `column_at_least`).
+pub fn columns_of_at_least(raw: &[&[u8]], min: usize) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = raw.iter().map(|b| Writer::column_bytes(b, 0)).collect();
+    let total: usize = out.iter().map(Vec::len).sum();
+    if let (Some(short @ 1..), Some(i)) = (
+        min.checked_sub(total),
+        (0..raw.len()).max_by_key(|&i| raw[i].len()),
+    ) {
+        // A tag never shrinks as its content grows: asking the content for
+        // `short` more bytes than the whole column took is enough.
+        out[i] = Writer::column_bytes(raw[i], out[i].len() + short);
+    }
+    debug_assert!(out.iter().map(Vec::len).sum::<usize>() >= min);
+    out
 }
 
 /// Reads from a byte slice; every method checks bounds and returns
@@ -198,9 +244,10 @@ impl<'a> Reader<'a> {
         }
         let len = inner.uvar()?;
         let packed = inner.take(inner.remaining())?;
-        let max = packed
-            .len()
-            .saturating_mul(MAX_RATIO)
+        // Checked before allocating: at most `INFLATE_RATIO` times the bytes
+        // stored, whatever the stream would produce.
+        let max = n
+            .saturating_mul(INFLATE_RATIO)
             .min(crate::content::MAX_SPAN_LEN as usize);
         if len > max as u64 {
             return Err(DecodeError::LengthTooLarge {
@@ -286,7 +333,7 @@ mod tests {
         }
         let bytes = w.into_bytes();
         assert!(
-            bytes.len() < 200 + small.len() + noise.len() + 8,
+            bytes.len() < big.len() / INFLATE_RATIO + 10 + small.len() + noise.len() + 8,
             "the repetitive column was deflated"
         );
         assert_eq!(
@@ -299,5 +346,40 @@ mod tests {
             assert_eq!(r.column().unwrap().bytes(), &c[..]);
         }
         assert!(r.finish().is_ok());
+    }
+
+    /// Every column the writer deflates is within the reader's ratio,
+    /// however well it compresses, and a column claiming more is refused
+    /// before anything is allocated.
+    #[test]
+    fn deflated_columns_never_exceed_the_inflate_ratio() {
+        for len in [256, 300, 4096, 100_000, 1 << 20] {
+            for byte in [0u8, b'a'] {
+                let b = vec![byte; len];
+                for min in [0, len / 10, len / 2] {
+                    let c = Writer::column_bytes(&b, min);
+                    let mut r = Reader::new(&c);
+                    let tag = r.uvar().unwrap() as usize;
+                    assert!(
+                        tag & 1 == 0 || len <= (tag >> 1) * INFLATE_RATIO,
+                        "{len} bytes in {}",
+                        tag >> 1
+                    );
+                    assert!(tag & 1 == 0 || (tag >> 1) >= min, "padded to {min}");
+                    assert!(c.len() <= len / INFLATE_RATIO.min(len / min.max(1)) + 16);
+                    assert_eq!(Reader::new(&c).column().unwrap().bytes(), &b[..]);
+                }
+            }
+        }
+        // Deflated, claiming a byte more than its 4 stored bytes allow.
+        let declared = (4 * INFLATE_RATIO + 1) as u8;
+        let bomb = [9, declared, 0x03, 0x00, 0x00];
+        assert_eq!(
+            Reader::new(&bomb).column().err(),
+            Some(DecodeError::LengthTooLarge {
+                declared: u64::from(declared),
+                max: 4 * INFLATE_RATIO as u64
+            })
+        );
     }
 }

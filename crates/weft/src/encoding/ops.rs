@@ -1,7 +1,7 @@
 //! The operations section shared by updates and snapshots: a replica table
 //! and run-length columns of operation runs (see `docs/format.md`).
 
-use super::{Reader, Writer};
+use super::{columns_of_at_least, Reader, Writer};
 use crate::content::MAX_SPAN_LEN;
 use crate::id::LocalId;
 use crate::oplog::{OpKind, OpRun};
@@ -12,6 +12,12 @@ const INSERT_TEXT: u64 = 0;
 const INSERT_NO_TEXT: u64 = 1;
 const DELETE_FORWARD: u64 = 2;
 const DELETE_REVERSED: u64 = 3;
+
+/// The run count is at most the bytes the six columns take (tags included)
+/// divided by this, whatever they inflate to: per-run structures (decoded,
+/// validated and merged, about 200 bytes a run at the peak) cannot outgrow
+/// the input. Writers pad a column of a section that would take fewer.
+pub const RUN_BYTES: usize = 4;
 
 /// One replica of the table: its id, the sequence number of its first
 /// operation in the section, and how many of its operations follow.
@@ -78,10 +84,18 @@ pub fn write(w: &mut Writer, s: &OpsSection) {
         };
         lens.uvar((u64::from(run.len) << 2) | kind);
     }
-    for column in [agents, lens, lefts, rights, targets] {
-        w.column(&column.into_bytes());
+    let columns = [agents, lens, lefts, rights, targets].map(Writer::into_bytes);
+    let raw = [
+        &columns[0][..],
+        &columns[1],
+        &columns[2],
+        &columns[3],
+        &columns[4],
+        text.as_bytes(),
+    ];
+    for column in columns_of_at_least(&raw, RUN_BYTES * s.runs.len()) {
+        w.bytes(&column);
     }
-    w.column(text.as_bytes());
 }
 
 /// The id a right origin is most often: the item after the left origin
@@ -161,14 +175,18 @@ pub fn read_table(r: &mut Reader) -> Result<Vec<TableEntry>, DecodeError> {
         if u64::from(first_seq) + u64::from(count) > u64::from(MAX_SPAN_LEN) {
             return Err(DecodeError::InvalidValue("replica operation count"));
         }
-        if table.iter().any(|e: &TableEntry| e.replica == replica) {
-            return Err(DecodeError::InvalidValue("replica listed twice"));
-        }
         table.push(TableEntry {
             replica,
             first_seq,
             count,
         });
+    }
+    // Sorted, not compared pairwise: a table of many replicas costs
+    // O(n log n).
+    let mut ids: Vec<ReplicaId> = table.iter().map(|e| e.replica).collect();
+    ids.sort_unstable();
+    if ids.windows(2).any(|w| w[0] == w[1]) {
+        return Err(DecodeError::InvalidValue("replica listed twice"));
     }
     Ok(table)
 }
@@ -176,6 +194,18 @@ pub fn read_table(r: &mut Reader) -> Result<Vec<TableEntry>, DecodeError> {
 /// The runs that follow `table` in a section.
 fn read_runs(r: &mut Reader, table: Vec<TableEntry>) -> Result<OpsSection, DecodeError> {
     let declared_runs = r.uvar()?;
+    // Checked before inflating anything.
+    let mut ahead = r.clone();
+    for _ in 0..6 {
+        ahead.skip_column()?;
+    }
+    let max_runs = ((r.remaining() - ahead.remaining()) / RUN_BYTES) as u64;
+    if declared_runs > max_runs {
+        return Err(DecodeError::LengthTooLarge {
+            declared: declared_runs,
+            max: max_runs,
+        });
+    }
     let columns = [
         r.column()?,
         r.column()?,
@@ -195,8 +225,10 @@ fn read_runs(r: &mut Reader, table: Vec<TableEntry>) -> Result<OpsSection, Decod
     }
     let run_count = declared_runs as usize;
     let mut next: Vec<u32> = table.iter().map(|e| e.first_seq).collect();
-    let mut runs = Vec::with_capacity(run_count);
-    let mut texts = Vec::with_capacity(run_count);
+    // Grown as runs decode: the count is bounded by the bytes stored, not
+    // yet by what they hold.
+    let mut runs = Vec::with_capacity(run_count.min(1024));
+    let mut texts = Vec::with_capacity(run_count.min(1024));
     let mut rest = text;
     while runs.len() < run_count {
         let a = agents.u32var()?;

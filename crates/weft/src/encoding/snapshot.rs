@@ -102,8 +102,12 @@ impl Doc {
         let directory = pages::read_directory(&mut r)?;
         let columns = directory
             .iter()
-            .map(|_| r.raw_column())
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|&e| {
+                let column = r.raw_column()?;
+                pages::check_size(e, column)?;
+                Ok(column)
+            })
+            .collect::<Result<Vec<_>, DecodeError>>()?;
         let text_c = r.column()?;
         r.finish()?;
         let mut text = std::str::from_utf8(text_c.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;

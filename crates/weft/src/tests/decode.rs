@@ -386,6 +386,30 @@ pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
             "snapshot_page_items_differ_from_its_directory",
             with_first_page(&good_snapshot, |e| e.items += 1),
         ),
+        (
+            "snapshot_page_more_spans_than_its_bytes_allow",
+            with_first_page(&good_snapshot, |e| e.spans += 1000),
+        ),
+        ("compressed_column_over_the_inflate_ratio", {
+            // A true stream of zeros, not padded: it inflates further than
+            // its bytes allow.
+            let packed = miniz_oxide::deflate::compress_to_vec(&[0u8; 1000], 9);
+            let mut w = Writer::default();
+            w.uvar(((packed.len() + 2) << 1 | 1) as u64);
+            w.uvar(1000);
+            w.bytes(&packed);
+            update_with_column(&w.into_bytes())
+        }),
+        ("more_runs_than_their_bytes_allow", {
+            let mut w = Writer::default();
+            w.uvar(1);
+            w.u64_le(1);
+            w.uvar(0);
+            w.uvar(1);
+            w.uvar(2); // runs, in six empty columns of a byte each
+            w.bytes(&[0; 6]);
+            seal(Kind::Update, &w.into_bytes())
+        }),
     ]
 }
 
