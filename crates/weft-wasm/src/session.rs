@@ -4,14 +4,21 @@
 use crate::doc::{patches_to_js, RawDoc};
 use crate::error::to_js;
 use js_sys::{Array, Object, Reflect, Uint8Array};
+use std::sync::LazyLock;
 use wasm_bindgen::prelude::*;
-use weft::sync::{Session, SyncError, PROTOCOL_VERSION};
+use weft::sync::{Budget, Session, SyncError, PROTOCOL_VERSION};
 use weft::DecodeError;
 use weft::IndexUnit::Utf16;
 
 /// The sync state of one connection. The TypeScript provider wraps it.
 #[wasm_bindgen]
 pub struct RawSession(Session);
+
+/// What the sessions of this wasm instance may buffer between them while
+/// messages arrive (128 MiB): they share its memory, whatever document each
+/// syncs, so one budget for all keeps unfinished messages on many
+/// connections from exhausting it.
+static BUDGET: LazyLock<Budget> = LazyLock::new(Budget::default);
 
 fn frames_to_js(frames: Vec<Vec<u8>>) -> Array {
     frames
@@ -28,6 +35,8 @@ fn sync_error(e: SyncError) -> JsValue {
             format!("the peer speaks sync protocol version {v}, this version of Weft speaks {PROTOCOL_VERSION}"),
             "SYNC_VERSION",
         ),
+        // Not the peer's fault: other connections are receiving meanwhile.
+        e @ SyncError::OverBudget { .. } => (e.to_string(), "SYNC_BUSY"),
         other => (other.to_string(), "SYNC_PROTOCOL"),
     };
     let err = js_sys::Error::new(&message);
@@ -38,10 +47,11 @@ fn sync_error(e: SyncError) -> JsValue {
 
 #[wasm_bindgen]
 impl RawSession {
-    /// A session for a new connection.
+    /// A session for a new connection: messages up to 64 MiB, buffered
+    /// against the instance's budget.
     #[wasm_bindgen(constructor)]
     pub fn new() -> RawSession {
-        RawSession(Session::new())
+        RawSession(Session::new().with_budget(&BUDGET))
     }
 
     /// Frames to send when the connection opens.
@@ -71,9 +81,10 @@ impl RawSession {
         frames_to_js(self.0.outgoing(&doc.0))
     }
 
-    /// Frames carrying this side's presence state; `undefined` when the state
-    /// is over the 64 KiB limit.
-    pub fn presence(&self, state: &[u8]) -> Option<Array> {
+    /// Frames carrying this side's presence state (none before this side's
+    /// Hello: the state follows it); `undefined` when the state is over the
+    /// 64 KiB limit.
+    pub fn presence(&mut self, state: &[u8]) -> Option<Array> {
         self.0.presence(state).map(frames_to_js)
     }
 

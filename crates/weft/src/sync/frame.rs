@@ -1,6 +1,7 @@
 //! Framing: messages split into frames of at most `MAX_FRAME` bytes, and
 //! reassembled on the other side.
 
+use super::budget::Budget;
 use crate::encoding::{Reader, Writer};
 use crate::DecodeError;
 
@@ -45,34 +46,77 @@ pub fn split(message: &[u8]) -> Vec<Vec<u8>> {
     }
 }
 
-/// Reassembles frames into messages.
+/// Why a frame was refused.
+#[derive(Debug)]
+pub enum FrameError {
+    /// Not a valid frame, or out of sequence.
+    Invalid(DecodeError),
+    /// Buffering it would exceed the shared budget.
+    OverBudget,
+}
+
+impl From<DecodeError> for FrameError {
+    fn from(e: DecodeError) -> Self {
+        FrameError::Invalid(e)
+    }
+}
+
+/// Reassembles frames into messages, holding what it buffers against a
+/// shared budget.
 #[derive(Debug, Default)]
 pub struct Reassembly {
     buf: Vec<u8>,
     expected: Option<usize>,
+    budget: Budget,
+    /// Bytes taken from `budget`: the buffer's capacity.
+    charged: usize,
 }
 
 impl Reassembly {
+    /// A reassembly buffering against `budget`.
+    pub fn new(budget: Budget) -> Reassembly {
+        Reassembly {
+            buf: Vec::new(),
+            expected: None,
+            budget,
+            charged: 0,
+        }
+    }
+
     /// Adds a frame; returns a complete message when this frame ends one.
+    /// After an error, whatever was buffered is dropped.
     pub fn push(
         &mut self,
         frame: &[u8],
         max_message: usize,
-    ) -> Result<Option<Vec<u8>>, DecodeError> {
+    ) -> Result<Option<Vec<u8>>, FrameError> {
+        let pushed = self.push_inner(frame, max_message);
+        if pushed.is_err() {
+            self.reset();
+        }
+        pushed
+    }
+
+    fn push_inner(
+        &mut self,
+        frame: &[u8],
+        max_message: usize,
+    ) -> Result<Option<Vec<u8>>, FrameError> {
         if frame.len() > MAX_FRAME {
             return Err(DecodeError::LengthTooLarge {
                 declared: frame.len() as u64,
                 max: MAX_FRAME as u64,
-            });
+            }
+            .into());
         }
         let mut r = Reader::new(frame);
         let version = r.u8()?;
         if version != PROTOCOL_VERSION {
-            return Err(DecodeError::UnsupportedVersion(version));
+            return Err(DecodeError::UnsupportedVersion(version).into());
         }
         let flags = r.u8()?;
         if flags & !(FIRST | LAST) != 0 {
-            return Err(DecodeError::InvalidValue("frame flags"));
+            return Err(DecodeError::InvalidValue("frame flags").into());
         }
         match (flags & FIRST != 0, self.expected) {
             (true, None) => {
@@ -81,31 +125,64 @@ impl Reassembly {
                     return Err(DecodeError::LengthTooLarge {
                         declared: len,
                         max: max_message as u64,
-                    });
+                    }
+                    .into());
                 }
                 self.expected = Some(len as usize);
-                self.buf.clear();
             }
             (false, Some(_)) => {}
-            _ => return Err(DecodeError::InvalidValue("frame out of sequence")),
+            _ => return Err(DecodeError::InvalidValue("frame out of sequence").into()),
         }
         let expected = self.expected.expect("set above");
         let chunk = r.take(r.remaining())?;
-        if self.buf.len() + chunk.len() > expected {
-            return Err(DecodeError::InvalidValue(
-                "frames longer than their message",
-            ));
+        let needed = self.buf.len() + chunk.len();
+        if needed > expected {
+            return Err(DecodeError::InvalidValue("frames longer than their message").into());
+        }
+        if flags & LAST != 0 && needed != expected {
+            return Err(DecodeError::InvalidValue("frames shorter than their message").into());
+        }
+        if flags & LAST != 0 && self.buf.is_empty() {
+            // A message in one frame: no buffering.
+            self.expected = None;
+            return Ok(Some(chunk.to_vec()));
+        }
+        if needed > self.buf.capacity() {
+            // Grows by doubling up to the declared length, and only as
+            // bytes arrive: a declared length alone holds nothing.
+            let capacity = needed.max(2 * self.buf.capacity()).min(expected);
+            let more = capacity - self.charged;
+            if !self.budget.take(more) {
+                return Err(FrameError::OverBudget);
+            }
+            self.charged = capacity;
+            self.buf.reserve_exact(capacity - self.buf.len());
         }
         self.buf.extend_from_slice(chunk);
         if flags & LAST == 0 {
             return Ok(None);
         }
-        if self.buf.len() != expected {
-            return Err(DecodeError::InvalidValue(
-                "frames shorter than their message",
-            ));
-        }
+        let message = std::mem::take(&mut self.buf);
+        self.reset();
+        Ok(Some(message))
+    }
+
+    /// The limit of the budget it buffers against.
+    pub fn limit(&self) -> usize {
+        self.budget.limit()
+    }
+
+    /// Drops what is buffered and gives its budget back.
+    fn reset(&mut self) {
+        self.buf = Vec::new();
         self.expected = None;
-        Ok(Some(std::mem::take(&mut self.buf)))
+        self.budget.give(self.charged);
+        self.charged = 0;
+    }
+}
+
+impl Drop for Reassembly {
+    fn drop(&mut self) {
+        self.budget.give(self.charged);
     }
 }

@@ -4,6 +4,8 @@
 //! 1. On connecting, each side sends `Hello` with its version vector.
 //! 2. On a `Hello`, a side answers with an `Update` holding exactly what the
 //!    other lacks (possibly nothing: the answer itself says "in sync").
+//!    Nothing comes before a side's `Hello`; a repeated `Hello` gets only
+//!    what was not sent yet.
 //! 3. From then on, after every change to the document (local, or merged from
 //!    any peer), each session sends what its peer may still lack, so changes
 //!    also travel through peers that are not directly connected.
@@ -12,16 +14,19 @@
 //!
 //! Messages are split into frames of at most [`MAX_FRAME`] bytes, so any
 //! update size works over channels that limit message size (WebRTC data
-//! channels). Everything is idempotent: duplicates change nothing, and after
+//! channels). A session accepts messages up to [`DEFAULT_MAX_MESSAGE`], and
+//! the sessions sharing a [`Budget`] buffer at most its limit between them. Everything is idempotent: duplicates change nothing, and after
 //! a reconnect a new session's handshake resumes where things were.
 //!
 //! The bytes are described in `docs/format.md`.
 
+mod budget;
 pub(crate) mod frame;
 mod session;
 
 #[cfg(test)]
 mod tests;
 
+pub use budget::{Budget, DEFAULT_BUDGET};
 pub use frame::{MAX_FRAME, PROTOCOL_VERSION};
-pub use session::{Received, Session, SyncError, MAX_PRESENCE};
+pub use session::{Received, Session, SyncError, DEFAULT_MAX_MESSAGE, MAX_PRESENCE};

@@ -1,6 +1,7 @@
 //! One side of one connection.
 
-use super::frame::{split, Reassembly};
+use super::budget::Budget;
+use super::frame::{split, FrameError, Reassembly};
 use crate::{DecodeError, Doc, Error, IndexUnit, Patch, Version};
 use std::fmt;
 
@@ -11,6 +12,10 @@ const PRESENCE: u8 = 3;
 /// Largest presence state a session accepts or sends: presence is a name, a
 /// colour and a few positions, not a channel for documents.
 pub const MAX_PRESENCE: usize = 64 * 1024;
+
+/// Largest message a session accepts by default: 64 MiB (an update or
+/// snapshot of a document of tens of millions of characters).
+pub const DEFAULT_MAX_MESSAGE: usize = 64 << 20;
 
 /// Why a session refused what arrived. The connection should be closed (and
 /// may be reopened with a new session); the document is unchanged.
@@ -24,6 +29,14 @@ pub enum SyncError {
     /// This document's own history could not be read: the snapshot it was
     /// loaded from has an invalid one (see [`Doc::finish_loading`]).
     History(Error),
+    /// The message arriving would take the sessions sharing this session's
+    /// [`Budget`] over its limit (messages on other connections are
+    /// arriving meanwhile). Not necessarily the peer's fault: a new
+    /// connection may try again.
+    OverBudget {
+        /// The budget's limit in bytes.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for SyncError {
@@ -32,6 +45,10 @@ impl fmt::Display for SyncError {
             SyncError::Protocol(e) => write!(f, "sync protocol violation: {e}"),
             SyncError::Update(e) => write!(f, "sync update rejected: {e}"),
             SyncError::History(e) => write!(f, "this document's history is unreadable: {e}"),
+            SyncError::OverBudget { limit } => write!(
+                f,
+                "messages arriving on this document's connections would hold more than {limit} bytes"
+            ),
         }
     }
 }
@@ -61,6 +78,9 @@ pub struct Session {
     peer_has: Option<Version>,
     /// Whether the peer's answer to our `Hello` arrived.
     answered: bool,
+    /// A presence state asked for before our `Hello` went out: it follows
+    /// the `Hello` (nothing precedes a `Hello`).
+    presence_waiting: Option<Vec<u8>>,
     max_message: usize,
 }
 
@@ -71,9 +91,11 @@ impl Default for Session {
 }
 
 impl Session {
-    /// A session for a new connection, accepting messages up to 256 MiB.
+    /// A session for a new connection, accepting messages up to
+    /// [`DEFAULT_MAX_MESSAGE`], with a budget of its own (see
+    /// [`Session::with_budget`] to share one).
     pub fn new() -> Session {
-        Session::with_max_message(256 << 20)
+        Session::with_max_message(DEFAULT_MAX_MESSAGE)
     }
 
     /// A session accepting messages up to `max_message` bytes.
@@ -83,8 +105,18 @@ impl Session {
             hello_sent: false,
             peer_has: None,
             answered: false,
+            presence_waiting: None,
             max_message,
         }
+    }
+
+    /// This session, buffering the messages it receives against `budget`,
+    /// shared with the other sessions it is given to (those of one
+    /// document, or of a whole program): they cannot hold more than its
+    /// limit between them.
+    pub fn with_budget(mut self, budget: &Budget) -> Session {
+        self.reassembly = Reassembly::new(budget.clone());
+        self
     }
 
     /// Whether the handshake is done both ways: the peer's `Hello` arrived,
@@ -96,25 +128,40 @@ impl Session {
 
     /// Frames that tell the peer this side's presence state (opaque bytes,
     /// at most [`MAX_PRESENCE`]; longer states are refused with `None`).
-    pub fn presence(&self, state: &[u8]) -> Option<Vec<Vec<u8>>> {
-        (state.len() <= MAX_PRESENCE).then(|| message(PRESENCE, state))
+    /// Before this side's `Hello` no frames: the state follows the `Hello`.
+    pub fn presence(&mut self, state: &[u8]) -> Option<Vec<Vec<u8>>> {
+        if state.len() > MAX_PRESENCE {
+            return None;
+        }
+        if !self.hello_sent {
+            self.presence_waiting = Some(state.to_vec());
+            return Some(Vec::new());
+        }
+        Some(message(PRESENCE, state))
     }
 
-    /// The frames to send when the connection opens.
+    /// The frames to send when the connection opens: this side's `Hello`
+    /// (again when called again: a peer that already has it answers
+    /// nothing new).
     pub fn start(&mut self, doc: &Doc) -> Vec<Vec<u8>> {
         self.hello(doc)
     }
 
     fn hello(&mut self, doc: &Doc) -> Vec<Vec<u8>> {
         self.hello_sent = true;
-        message(HELLO, &doc.version().encode())
+        let mut frames = message(HELLO, &doc.version().encode());
+        if let Some(state) = self.presence_waiting.take() {
+            frames.extend(message(PRESENCE, &state));
+        }
+        frames
     }
 
     /// Handles one frame from the peer, merging what it completes into `doc`
     /// (patches indexed in `unit`).
     ///
     /// # Errors
-    /// A [`SyncError`] for bytes that break the protocol or an update that
+    /// A [`SyncError`] for bytes that break the protocol (an `Update` or
+    /// `Presence` before the peer's `Hello` among them) or an update that
     /// cannot merge; nothing is changed then.
     pub fn receive(
         &mut self,
@@ -122,16 +169,24 @@ impl Session {
         frame: &[u8],
         unit: IndexUnit,
     ) -> Result<Received, SyncError> {
-        let Some(msg) = self
-            .reassembly
-            .push(frame, self.max_message)
-            .map_err(SyncError::Protocol)?
-        else {
-            return Ok(Received::default());
+        let msg = match self.reassembly.push(frame, self.max_message) {
+            Ok(Some(msg)) => msg,
+            Ok(None) => return Ok(Received::default()),
+            Err(FrameError::Invalid(e)) => return Err(SyncError::Protocol(e)),
+            Err(FrameError::OverBudget) => {
+                return Err(SyncError::OverBudget {
+                    limit: self.reassembly.limit(),
+                })
+            }
         };
         let (&kind, body) = msg
             .split_first()
             .ok_or(SyncError::Protocol(DecodeError::UnexpectedEnd))?;
+        if kind != HELLO && self.peer_has.is_none() {
+            return Err(SyncError::Protocol(DecodeError::InvalidValue(
+                "a message before the peer's Hello",
+            )));
+        }
         let mut out = Received::default();
         match kind {
             HELLO => {
@@ -139,22 +194,7 @@ impl Session {
                 if !self.hello_sent {
                     out.frames.extend(self.hello(doc));
                 }
-                // Always answer, even with an empty update: the answer is how
-                // the peer learns it is in sync.
-                // A peer with nothing gets a snapshot: the same operations,
-                // loaded in O(n) instead of merged one by one.
-                let ours = doc.version();
-                doc.finish_loading().map_err(SyncError::History)?;
-                let update = if theirs.is_empty() && !ours.is_empty() {
-                    doc.encode_snapshot()
-                } else {
-                    doc.encode_update(&theirs)
-                }
-                .map_err(SyncError::History)?;
-                let mut has = theirs;
-                has.merge(&ours);
-                self.peer_has = Some(has);
-                out.frames.extend(message(UPDATE, &update));
+                out.frames.extend(self.answer(doc, theirs)?);
             }
             UPDATE => {
                 let (patches, sent) = doc
@@ -178,6 +218,40 @@ impl Session {
             other => return Err(SyncError::Protocol(DecodeError::WrongKind(other))),
         }
         Ok(out)
+    }
+
+    /// The answer to the peer's `Hello` with version `theirs`. The first is
+    /// always answered, even with an empty update: the answer is how the
+    /// peer learns it is in sync. A peer with nothing gets a snapshot: the
+    /// same operations, loaded in O(n) instead of merged one by one.
+    ///
+    /// A later `Hello` (a peer repeats its own until answered) gets only
+    /// what this session has not sent and the peer did not have, usually
+    /// nothing: frames on a connection arrive in order, so what was sent
+    /// arrives, and the first answer is on its way. So no request costs
+    /// more than its own size again, but the first `Hello`.
+    fn answer(&mut self, doc: &mut Doc, theirs: Version) -> Result<Vec<Vec<u8>>, SyncError> {
+        let ours = doc.version();
+        if let Some(has) = &mut self.peer_has {
+            has.merge(&theirs);
+            if has.includes(&ours) {
+                return Ok(Vec::new());
+            }
+            let update = doc.encode_update(has).map_err(SyncError::History)?;
+            has.merge(&ours);
+            return Ok(message(UPDATE, &update));
+        }
+        doc.finish_loading().map_err(SyncError::History)?;
+        let update = if theirs.is_empty() && !ours.is_empty() {
+            doc.encode_snapshot()
+        } else {
+            doc.encode_update(&theirs)
+        }
+        .map_err(SyncError::History)?;
+        let mut has = theirs;
+        has.merge(&ours);
+        self.peer_has = Some(has);
+        Ok(message(UPDATE, &update))
     }
 
     /// Frames with whatever the peer may lack after `doc` changed (locally or

@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::tests::rng::Rng;
-use crate::{Doc, IndexUnit::CodePoint};
+use crate::{DecodeError, Doc, IndexUnit::CodePoint, Version};
 use std::collections::{BTreeMap, VecDeque};
 
 /// A connection between peers `a < b`: a session at each end and a queue of
@@ -312,7 +312,12 @@ fn presence_arrives_as_opaque_bytes_and_oversized_states_are_refused() {
     assert_eq!(got.as_deref(), Some(&b"{\"name\":\"Ada\"}"[..]));
     assert!(sa.presence(&vec![0; MAX_PRESENCE + 1]).is_none());
 
-    // A peer that sends an oversized presence anyway is refused.
+    // A peer that sends an oversized presence anyway (after its Hello) is
+    // refused.
+    let hello_b = Session::new().start(&b);
+    for frame in &hello_b {
+        sa.receive(&mut a, frame, CodePoint).unwrap();
+    }
     let mut m = vec![3u8];
     m.extend(vec![0; MAX_PRESENCE + 1]);
     let mut refused = false;
@@ -320,4 +325,246 @@ fn presence_arrives_as_opaque_bytes_and_oversized_states_are_refused() {
         refused |= sa.receive(&mut a, &frame, CodePoint).is_err();
     }
     assert!(refused);
+}
+
+/// Frames of one message of `kind`.
+fn frames_of(kind: u8, body: &[u8]) -> Vec<Vec<u8>> {
+    let mut m = vec![kind];
+    m.extend_from_slice(body);
+    frame::split(&m)
+}
+
+fn bytes(frames: &[Vec<u8>]) -> usize {
+    frames.iter().map(Vec::len).sum()
+}
+
+#[test]
+fn repeated_hellos_are_answered_in_full_once() {
+    let mut doc = Doc::new(1);
+    doc.insert(0, &"a document worth answering ".repeat(2000), CodePoint)
+        .unwrap();
+    let before = doc.version();
+    for hello in [Version::new(), before.clone()] {
+        let mut s = Session::new();
+        let request = frames_of(1, &hello.encode());
+        let mut answers = Vec::new();
+        for _ in 0..200 {
+            for f in &request {
+                answers.push(bytes(&s.receive(&mut doc, f, CodePoint).unwrap().frames));
+            }
+        }
+        let (first, rest) = answers.split_first().unwrap();
+        assert!(*first > 0, "the first Hello is answered");
+        let per_request = bytes(&request);
+        assert!(
+            rest.iter().all(|&n| n <= 2 * per_request),
+            "a repeated Hello costs at most twice its size: {:?}",
+            &rest[..4]
+        );
+        assert_eq!(rest.iter().sum::<usize>(), 0, "nothing new to say");
+    }
+    // A Hello claiming less than was sent gets nothing again; one after a
+    // change gets only the change.
+    let mut s = Session::new();
+    let empty = frames_of(1, &Version::new().encode());
+    s.receive(&mut doc, &empty[0], CodePoint).unwrap();
+    doc.insert(0, "new", CodePoint).unwrap();
+    let answer = s.receive(&mut doc, &empty[0], CodePoint).unwrap().frames;
+    assert!(bytes(&answer) < 100, "only the change: {}", bytes(&answer));
+    assert!(bytes(&s.receive(&mut doc, &empty[0], CodePoint).unwrap().frames) == 0);
+    assert_eq!(doc.version().get(1), before.get(1) + 3);
+}
+
+#[test]
+fn nothing_is_accepted_before_the_peers_hello() {
+    let mut a = Doc::new(1);
+    a.insert(0, "from a", CodePoint).unwrap();
+    let update = a.encode_update(&Version::new()).unwrap();
+    for (kind, body) in [(2u8, &update[..]), (3, &b"{}"[..])] {
+        let mut b = Doc::new(2);
+        let mut s = Session::new();
+        let _ = s.start(&b);
+        let err = s
+            .receive(&mut b, &frames_of(kind, body)[0], CodePoint)
+            .unwrap_err();
+        assert!(matches!(err, SyncError::Protocol(_)), "{err}");
+        assert!(b.is_empty());
+    }
+}
+
+#[test]
+fn presence_asked_for_before_the_hello_follows_it() {
+    let (mut a, mut b) = (Doc::new(1), Doc::new(2));
+    let (mut sa, mut sb) = (Session::new(), Session::new());
+    // `b` answers: it has not said Hello when its presence is set.
+    assert_eq!(sb.presence(b"{\"name\":\"Bo\"}"), Some(Vec::new()));
+    let mut to_b = sa.start(&a);
+    let mut to_a = Vec::new();
+    let mut presence = None;
+    while !to_b.is_empty() || !to_a.is_empty() {
+        for f in std::mem::take(&mut to_b) {
+            to_a.extend(sb.receive(&mut b, &f, CodePoint).unwrap().frames);
+        }
+        for f in std::mem::take(&mut to_a) {
+            let r = sa.receive(&mut a, &f, CodePoint).unwrap();
+            presence = r.presence.or(presence);
+            to_b.extend(r.frames);
+        }
+    }
+    assert_eq!(presence.as_deref(), Some(&b"{\"name\":\"Bo\"}"[..]));
+    assert!(sa.is_synced() && sb.is_synced());
+}
+
+/// The first frame of a message of `len` bytes, and then its other frames.
+fn unfinished(len: usize, frames: usize) -> Vec<Vec<u8>> {
+    frames_of(2, &vec![0; len - 1])
+        .into_iter()
+        .take(frames)
+        .collect()
+}
+
+#[test]
+fn sessions_sharing_a_budget_buffer_at_most_its_limit_between_them() {
+    let limit = 8 * MAX_FRAME;
+    let budget = Budget::new(limit);
+    let mut doc = Doc::new(1);
+    let hello = frames_of(1, &Version::new().encode());
+    let mut sessions: Vec<Session> = (0..8)
+        .map(|_| {
+            let mut s = Session::new().with_budget(&budget);
+            s.receive(&mut doc, &hello[0], CodePoint).unwrap();
+            s
+        })
+        .collect();
+    // Each starts a message of 64 frames; three frames each fit.
+    let frames = unfinished(64 * MAX_FRAME, 64);
+    let mut refused = [false; 8];
+    for frame in &frames[..4] {
+        for (s, refused) in sessions.iter_mut().zip(&mut refused) {
+            if *refused {
+                continue; // its connection would be closed
+            }
+            match s.receive(&mut doc, frame, CodePoint) {
+                Ok(_) => {}
+                Err(SyncError::OverBudget { limit: l }) => {
+                    assert_eq!(l, limit);
+                    *refused = true;
+                }
+                Err(e) => panic!("{e}"),
+            }
+            assert!(budget.used() <= limit);
+        }
+    }
+    assert!(refused.contains(&true), "some sessions were refused");
+    assert!(refused.contains(&false), "not all");
+    // Dropped sessions give back what they held; refused ones already did.
+    drop(sessions);
+    assert_eq!(budget.used(), 0);
+
+    // A message that completes gives its bytes back, so does a failure.
+    let mut s = Session::new().with_budget(&budget);
+    s.receive(&mut doc, &hello[0], CodePoint).unwrap();
+    let mut other = Doc::new(2);
+    other
+        .insert(0, &"z".repeat(3 * MAX_FRAME), CodePoint)
+        .unwrap();
+    let mut update = other.encode_update(&Version::new()).unwrap();
+    // Incompressible enough to span frames.
+    assert!(update.len() > MAX_FRAME / 8);
+    for f in frames_of(2, &update) {
+        s.receive(&mut doc, &f, CodePoint).unwrap();
+    }
+    assert_eq!(budget.used(), 0);
+    update.truncate(update.len() / 2);
+    let mut failed = false;
+    for f in frames_of(2, &update) {
+        failed |= s.receive(&mut doc, &f, CodePoint).is_err();
+    }
+    assert!(failed);
+    assert_eq!(budget.used(), 0);
+}
+
+#[test]
+fn a_session_refuses_messages_over_its_limit_before_buffering() {
+    let mut doc = Doc::new(1);
+    let mut s = Session::new();
+    s.receive(
+        &mut doc,
+        &frames_of(1, &Version::new().encode())[0],
+        CodePoint,
+    )
+    .unwrap();
+    let mut w = crate::encoding::Writer::default();
+    w.bytes(&[PROTOCOL_VERSION, 1]);
+    w.uvar(DEFAULT_MAX_MESSAGE as u64 + 1);
+    w.bytes(&[2]);
+    let err = s.receive(&mut doc, &w.into_bytes(), CodePoint).unwrap_err();
+    assert!(matches!(
+        err,
+        SyncError::Protocol(DecodeError::LengthTooLarge { .. })
+    ));
+}
+
+/// The frames of a whole conversation (Hellos, answers, updates, presence)
+/// mutated at random and fed to a session, in the normal test run (the
+/// `sync_session` fuzz target goes further): no panic, and a refused frame
+/// changes nothing.
+#[test]
+fn mutated_conversations_never_panic_and_refusals_change_nothing() {
+    let mut rng = Rng::new(11);
+    let mut a = Doc::new(1);
+    a.insert(0, &"shared text, ".repeat(50), CodePoint).unwrap();
+    let mut conversation: Vec<Vec<u8>> = Vec::new();
+    let mut sa = Session::new();
+    conversation.extend(sa.start(&a));
+    conversation.extend(sa.presence(b"{\"cursor\":3}").unwrap());
+    let mut b = Doc::new(2);
+    let mut sb = Session::new();
+    for f in sb.start(&b) {
+        conversation.extend(sa.receive(&mut a, &f, CodePoint).unwrap().frames);
+    }
+    for _ in 0..20 {
+        rng.edit(&mut a, 35, 6, 5);
+        conversation.extend(sa.outgoing(&a));
+    }
+    let _ = sb.receive(&mut b, &conversation[0], CodePoint);
+    for seed in 0..300 {
+        let mut doc = Doc::new(3);
+        doc.insert(0, "keep", CodePoint).unwrap();
+        let mut s = Session::new();
+        let _ = s.start(&doc);
+        let mut frames = conversation.clone();
+        for _ in 0..1 + seed % 4 {
+            let f = rng.below(frames.len());
+            match rng.below(4) {
+                0 => frames.remove(f).truncate(0),
+                1 => {
+                    let g = rng.below(frames.len());
+                    frames.swap(f, g);
+                }
+                2 => {
+                    let dup = frames[f].clone();
+                    frames.insert(f, dup);
+                }
+                _ => {
+                    let frame = &mut frames[f];
+                    if !frame.is_empty() {
+                        let i = rng.below(frame.len());
+                        frame[i] ^= 1 << rng.below(8);
+                    }
+                }
+            }
+        }
+        for f in &frames {
+            let before = (doc.version(), doc.to_string());
+            match s.receive(&mut doc, f, CodePoint) {
+                Ok(_) => doc.check_invariants(),
+                Err(e) => {
+                    assert!(!e.to_string().is_empty());
+                    assert_eq!((doc.version(), doc.to_string()), before);
+                    break;
+                }
+            }
+        }
+    }
 }
