@@ -7,7 +7,6 @@ use crate::id::LocalId;
 use crate::oplog::{OpKind, OpRun};
 use crate::unit::TextMetrics;
 use crate::{DecodeError, Doc, Error, IndexUnit, OpId, ReplicaId};
-use std::collections::BTreeMap;
 
 /// One visible change a merge made, in the order made: each index is into the
 /// text as it was after the changes before it. Apply them in order to an
@@ -70,6 +69,36 @@ impl RemoteOp {
             _ => 0,
         };
         std::mem::size_of::<RemoteOp>() + text
+    }
+}
+
+/// The id ranges a batch's operations take, `(replica, first seq, end)`,
+/// sorted: a sorted vector costs a third of a map per operation, and a
+/// batch may hold hundreds of thousands.
+struct BatchRanges(Vec<(ReplicaId, u32, u32)>);
+
+impl BatchRanges {
+    fn new<'a>(ops: impl Iterator<Item = &'a RemoteOp>) -> BatchRanges {
+        let mut v: Vec<_> = ops
+            .map(|op| (op.replica, op.seq, op.seq.saturating_add(op.len)))
+            .collect();
+        // Of two operations starting at one id, the later one counts.
+        v.reverse();
+        v.sort_by_key(|&(r, s, _)| (r, s));
+        v.dedup_by_key(|&mut (r, s, _)| (r, s));
+        BatchRanges(v)
+    }
+
+    /// The last range starting before `(r, s)`.
+    fn last_before(&self, r: ReplicaId, s: u32) -> Option<&(ReplicaId, u32, u32)> {
+        let i = self.0.partition_point(|&(r2, s2, _)| (r2, s2) < (r, s));
+        i.checked_sub(1).map(|i| &self.0[i])
+    }
+
+    /// Whether a range holds id `(r, s)`.
+    fn covers(&self, r: ReplicaId, s: u32) -> bool {
+        self.last_before(r, s.saturating_add(1))
+            .is_some_and(|&(r2, _, end)| r2 == r && s < end)
     }
 }
 
@@ -138,24 +167,13 @@ impl Doc {
     /// Rejects operations that refer to existing ids that are not items
     /// (deletions) unless the same batch inserts them.
     fn validate(&self, ops: &[RemoteOp]) -> Result<(), Error> {
-        let mut inserted: BTreeMap<(ReplicaId, u32), u32> = BTreeMap::new();
-        let mut deleting: BTreeMap<(ReplicaId, u32), u32> = BTreeMap::new();
-        for op in ops {
-            let map = match op.kind {
-                RemoteKind::Insert { .. } => &mut inserted,
-                RemoteKind::Delete { .. } => &mut deleting,
-            };
-            map.insert((op.replica, op.seq), op.seq.saturating_add(op.len));
-        }
-        let covers = |map: &BTreeMap<(ReplicaId, u32), u32>, r: ReplicaId, s: u32| {
-            map.range(..=(r, s))
-                .next_back()
-                .is_some_and(|(&(r2, _), &end)| r2 == r && s < end)
-        };
-        let in_batch = |r: ReplicaId, s: u32| covers(&inserted, r, s);
+        let is_insert = |op: &&RemoteOp| matches!(op.kind, RemoteKind::Insert { .. });
+        let inserted = BatchRanges::new(ops.iter().filter(is_insert));
+        let deleting = BatchRanges::new(ops.iter().filter(|op| !is_insert(op)));
+        let in_batch = |r: ReplicaId, s: u32| inserted.covers(r, s);
         // An id this batch uses for a deletion can never be a character.
         let deletion_in_batch =
-            |r: ReplicaId, s: u32| covers(&deleting, r, s) && !covers(&inserted, r, s);
+            |r: ReplicaId, s: u32| deleting.covers(r, s) && !inserted.covers(r, s);
         // Known seq range check: is (r, s) an applied operation?
         let known = |r: ReplicaId, s: u32| {
             self.agents
@@ -181,9 +199,8 @@ impl Doc {
                     match target_range(target.seq, *reversed, op.len) {
                         Some((lo, hi)) => {
                             let hits_deletion = deleting
-                                .range(..(target.replica, hi))
-                                .next_back()
-                                .is_some_and(|(&(r, _), &end)| r == target.replica && end > lo);
+                                .last_before(target.replica, hi)
+                                .is_some_and(|&(r, _, end)| r == target.replica && end > lo);
                             !hits_deletion
                                 && self.range_ok(target.replica, lo, hi, &in_batch, &known)
                         }
