@@ -18,7 +18,7 @@ import { launch } from "../lib/browser.mjs";
 import { installPackedWeft } from "../lib/package.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const tracePath = process.argv[2] ?? join(here, "../../../shared/traces/automerge-paper.json.gz");
+const tracePath = process.argv[2] ?? join(here, "../../crates/weft-traces/traces/automerge-paper.json.gz");
 const IMPLS = ["weft", "yjs", "loro", "automerge", "json-joy"];
 
 // --- size ---

@@ -17,7 +17,7 @@ import { launch } from "../lib/browser.mjs";
 import { installPackedWeft } from "../lib/package.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const tracePath = process.argv[2] ?? join(here, "../../../shared/traces/automerge-paper.json.gz");
+const tracePath = process.argv[2] ?? join(here, "../../crates/weft-traces/traces/automerge-paper.json.gz");
 const trace = JSON.parse(gunzipSync(readFileSync(tracePath)).toString());
 if (trace.kind === "concurrent") throw new Error("the storage budget replays sequential traces");
 const patches = trace.txns.flatMap((t) => t.patches);

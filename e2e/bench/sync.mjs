@@ -22,7 +22,7 @@ import { assertLoopbackOnly } from "../lib/netns.mjs";
 
 assertLoopbackOnly();
 const here = dirname(fileURLToPath(import.meta.url));
-const tracePath = process.argv[2] ?? join(here, "../../../shared/traces/automerge-paper.json.gz");
+const tracePath = process.argv[2] ?? join(here, "../../crates/weft-traces/traces/automerge-paper.json.gz");
 const trace = JSON.parse(gunzipSync(readFileSync(tracePath)).toString());
 if (trace.kind === "concurrent") throw new Error("the sync budget replays sequential traces");
 const publicDir = mkdtempSync(join(tmpdir(), "weft-sync-public-"));

@@ -1,5 +1,5 @@
 //! Loading and replaying editing traces in the format of the public
-//! `josephg/editing-traces` collection (see `shared/traces/README.md`), for
+//! `josephg/editing-traces` collection (copies in `crates/weft-traces/traces`, see its `README.md`), for
 //! any implementation: the core's tests replay them through Weft and the
 //! benchmarks through Weft, yrs and plain ropes.
 //!

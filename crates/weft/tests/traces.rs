@@ -1,4 +1,4 @@
-//! Every trace in `shared/traces` (or `$WEFT_TRACES`) replays to its
+//! Every trace in `crates/weft-traces/traces` (or `$WEFT_TRACES`) replays to its
 //! `endContent`: sequentially through the local API, concurrently with one
 //! replica per agent merging where transactions have several parents, and
 //! through a snapshot round trip.
@@ -41,7 +41,7 @@ fn trace_files() -> Vec<PathBuf> {
     let dir = std::env::var_os("WEFT_TRACES")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../weft-traces/traces")
         });
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("trace folder {}: {e}", dir.display()))
