@@ -344,3 +344,105 @@ test("a store whose database another page deletes reopens and stores everything 
   assert.equal(text, "before after");
   await context.close();
 });
+
+test("a closed store stays closed: closing again is harmless, later calls reject with STORE_CLOSED", async () => {
+  const context = await browser.newContext();
+  const name = `closed-${Date.now()}`;
+  const p = await page(context);
+  const result = await p.evaluate(async (name) => {
+    const outcome = (promise) => promise.then(() => "resolved", (e) => `${e.name} ${e.code ?? e.message}`);
+    const store = await window.weft.Store.open(name);
+    const errors = [];
+    store.on("error", (e) => errors.push(e.code ?? e.message));
+    store.doc.insert(0, "kept");
+    await store.whenDurable();
+    store.doc.insert(4, "!");
+    // Two closes at once, then one more: one folding, one connection closed.
+    const closes = await Promise.all([outcome(store.close()), outcome(store.close())]);
+    closes.push(await outcome(store.close()));
+    return {
+      closes,
+      compact: await outcome(store.compact()),
+      whenDurable: await outcome(store.whenDurable()),
+      records: store.stats().records,
+      errors,
+      stored: await window.storageOf(name),
+    };
+  }, name);
+  assert.deepEqual(result.closes, ["resolved", "resolved", "resolved"]);
+  assert.equal(result.compact, "WeftStorageError STORE_CLOSED");
+  assert.equal(result.whenDurable, "WeftStorageError STORE_CLOSED");
+  assert.deepEqual(result.errors, []);
+  assert.equal(result.stored.records, 0, "folded into a checkpoint");
+  assert.equal(result.stored.checkpoints, 1);
+  const text = await p.evaluate(async (name) => (await window.weft.Store.open(name)).doc.toString(), name);
+  assert.equal(text, "kept!");
+  assert.deepEqual(p.errors, []);
+  await context.close();
+});
+
+test("a store whose document is freed or broken says so once and closes itself; what was durable stays", { timeout: 60_000 }, async () => {
+  const context = await browser.newContext();
+  const p = await page(context);
+  for (const end of ["free", "break"]) {
+    const name = `ended-${end}-${Date.now()}`;
+    const result = await p.evaluate(
+      async ({ name, end }) => {
+        const outcome = (promise) => promise.then(() => "resolved", (e) => e.code ?? e.message);
+        const store = await window.weft.Store.open(name);
+        const errors = [];
+        store.on("error", (e) => errors.push(e.code ?? e.message));
+        store.doc.insert(0, "durable");
+        await store.whenDurable();
+        store.doc.insert(7, " and not yet");
+        const pending = outcome(store.whenDurable());
+        if (end === "free") {
+          store.doc.free();
+        } else {
+          // A failure inside the WebAssembly module, made for real: a
+          // function it calls (RangeError, for an index out of bounds)
+          // throws through its frames.
+          const RealRangeError = globalThis.RangeError;
+          globalThis.RangeError = function () {
+            throw new Error("unwound through the WebAssembly frames");
+          };
+          try {
+            store.doc.insert(99, "x");
+          } catch {
+            // DOCUMENT_BROKEN
+          } finally {
+            globalThis.RangeError = RealRangeError;
+          }
+        }
+        // Retries would come after 250, 500, 1000 ms.
+        await new Promise((r) => setTimeout(r, 1_500));
+        return {
+          errors,
+          pending: await pending,
+          whenDurable: await outcome(store.whenDurable()),
+          compact: await outcome(store.compact()),
+          closes: [await outcome(store.close()), await outcome(store.close())],
+          errorsAfterClose: errors.length,
+        };
+      },
+      { name, end },
+    );
+    const code = end === "free" ? "DOCUMENT_FREED" : "DOCUMENT_BROKEN";
+    assert.deepEqual(result.errors, [code], end);
+    assert.equal(result.pending, code);
+    assert.equal(result.whenDurable, code);
+    assert.equal(result.compact, "STORE_CLOSED");
+    assert.deepEqual(result.closes, ["resolved", "resolved"]);
+    assert.equal(result.errorsAfterClose, 1);
+    // Open it again from what was stored, as the broken event advises.
+    const text = await p.evaluate(async (name) => {
+      const store = await window.weft.Store.open(name);
+      const text = store.doc.toString();
+      await store.close();
+      return text;
+    }, name);
+    assert.equal(text, "durable", end);
+  }
+  assert.deepEqual(p.errors, []);
+  await context.close();
+});

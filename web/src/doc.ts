@@ -2,7 +2,19 @@
 
 import { RawDoc } from "../wasm/weft_wasm.js";
 import { type Delta, type Patch, patchDelta, patchesToDelta, replacedRange } from "./delta.js";
-import { checkBytes, checkChoice, checkFunction, checkIndex, checkOptions, checkReplica, checkText, isCoded, typeError, withCode } from "./errors.js";
+import {
+  checkBytes,
+  checkChoice,
+  checkFunction,
+  checkIndex,
+  checkOptions,
+  checkReplica,
+  checkText,
+  isCoded,
+  typeError,
+  withCode,
+  type WeftError,
+} from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 
 /**
@@ -68,13 +80,25 @@ export interface DocEvents {
 }
 
 /**
- * For the package's own modules (sync): the binding object of a document, and
- * delivery of changes merged into it. Not exported from the package.
+ * For the package's own modules (storage, sync): calls on a document's
+ * binding object, delivery of changes merged into it, and word of its end.
+ * Not exported from the package.
  */
 export let docInternals: {
-  /** The binding object of an open document (coded errors otherwise). */
-  raw(doc: Doc): RawDoc;
+  /**
+   * Runs `f` on the binding object, as the document's own methods do: a
+   * freed or broken document throws its coded error (`DOCUMENT_FREED`,
+   * `DOCUMENT_BROKEN`), and a failure without a code inside `f` breaks it.
+   * The object is looked up on every call: never keep it.
+   */
+  use<T>(doc: Doc, f: (raw: RawDoc) => T): T;
   emitRemote(doc: Doc, patches: Patch[]): void;
+  /**
+   * Calls `listener` once when the document is freed or breaks, with the
+   * error every later call throws (after the binding returned, before the
+   * document's own `broken` listeners). Returns what stops listening.
+   */
+  onEnd(doc: Doc, listener: (err: WeftError) => void): () => void;
 };
 
 /** Set by `Doc.load` for the constructor to adopt, instead of a new document. */
@@ -124,15 +148,22 @@ export class Doc {
   /** Why the document broke. */
   #cause: unknown;
   #events = new Emitter<DocEvents>();
+  /** The package's own modules that stop when the document ends (`docInternals.onEnd`). */
+  #ends = new Emitter<{ end: WeftError }>();
 
   static {
+    const checked = (doc: Doc): Doc => {
+      if (!(typeof doc === "object" && doc !== null && #raw in doc)) throw typeError("expected a Doc");
+      return doc;
+    };
     docInternals = {
-      raw: (doc) => {
-        if (!(typeof doc === "object" && doc !== null && #raw in doc)) throw typeError("expected a Doc");
-        return doc.#open();
-      },
+      use: (doc, f) => checked(doc).#use(f),
       emitRemote: (doc, patches) => {
         if (patches.length > 0) doc.#emit(patches, "remote");
+      },
+      onEnd: (doc, listener) => {
+        checked(doc).#ends.on("end", listener);
+        return () => doc.#ends.off("end", listener);
       },
     };
   }
@@ -294,7 +325,9 @@ export class Doc {
     const open = this.#state === "open";
     this.#state = "freed";
     this.#events.clear();
-    if (open) this.#raw.free();
+    if (!open) return; // broken: its end was told already
+    this.#raw.free();
+    this.#end(this.#freedError());
   }
 
   [Symbol.dispose](): void {
@@ -307,8 +340,14 @@ export class Doc {
     throw this.#state === "freed" ? this.#freedError() : brokenError(this.#cause);
   }
 
-  #freedError(): Error {
+  #freedError(): WeftError {
     return withCode(new Error("the document was freed (free() or a using block ended)"), "DOCUMENT_FREED");
+  }
+
+  /** Tells the package's own modules (a store, a provider) once that the document ended. */
+  #end(err: WeftError): void {
+    this.#ends.emit("end", err);
+    this.#ends.clear();
   }
 
   /**
@@ -327,6 +366,9 @@ export class Doc {
       this.#state = "broken";
       this.#cause = err;
       const broken = brokenError(err);
+      // Stores and providers stop first: by the time the application hears
+      // of it, they are closed and have said so.
+      this.#end(broken);
       this.#events.emit("broken", broken);
       this.#events.clear();
       throw broken;

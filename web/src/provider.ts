@@ -3,9 +3,9 @@
 // (found through weft-signal) and, between tabs of one browser, over a
 // BroadcastChannel. Each connection runs the core's sync protocol.
 
-import { RawSession, type RawDoc } from "../wasm/weft_wasm.js";
+import { RawSession } from "../wasm/weft_wasm.js";
 import { docInternals, type Doc } from "./doc.js";
-import { checkIndex, checkOptions, checkString, rangeError, typeError, withCode } from "./errors.js";
+import { checkIndex, checkOptions, checkString, isCoded, rangeError, typeError, withCode, type WeftError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 import type { Patch } from "./delta.js";
 import { Backoff } from "./sync/backoff.js";
@@ -37,7 +37,8 @@ export interface ConnectOptions {
 /**
  * `connecting`: not yet in touch with anyone. `syncing`: a connection is
  * exchanging what the other side lacks. `synced`: every connection is in
- * sync. `offline`: after `disconnect()`.
+ * sync. `offline`: after `disconnect()`, or once the document was freed or
+ * broke (an `error` event says which).
  */
 export type SyncStatus = "connecting" | "syncing" | "synced" | "offline";
 
@@ -132,13 +133,22 @@ export function connect(doc: Doc, options: ConnectOptions): Provider {
   return new Provider(doc, options);
 }
 
-/** Keeps a document in sync with a room. Create with `connect`. */
+/** Codes of a document that can no longer be used: the provider stops. */
+function isDocEnd(err: unknown): err is WeftError {
+  return isCoded(err) && (err.code === "DOCUMENT_FREED" || err.code === "DOCUMENT_BROKEN");
+}
+
+/**
+ * Keeps a document in sync with a room. Create with `connect`. The
+ * document's binding object is looked up on every use, never kept: once
+ * the document is freed or broken, the provider disconnects (status
+ * `offline`) and reports it once as an `error` with the document's code.
+ */
 export class Provider {
   /** This peer's id in the room (random per provider). */
   readonly peer = randomId();
   readonly doc: Doc;
   readonly room: string;
-  #raw: RawDoc;
   #options: ConnectOptions;
   #browser = browserId();
   #key: CryptoKey | undefined;
@@ -150,12 +160,14 @@ export class Provider {
   /** Peers whose frames could not be decrypted: not retried until they rejoin. */
   #rejected = new Set<string>();
   #retries = new Map<string, { backoff: Backoff; timer?: ReturnType<typeof setTimeout> }>();
-  #presence: PresenceState | undefined;
+  /** This peer's presence as sent: encoded (its selection anchored) when it was set. */
+  #presence: Uint8Array | undefined;
   #status: SyncStatus = "connecting";
   #stopped = false;
   #flushQueued = false;
   #events = new Emitter<ProviderEvents>();
   #onChange = () => this.#queueFlush();
+  #stopWatching: () => void;
 
   constructor(doc: Doc, options: ConnectOptions) {
     const { room, signalingUrl, iceServers, maxPeers, secret, presence } = checkOptions<ConnectOptions>(options, "options");
@@ -165,12 +177,14 @@ export class Provider {
     if (iceServers !== undefined && !Array.isArray(iceServers)) throw typeError("iceServers must be an array");
     if (maxPeers !== undefined) checkIndex(maxPeers, "maxPeers");
     if (secret !== undefined) checkString(secret, "secret");
+    // A freed or broken document is refused with its code.
+    docInternals.use(doc, () => {});
     this.doc = doc;
     this.room = room;
-    this.#raw = docInternals.raw(doc);
     this.#options = options;
-    this.#presence = presence === undefined ? undefined : checkPresence(presence);
+    this.#presence = presence === undefined ? undefined : encodePresence(doc, checkPresence(presence));
     doc.on("change", this.#onChange);
+    this.#stopWatching = docInternals.onEnd(doc, (err) => this.#docEnded(err));
     void this.#start();
   }
 
@@ -199,10 +213,17 @@ export class Provider {
     return out;
   }
 
-  /** Shares this peer's presence (replacing what was shared before). */
+  /**
+   * Shares this peer's presence (replacing what was shared before). The
+   * selection is anchored to the text now: peers who connect later see it
+   * where those characters are then. Throws at once, with a code, for a
+   * selection index the document does not have (`INDEX_OUT_OF_BOUNDS`,
+   * `NOT_CHAR_BOUNDARY`) and for fields that are not JSON (a bigint, a
+   * cycle: `INVALID_ARGUMENT`).
+   */
   setPresence(state: PresenceState): void {
-    this.#presence = checkPresence(state);
-    for (const c of this.#connections.values()) if (c.open) this.#sendPresence(c);
+    this.#presence = encodePresence(this.doc, checkPresence(state));
+    for (const c of this.#connections.values()) if (c.open) this.#guard(c, () => this.#sendPresence(c));
   }
 
   /** Leaves the room and closes every connection. */
@@ -210,6 +231,7 @@ export class Provider {
     if (this.#stopped) return;
     this.#stopped = true;
     this.doc.off("change", this.#onChange);
+    this.#stopWatching();
     this.#signaling?.close();
     this.#tabs?.close();
     for (const c of [...this.#connections.values()]) c.link.close("disconnected");
@@ -322,34 +344,75 @@ export class Provider {
       outbox: Promise.resolve(),
     };
     this.#connections.set(peer, c);
+    // Links call these from their own event handlers: nothing may throw
+    // out of them (see `#guard`).
     return {
-      open: () => {
-        if (this.#stopped || this.#connections.get(peer) !== c) return link.close("superseded");
-        c.open = true;
-        this.#retries.get(peer)?.backoff.reset();
-        // Chromium may drop what arrives on a data channel before its own
-        // `open` event: over WebRTC only the offering side speaks first (the
-        // other answers its Hello, by then open for sure), and a Hello is
-        // repeated until the handshake is done. Duplicates change nothing.
-        if (!(link instanceof RtcLink) || link.initiator) this.#send(c, c.session.start(this.#raw));
-        c.helloTimer = setInterval(() => {
-          if (c.session.synced) clearInterval(c.helloTimer);
-          else this.#send(c, c.session.start(this.#raw));
-        }, HELLO_REPEAT_MS);
-        this.#sendPresence(c);
-        this.#emit("peerJoin", { peer, via: link.via });
-        this.#updateStatus();
-      },
+      open: () =>
+        this.#guard(c, () => {
+          if (this.#stopped || this.#connections.get(peer) !== c) return link.close("superseded");
+          c.open = true;
+          this.#retries.get(peer)?.backoff.reset();
+          // Chromium may drop what arrives on a data channel before its own
+          // `open` event: over WebRTC only the offering side speaks first (the
+          // other answers its Hello, by then open for sure), and a Hello is
+          // repeated until the handshake is done. Duplicates change nothing.
+          if (!(link instanceof RtcLink) || link.initiator) this.#hello(c);
+          c.helloTimer = setInterval(
+            () =>
+              this.#guard(c, () => {
+                if (c.session.synced) clearInterval(c.helloTimer);
+                else this.#hello(c);
+              }),
+            HELLO_REPEAT_MS,
+          );
+          this.#sendPresence(c);
+          this.#emit("peerJoin", { peer, via: link.via });
+          this.#updateStatus();
+        }),
       message: (frame) => {
         c.bytesReceived += frame.length;
         // A failure must not break the chain silently: the frames after it
         // would never be handled. Say what happened and start over.
-        c.inbox = c.inbox
-          .then(() => this.#receive(c, frame))
-          .catch((err) => this.#fail(c, "INTERNAL", `handling a frame failed: ${String(err)}`));
+        c.inbox = c.inbox.then(() => this.#receive(c, frame)).catch((err) => this.#failed(c, err));
       },
-      close: (reason) => this.#closed(c, reason),
+      close: (reason) => this.#guard(undefined, () => this.#closed(c, reason)),
     };
+  }
+
+  /**
+   * Runs what a link event, a timer or a microtask does: an error must not
+   * escape (from a timer it would end a Node process). A document freed or
+   * broken stops the provider; anything else closes the connection.
+   */
+  #guard(c: Connection | undefined, f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.#failed(c, err);
+    }
+  }
+
+  #failed(c: Connection | undefined, err: unknown): void {
+    if (isDocEnd(err)) return this.#docEnded(err);
+    const code = isCoded(err) ? err.code : "INTERNAL";
+    if (c) this.#fail(c, code, `handling the connection failed: ${String(err)}`);
+    else this.#emit("error", withCode(new Error(`sync failed: ${String(err)}`, { cause: err }), code) as ProviderError);
+  }
+
+  /**
+   * The document was freed or broke: nothing more can be sent or merged.
+   * Disconnects, then says why, once (the document's own error: its code,
+   * and for a broken one the failure as `cause`).
+   */
+  #docEnded(err: WeftError): void {
+    if (this.#stopped) return;
+    this.disconnect();
+    this.#emit("error", err as ProviderError);
+  }
+
+  /** Sends the Hello that starts (or restarts) the handshake. */
+  #hello(c: Connection): void {
+    this.#send(c, docInternals.use(this.doc, (raw) => c.session.start(raw)));
   }
 
   async #receive(c: Connection, bytes: Uint8Array): Promise<void> {
@@ -367,13 +430,16 @@ export class Provider {
     if (this.#connections.get(c.peer) !== c) return;
     let received: { frames: Uint8Array[]; patches: Patch[]; presence?: Uint8Array };
     try {
-      received = c.session.receive(this.#raw, frame) as unknown as typeof received;
+      received = docInternals.use(this.doc, (raw) => c.session.receive(raw, frame)) as unknown as typeof received;
     } catch (err) {
+      if (isDocEnd(err)) return this.#docEnded(err);
       this.#fail(c, (err as { code?: string }).code ?? "SYNC_PROTOCOL", (err as Error).message);
       return;
     }
     this.#send(c, received.frames);
     docInternals.emitRemote(this.doc, received.patches);
+    // A change listener may have freed the document (which disconnects).
+    if (this.#connections.get(c.peer) !== c) return;
     // Forward to the others even when nothing visible changed.
     this.#queueFlush();
     if (received.presence) {
@@ -405,7 +471,11 @@ export class Provider {
     // Not current: replaced by a newer connection to the same peer.
     const current = this.#connections.get(c.peer) === c;
     if (current) this.#connections.delete(c.peer);
-    c.session.free();
+    try {
+      c.session.free();
+    } catch {
+      // Left borrowed by a failure inside it (the document broke): unusable, left alone.
+    }
     if (c.presence) this.#emit("presence", { peer: c.peer, state: null });
     if (c.open) this.#emit("peerLeave", { peer: c.peer, via: c.link.via, reason });
     else if (current && c.link instanceof RtcLink && !this.#stopped) {
@@ -435,14 +505,16 @@ export class Provider {
       return;
     }
     // Encryption is asynchronous; the chain keeps frames in order.
-    c.outbox = c.outbox.then(async () => {
-      for (const f of frames) c.link.send(await seal(key, f));
-    });
+    c.outbox = c.outbox
+      .then(async () => {
+        for (const f of frames) c.link.send(await seal(key, f));
+      })
+      .catch((err) => this.#failed(c, err));
   }
 
   #sendPresence(c: Connection): void {
     if (!this.#presence) return;
-    const frames = c.session.presence(encodePresence(this.doc, this.#presence));
+    const frames = c.session.presence(this.#presence);
     if (frames) this.#send(c, frames);
     else this.#emit("error", withCode(new Error("presence state over 64 KiB: not sent"), "PRESENCE_TOO_LARGE"));
   }
@@ -453,8 +525,10 @@ export class Provider {
     // Edits of one task go out together.
     queueMicrotask(() => {
       this.#flushQueued = false;
-      if (this.#stopped) return;
-      for (const c of this.#connections.values()) if (c.open) this.#send(c, c.session.outgoing(this.#raw));
+      for (const c of this.#connections.values()) {
+        if (this.#stopped) return;
+        if (c.open) this.#guard(c, () => this.#send(c, docInternals.use(this.doc, (raw) => c.session.outgoing(raw))));
+      }
     });
   }
 

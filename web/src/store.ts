@@ -2,8 +2,8 @@
 // checkpoints, shared safely by several tabs.
 
 import { RawStore, type RawDoc } from "../wasm/weft_wasm.js";
-import { adoptRaw, Doc, randomReplica, type ChangeEvent } from "./doc.js";
-import { checkIndex, checkOptions, checkString, withCode } from "./errors.js";
+import { adoptRaw, Doc, docInternals, randomReplica, type ChangeEvent } from "./doc.js";
+import { checkIndex, checkOptions, checkString, isCoded, withCode, type WeftError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 
 /** Options for `Store.open`. */
@@ -39,7 +39,11 @@ export interface CorruptionEvent {
 export interface StoreEvents {
   /** Changes up to now are on disk. */
   durable: void;
-  /** Storing failed (quota, a failed transaction); it is retried on the next change. */
+  /**
+   * Storing failed (quota, a failed transaction); it is retried with
+   * backoff. Or the document was freed or broke (`DOCUMENT_FREED`,
+   * `DOCUMENT_BROKEN`): said once, and the store closed itself.
+   */
   error: Error;
   /** An entry was damaged; it was skipped. */
   corruption: CorruptionEvent;
@@ -80,6 +84,15 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/** Codes of a document that can no longer be read: the store stops. */
+function isDocEnd(err: unknown): err is WeftError {
+  return isCoded(err) && (err.code === "DOCUMENT_FREED" || err.code === "DOCUMENT_BROKEN");
+}
+
+function closedError(): WeftError {
+  return withCode(new Error("the store is closed (close() was called, or its document was freed or broke)"), "STORE_CLOSED", "WeftStorageError");
+}
+
 /**
  * A document kept in IndexedDB. Every change (local, remote, or from another
  * tab) is appended to the journal in one transaction per batch; an edit is
@@ -115,7 +128,13 @@ export class Store {
   /** The latest version another tab reported durable. */
   #reportedDurable: Uint8Array | undefined;
   #releaseWriter: (() => void) | undefined;
+  /** Set by the first `close()` (or the document's end): what every later `close()` returns. */
+  #closing: Promise<void> | undefined;
+  /** Stopped: nothing more is stored, nothing is sent to tabs. */
   #closed = false;
+  /** Why the store stopped by itself: its document was freed or broke. */
+  #ended: WeftError | undefined;
+  #stopWatching: () => void;
   #lastCheckpoint: Date | undefined;
   #retryDelay = RETRY_FIRST_MS;
   #events = new Emitter<StoreEvents>();
@@ -133,6 +152,7 @@ export class Store {
     this.#checkpointBytes = loaded?.checkpointBytes ?? 0;
     this.#saved = this.doc.version();
     this.doc.on("change", this.#onChange);
+    this.#stopWatching = docInternals.onEnd(this.doc, (err) => this.#docEnded(err));
     this.#electWriter();
     this.#channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(`weft:${name}`) : undefined;
     this.#channel?.addEventListener("message", (e: MessageEvent) => this.#fromTab(e.data));
@@ -161,6 +181,7 @@ export class Store {
       if (typeof globalThis.indexedDB === "undefined") throw err;
       const store = new Store(name, undefined, undefined, options);
       setTimeout(() => {
+        if (store.#closed) return;
         store.#emit("error", err as Error);
         store.#retryLater();
       }, 0);
@@ -174,10 +195,14 @@ export class Store {
 
   /**
    * Resolves once every change made so far is on disk. While writes fail
-   * (see the `error` event) it waits for the retries to succeed.
+   * (see the `error` event) it waits for the retries to succeed. Rejects
+   * with `STORE_CLOSED` once `close()` was called, and with the document's
+   * code if it was freed or broke before its changes were stored.
    */
   async whenDurable(): Promise<void> {
+    if (this.#closing) throw this.#ended ?? closedError();
     for (;;) {
+      if (this.#ended) throw this.#ended;
       if (this.#scheduled) {
         const wait = this.#due - Date.now();
         if (wait > 0) {
@@ -188,6 +213,12 @@ export class Store {
         this.#flushNow(); // due already: no reason to wait for the timer
       }
       await this.#flushing;
+      if (this.#ended) throw this.#ended;
+      if (this.#closed) {
+        // Closed meanwhile: its last write either stored everything or failed.
+        if (sameBytes(this.#saved, this.doc.version())) return;
+        throw closedError();
+      }
       // A failed write schedules its retry before the flush settles.
       if (!this.#scheduled) return;
     }
@@ -204,11 +235,18 @@ export class Store {
     };
   }
 
-  /** Replaces the journal with a checkpoint now. */
+  /** Replaces the journal with a checkpoint now (rejects with `STORE_CLOSED` after `close()`). */
   async compact(): Promise<void> {
+    if (this.#closing) throw closedError();
     if (!this.#raw) throw withCode(new Error("cannot compact: the database is not open"), "STORAGE_UNAVAILABLE", "WeftStorageError");
     await this.whenDurable();
-    await this.#compactNow();
+    // In line with writes, so that closing waits for it.
+    const done = this.#flushing.then(() => {
+      if (this.#closed) throw closedError();
+      return this.#compactNow();
+    });
+    this.#flushing = done.catch(() => {});
+    await done;
   }
 
   async #compactNow(): Promise<void> {
@@ -236,27 +274,57 @@ export class Store {
    * holds records (the next open then loads a snapshot instead of replaying
    * them), then stops storing and syncing tabs. A write that fails here is
    * reported (`error`) and not retried: closing never hangs. Where the
-   * database never opened there is nothing to write.
+   * database never opened there is nothing to write. Closing again returns
+   * the same promise; the document stays usable (but is no longer stored).
    */
-  async close(): Promise<void> {
-    if (this.#raw) {
+  close(): Promise<void> {
+    return (this.#closing ??= this.#close());
+  }
+
+  async #close(): Promise<void> {
+    if (this.#raw && !this.#closed) {
       if (this.#scheduled) this.#flushNow();
       await this.#flushing;
-      if (this.#keys.length > 0) {
+      if (this.#keys.length > 0 && !this.#closed) {
         try {
           await this.#compactNow();
         } catch (err) {
           // The records stay; they are replayed on the next open.
-          this.#emit("error", err as Error);
+          if (isDocEnd(err)) this.#docEnded(err);
+          else this.#emit("error", err as Error);
         }
       }
     }
+    this.#stop();
+    // A write or compaction under way finishes before the connection closes.
+    await this.#flushing;
+    this.#raw?.close();
+    this.#raw = undefined;
+  }
+
+  /** Stores nothing more and leaves the other tabs (the database closes once idle). */
+  #stop(): void {
+    if (this.#closed) return;
     this.#closed = true;
+    this.#scheduled = false;
     this.#releaseWriter?.();
     clearTimeout(this.#timer);
     this.doc.off("change", this.#onChange);
+    this.#stopWatching();
     this.#channel?.close();
-    this.#raw?.close();
+  }
+
+  /**
+   * The document was freed or broke: nothing more can be read from it, so
+   * there is nothing to store. Said once (`error` with its code), then the
+   * store closes itself instead of retrying.
+   */
+  #docEnded(err: WeftError): void {
+    if (this.#ended || this.#closed) return;
+    this.#ended = err;
+    this.#stop();
+    this.#emit("error", err);
+    void this.close();
   }
 
   on<K extends keyof StoreEvents>(event: K, listener: Listener<StoreEvents[K]>): void {
@@ -380,6 +448,7 @@ export class Store {
     if (this.#closed) return;
     try {
       if (!this.#raw) await this.#attach();
+      if (this.#closed) return;
       const version = this.doc.version();
       if (sameBytes(version, this.#saved)) return; // nothing new to store
       const update = this.doc.encodeUpdate(this.#saved);
@@ -391,16 +460,19 @@ export class Store {
       if (this.#otherTabs) this.#channel?.postMessage({ durable: version } satisfies TabMessage);
       this.#emit("durable", undefined);
     } catch (err) {
+      if (isDocEnd(err)) return this.#docEnded(err);
+      if (this.#closed) return;
       // Kept in memory and retried with backoff; nothing stored is touched.
       this.#emit("error", err as Error);
       if ((err as { code?: string }).code === "STORAGE_CLOSED") await this.#reopen();
       this.#retryLater();
       return;
     }
-    if (RawStore.shouldCompact(this.#journalBytes, this.#checkpointBytes, this.#floor)) {
+    if (!this.#closed && RawStore.shouldCompact(this.#journalBytes, this.#checkpointBytes, this.#floor)) {
       try {
         await this.#compactNow();
       } catch (err) {
+        if (isDocEnd(err)) return this.#docEnded(err);
         this.#emit("error", err as Error);
       }
     }
@@ -424,7 +496,11 @@ export class Store {
       raw.close();
       throw err;
     }
-    this.#raw = raw;
+    this.#raw = raw; // closed by close() if the store stopped meanwhile
+    if (this.#closed) {
+      loaded.doc.free();
+      return;
+    }
     this.#saved = loaded.doc.version();
     this.#keys = loaded.mergedKeys;
     this.#checkpoints = loaded.mergedCheckpoints;

@@ -93,3 +93,77 @@ test("a coded error from the binding leaves the document open", () => {
   doc.insert(3, "b");
   assert.equal(doc.toString(), "a😀b");
 });
+
+test("a provider whose document breaks disconnects with DOCUMENT_BROKEN, not a protocol error", async () => {
+  const { connect } = await import("weft");
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const until = async (condition, what) => {
+    for (const end = Date.now() + 5_000; !condition(); await sleep(10)) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    }
+  };
+  const room = `broken-${Math.random()}`;
+  const doc = new Doc();
+  doc.insert(0, "shared");
+  const a = connect(doc, { room });
+  const errors = [];
+  const order = [];
+  a.on("error", (e) => {
+    errors.push(e);
+    order.push(`error while ${a.status}`);
+  });
+  doc.on("broken", () => order.push(`broken while ${a.status}`));
+  const other = new Doc();
+  const b = connect(other, { room });
+  const left = [];
+  b.on("peerLeave", (e) => left.push(e.peer));
+  try {
+    await until(() => other.toString() === "shared" && a.status === "synced" && b.status === "synced", "the sync");
+    const trap = new Error("unwound through the WebAssembly frames");
+    assert.throws(() => withFailingRangeError(trap, () => doc.insert(99, "x")), (e) => e.code === "DOCUMENT_BROKEN");
+    assert.equal(a.status, "offline");
+    assert.deepEqual(errors.map((e) => e.code), ["DOCUMENT_BROKEN"]);
+    assert.equal(errors[0].cause, trap);
+    // The provider stopped before the application heard of the break.
+    assert.deepEqual(order, ["error while offline", "broken while offline"]);
+    // The other side's edits no longer reach it, nor any timer of it.
+    other.insert(0, "more ");
+    await sleep(1_200);
+    await until(() => left.length === 1, "the other side to see it leave");
+    assert.deepEqual(errors.map((e) => e.code), ["DOCUMENT_BROKEN"]);
+  } finally {
+    a.disconnect();
+    b.disconnect();
+  }
+});
+
+test("a store whose document breaks stops: one DOCUMENT_BROKEN, no retries", async () => {
+  const { Store } = await import("weft");
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  // IndexedDB that refuses to open: the store edits in memory and retries.
+  globalThis.indexedDB = {
+    open() {
+      const request = {};
+      setTimeout(() => {
+        request.error = new DOMException("storage is blocked", "SecurityError");
+        request.onerror?.();
+      }, 0);
+      return request;
+    },
+  };
+  try {
+    const store = await Store.open("broken");
+    const errors = [];
+    store.on("error", (e) => errors.push(e.code));
+    store.doc.insert(0, "x");
+    await sleep(50);
+    const before = errors.length;
+    assert.throws(() => withFailingRangeError(new Error("trap"), () => store.doc.insert(99, "x")), (e) => e.code === "DOCUMENT_BROKEN");
+    await sleep(1_200);
+    assert.deepEqual(errors.slice(before), ["DOCUMENT_BROKEN"]);
+    await assert.rejects(store.whenDurable(), (e) => e.code === "DOCUMENT_BROKEN");
+    await store.close();
+  } finally {
+    delete globalThis.indexedDB;
+  }
+});

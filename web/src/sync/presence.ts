@@ -2,6 +2,7 @@
 // (base64) so it stays on the same characters while the text changes.
 
 import type { Doc } from "../doc.js";
+import { typeError } from "../errors.js";
 
 /** What a peer shares about itself. Any other JSON fields are kept as they are. */
 export interface PresenceState {
@@ -27,7 +28,15 @@ function fromBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
-/** Encodes `state` with its selection anchored in `doc`. */
+/**
+ * Encodes `state` for peers, once, when it is set: the selection becomes
+ * sticky indices into `doc` as it is now, so it follows its characters
+ * through later edits (as a relative position in y-protocols' awareness
+ * does) and can never fall out of range however the text shrinks. Refused
+ * at once, with a code: a selection index past the end or inside a
+ * character (`INDEX_OUT_OF_BOUNDS`, `NOT_CHAR_BOUNDARY`, as `stickyIndex`),
+ * and fields JSON cannot carry (a bigint, a cycle: `INVALID_ARGUMENT`).
+ */
 export function encodePresence(doc: Doc, state: PresenceState): Uint8Array {
   const { selection, ...rest } = state;
   const wire: Record<string, unknown> = { ...rest };
@@ -37,7 +46,15 @@ export function encodePresence(doc: Doc, state: PresenceState): Uint8Array {
       head: toBase64(doc.stickyIndex(selection.head).bytes),
     } satisfies WireSelection;
   } else if (selection === null) wire.selection = null;
-  return new TextEncoder().encode(JSON.stringify(wire));
+  let json: string;
+  try {
+    json = JSON.stringify(wire);
+  } catch (err) {
+    throw typeError(`a presence state must be JSON: ${(err as Error).message}`);
+  }
+  // A `toJSON` field could make it something else, which peers refuse.
+  if (!json.startsWith("{")) throw typeError("a presence state must be JSON: its toJSON made it something other than an object");
+  return new TextEncoder().encode(json);
 }
 
 /** A peer's presence as received: resolve it against the document when read. */
