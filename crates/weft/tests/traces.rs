@@ -40,9 +40,7 @@ impl ReplayDoc for W {
 fn trace_files() -> Vec<PathBuf> {
     let dir = std::env::var_os("WEFT_TRACES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../weft-traces/traces")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../weft-traces/traces"));
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("trace folder {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
