@@ -205,7 +205,7 @@ impl Doc {
             "the history is checked against every item"
         );
         let mut r = Reader::new(&h.section);
-        let section = ops::read(&mut r)?;
+        let section = ops::read_history(&mut r)?;
         r.finish()?;
         if section.texts.iter().any(Option::is_some) {
             return Err(DecodeError::InvalidValue("snapshot operation carries text").into());

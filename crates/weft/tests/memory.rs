@@ -317,6 +317,72 @@ fn snapshot_of_many_pages(n: usize) -> Vec<u8> {
     seal(2, &w.0)
 }
 
+/// A deflated column of `b`, its stream padded with empty stored blocks so
+/// the column takes at least `stored` bytes after its tag.
+fn padded_column(w: &mut W, b: &[u8], stored: usize) {
+    let packed = miniz_oxide::deflate::compress_to_vec(b, 9);
+    let mut head = W::default();
+    head.uvar(b.len() as u64);
+    let mut s = Vec::new();
+    while head.0.len() + s.len() + packed.len() < stored.max(b.len().div_ceil(RATIO)) {
+        s.extend_from_slice(&[0, 0, 0, 0xff, 0xff]);
+    }
+    s.extend_from_slice(&packed);
+    w.deflated(b.len() as u64, &s);
+}
+
+/// A snapshot with the most history runs its bytes allow (4 bytes a run,
+/// see docs/format.md): one insert of `n` characters, then `n` deletes of
+/// one character each, every other one first, so none continues another.
+fn snapshot_of_most_runs(n: usize) -> Vec<u8> {
+    let mut w = W::default();
+    w.uvar(1).u64le(9).uvar(0).uvar(2 * n as u64);
+    w.uvar(1 + n as u64);
+    let (mut agents, mut lens, mut lefts, mut rights, mut targets) = (
+        W::default(),
+        W::default(),
+        W::default(),
+        W::default(),
+        W::default(),
+    );
+    agents.uvar(0).uvar(1 + n as u64);
+    lens.uvar((n as u64) << 2 | 1);
+    lefts.uvar(0);
+    rights.uvar(0);
+    for i in 0..n {
+        lens.uvar(1 << 2 | 2);
+        let t = if i < n / 2 {
+            2 * i
+        } else {
+            2 * (i - n / 2) + 1
+        };
+        targets.uvar(3).uvar(t as u64);
+    }
+    let mut document = W::default();
+    let mut block = W::default();
+    block.uvar(2).uvar(0).uvar(1).uvar(1).svar(0);
+    block.uvar((n as u64) << 1 | 1);
+    document
+        .uvar(1)
+        .uvar(1)
+        .uvar(1)
+        .uvar(n as u64)
+        .uvar(0)
+        .uvar(0);
+    document.raw(&block.0).raw(&[]);
+    let mut head = W::default();
+    head.raw(&agents.0);
+    padded_column(&mut head, &lens.0, 0);
+    head.raw(&lefts.0).raw(&rights.0);
+    // The body takes what the runs and the span cost (4 bytes a run, 3 a
+    // span), and a few bytes more (column tags).
+    let need = 4 * (n + 1) + 3;
+    let rest = w.0.len() + head.0.len() + document.0.len();
+    padded_column(&mut head, &targets.0, need.saturating_sub(rest) + 8);
+    w.bytes(&head.0).raw(&[]).bytes(&document.0);
+    seal(2, &w.0)
+}
+
 /// A document typed backwards: every character its own run and span.
 fn typed_backwards(n: usize) -> Doc {
     let mut d = Doc::new(41);
@@ -350,6 +416,15 @@ fn striped(n: usize) -> Doc {
     for i in 0..n / 2 {
         d.delete(i + 1, 1, CodePoint).unwrap();
     }
+    d
+}
+
+/// Every other of `n` characters deleted, then 4 MiB of one character:
+/// the most spans next to the largest text.
+fn striped_then_one_character(n: usize) -> Doc {
+    let mut d = striped(n);
+    d.insert(d.len(CodePoint), &"a".repeat(4 << 20), CodePoint)
+        .unwrap();
     d
 }
 
@@ -392,6 +467,10 @@ fn hostile_inputs() -> Vec<(String, Vec<u8>)> {
             "snapshot: a span per page".into(),
             snapshot_of_many_pages(MAX_INPUT / 16),
         ),
+        (
+            "snapshot: a run per 4 bytes".into(),
+            snapshot_of_most_runs((MAX_INPUT - 4096) / 4),
+        ),
     ];
     // Documents whose updates and snapshots hold the most runs and spans
     // (the writer pads their columns to the reader's bounds), sized to
@@ -399,9 +478,15 @@ fn hostile_inputs() -> Vec<(String, Vec<u8>)> {
     // (name, maker, size for the update, size for the snapshot)
     type Honest = (&'static str, fn(usize) -> Doc, usize, usize);
     let honest: Vec<Honest> = vec![
-        ("typed backwards", typed_backwards, 255_000, 125_000),
-        ("insert/delete bot", bot, 127_000, 75_000),
-        ("striped deletions", striped, 172_000, 196_000),
+        ("typed backwards", typed_backwards, 255_000, 147_000),
+        ("insert/delete bot", bot, 127_000, 94_000),
+        ("striped deletions", striped, 172_000, 207_000),
+        (
+            "striped, then 4 MiB of one character",
+            striped_then_one_character,
+            80_000,
+            150_000,
+        ),
         ("one character", same_character, 8_000_000, 8_000_000),
     ];
     for (name, make, for_update, for_snapshot) in honest {

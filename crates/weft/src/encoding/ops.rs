@@ -13,10 +13,12 @@ const INSERT_NO_TEXT: u64 = 1;
 const DELETE_FORWARD: u64 = 2;
 const DELETE_REVERSED: u64 = 3;
 
-/// The run count is at most the bytes the six columns take (tags included)
-/// divided by this, whatever they inflate to: per-run structures (decoded,
-/// validated and merged, about 200 bytes a run at the peak) cannot outgrow
-/// the input. Writers pad a column of a section that would take fewer.
+/// In an update, the run count is at most the bytes the six columns take
+/// (tags included) divided by this, whatever they inflate to: per-run
+/// structures (decoded, validated and merged, about 200 bytes a run at the
+/// peak) cannot outgrow the input. Writers pad a column of a section that
+/// would take fewer. (A snapshot's history is bounded with its pages and
+/// text instead: see `snapshot::check_budget`.)
 pub const RUN_BYTES: usize = 4;
 
 /// One replica of the table: its id, the sequence number of its first
@@ -38,7 +40,14 @@ pub struct OpsSection {
     pub texts: Vec<Option<String>>,
 }
 
+/// Writes an update's section: its columns padded to `RUN_BYTES` a run.
 pub fn write(w: &mut Writer, s: &OpsSection) {
+    write_at_least(w, s, RUN_BYTES * s.runs.len());
+}
+
+/// Writes a section whose six columns take at least `min` bytes between
+/// them (padded when they would take fewer); returns the bytes they take.
+pub fn write_at_least(w: &mut Writer, s: &OpsSection, min: usize) -> usize {
     w.uvar(s.table.len() as u64);
     for e in &s.table {
         w.u64_le(e.replica);
@@ -93,9 +102,12 @@ pub fn write(w: &mut Writer, s: &OpsSection) {
         &columns[4],
         text.as_bytes(),
     ];
-    for column in columns_of_at_least(&raw, RUN_BYTES * s.runs.len()) {
+    let mut taken = 0;
+    for column in columns_of_at_least(&raw, min) {
         w.bytes(&column);
+        taken += column.len();
     }
+    taken
 }
 
 /// The id a right origin is most often: the item after the left origin
@@ -148,20 +160,30 @@ fn read_ref(r: &mut Reader, base: LocalId, table_len: usize) -> Result<LocalId, 
     Ok(id)
 }
 
+/// An update's section: its run count checked against its columns as
+/// stored (`RUN_BYTES`) before anything is inflated.
 pub fn read(r: &mut Reader) -> Result<OpsSection, DecodeError> {
     let table = read_table(r)?;
-    read_runs(r, table)
+    read_runs(r, table, true)
+}
+
+/// A snapshot's history, whose run count was checked when the snapshot was
+/// loaded (with its spans and text, `snapshot::check_budget`), not against
+/// its own columns.
+pub fn read_history(r: &mut Reader) -> Result<OpsSection, DecodeError> {
+    let table = read_table(r)?;
+    read_runs(r, table, false)
 }
 
 /// Passes over the runs after the table (the rest of a section) without
-/// inflating or checking their columns: a snapshot's history is decoded when
-/// first needed.
-pub fn skip_runs(r: &mut Reader) -> Result<(), DecodeError> {
-    r.uvar()?;
+/// inflating or checking their columns, and returns their declared count:
+/// a snapshot's history is decoded when first needed.
+pub fn skip_runs(r: &mut Reader) -> Result<u64, DecodeError> {
+    let runs = r.uvar()?;
     for _ in 0..6 {
         r.skip_column()?;
     }
-    Ok(())
+    Ok(runs)
 }
 
 /// The replica table that starts a section.
@@ -191,20 +213,27 @@ pub fn read_table(r: &mut Reader) -> Result<Vec<TableEntry>, DecodeError> {
     Ok(table)
 }
 
-/// The runs that follow `table` in a section.
-fn read_runs(r: &mut Reader, table: Vec<TableEntry>) -> Result<OpsSection, DecodeError> {
+/// The runs that follow `table` in a section; with `bounded`, their count
+/// is checked against the columns as stored (`RUN_BYTES`) first.
+fn read_runs(
+    r: &mut Reader,
+    table: Vec<TableEntry>,
+    bounded: bool,
+) -> Result<OpsSection, DecodeError> {
     let declared_runs = r.uvar()?;
-    // Checked before inflating anything.
-    let mut ahead = r.clone();
-    for _ in 0..6 {
-        ahead.skip_column()?;
-    }
-    let max_runs = ((r.remaining() - ahead.remaining()) / RUN_BYTES) as u64;
-    if declared_runs > max_runs {
-        return Err(DecodeError::LengthTooLarge {
-            declared: declared_runs,
-            max: max_runs,
-        });
+    if bounded {
+        // Checked before inflating anything.
+        let mut ahead = r.clone();
+        for _ in 0..6 {
+            ahead.skip_column()?;
+        }
+        let max_runs = ((r.remaining() - ahead.remaining()) / RUN_BYTES) as u64;
+        if declared_runs > max_runs {
+            return Err(DecodeError::LengthTooLarge {
+                declared: declared_runs,
+                max: max_runs,
+            });
+        }
     }
     let columns = [
         r.column()?,

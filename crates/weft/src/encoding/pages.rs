@@ -42,23 +42,8 @@ pub fn write(w: &mut Writer, spans: &[Span], mut text: &str, agents: usize) {
         }
     }
     for page in &pages {
-        w.column_at_least(&page_block(page, agents), SPAN_BYTES * page.len());
+        w.column(&page_block(page, agents));
     }
-}
-
-/// A page's spans are at most the bytes its column takes (tag included)
-/// divided by this, whatever it inflates to: decoded spans (merged into a
-/// document, each can become an operation) cannot outgrow the input.
-/// Writers pad a column that would take fewer.
-pub const SPAN_BYTES: usize = 3;
-
-/// Checks a page's span count against its column as stored, before
-/// anything is inflated.
-pub fn check_size(entry: PageEntry, column: &[u8]) -> Result<(), DecodeError> {
-    if entry.spans as usize > column.len() / SPAN_BYTES {
-        return Err(DecodeError::InvalidValue("snapshot page span count"));
-    }
-    Ok(())
 }
 
 /// A page's spans as three runs of varints: replica pairs (`table index`,
@@ -122,9 +107,9 @@ pub fn read_directory(r: &mut Reader) -> Result<Vec<PageEntry>, DecodeError> {
 
 /// Decodes a page's column (as stored, tag included) into its spans,
 /// checking each against the replicas' operation counts `ends` and the
-/// page against its directory entry.
+/// page against its directory entry. (The spans of all pages were checked
+/// against the snapshot's bytes when it was loaded: `snapshot::check_budget`.)
 pub fn decode(column: &[u8], entry: PageEntry, ends: &[u32]) -> Result<Vec<Span>, DecodeError> {
-    check_size(entry, column)?;
     let mut outer = Reader::new(column);
     let block = outer.column()?;
     outer.finish()?;
