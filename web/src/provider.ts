@@ -185,7 +185,8 @@ export class Provider {
     this.#presence = presence === undefined ? undefined : encodePresence(doc, checkPresence(presence));
     doc.on("change", this.#onChange);
     this.#stopWatching = docInternals.onEnd(doc, (err) => this.#docEnded(err));
-    void this.#start();
+    // Nothing of the start may escape as an unhandled rejection.
+    this.#start().catch((err) => this.#startFailed(err));
   }
 
   /** The current sync status. */
@@ -255,37 +256,67 @@ export class Provider {
   async #start(): Promise<void> {
     let fingerprint = "open";
     if (this.#options.secret !== undefined) {
-      const derived = await deriveRoomKey(this.#options.secret, this.room);
+      let derived: Awaited<ReturnType<typeof deriveRoomKey>>;
+      try {
+        derived = await deriveRoomKey(this.#options.secret, this.room);
+      } catch (err) {
+        // No Web Crypto (a page not served over HTTPS has no
+        // `crypto.subtle`), or it refused: never fall back to plain text.
+        throw withCode(
+          new Error(`the room key could not be derived from the secret: ${String(err)}`, { cause: err }),
+          "ENCRYPTION_UNAVAILABLE",
+        );
+      }
       this.#key = derived.key;
       fingerprint = derived.fingerprint;
     }
     if (this.#stopped) return;
     if (typeof BroadcastChannel === "function") {
       // Tabs with another secret use another channel and never meet.
-      this.#tabs = new TabHub(`weft-sync:${this.room}:${fingerprint}`, this.peer, (peer, link) => this.#accept(peer, link));
+      this.#tabs = new TabHub(`weft-sync:${this.room}:${fingerprint}`, this.peer, {
+        accept: (peer, link) => this.#accept(peer, link),
+        error: (err) => this.#failed(undefined, err),
+      });
     }
     const url = this.#options.signalingUrl;
     if (url) {
+      // Called from the socket's event handlers: nothing may throw out of them.
+      const guarded =
+        <A extends unknown[]>(f: (...args: A) => void) =>
+        (...args: A) =>
+          this.#guard(undefined, () => f(...args));
       this.#signaling = new SignalingClient(url, this.room, this.peer, this.#browser, {
-        joined: (peers) => {
+        joined: guarded((peers) => {
           this.#roomPeers.clear();
           for (const p of peers) this.#peerJoined(p);
           this.#updateStatus();
-        },
-        peerJoined: (p) => this.#peerJoined(p),
-        peerLeft: (peer) => {
+        }),
+        peerJoined: guarded((p) => this.#peerJoined(p)),
+        peerLeft: guarded((peer) => {
           // The data channel may well outlive the peer's signaling socket.
           this.#roomPeers.delete(peer);
           this.#rejected.delete(peer);
           clearTimeout(this.#retries.get(peer)?.timer);
           this.#retries.delete(peer);
-        },
-        signal: (from, data) => this.#signal(from, data as RtcSignal),
-        lost: () => this.#updateStatus(),
+        }),
+        signal: guarded((from, data) => this.#signal(from, data as RtcSignal)),
+        lost: guarded(() => this.#updateStatus()),
         error: (err) => this.#emit("error", err),
       });
     }
     this.#updateStatus();
+  }
+
+  /**
+   * Starting failed (the room key could not be derived, or the document
+   * ended meanwhile): the provider goes offline, then says why, once.
+   */
+  #startFailed(err: unknown): void {
+    if (isDocEnd(err)) return this.#docEnded(err);
+    if (this.#stopped) return;
+    this.disconnect();
+    const coded = isCoded(err) ? err : withCode(new Error(`connecting failed: ${String(err)}`, { cause: err }), "INTERNAL");
+    this.#emit("error", coded as ProviderError);
   }
 
   #peerJoined(p: SignalPeer): void {
@@ -302,13 +333,24 @@ export class Provider {
     this.#rtc(peer, true);
   }
 
-  #rtc(peer: string, initiator: boolean): RtcLink {
+  /**
+   * A WebRTC connection to `peer`, or undefined (said as `PEER_UNREACHABLE`)
+   * where the browser cannot make one: no WebRTC (Node), or `iceServers` it
+   * refuses.
+   */
+  #rtc(peer: string, initiator: boolean): RtcLink | undefined {
     let events: LinkEvents | undefined;
-    const link = new RtcLink(initiator, this.#options.iceServers ?? [], (data) => this.#signaling?.signal(peer, data), {
-      open: () => events?.open(),
-      message: (f) => events?.message(f),
-      close: (r) => events?.close(r),
-    });
+    let link: RtcLink;
+    try {
+      link = new RtcLink(initiator, this.#options.iceServers ?? [], (data) => this.#signaling?.signal(peer, data), {
+        open: () => events?.open(),
+        message: (f) => events?.message(f),
+        close: (r) => events?.close(r),
+      });
+    } catch (err) {
+      this.#peerError(peer, "PEER_UNREACHABLE", `could not create a WebRTC connection: ${String(err)}`);
+      return undefined;
+    }
     events = this.#accept(peer, link);
     return link;
   }
@@ -323,7 +365,7 @@ export class Provider {
       this.#connections.delete(from);
       existing?.link.close("renegotiating");
       if (!existing && this.#webrtcCount() >= this.#maxPeers()) return;
-      this.#rtc(from, false).handleSignal(data);
+      this.#rtc(from, false)?.handleSignal(data);
     } else if (existing?.link instanceof RtcLink) {
       existing.link.handleSignal(data);
     }
@@ -493,7 +535,7 @@ export class Provider {
     let retry = this.#retries.get(peer);
     if (!retry) this.#retries.set(peer, (retry = { backoff: new Backoff(500, 30_000) }));
     clearTimeout(retry.timer);
-    retry.timer = setTimeout(() => this.#dial(peer), retry.backoff.next());
+    retry.timer = setTimeout(() => this.#guard(undefined, () => this.#dial(peer)), retry.backoff.next());
   }
 
   #send(c: Connection, frames: Uint8Array[]): void {

@@ -138,7 +138,7 @@ export class Store {
   #lastCheckpoint: Date | undefined;
   #retryDelay = RETRY_FIRST_MS;
   #events = new Emitter<StoreEvents>();
-  #onChange = (e: ChangeEvent) => this.#changed(e);
+  #onChange = (e: ChangeEvent) => this.#guard(() => this.#changed(e));
 
   private constructor(name: string, raw: RawStore | undefined, loaded: Loaded | undefined, options: StoreOptions) {
     this.#name = name;
@@ -155,7 +155,9 @@ export class Store {
     this.#stopWatching = docInternals.onEnd(this.doc, (err) => this.#docEnded(err));
     this.#electWriter();
     this.#channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(`weft:${name}`) : undefined;
-    this.#channel?.addEventListener("message", (e: MessageEvent) => this.#fromTab(e.data));
+    // Any page of this origin can post on the channel: nothing it sends may
+    // throw out of this handler (in Node that ends the process).
+    this.#channel?.addEventListener("message", (e: MessageEvent) => this.#guard(() => this.#fromTab(e.data)));
     this.#channel?.postMessage({ hello: this.#saved } satisfies TabMessage);
   }
 
@@ -324,7 +326,7 @@ export class Store {
     this.#ended = err;
     this.#stop();
     this.#emit("error", err);
-    void this.close();
+    this.close().catch((closing) => this.#emit("error", closing as Error));
   }
 
   on<K extends keyof StoreEvents>(event: K, listener: Listener<StoreEvents[K]>): void {
@@ -337,6 +339,23 @@ export class Store {
 
   #emit<K extends keyof StoreEvents>(event: K, value: StoreEvents[K]): void {
     this.#events.emit(event, value);
+  }
+
+  /**
+   * Runs what an event handler of the store does: a failure is reported as
+   * `error` (the document's end stops the store), never thrown out of it.
+   */
+  #guard(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.#report(err);
+    }
+  }
+
+  #report(err: unknown): void {
+    if (isDocEnd(err)) return this.#docEnded(err);
+    this.#emit("error", isCoded(err) ? err : withCode(new Error(`storing failed: ${String(err)}`, { cause: err }), "STORAGE", "WeftStorageError"));
   }
 
   #changed(e: ChangeEvent): void {
@@ -398,6 +417,10 @@ export class Store {
       this.#applyingTab = true;
       try {
         this.doc.applyUpdate(message);
+      } catch (err) {
+        // Bytes that are no update (a buggy or hostile page): nothing of
+        // them is merged, and later messages are handled as ever.
+        this.#report(err);
       } finally {
         this.#applyingTab = false;
       }
@@ -411,7 +434,7 @@ export class Store {
       try {
         update = this.doc.encodeUpdate(hello);
       } catch (err) {
-        this.#emit("error", err as Error);
+        this.#report(err);
         return;
       }
       this.#channel?.postMessage(update);
@@ -441,7 +464,8 @@ export class Store {
   #flushNow(): void {
     clearTimeout(this.#timer);
     this.#scheduled = false;
-    this.#flushing = this.#flushing.then(() => this.#flush());
+    // The chain never rejects: whenDurable() and close() wait on it.
+    this.#flushing = this.#flushing.then(() => this.#flush()).catch((err) => this.#report(err));
   }
 
   async #flush(): Promise<void> {

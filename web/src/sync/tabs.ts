@@ -6,6 +6,14 @@
 
 import type { Link, LinkEvents } from "./link.js";
 
+/** What a hub reports to its owner. */
+export interface TabHubEvents {
+  /** A new tab appeared: returns what its link reports to. */
+  accept(peer: string, link: Link): LinkEvents;
+  /** Handling a message failed (it is dropped; the hub keeps listening). */
+  error(err: unknown): void;
+}
+
 type TabMessage =
   | { t: "hello"; from: string; to?: string }
   | { t: "frame"; from: string; to: string; bytes: Uint8Array }
@@ -43,12 +51,23 @@ export class TabHub {
   constructor(
     name: string,
     readonly me: string,
-    /** A new tab appeared: returns what its link reports to. */
-    readonly accept: (peer: string, link: Link) => LinkEvents,
+    readonly events: TabHubEvents,
   ) {
     this.#channel = new BroadcastChannel(name);
-    this.#channel.addEventListener("message", (e: MessageEvent) => this.#message(e.data as TabMessage));
-    const hello = () => this.post({ t: "hello", from: me });
+    // Any page of this origin can post on the channel: nothing it sends may
+    // throw out of this handler (in Node that ends the process).
+    this.#channel.addEventListener("message", (e: MessageEvent) => {
+      try {
+        this.#message(e.data as TabMessage);
+      } catch (err) {
+        events.error(err);
+      }
+    });
+    let said = false;
+    const hello = () => {
+      said = true;
+      this.post({ t: "hello", from: me });
+    };
     const locks = globalThis.navigator?.locks;
     if (!locks) {
       hello();
@@ -56,11 +75,17 @@ export class TabHub {
     }
     // Hold our lock before anyone can learn our id, so a peer that queues
     // for it is granted it only once we are gone.
-    void locks.request(lockName(me), () => {
-      if (this.#closed) return;
-      hello();
-      return new Promise<void>((resolve) => (this.#release = resolve));
-    });
+    locks
+      .request(lockName(me), () => {
+        if (this.#closed) return;
+        hello();
+        return new Promise<void>((resolve) => (this.#release = resolve));
+      })
+      .catch(() => {
+        // Locks refused (an opaque origin): meet the others anyway; they
+        // notice this tab leaving by its bye alone.
+        if (!said) hello();
+      });
   }
 
   post(message: TabMessage): void {
@@ -99,7 +124,12 @@ export class TabHub {
     const gone = new AbortController();
     const link = new TabLink(this, peer, gone);
     this.#links.set(peer, link);
-    link.events = this.accept(peer, link);
+    try {
+      link.events = this.events.accept(peer, link);
+    } catch (err) {
+      this.#links.delete(peer); // not left half open: its next message tries again
+      throw err;
+    }
     globalThis.navigator?.locks
       ?.request(lockName(peer), { signal: gone.signal }, () => link.close("the tab went away"))
       .catch(() => {}); // aborted: the link closed first
