@@ -12,6 +12,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Doc } from "weft";
+import { blockStorage } from "./blocked-storage.mjs";
 
 /** Calls `f` while every `new RangeError` throws `thrown`. */
 function withFailingRangeError(thrown, f) {
@@ -140,17 +141,8 @@ test("a provider whose document breaks disconnects with DOCUMENT_BROKEN, not a p
 test("a store whose document breaks stops: one DOCUMENT_BROKEN, no retries", async () => {
   const { Store } = await import("weft");
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  // IndexedDB that refuses to open: the store edits in memory and retries.
-  globalThis.indexedDB = {
-    open() {
-      const request = {};
-      setTimeout(() => {
-        request.error = new DOMException("storage is blocked", "SecurityError");
-        request.onerror?.();
-      }, 0);
-      return request;
-    },
-  };
+  // Storage that refuses to open: the store edits in memory and retries.
+  const unblock = blockStorage();
   try {
     const store = await Store.open("broken");
     const errors = [];
@@ -164,6 +156,6 @@ test("a store whose document breaks stops: one DOCUMENT_BROKEN, no retries", asy
     await assert.rejects(store.whenDurable(), (e) => e.code === "DOCUMENT_BROKEN");
     await store.close();
   } finally {
-    delete globalThis.indexedDB;
+    unblock();
   }
 });

@@ -6,25 +6,16 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Store } from "weft";
+import { blockStorage } from "./blocked-storage.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+let unblock;
 before(() => {
-  globalThis.indexedDB = {
-    open() {
-      const request = {};
-      setTimeout(() => {
-        request.error = new DOMException("storage is blocked", "SecurityError");
-        request.onerror?.();
-      }, 0);
-      return request;
-    },
-  };
+  unblock = blockStorage();
 });
 
-after(() => {
-  delete globalThis.indexedDB;
-});
+after(() => unblock());
 
 async function openRecorded(name) {
   const store = await Store.open(name);

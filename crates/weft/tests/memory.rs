@@ -268,6 +268,24 @@ fn update_of_waiting_runs(n: usize) -> Vec<u8> {
     seal(1, &w.0)
 }
 
+/// The five run columns of a history of one replica: an insert run of `n`
+/// characters without text, then `deletes` single deletes whose target
+/// `target(i, column)` writes. Returns agents, lengths, lefts, rights,
+/// targets.
+fn insert_then_deletes(n: usize, deletes: usize, target: impl Fn(usize, &mut W)) -> [W; 5] {
+    let [mut agents, mut lens, mut lefts, mut rights, mut targets] =
+        std::array::from_fn(|_| W::default());
+    agents.uvar(0).uvar(1 + deletes as u64);
+    lens.uvar((n as u64) << 2 | 1);
+    lefts.uvar(0);
+    rights.uvar(0);
+    for i in 0..deletes {
+        lens.uvar(1 << 2 | 2);
+        target(i, &mut targets);
+    }
+    [agents, lens, lefts, rights, targets]
+}
+
 /// A snapshot with one span per page: the most pages its bytes allow.
 fn snapshot_of_many_pages(n: usize) -> Vec<u8> {
     let mut w = W::default();
@@ -275,22 +293,10 @@ fn snapshot_of_many_pages(n: usize) -> Vec<u8> {
     // History: one insert run of n items, then deletes of every odd one.
     let deletes = n / 2;
     w.uvar(1 + deletes as u64);
-    let (mut agents, mut lens, mut lefts, mut rights, mut targets) = (
-        W::default(),
-        W::default(),
-        W::default(),
-        W::default(),
-        W::default(),
-    );
-    agents.uvar(0).uvar(1 + deletes as u64);
-    lens.uvar((n as u64) << 2 | 1);
-    lefts.uvar(0);
-    rights.uvar(0);
-    for i in 0..deletes {
-        lens.uvar(1 << 2 | 2);
+    let [agents, lens, lefts, rights, targets] = insert_then_deletes(n, deletes, |i, t| {
         let own_previous = (n + i) as i64 - 1;
-        targets.uvar(2).svar((2 * i + 1) as i64 - own_previous);
-    }
+        t.uvar(2).svar((2 * i + 1) as i64 - own_previous);
+    });
     w.raw(&agents.0)
         .raw(&lens.0)
         .raw(&lefts.0)
@@ -338,26 +344,14 @@ fn snapshot_of_most_runs(n: usize) -> Vec<u8> {
     let mut w = W::default();
     w.uvar(1).u64le(9).uvar(0).uvar(2 * n as u64);
     w.uvar(1 + n as u64);
-    let (mut agents, mut lens, mut lefts, mut rights, mut targets) = (
-        W::default(),
-        W::default(),
-        W::default(),
-        W::default(),
-        W::default(),
-    );
-    agents.uvar(0).uvar(1 + n as u64);
-    lens.uvar((n as u64) << 2 | 1);
-    lefts.uvar(0);
-    rights.uvar(0);
-    for i in 0..n {
-        lens.uvar(1 << 2 | 2);
-        let t = if i < n / 2 {
+    let [agents, lens, lefts, rights, targets] = insert_then_deletes(n, n, |i, t| {
+        let target = if i < n / 2 {
             2 * i
         } else {
             2 * (i - n / 2) + 1
         };
-        targets.uvar(3).uvar(t as u64);
-    }
+        t.uvar(3).uvar(target as u64);
+    });
     let mut document = W::default();
     let mut block = W::default();
     block.uvar(2).uvar(0).uvar(1).uvar(1).svar(0);
