@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs every check and test the project has.
+# Runs every check and test the project has. Sets the machine up first
+# (idempotent: seconds when nothing is missing), so it works as the first
+# command typed on a fresh clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
 
 step() { printf '\n== %s\n' "$*"; }
 
