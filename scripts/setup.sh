@@ -9,6 +9,7 @@ step() { printf '\n== %s\n' "$*"; }
 # The wasm-bindgen CLI must match the crate version pinned in Cargo.toml.
 wasm_bindgen_version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
 wasm_pack_version=0.15.1
+geckodriver_version=0.37.1
 
 step "Rust toolchain components"
 if ! command -v cargo >/dev/null; then
@@ -21,10 +22,11 @@ for c in rustfmt clippy; do
   fi
 done
 
-step "Debian packages: Chromium and its driver"
+step "Debian packages: Chromium and its driver, Firefox ESR"
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+command -v firefox-esr >/dev/null || need+=(firefox-esr)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -42,6 +44,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wasm_bindgen_vers
 fi
 if [ "$(wasm-pack --version 2>/dev/null)" != "wasm-pack $wasm_pack_version" ]; then
   cargo install -q wasm-pack --version "$wasm_pack_version" --locked
+fi
+echo "ok"
+
+step "geckodriver $geckodriver_version (Firefox's WebDriver; npm's downloads a binary, so from crates.io)"
+if [ "$(geckodriver --version 2>/dev/null | head -1)" != "geckodriver $geckodriver_version" ]; then
+  cargo install -q geckodriver --version "$geckodriver_version" --locked
 fi
 echo "ok"
 

@@ -18,8 +18,11 @@ cargo test --workspace --locked
 
 source scripts/wasm-env.sh
 export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
+export GECKODRIVER="${GECKODRIVER:-$(command -v geckodriver)}"
 step "wasm binding in headless Chromium"
 wasm-pack test --headless --chrome crates/weft-wasm
+step "wasm binding in headless Firefox"
+wasm-pack test --headless --firefox crates/weft-wasm
 
 step "npm package: build, then tests against the built package"
 unset RUSTUP_TOOLCHAIN
