@@ -2,7 +2,8 @@
 
 use crate::content::Span;
 use crate::item_ranges::ItemRanges;
-use crate::oplog::{OpKind, OpRun};
+use crate::oplog::OpRun;
+use crate::references::refers_to_items;
 use crate::Doc;
 
 /// True when `spans` hold exactly the items the insert runs of `runs` made,
@@ -28,12 +29,12 @@ impl Doc {
             return hot.check_invariants();
         }
         assert_eq!(
-            self.next_seq.len(),
-            self.agents.len(),
+            self.history.counters().len(),
+            self.history.agent_count(),
             "one counter per replica"
         );
         let log = self.full_log().expect("the snapshot's history decodes");
-        let mut next = vec![0u32; self.agents.len()];
+        let mut next = vec![0u32; self.history.agent_count()];
         for run in &log.runs {
             assert_eq!(
                 run.seq, next[run.agent as usize],
@@ -43,30 +44,16 @@ impl Doc {
             assert!(run.len > 0, "empty run in the log");
             next[run.agent as usize] = run.end();
         }
-        assert_eq!(next, self.next_seq, "log and version disagree");
+        assert_eq!(next, self.history.counters(), "log and version disagree");
         assert!(
             same_items(&log.runs, self.tree.spans().map(|(s, _)| s)),
             "tree items differ from the log's inserts"
         );
         for run in &log.runs {
-            match run.kind() {
-                OpKind::Insert { left, right } => {
-                    for id in [left, right].into_iter().filter(|i| !i.is_none()) {
-                        assert!(
-                            self.tree.locate(id.agent(), id.seq()).is_some(),
-                            "origin {id:?} of {run:?} is not an item"
-                        );
-                    }
-                }
-                OpKind::Delete { target, reversed } => {
-                    let (lo, hi) = crate::remote::target_range(target.seq(), reversed, run.len)
-                        .expect("valid range");
-                    assert!(
-                        self.all_items(target.agent(), lo, hi),
-                        "delete {run:?} targets a non-item"
-                    );
-                }
-            }
+            assert!(
+                refers_to_items(run, &self.tree),
+                "{run:?} refers to a non-item"
+            );
         }
     }
 }

@@ -1,10 +1,9 @@
 //! The document: local edits and reads in any index unit.
 
 use crate::content::{Loc, Metric, Span, Summary, Tree, MAX_SPAN_LEN};
-use crate::id::{AgentTable, LocalId};
-use crate::lazy::EncodedHistory;
-use crate::oplog::{OpKind, OpLog, OpRun};
-use crate::remote::RemoteOp;
+use crate::history::History;
+use crate::id::LocalId;
+use crate::oplog::{OpKind, OpRun};
 use crate::unit::{after_nth_newline, char_to_byte, unit_to_char, TextMetrics};
 use crate::{Error, IndexUnit, ReplicaId, Version};
 
@@ -23,40 +22,30 @@ use crate::{Error, IndexUnit, ReplicaId, Version};
 /// ```
 #[derive(Debug, Clone)]
 pub struct Doc {
+    /// The replica local edits are made as, and its agent number.
     pub(crate) replica: ReplicaId,
     pub(crate) me: u32,
-    pub(crate) agents: AgentTable,
-    /// Per agent, how many of its operations are applied.
-    pub(crate) next_seq: Vec<u32>,
+    /// Who did what: replicas, counters, the op log, waiting operations.
+    pub(crate) history: History,
+    /// The content: every item, visible or tombstone, with its text.
     pub(crate) tree: Tree,
-    /// Every operation applied, except, while `encoded_history` is set,
-    /// those of the snapshot the document was loaded from.
-    pub(crate) oplog: OpLog,
-    /// The history of the snapshot this document was loaded from, until it
-    /// is first needed (see `lazy`).
-    pub(crate) encoded_history: Option<Box<EncodedHistory>>,
-    /// Remote operations waiting for operations they depend on.
-    pub(crate) pending: Vec<RemoteOp>,
-    /// Waiting operations discarded because they held too much memory (see
-    /// `remote::MAX_PENDING_BYTES`).
-    pub(crate) discarded_ops: usize,
 }
 
 impl Doc {
     /// An empty document edited locally as `replica`.
     pub fn new(replica: ReplicaId) -> Doc {
-        let mut agents = AgentTable::default();
-        let me = agents.get_or_add(replica);
+        Doc::from_parts(replica, History::default(), Tree::default())
+    }
+
+    /// The one place a document is assembled: a history and the content it
+    /// made, edited locally as `replica`.
+    pub(crate) fn from_parts(replica: ReplicaId, mut history: History, tree: Tree) -> Doc {
+        let me = history.agent(replica);
         Doc {
             replica,
             me,
-            agents,
-            next_seq: vec![0],
-            tree: Tree::default(),
-            oplog: OpLog::default(),
-            encoded_history: None,
-            pending: Vec::new(),
-            discarded_ops: 0,
+            history,
+            tree,
         }
     }
 
@@ -87,9 +76,7 @@ impl Doc {
 
     /// The version: for each replica, how many of its operations are applied.
     pub fn version(&self) -> Version {
-        (0..self.agents.len())
-            .map(|a| (self.agents.replica(a as u32), self.next_seq[a]))
-            .collect()
+        self.history.version()
     }
 
     /// Inserts `text` at `index` (measured in `unit`).
@@ -119,7 +106,7 @@ impl Doc {
             .tree
             .normalize(loc)
             .map_or(LocalId::NONE, |l| self.id_at(l));
-        let seq = self.next_seq[self.me as usize];
+        let seq = self.history.next_seq(self.me);
         self.tree.insert(
             loc,
             in_leaf,
@@ -127,13 +114,12 @@ impl Doc {
             text,
             m,
         );
-        self.oplog.push(OpRun::new(
+        self.history.record(OpRun::new(
             self.me,
             seq,
             m.chars,
             OpKind::Insert { left, right },
         ));
-        self.next_seq[self.me as usize] += m.chars;
         Ok(())
     }
 
@@ -145,7 +131,7 @@ impl Doc {
         let Some(found @ (loc, _)) = self.tree.cursor_at(at) else {
             return false;
         };
-        let seq = self.next_seq[self.me as usize];
+        let seq = self.history.next_seq(self.me);
         let typed = self.tree.span_before_cursor(loc);
         if typed.agent != self.me || typed.deleted() || typed.end_seq() != seq {
             return false;
@@ -158,11 +144,10 @@ impl Doc {
             self.tree.prev_item(loc).map(|l| self.id_at(l)),
             Some(LocalId::new(self.me, seq - 1))
         );
-        if !self.oplog.extend_insert(self.me, seq, right, m.chars) {
+        if !self.history.extend_insert(self.me, seq, right, m.chars) {
             return false;
         }
         self.tree.extend_at_cursor(at, found, text, m);
-        self.next_seq[self.me as usize] += m.chars;
         true
     }
 
@@ -189,8 +174,8 @@ impl Doc {
             let n = remaining.min(span.len() - loc.at.offset);
             let target = span.id_at(loc.at.offset);
             self.tree.delete(loc, n);
-            let seq = self.next_seq[self.me as usize];
-            self.oplog.push(OpRun::new(
+            let seq = self.history.next_seq(self.me);
+            self.history.record(OpRun::new(
                 self.me,
                 seq,
                 n,
@@ -199,7 +184,6 @@ impl Doc {
                     reversed: false,
                 },
             ));
-            self.next_seq[self.me as usize] += n;
             remaining -= n;
         }
         Ok(())
@@ -210,7 +194,7 @@ impl Doc {
         let total = self.tree.total();
         let ok = u64::from(total.items) + u64::from(chars) <= u64::from(MAX_SPAN_LEN)
             && total.text.bytes as usize + bytes <= MAX_SPAN_LEN as usize
-            && u64::from(self.next_seq[self.me as usize]) + u64::from(chars)
+            && u64::from(self.history.next_seq(self.me)) + u64::from(chars)
                 <= u64::from(MAX_SPAN_LEN);
         ok.then_some(()).ok_or(Error::DocumentTooLarge)
     }
@@ -334,11 +318,7 @@ impl Doc {
     /// Bytes of heap this document holds (an estimate from capacities; the
     /// benchmark measures the real figure with a counting allocator).
     pub fn heap_bytes(&self) -> usize {
-        self.tree.heap_bytes()
-            + self.oplog.heap_bytes()
-            + self.encoded_history.as_ref().map_or(0, |h| h.heap_bytes())
-            + self.agents.heap_bytes()
-            + self.next_seq.capacity() * 4
+        self.tree.heap_bytes() + self.history.heap_bytes()
     }
 
     /// Statistics about the document's internal structure.
@@ -348,13 +328,13 @@ impl Doc {
             visible_chars: self.total().text.chars as usize,
             spans: self.tree.leaves.iter().map(|l| l.spans.len()).sum(),
             leaves: self.tree.leaves.len(),
-            op_runs: self.oplog.runs.len(),
-            replicas: self.agents.len(),
-            pending_ops: self.pending.len(),
-            pending_bytes: self.pending_bytes(),
-            discarded_ops: self.discarded_ops,
+            op_runs: self.history.logged_runs(),
+            replicas: self.history.agent_count(),
+            pending_ops: self.history.pending().len(),
+            pending_bytes: self.history.pending().bytes(),
+            discarded_ops: self.history.pending().discarded(),
             tree_bytes: self.tree.heap_bytes(),
-            oplog_bytes: self.oplog.heap_bytes(),
+            oplog_bytes: self.history.log_bytes(),
         }
     }
 }

@@ -14,13 +14,11 @@
 //! far.
 
 use crate::content::{Loc, Summary, NIL};
-use crate::encoding::ops::{self, OpsSection};
+use crate::encoding::ops::OpsSection;
 use crate::encoding::pages::{self, PageEntry};
-use crate::encoding::Reader;
-use crate::id::{AgentTable, LocalId};
 use crate::item_ranges::ItemRanges;
-use crate::oplog::{OpKind, OpLog};
-use crate::remote::target_range;
+use crate::oplog::OpLog;
+use crate::references::refers_to_items;
 use crate::{DecodeError, Doc, Error};
 use std::borrow::Cow;
 
@@ -40,8 +38,12 @@ impl EncodedHistory {
         }
     }
 
+    pub fn section(&self) -> &[u8] {
+        &self.section
+    }
+
     /// True when `known` (per agent) includes every operation in it.
-    fn covered_by(&self, known: &[u32]) -> bool {
+    pub fn covered_by(&self, known: &[u32]) -> bool {
         self.ends
             .iter()
             .enumerate()
@@ -64,11 +66,7 @@ impl Doc {
     /// from is invalid; the document is unchanged.
     pub fn finish_loading(&mut self) -> Result<(), Error> {
         self.thaw_all()?;
-        if let Some(h) = &self.encoded_history {
-            self.oplog = self.decode_history(h)?;
-            self.encoded_history = None;
-        }
-        Ok(())
+        self.history.finish_decoding(&self.tree)
     }
 
     /// Decodes the spans of every cold page.
@@ -94,14 +92,9 @@ impl Doc {
             chars: cold.chars,
             bytes: l.text.len() as u32,
         };
-        // Against the counters the snapshot gave, not today's: items typed
-        // since then must not be claimed by a page. (A cold page means the
-        // history is still encoded too: it is decoded after every page.)
-        let ends = self
-            .encoded_history
-            .as_ref()
-            .map_or(&self.next_seq, |h| &h.ends);
-        let spans = pages::decode(&cold.column, entry, ends)?;
+        // (A cold page means the history is still encoded too: it is
+        // decoded after every page.)
+        let spans = pages::decode(&cold.column, entry, self.history.snapshot_counters())?;
         self.tree.thaw(leaf, spans);
         Ok(())
     }
@@ -114,21 +107,11 @@ impl Doc {
         }
         // What reads need, copied: no id index (built when asked), no
         // waiting operations (reads ignore them).
-        let mut agents = AgentTable::default();
-        for a in 0..self.agents.len() {
-            agents.get_or_add(self.agents.replica(a as u32));
-        }
-        let mut hot = Doc {
-            replica: self.replica,
-            me: self.me,
-            agents,
-            next_seq: self.next_seq.clone(),
-            tree: self.tree.copy_without_index(),
-            oplog: self.oplog.clone(),
-            encoded_history: self.encoded_history.clone(),
-            pending: Vec::new(),
-            discarded_ops: 0,
-        };
+        let mut hot = Doc::from_parts(
+            self.replica,
+            self.history.copy_for_reads(),
+            self.tree.copy_without_index(),
+        );
         hot.thaw_all()?;
         Ok(Some(hot))
     }
@@ -177,9 +160,7 @@ impl Doc {
     /// True unless the document still holds a snapshot's encoded history
     /// with operations `known` (per agent) lacks.
     pub(crate) fn history_covered_by(&self, known: &[u32]) -> bool {
-        self.encoded_history
-            .as_ref()
-            .is_none_or(|h| h.covered_by(known))
+        self.history.covered_by(known)
     }
 
     /// The whole log: this one, or a decoded copy while the snapshot's
@@ -190,38 +171,7 @@ impl Doc {
 
     /// A log holding every operation that `known` (per agent) lacks.
     pub(crate) fn log_since(&self, known: &[u32]) -> Result<Cow<'_, OpLog>, Error> {
-        match &self.encoded_history {
-            Some(h) if !h.covered_by(known) => Ok(Cow::Owned(self.decode_history(h)?)),
-            _ => Ok(Cow::Borrowed(&self.oplog)),
-        }
-    }
-
-    /// The snapshot's history followed by the edits since, checked against
-    /// the tree.
-    fn decode_history(&self, h: &EncodedHistory) -> Result<OpLog, Error> {
-        debug_assert_eq!(
-            self.tree.cold_leaves(),
-            0,
-            "the history is checked against every item"
-        );
-        let mut r = Reader::new(&h.section);
-        let section = ops::read_history(&mut r)?;
-        r.finish()?;
-        if section.texts.iter().any(Option::is_some) {
-            return Err(DecodeError::InvalidValue("snapshot operation carries text").into());
-        }
-        check_references(&section, &ItemRanges::inserted_by(&section.runs))?;
-        let mut log = OpLog::from_runs(section.runs);
-        for &run in &self.oplog.runs {
-            log.push(run);
-        }
-        let held = ItemRanges::held_by(self.tree.spans().map(|(s, _)| s));
-        if !ItemRanges::inserted_by(&log.runs).same_as(&held) {
-            return Err(
-                DecodeError::InvalidValue("spans do not match the inserted characters").into(),
-            );
-        }
-        Ok(log)
+        self.history.log_since(known, &self.tree)
     }
 }
 
@@ -231,17 +181,9 @@ pub(crate) fn check_references(
     items: &ItemRanges,
 ) -> Result<(), DecodeError> {
     let items = items.index();
-    for run in &section.runs {
-        let is_item =
-            |id: LocalId| id.is_none() || items.contains(id.agent(), id.seq(), id.seq() + 1);
-        let ok = match run.kind() {
-            OpKind::Insert { left, right } => is_item(left) && is_item(right),
-            OpKind::Delete { target, reversed } => target_range(target.seq(), reversed, run.len)
-                .is_some_and(|(lo, hi)| items.contains(target.agent(), lo, hi)),
-        };
-        if !ok {
-            return Err(DecodeError::InvalidReference);
-        }
+    if section.runs.iter().all(|run| refers_to_items(run, &items)) {
+        Ok(())
+    } else {
+        Err(DecodeError::InvalidReference)
     }
-    Ok(())
 }

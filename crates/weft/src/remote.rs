@@ -5,6 +5,7 @@
 use crate::content::{InLeaf, Loc, Span};
 use crate::id::LocalId;
 use crate::oplog::{OpKind, OpRun};
+use crate::references::{refers_to_items, Items};
 use crate::unit::TextMetrics;
 use crate::{DecodeError, Doc, Error, IndexUnit, OpId, ReplicaId};
 
@@ -51,25 +52,6 @@ pub(crate) enum RemoteKind {
         target: OpId,
         reversed: bool,
     },
-}
-
-/// Most memory operations waiting for their dependencies may hold (their
-/// text plus a fixed cost per run): a peer that sends operations whose
-/// dependencies never come cannot grow memory without bound, whether with
-/// many runs or with long texts. Runs beyond it are discarded (and counted);
-/// they are not lost, as this document's version does not include them, so
-/// the next version handshake brings them again.
-pub(crate) const MAX_PENDING_BYTES: usize = if cfg!(test) { 16 << 10 } else { 32 << 20 };
-
-impl RemoteOp {
-    /// What this operation costs while it waits, in bytes.
-    fn waiting_cost(&self) -> usize {
-        let text = match &self.kind {
-            RemoteKind::Insert { text: Some(t), .. } => t.capacity(),
-            _ => 0,
-        };
-        std::mem::size_of::<RemoteOp>() + text
-    }
 }
 
 /// The id ranges a batch's operations take, `(replica, first seq, end)`,
@@ -122,46 +104,23 @@ impl Doc {
         for op in ops {
             match self.try_apply(&op, unit, &mut patches) {
                 Outcome::Applied => progress = true,
-                Outcome::NotReady => self.pending.push(op),
+                Outcome::NotReady => self.history.pending_mut().push(op),
                 Outcome::Invalid => {}
             }
         }
-        while progress && !self.pending.is_empty() {
+        while progress && !self.history.pending().is_empty() {
             progress = false;
-            let waiting = std::mem::take(&mut self.pending);
+            let waiting = self.history.pending_mut().take();
             for op in waiting {
                 match self.try_apply(&op, unit, &mut patches) {
                     Outcome::Applied => progress = true,
-                    Outcome::NotReady => self.pending.push(op),
+                    Outcome::NotReady => self.history.pending_mut().push(op),
                     Outcome::Invalid => {}
                 }
             }
         }
-        self.discard_over_budget();
+        self.history.pending_mut().discard_over_budget();
         Ok(patches)
-    }
-
-    /// Memory the waiting operations hold (see `MAX_PENDING_BYTES`).
-    pub(crate) fn pending_bytes(&self) -> usize {
-        self.pending.iter().map(RemoteOp::waiting_cost).sum()
-    }
-
-    /// Keeps the oldest waiting operations that fit in `MAX_PENDING_BYTES`.
-    fn discard_over_budget(&mut self) {
-        let mut bytes = 0usize;
-        let keep = self
-            .pending
-            .iter()
-            .take_while(|op| {
-                bytes += op.waiting_cost();
-                bytes <= MAX_PENDING_BYTES
-            })
-            .count();
-        if keep < self.pending.len() {
-            self.discarded_ops += self.pending.len() - keep;
-            self.pending.truncate(keep);
-            self.pending.shrink_to_fit();
-        }
     }
 
     /// Rejects operations that refer to existing ids that are not items
@@ -175,20 +134,15 @@ impl Doc {
         let deletion_in_batch =
             |r: ReplicaId, s: u32| deleting.covers(r, s) && !inserted.covers(r, s);
         // Known seq range check: is (r, s) an applied operation?
-        let known = |r: ReplicaId, s: u32| {
-            self.agents
-                .get(r)
-                .is_some_and(|a| s < self.next_seq[a as usize])
-        };
+        let known = |r: ReplicaId, s: u32| self.history.has(r, s);
         let item_ok = |id: OpId| {
             !deletion_in_batch(id.replica, id.seq)
                 && (in_batch(id.replica, id.seq)
                     || !known(id.replica, id.seq)
                     || self
-                        .agents
-                        .get(id.replica)
-                        .and_then(|a| self.tree.locate(a, id.seq))
-                        .is_some())
+                        .history
+                        .agent_of(id.replica)
+                        .is_some_and(|a| self.tree.is_item(LocalId::new(a, id.seq))))
         };
         for op in ops {
             let ok = match &op.kind {
@@ -228,7 +182,7 @@ impl Doc {
     ) -> bool {
         let mut s = lo;
         while s < hi && known(r, s) {
-            let a = self.agents.get(r).expect("known agent");
+            let a = self.history.agent_of(r).expect("known agent");
             match self.tree.locate(a, s) {
                 Some(loc) => s = self.tree.span_at(loc).end_seq().min(hi),
                 None if in_batch(r, s) => s += 1,
@@ -245,16 +199,8 @@ impl Doc {
         }
     }
 
-    pub(crate) fn agent(&mut self, replica: ReplicaId) -> u32 {
-        let a = self.agents.get_or_add(replica);
-        if self.next_seq.len() <= a as usize {
-            self.next_seq.resize(a as usize + 1, 0);
-        }
-        a
-    }
-
-    fn is_known(&self, id: LocalId) -> bool {
-        id.is_none() || id.seq() < self.next_seq[id.agent() as usize]
+    fn agent(&mut self, replica: ReplicaId) -> u32 {
+        self.history.agent(replica)
     }
 
     /// Applies one operation; with a `unit`, records the visible change in
@@ -266,7 +212,7 @@ impl Doc {
         patches: &mut Vec<Patch>,
     ) -> Outcome {
         let agent = self.agent(op.replica);
-        let known = self.next_seq[agent as usize];
+        let known = self.history.next_seq(agent);
         let end = op.seq.saturating_add(op.len);
         if end <= known {
             return Outcome::Applied; // a duplicate
@@ -288,13 +234,10 @@ impl Doc {
         let skip = (known - op.seq) as usize;
         match run.kind() {
             OpKind::Insert { left, right } => {
-                if !self.is_known(left) || !self.is_known(right) {
+                if !self.history.is_applied(left) || !self.history.is_applied(right) {
                     return Outcome::NotReady;
                 }
-                let items_ok = [left, right]
-                    .iter()
-                    .all(|id| id.is_none() || self.tree.locate(id.agent(), id.seq()).is_some());
-                if !items_ok
+                if !refers_to_items(&run, &self.tree)
                     || self
                         .total()
                         .items
@@ -319,29 +262,17 @@ impl Doc {
                 let Some((lo, hi)) = target_range(target.seq(), reversed, run.len) else {
                     return Outcome::Invalid;
                 };
-                if hi > self.next_seq[target.agent() as usize] {
+                if hi > self.history.next_seq(target.agent()) {
                     return Outcome::NotReady;
                 }
-                if !self.all_items(target.agent(), lo, hi) {
+                if !refers_to_items(&run, &self.tree) {
                     return Outcome::Invalid;
                 }
                 self.delete_ids(target.agent(), lo, hi, unit, patches);
             }
         }
-        self.oplog.push(run);
-        self.next_seq[agent as usize] = run.end();
+        self.history.record(run);
         Outcome::Applied
-    }
-
-    pub(crate) fn all_items(&self, agent: u32, lo: u32, hi: u32) -> bool {
-        let mut s = lo;
-        while s < hi {
-            match self.tree.locate(agent, s) {
-                Some(loc) => s = self.tree.span_at(loc).end_seq(),
-                None => return false,
-            }
-        }
-        true
     }
 
     /// The item positions of `left` and `right` (-1 for the start, the item
@@ -357,7 +288,7 @@ impl Doc {
         let (l, r) = (self.item_pos(left), pos(right));
         let origins = |id: LocalId| {
             id.some()
-                .and_then(|id| self.oplog.origins(id.agent(), id.seq()))
+                .and_then(|id| self.history.origins(id.agent(), id.seq()))
         };
         // Typing usually makes them each other's neighbours: no lookups then.
         let right_ok =
@@ -394,7 +325,7 @@ impl Doc {
         patches: &mut Vec<Patch>,
     ) {
         let total = i64::from(self.total().items);
-        let me = self.agents.replica(run.agent);
+        let me = self.history.replica(run.agent);
         let first = match left.some() {
             None => self.tree.normalize(Loc {
                 leaf: self.tree.first_leaf(),
@@ -423,7 +354,7 @@ impl Doc {
             let span = self.tree.span_at(loc);
             let other = span.id_at(loc.at.offset);
             let (ol, or, run_end) = self
-                .oplog
+                .history
                 .origins(other.agent(), other.seq())
                 .expect("item has origins");
             let oleft = self.item_pos(ol);
@@ -439,7 +370,7 @@ impl Doc {
                 if oright < right_pos {
                     scanning = true;
                 } else if oright == right_pos {
-                    if me < self.agents.replica(other.agent()) {
+                    if me < self.history.replica(other.agent()) {
                         break;
                     }
                     scanning = false;

@@ -108,7 +108,7 @@ impl Doc {
             let at = self.tree.leaves[leaf as usize].find_visible(c - before.text.chars);
             let id = self.id_at(crate::content::Loc { leaf, at });
             OpId {
-                replica: self.agents.replica(id.agent()),
+                replica: self.history.replica(id.agent()),
                 seq: id.seq(),
             }
         });
@@ -130,8 +130,8 @@ impl Doc {
             });
         };
         let Some(loc) = self
-            .agents
-            .get(id.replica)
+            .history
+            .agent_of(id.replica)
             .and_then(|a| self.tree.locate(a, id.seq))
         else {
             // Its character may be on a page not decoded yet.

@@ -76,9 +76,9 @@ impl Doc {
                 if self.has_no_history() {
                     // Nothing to merge with: adopt the snapshot, O(n), where
                     // merging would integrate every operation.
-                    let discarded_ops = self.discarded_ops;
+                    let discarded = self.history.pending().discarded();
                     *self = other;
-                    self.discarded_ops = discarded_ops;
+                    self.history.pending_mut().count_discarded(discarded);
                     let patches = match unit {
                         Some(_) if !self.is_empty() => vec![Patch::Insert {
                             index: 0,
@@ -95,7 +95,7 @@ impl Doc {
 
     /// True before any operation, local or remote (even a waiting one).
     fn has_no_history(&self) -> bool {
-        self.next_seq.iter().all(|&n| n == 0) && self.pending.is_empty()
+        self.history.is_empty()
     }
 
     /// Merges everything `other` has that this document lacks.
@@ -115,11 +115,11 @@ impl Doc {
     /// The operations not in `since`, with the text of inserted characters
     /// that are still visible.
     fn section_since(&self, since: &Version) -> Result<OpsSection, Error> {
-        let known: Vec<u32> = (0..self.agents.len())
+        let known: Vec<u32> = (0..self.history.agent_count())
             .map(|a| {
                 since
-                    .get(self.agents.replica(a as u32))
-                    .min(self.next_seq[a])
+                    .get(self.history.replica(a as u32))
+                    .min(self.history.next_seq(a as u32))
             })
             .collect();
         // An update that reaches back before a loaded snapshot needs its
@@ -163,7 +163,7 @@ impl Doc {
             }
         }
         // Number the replicas in order of first mention.
-        let mut slot = vec![u32::MAX; self.agents.len()];
+        let mut slot = vec![u32::MAX; self.history.agent_count()];
         let mut table = Vec::new();
         for run in &mut runs {
             let len = run.len;
@@ -171,7 +171,7 @@ impl Doc {
                 if slot[a as usize] == u32::MAX {
                     slot[a as usize] = table.len() as u32;
                     table.push(TableEntry {
-                        replica: self.agents.replica(a),
+                        replica: self.history.replica(a),
                         first_seq: known[a as usize],
                         count: 0,
                     });

@@ -8,9 +8,8 @@ use super::ops::{self, OpsSection, TableEntry};
 use super::pages;
 use super::{Reader, Writer};
 use crate::content::{ColdSpans, Leaf, Span, Tree, MAX_SPAN_LEN, NIL};
-use crate::id::AgentTable;
-use crate::lazy::EncodedHistory;
-use crate::oplog::{renumber, OpLog};
+use crate::history::History;
+use crate::oplog::renumber;
 use crate::unit::TextMetrics;
 use crate::{DecodeError, Doc, Error, ReplicaId};
 
@@ -65,13 +64,13 @@ impl Doc {
         }
         let log = self.full_log()?;
         // Only replicas with operations are listed, in local order.
-        let mut slot = vec![u32::MAX; self.agents.len()];
+        let mut slot = vec![u32::MAX; self.history.agent_count()];
         let mut table = Vec::new();
-        for (a, &count) in self.next_seq.iter().enumerate() {
+        for (a, &count) in self.history.counters().iter().enumerate() {
             if count > 0 {
                 slot[a] = table.len() as u32;
                 table.push(TableEntry {
-                    replica: self.agents.replica(a as u32),
+                    replica: self.history.replica(a as u32),
                     first_seq: 0,
                     count,
                 });
@@ -173,7 +172,6 @@ impl Doc {
         if items > u64::from(MAX_SPAN_LEN) {
             return Err(Error::DocumentTooLarge);
         }
-        let next_seq: Vec<u32> = table.iter().map(|e| e.count).collect();
         let mut leaves = Vec::with_capacity(directory.len());
         for (e, column) in directory.iter().zip(columns) {
             let page_text = text
@@ -195,24 +193,11 @@ impl Doc {
         if !text.is_empty() {
             return Err(DecodeError::InvalidValue("snapshot text length").into());
         }
-        let tree = Tree::from_leaves(leaves);
-        let mut agents = AgentTable::default();
-        for e in &table {
-            agents.get_or_add(e.replica);
-        }
-        let encoded_history = Some(Box::new(EncodedHistory::new(history, next_seq.clone())));
-        let mut doc = Doc {
+        let replicas: Vec<_> = table.iter().map(|e| (e.replica, e.count)).collect();
+        Ok(Doc::from_parts(
             replica,
-            me: 0,
-            agents,
-            next_seq,
-            tree,
-            oplog: OpLog::default(),
-            encoded_history,
-            pending: Vec::new(),
-            discarded_ops: 0,
-        };
-        doc.me = doc.agent(replica);
-        Ok(doc)
+            History::from_snapshot(&replicas, history),
+            Tree::from_leaves(leaves),
+        ))
     }
 }

@@ -240,7 +240,7 @@ fn concurrent_deletes_of_the_same_text_are_fine() {
 
 #[test]
 fn operations_waiting_for_dependencies_are_bounded() {
-    let limit = crate::remote::MAX_PENDING_BYTES;
+    let limit = crate::pending::MAX_PENDING_BYTES;
     let mut a = Doc::new(1);
     a.insert(0, "x", IndexUnit::CodePoint).unwrap();
     let mut b = Doc::new(2);
@@ -262,7 +262,7 @@ fn operations_waiting_for_dependencies_are_bounded() {
 
 #[test]
 fn long_waiting_texts_are_bounded_in_bytes_not_only_in_runs() {
-    let limit = crate::remote::MAX_PENDING_BYTES;
+    let limit = crate::pending::MAX_PENDING_BYTES;
     let mut a = Doc::new(1);
     a.insert(0, "x", IndexUnit::CodePoint).unwrap();
     let mut b = Doc::new(2);

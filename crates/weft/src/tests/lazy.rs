@@ -134,10 +134,10 @@ fn loading_decodes_only_the_page_an_edit_touches() {
         doc.tree.cold_leaves() >= pages - 3,
         "an insert decodes its page and at most its neighbours"
     );
-    assert!(doc.encoded_history.is_some(), "and no history");
+    assert!(doc.history.is_encoded(), "and no history");
     doc.finish_loading().unwrap();
     assert_eq!(doc.tree.cold_leaves(), 0);
-    assert!(doc.encoded_history.is_none());
+    assert!(!doc.history.is_encoded());
     doc.check_invariants();
 }
 

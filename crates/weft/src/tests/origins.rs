@@ -55,7 +55,7 @@ fn crafted(replica: u64, left: Option<OpId>, right: Option<OpId>, text: &str) ->
 fn items(doc: &Doc) -> Vec<OpId> {
     let mut out = Vec::new();
     for (span, _) in doc.tree.spans() {
-        let replica = doc.agents.replica(span.agent);
+        let replica = doc.history.replica(span.agent);
         out.extend((span.seq..span.end_seq()).map(|seq| OpId { replica, seq }));
     }
     out

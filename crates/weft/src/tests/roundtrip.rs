@@ -38,7 +38,7 @@ fn snapshots_reload_to_the_same_state() {
             assert_eq!(loaded.version(), d.version());
             let again = loaded.encode_snapshot().unwrap();
             let first_diff = again.iter().zip(&bytes).position(|(a, b)| a != b);
-            assert!(again == bytes, "snapshots are deterministic: {} vs {} bytes, first difference at {first_diff:?}; runs {} vs {}", again.len(), bytes.len(), loaded.oplog.runs.len(), d.oplog.runs.len());
+            assert!(again == bytes, "snapshots are deterministic: {} vs {} bytes, first difference at {first_diff:?}; runs {} vs {}", again.len(), bytes.len(), loaded.history.logged_runs(), d.history.logged_runs());
             // The loaded document merges like the original.
             let mut orig = d.clone();
             for other in &docs {

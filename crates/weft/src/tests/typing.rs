@@ -71,6 +71,6 @@ fn a_typed_word_is_one_span_and_one_operation_run() {
     doc.check_invariants();
     assert_eq!(doc.to_string(), "ahellob there");
     // "a", "hello", "b", " there": the split of "ab" and two typed runs.
-    assert_eq!(doc.oplog.runs.len(), 3);
+    assert_eq!(doc.history.logged_runs(), 3);
     assert_eq!(doc.stats().spans, 4);
 }
