@@ -15,6 +15,8 @@ step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "native tests"
 cargo test --workspace --locked
+step "native tests with small leaves and nodes (deep trees)"
+cargo test -p weft --features small-chunks --test deep_trees --locked
 
 source scripts/wasm-env.sh
 export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"

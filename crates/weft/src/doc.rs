@@ -215,20 +215,18 @@ impl Doc {
         let from = self.unit_to_chars(start, unit)?;
         let to = self.unit_to_chars(end, unit)?;
         let mut out = String::new();
-        let (mut leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), from);
+        let (leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), from);
         let mut skip = (from - before.text.chars) as usize;
         let mut want = (to - from) as usize;
-        while want > 0 {
-            let l = &self.tree.leaves[leaf as usize];
-            let text = &l.text[char_to_byte(&l.text, skip)..];
+        for chunk in self.tree.chunks_from(leaf) {
+            if want == 0 {
+                break;
+            }
+            let text = &chunk[char_to_byte(chunk, skip)..];
             let take = char_to_byte(text, want);
             out.push_str(&text[..take]);
             want -= TextMetrics::of(&text[..take]).chars as usize;
             skip = 0;
-            leaf = l.next;
-            if leaf == crate::content::NIL {
-                break;
-            }
         }
         Ok(out)
     }
@@ -244,7 +242,7 @@ impl Doc {
             return Ok(index as u32); // one unit per character throughout
         }
         let (leaf, before) = self.tree.descend(Metric::Text(unit), index as u32);
-        let text = &self.tree.leaves[leaf as usize].text;
+        let text = self.tree.leaf_text(leaf);
         let offset = index - before.text.get(unit) as usize;
         unit_to_char(text, offset, unit)
             .map(|c| before.text.chars + c as u32)
@@ -258,7 +256,7 @@ impl Doc {
             return chars as usize;
         }
         let (leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), chars);
-        let text = &self.tree.leaves[leaf as usize].text;
+        let text = self.tree.leaf_text(leaf);
         let byte = char_to_byte(text, (chars - before.text.chars) as usize);
         (before.text.get(unit) + TextMetrics::of(&text[..byte]).get(unit)) as usize
     }
@@ -291,7 +289,7 @@ impl Doc {
         }
         let nth = line as u32 - 1; // the newline that ends the previous line
         let (leaf, before) = self.tree.descend(Metric::Lines, nth);
-        let text = &self.tree.leaves[leaf as usize].text;
+        let text = self.tree.leaf_text(leaf);
         let byte =
             after_nth_newline(text, (nth - before.text.lines) as usize).unwrap_or(text.len());
         Ok((before.text.get(unit) + TextMetrics::of(&text[..byte]).get(unit)) as usize)
@@ -304,7 +302,7 @@ impl Doc {
     pub fn line_column(&self, index: usize, unit: IndexUnit) -> Result<(usize, usize), Error> {
         let c = self.unit_to_chars(index, unit)?;
         let (leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), c);
-        let text = &self.tree.leaves[leaf as usize].text;
+        let text = self.tree.leaf_text(leaf);
         let byte = char_to_byte(text, (c - before.text.chars) as usize);
         let line = (before.text.lines + TextMetrics::of(&text[..byte]).lines) as usize;
         Ok((line, index - self.line_start(line, unit)?))
@@ -323,11 +321,12 @@ impl Doc {
 
     /// Statistics about the document's internal structure.
     pub fn stats(&self) -> Stats {
+        let tree = self.tree.stats();
         Stats {
             items: self.total().items as usize,
             visible_chars: self.total().text.chars as usize,
-            spans: self.tree.leaves.iter().map(|l| l.spans.len()).sum(),
-            leaves: self.tree.leaves.len(),
+            spans: tree.spans,
+            leaves: tree.leaves,
             op_runs: self.history.logged_runs(),
             replicas: self.history.agent_count(),
             pending_ops: self.history.pending().len(),
@@ -371,14 +370,6 @@ pub struct Stats {
 
 impl std::fmt::Display for Doc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut leaf = self.tree.first_leaf();
-        loop {
-            let l = &self.tree.leaves[leaf as usize];
-            f.write_str(&l.text)?;
-            if l.next == crate::content::NIL {
-                return Ok(());
-            }
-            leaf = l.next;
-        }
+        self.tree.chunks().try_for_each(|chunk| f.write_str(chunk))
     }
 }

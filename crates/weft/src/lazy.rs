@@ -13,7 +13,7 @@
 //! snapshot's checksum was verified at load, so only crafted bytes get that
 //! far.
 
-use crate::content::{Loc, Summary, NIL};
+use crate::content::{InLeaf, LeafId, Loc, Summary};
 use crate::encoding::ops::OpsSection;
 use crate::encoding::pages::{self, PageEntry};
 use crate::item_ranges::ItemRanges;
@@ -75,7 +75,7 @@ impl Doc {
         if self.tree.cold_leaves() == 0 {
             return Ok(());
         }
-        for leaf in self.tree.cold_leaf_numbers() {
+        for leaf in self.tree.cold_leaf_ids() {
             self.thaw(leaf)?;
         }
         Ok(())
@@ -83,14 +83,15 @@ impl Doc {
 
     /// Decodes the spans of cold leaf `leaf`, checked against its directory
     /// entry and the replicas' counters, and splits it into leaves.
-    pub(crate) fn thaw(&mut self, leaf: u32) -> Result<(), Error> {
-        let l = &self.tree.leaves[leaf as usize];
-        let Some(cold) = &l.cold else { return Ok(()) };
+    pub(crate) fn thaw(&mut self, leaf: LeafId) -> Result<(), Error> {
+        let Some(cold) = self.tree.cold_spans(leaf) else {
+            return Ok(());
+        };
         let entry = PageEntry {
             spans: cold.spans,
             items: cold.items,
             chars: cold.chars,
-            bytes: l.text.len() as u32,
+            bytes: self.tree.leaf_text(leaf).len() as u32,
         };
         // (A cold page means the history is still encoded too: it is
         // decoded after every page.)
@@ -122,8 +123,7 @@ impl Doc {
         let mut c = start;
         while c < end {
             let (loc, before) = self.seek_for_edit(c, false)?;
-            let leaf = &self.tree.leaves[loc.leaf as usize];
-            c = before.text.chars + leaf.spans.iter().map(|s| s.visible()).sum::<u32>();
+            c = before.text.chars + self.tree.leaf_chars(loc.leaf);
         }
         Ok(())
     }
@@ -138,15 +138,11 @@ impl Doc {
     ) -> Result<(Loc, Summary), Error> {
         loop {
             let (loc, before) = self.tree.seek_visible(at);
-            let leaf = &self.tree.leaves[loc.leaf as usize];
-            let cold = if leaf.cold.is_some() {
+            let cold = if self.tree.is_cold(loc.leaf) {
                 Some(loc.leaf)
-            } else if !neighbours {
-                None
-            } else if loc.at.span == 0 && loc.at.offset == 0 {
-                Some(leaf.prev).filter(|&p| p != NIL && self.tree.leaves[p as usize].cold.is_some())
-            } else if loc.at.span == leaf.spans.len() {
-                Some(leaf.next).filter(|&n| n != NIL && self.tree.leaves[n as usize].cold.is_some())
+            } else if neighbours {
+                self.neighbour_holding_origin(loc)
+                    .filter(|&l| self.tree.is_cold(l))
             } else {
                 None
             };
@@ -154,6 +150,18 @@ impl Doc {
                 Some(l) => self.thaw(l)?,
                 None => return Ok((loc, before)),
             }
+        }
+    }
+
+    /// The leaf holding the item on the other side of `loc` when `loc` is at
+    /// an end of its leaf: an insert there has an origin in that leaf.
+    fn neighbour_holding_origin(&self, loc: Loc) -> Option<LeafId> {
+        if loc.at == InLeaf::START {
+            self.tree.prev_leaf(loc.leaf)
+        } else if self.tree.is_leaf_end(loc) {
+            self.tree.next_leaf(loc.leaf)
+        } else {
+            None
         }
     }
 

@@ -7,10 +7,10 @@
 /// `(agent, seq, value)` triples as `(seq, value)` pairs grouped by agent
 /// (the outer index), each group in sequence order (stable; input already
 /// in order is left as it is).
-pub(crate) fn per_agent_in_seq_order(
-    it: impl Iterator<Item = (u32, u32, u32)>,
-) -> Vec<Vec<(u32, u32)>> {
-    let mut per_agent: Vec<Vec<(u32, u32)>> = Vec::new();
+pub(crate) fn per_agent_in_seq_order<V: Copy>(
+    it: impl Iterator<Item = (u32, u32, V)>,
+) -> Vec<Vec<(u32, V)>> {
+    let mut per_agent: Vec<Vec<(u32, V)>> = Vec::new();
     for (agent, seq, value) in it {
         let a = agent as usize;
         if per_agent.len() <= a {

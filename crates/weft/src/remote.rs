@@ -2,7 +2,7 @@
 //! inserts, tombstoning for deletes, and buffering of operations whose
 //! dependencies have not arrived.
 
-use crate::content::{InLeaf, Loc, Span};
+use crate::content::Span;
 use crate::id::LocalId;
 use crate::oplog::{OpKind, OpRun};
 use crate::references::{refers_to_items, Items};
@@ -327,10 +327,7 @@ impl Doc {
         let total = i64::from(self.total().items);
         let me = self.history.replica(run.agent);
         let first = match left.some() {
-            None => self.tree.normalize(Loc {
-                leaf: self.tree.first_leaf(),
-                at: InLeaf { span: 0, offset: 0 },
-            }),
+            None => self.tree.normalize(self.tree.start()),
             Some(id) => {
                 let loc = self
                     .tree
@@ -386,26 +383,14 @@ impl Doc {
             i += step;
             cur = self.tree.advance(loc, step as u32);
         }
-        let loc = dest.unwrap_or_else(|| {
-            let mut leaf = self.tree.first_leaf();
-            while self.tree.leaves[leaf as usize].next != crate::content::NIL {
-                leaf = self.tree.leaves[leaf as usize].next;
-            }
-            Loc {
-                leaf,
-                at: InLeaf {
-                    span: self.tree.leaves[leaf as usize].spans.len(),
-                    offset: 0,
-                },
-            }
-        });
+        let loc = dest.unwrap_or_else(|| self.tree.end());
         let span = Span::new(run.agent, run.seq, run.len, text.is_none());
         // Where it lands, for the patch (worked out before it is there).
         let index = unit
             .filter(|_| !span.deleted())
             .map(|unit| self.chars_to_unit(self.tree.offset_of(loc).1, unit));
         let text = text.unwrap_or("");
-        let in_leaf = self.tree.leaves[loc.leaf as usize].before(loc.at).1;
+        let in_leaf = self.tree.chars_before_in_leaf(loc);
         self.tree
             .insert(loc, in_leaf, span, text, TextMetrics::of(text));
         if let Some(index) = index {

@@ -90,23 +90,15 @@ impl Doc {
             Bias::Left => c.checked_sub(1),
             Bias::Right => (c < self.total().text.chars).then_some(c),
         };
-        if let Some(c) = anchor_char {
-            let (leaf, _) = self
-                .tree
-                .descend(crate::content::Metric::Text(IndexUnit::CodePoint), c);
-            if self.tree.leaves[leaf as usize].cold.is_some() {
-                // A page not decoded yet: answer from a decoded copy.
-                if let Some(hot) = self.thawed()? {
-                    return hot.sticky_index(index, bias, unit);
-                }
+        let anchor_loc = anchor_char.map(|c| self.tree.locate_visible(c));
+        if anchor_loc.is_some_and(|loc| self.tree.is_cold(loc.leaf)) {
+            // A page not decoded yet: answer from a decoded copy.
+            if let Some(hot) = self.thawed()? {
+                return hot.sticky_index(index, bias, unit);
             }
         }
-        let anchor = anchor_char.map(|c| {
-            let (leaf, before) = self
-                .tree
-                .descend(crate::content::Metric::Text(IndexUnit::CodePoint), c);
-            let at = self.tree.leaves[leaf as usize].find_visible(c - before.text.chars);
-            let id = self.id_at(crate::content::Loc { leaf, at });
+        let anchor = anchor_loc.map(|loc| {
+            let id = self.id_at(loc);
             OpId {
                 replica: self.history.replica(id.agent()),
                 seq: id.seq(),

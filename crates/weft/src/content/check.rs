@@ -1,6 +1,7 @@
 //! The tree's invariant checks.
 
-use super::leaf::{LEAF_BYTES, LEAF_SPANS, NIL};
+use super::ids::{LeafId, NodeId};
+use super::leaf::{LEAF_BYTES, LEAF_SPANS};
 use super::summary::Summary;
 use super::tree::{Tree, FANOUT};
 use crate::unit::TextMetrics;
@@ -16,29 +17,22 @@ impl Tree {
     /// not decoded yet) holds no spans and text of the length its directory
     /// entry gives, of any size.
     pub fn check(&self) {
-        let root = &self.nodes[self.root as usize];
-        assert_eq!(root.parent, NIL, "the root has no parent");
+        assert_eq!(self.node(self.root).parent, None, "the root has no parent");
         let mut order = Vec::new();
         let (total, _) = self.check_node(self.root, &mut order);
         assert_eq!(total, self.total(), "cached total is stale");
         self.check_finger();
-        let chain = self.leaves_in_order();
+        let chain: Vec<LeafId> = self.leaves_in_order().map(|(id, _)| id).collect();
         assert_eq!(chain, order, "leaf chain differs from tree order");
-        let mut prev = NIL;
+        let mut prev = None;
         for &l in &chain {
-            assert_eq!(
-                self.leaves[l as usize].prev, prev,
-                "leaf {l} has a wrong prev link"
-            );
-            prev = l;
+            assert_eq!(self.leaf(l).prev, prev, "leaf {l} has a wrong prev link");
+            prev = Some(l);
         }
-        let cold = order
-            .iter()
-            .filter(|&&l| self.leaves[l as usize].cold.is_some())
-            .count();
+        let cold = order.iter().filter(|&&l| self.is_cold(l)).count();
         assert_eq!(cold as u32, self.cold_leaves(), "cold leaf count is stale");
         for &l in &order {
-            let leaf = &self.leaves[l as usize];
+            let leaf = self.leaf(l);
             if let Some(c) = &leaf.cold {
                 // A page whose spans are still encoded: only its text is here.
                 assert!(leaf.spans.is_empty(), "cold leaf {l} holds spans");
@@ -87,8 +81,8 @@ impl Tree {
     }
 
     /// Checks the subtree at `n`, appends its leaves, returns its summary and height.
-    fn check_node(&self, n: u32, order: &mut Vec<u32>) -> (Summary, u8) {
-        let node = &self.nodes[n as usize];
+    fn check_node(&self, n: NodeId, order: &mut Vec<LeafId>) -> (Summary, u8) {
+        let node = self.node(n);
         assert!(!node.children.is_empty(), "node {n} has no children");
         assert!(
             node.children.len() <= FANOUT,
@@ -103,13 +97,15 @@ impl Tree {
         let mut total = Summary::default();
         for (&c, stored) in node.children.iter().zip(&node.sums) {
             let real = if node.height == 1 {
-                let leaf = &self.leaves[c as usize];
+                let c = c.leaf();
+                let leaf = self.leaf(c);
                 assert_eq!(leaf.parent, n, "leaf {c} has a wrong parent");
                 order.push(c);
                 leaf.summary()
             } else {
-                let child = &self.nodes[c as usize];
-                assert_eq!(child.parent, n, "node {c} has a wrong parent");
+                let c = c.node();
+                let child = self.node(c);
+                assert_eq!(child.parent, Some(n), "node {c} has a wrong parent");
                 let (s, h) = self.check_node(c, order);
                 assert_eq!(h + 1, node.height, "node {c} is at the wrong height");
                 s

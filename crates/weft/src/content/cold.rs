@@ -2,7 +2,8 @@
 //! encoded. Each holds its page's text and column; the tree over them is
 //! built at load, and a page splits into ordinary leaves when it thaws.
 
-use super::leaf::{Leaf, NIL};
+use super::ids::{Child, LeafId, NodeId};
+use super::leaf::Leaf;
 use super::span::Span;
 use super::summary::Summary;
 use super::tree::{Node, Tree, FANOUT};
@@ -17,58 +18,53 @@ impl Tree {
         if leaves.is_empty() {
             return Tree::default();
         }
-        let count = leaves.len() as u32;
+        let count = leaves.len();
         for (i, leaf) in leaves.iter_mut().enumerate() {
-            let i = i as u32;
-            leaf.prev = if i == 0 { NIL } else { i - 1 };
-            leaf.next = if i + 1 == count { NIL } else { i + 1 };
+            leaf.prev = i.checked_sub(1).map(LeafId::new);
+            leaf.next = (i + 1 < count).then(|| LeafId::new(i + 1));
         }
         let mut tree = Tree {
             nodes: Vec::new(),
             cold: leaves.iter().filter(|l| l.cold.is_some()).count() as u32,
             leaves,
-            root: 0,
+            root: NodeId::new(0),
             total: Summary::default(),
             finger: None,
             cursor: None,
             index: OnceCell::new(),
         };
         // Build internal levels bottom-up.
-        let mut level: Vec<(u32, Summary)> = tree
+        let mut level: Vec<(Child, Summary)> = tree
             .leaves
             .iter()
             .enumerate()
-            .map(|(i, l)| (i as u32, l.summary()))
+            .map(|(i, l)| (LeafId::new(i).into(), l.summary()))
             .collect();
         let mut height = 1u8;
         loop {
             let per = (FANOUT * 3 / 4).max(2);
             let mut next_level = Vec::new();
             for chunk in level.chunks(per) {
-                let no = tree.nodes.len() as u32;
+                let id = NodeId::new(tree.nodes.len());
                 let mut sum = Summary::default();
-                for (c, s) in chunk {
-                    sum.add(s);
-                    if height == 1 {
-                        tree.leaves[*c as usize].parent = no;
-                    } else {
-                        tree.nodes[*c as usize].parent = no;
-                    }
+                for &(c, s) in chunk {
+                    sum.add(&s);
+                    tree.set_parent(c, height, id);
                 }
                 tree.nodes.push(Node {
                     children: chunk.iter().map(|c| c.0).collect(),
                     sums: chunk.iter().map(|c| c.1).collect(),
-                    parent: NIL,
+                    parent: None,
                     height,
                 });
-                next_level.push((no, sum));
+                next_level.push((id, sum));
             }
-            if next_level.len() == 1 {
-                tree.root = next_level[0].0;
-                tree.total = next_level[0].1;
+            if let [(root, total)] = next_level[..] {
+                tree.root = root;
+                tree.total = total;
                 return tree;
             }
-            level = next_level;
+            level = next_level.into_iter().map(|(n, s)| (n.into(), s)).collect();
             height += 1;
         }
     }
@@ -93,17 +89,18 @@ impl Tree {
     }
 
     /// The cold leaves, in no particular order.
-    pub fn cold_leaf_numbers(&self) -> Vec<u32> {
-        (0..self.leaves.len() as u32)
-            .filter(|&l| self.leaves[l as usize].cold.is_some())
+    pub fn cold_leaf_ids(&self) -> Vec<LeafId> {
+        (0..self.leaves.len())
+            .map(LeafId::new)
+            .filter(|&l| self.is_cold(l))
             .collect()
     }
 
     /// Gives cold leaf `leaf` its decoded `spans` (which hold exactly its
     /// items and visible characters: the caller checked them against the
     /// page's directory entry), then splits it into leaves of the usual size.
-    pub fn thaw(&mut self, leaf: u32, spans: Vec<Span>) {
-        let l = &mut self.leaves[leaf as usize];
+    pub fn thaw(&mut self, leaf: LeafId, spans: Vec<Span>) {
+        let l = self.leaf_mut(leaf);
         debug_assert!(l.cold.is_some(), "leaf {leaf} is not cold");
         debug_assert_eq!(
             spans.iter().map(|s| s.visible()).sum::<u32>(),
@@ -115,7 +112,7 @@ impl Tree {
         self.finger = None;
         self.cursor = None;
         if let Some(ix) = self.index.get_mut() {
-            for s in &self.leaves[leaf as usize].spans {
+            for s in &self.leaves[leaf.slot()].spans {
                 ix.set(s.agent, s.seq, s.end_seq(), leaf);
             }
         }

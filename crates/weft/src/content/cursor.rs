@@ -18,7 +18,8 @@ impl Tree {
         }
         debug_assert_eq!(
             loc.at,
-            self.leaves[loc.leaf as usize].find_visible(target - f.before.text.chars)
+            self.leaf(loc.leaf)
+                .find_visible(target - f.before.text.chars)
         );
         Some((loc, f.before))
     }
@@ -32,7 +33,7 @@ impl Tree {
     /// The span that ends at the cursor location `loc` (from `cursor_at`):
     /// the one holding the last inserted text.
     pub fn span_before_cursor(&self, loc: Loc) -> Span {
-        self.leaves[loc.leaf as usize].spans[loc.at.span - 1]
+        self.leaf(loc.leaf).spans[loc.at.span - 1]
     }
 
     /// Appends visible `text` (measured as `metrics`) at the cursor, visible
@@ -46,7 +47,7 @@ impl Tree {
         text: &str,
         metrics: TextMetrics,
     ) {
-        let leaf = &mut self.leaves[loc.leaf as usize];
+        let leaf = self.leaf_mut(loc.leaf);
         let span = &mut leaf.spans[loc.at.span - 1];
         let old_end = span.end_seq();
         span.set_len(span.len() + metrics.chars);
@@ -61,7 +62,7 @@ impl Tree {
         if let Some(ix) = self.index.get_mut() {
             ix.set(grown.agent, old_end, grown.end_seq(), loc.leaf);
         }
-        if self.leaves[loc.leaf as usize].overfull() {
+        if self.leaf(loc.leaf).overfull() {
             self.cursor = None;
             self.fix_overflow(loc.leaf);
         } else {

@@ -1,21 +1,22 @@
 //! The id index: for each agent, which leaf holds each of its items.
 
+use super::ids::LeafId;
 use std::collections::BTreeMap;
 
-/// Per agent, a range map from sequence numbers to leaf numbers: key `k` with
+/// Per agent, a range map from sequence numbers to leaves: key `k` with
 /// value `v` means the items from `k` up to the next key live in leaf `v`.
 /// Sequence numbers that are not items (deletions) may map anywhere; callers
 /// confirm by looking in the leaf.
 #[derive(Debug, Clone, Default)]
 pub struct IdIndex {
-    agents: Vec<BTreeMap<u32, u32>>,
+    agents: Vec<BTreeMap<u32, LeafId>>,
 }
 
 impl IdIndex {
     /// Builds the index at once from every span's `(agent, seq, leaf)`: a
     /// radix sort, then inserts in order per agent, several times faster than
     /// a `set` per span when a loaded document first needs it.
-    pub fn build(spans: impl Iterator<Item = (u32, u32, u32)>) -> IdIndex {
+    pub fn build(spans: impl Iterator<Item = (u32, u32, LeafId)>) -> IdIndex {
         let agents = crate::radix::per_agent_in_seq_order(spans)
             .into_iter()
             .map(|starts| {
@@ -36,13 +37,13 @@ impl IdIndex {
         IdIndex { agents }
     }
 
-    pub fn get(&self, agent: u32, seq: u32) -> Option<u32> {
+    pub fn get(&self, agent: u32, seq: u32) -> Option<LeafId> {
         let map = self.agents.get(agent as usize)?;
         map.range(..=seq).next_back().map(|(_, &v)| v)
     }
 
     /// Records that items `start..end` of `agent` live in `leaf`.
-    pub fn set(&mut self, agent: u32, start: u32, end: u32, leaf: u32) {
+    pub fn set(&mut self, agent: u32, start: u32, end: u32, leaf: LeafId) {
         let a = agent as usize;
         if self.agents.len() <= a {
             self.agents.resize_with(a + 1, BTreeMap::new);
@@ -85,18 +86,23 @@ impl IdIndex {
 mod tests {
     use super::*;
 
+    /// Leaf ids by slot number, so the cases read as numbers.
+    fn l(slot: usize) -> LeafId {
+        LeafId::new(slot)
+    }
+
     #[test]
     fn ranges_overwrite_and_coalesce() {
         let mut ix = IdIndex::default();
-        ix.set(0, 0, 10, 1);
-        ix.set(0, 10, 20, 1);
+        ix.set(0, 0, 10, l(1));
+        ix.set(0, 10, 20, l(1));
         assert_eq!(ix.agents[0].len(), 1);
-        ix.set(0, 5, 8, 2);
+        ix.set(0, 5, 8, l(2));
         assert_eq!(
             (ix.get(0, 4), ix.get(0, 5), ix.get(0, 7), ix.get(0, 8)),
-            (Some(1), Some(2), Some(2), Some(1))
+            (Some(l(1)), Some(l(2)), Some(l(2)), Some(l(1)))
         );
-        ix.set(0, 5, 8, 1);
+        ix.set(0, 5, 8, l(1));
         assert_eq!(ix.agents[0].len(), 1);
         assert_eq!(ix.get(1, 0), None);
     }
@@ -112,10 +118,10 @@ mod tests {
             (0, 20, 25, 2),
         ];
         let mut one_by_one = IdIndex::default();
-        for &(a, s, e, l) in &spans {
-            one_by_one.set(a, s, e, l);
+        for &(a, s, e, leaf) in &spans {
+            one_by_one.set(a, s, e, l(leaf));
         }
-        let bulk = IdIndex::build(spans.iter().map(|&(a, s, _, l)| (a, s, l)));
+        let bulk = IdIndex::build(spans.iter().map(|&(a, s, _, leaf)| (a, s, l(leaf))));
         for &(a, s, e, _) in &spans {
             for seq in s..e {
                 assert_eq!(

@@ -1,30 +1,35 @@
 //! A leaf: a handful of spans and the visible text they hold.
 
+use super::ids::{LeafId, NodeId};
 use super::span::Span;
 use super::summary::Summary;
 use crate::unit::{char_to_byte, TextMetrics};
 
-pub const NIL: u32 = u32::MAX;
+/// Whether leaves and nodes are shrunk so small inputs build deep trees: in
+/// unit tests, and with the `small-chunks` feature for integration tests.
+pub(super) const SMALL_CHUNKS: bool = cfg!(any(test, feature = "small-chunks"));
 
-/// Most spans a leaf holds (small under `cfg(test)` so tests build deep trees).
-pub const LEAF_SPANS: usize = if cfg!(test) { 4 } else { 32 };
+/// Most spans a leaf holds.
+pub(super) const LEAF_SPANS: usize = if SMALL_CHUNKS { 4 } else { 32 };
 /// Most bytes of visible text a leaf holds.
-pub const LEAF_BYTES: usize = if cfg!(test) { 16 } else { 512 };
+pub(super) const LEAF_BYTES: usize = if SMALL_CHUNKS { 16 } else { 512 };
 
+/// Only the content tree reads or changes a leaf; elsewhere it is built
+/// (`Leaf::cold_page`) and handed to `Tree::from_leaves`.
 #[derive(Debug, Clone)]
 pub struct Leaf {
-    pub spans: Vec<Span>,
+    pub(super) spans: Vec<Span>,
     /// The visible text of `spans`, in order; deleted spans contribute none.
-    pub text: String,
-    pub parent: u32,
-    pub prev: u32,
-    pub next: u32,
+    pub(super) text: String,
+    pub(super) parent: NodeId,
+    pub(super) prev: Option<LeafId>,
+    pub(super) next: Option<LeafId>,
     /// Whether `text` is all ASCII (then byte offsets equal character offsets).
-    pub ascii: bool,
+    pub(super) ascii: bool,
     /// Set while this leaf is a page of a loaded snapshot whose spans are
     /// still encoded: `spans` is empty, `text` holds the page's text (any
     /// length). See `Tree::thaw`.
-    pub cold: Option<Box<ColdSpans>>,
+    pub(super) cold: Option<Box<ColdSpans>>,
 }
 
 /// A snapshot page's spans as stored, and what the directory says of them.
@@ -45,20 +50,56 @@ pub struct InLeaf {
     pub offset: u32,
 }
 
+impl InLeaf {
+    /// The start of a leaf, before its first span.
+    pub const START: InLeaf = InLeaf { span: 0, offset: 0 };
+}
+
 impl Leaf {
-    pub fn new(parent: u32) -> Self {
+    pub(super) fn new(parent: NodeId) -> Self {
         Leaf {
             spans: Vec::new(),
             text: String::new(),
             parent,
-            prev: NIL,
-            next: NIL,
+            prev: None,
+            next: None,
             ascii: true,
             cold: None,
         }
     }
 
-    pub fn summary(&self) -> Summary {
+    /// A page of a loaded snapshot whose spans stay encoded until an edit
+    /// needs them: its visible `text` and its column. Its links are set by
+    /// `Tree::from_leaves`.
+    pub fn cold_page(text: &str, spans: ColdSpans) -> Self {
+        Leaf {
+            text: text.to_owned(),
+            ascii: text.is_ascii(),
+            cold: Some(Box::new(spans)),
+            ..Leaf::new(NodeId::new(0))
+        }
+    }
+
+    /// Visible characters in this leaf, cold or not.
+    pub(super) fn chars(&self) -> u32 {
+        match &self.cold {
+            Some(c) => c.chars,
+            None => self.spans.iter().map(|s| s.visible()).sum(),
+        }
+    }
+
+    /// Its spans in order, each with the visible text it holds.
+    pub(super) fn spans_with_text(&self) -> impl Iterator<Item = (Span, &str)> + '_ {
+        let mut byte = 0;
+        self.spans.iter().map(move |&s| {
+            let end = byte + char_to_byte(&self.text[byte..], s.visible() as usize);
+            let text = &self.text[byte..end];
+            byte = end;
+            (s, text)
+        })
+    }
+
+    pub(super) fn summary(&self) -> Summary {
         let items = match &self.cold {
             Some(c) => c.items,
             None => self.spans.iter().map(|s| s.len()).sum(),
@@ -69,13 +110,13 @@ impl Leaf {
         }
     }
 
-    pub fn overfull(&self) -> bool {
+    pub(super) fn overfull(&self) -> bool {
         self.spans.len() > LEAF_SPANS || self.text.len() > LEAF_BYTES
     }
 
     /// The position of the `chars`-th visible item (skipping tombstones before
     /// it), or the end of the leaf.
-    pub fn find_visible(&self, mut chars: u32) -> InLeaf {
+    pub(super) fn find_visible(&self, mut chars: u32) -> InLeaf {
         for (i, s) in self.spans.iter().enumerate() {
             let v = s.visible();
             if chars < v {
@@ -92,7 +133,7 @@ impl Leaf {
         }
     }
 
-    pub fn find_id(&self, agent: u32, seq: u32) -> Option<InLeaf> {
+    pub(super) fn find_id(&self, agent: u32, seq: u32) -> Option<InLeaf> {
         let i = self.spans.iter().position(|s| s.contains(agent, seq))?;
         Some(InLeaf {
             span: i,
@@ -101,7 +142,7 @@ impl Leaf {
     }
 
     /// Items and visible characters before `at` within this leaf.
-    pub fn before(&self, at: InLeaf) -> (u32, u32) {
+    pub(super) fn before(&self, at: InLeaf) -> (u32, u32) {
         let mut items = 0;
         let mut chars = 0;
         for s in &self.spans[..at.span] {
@@ -118,7 +159,7 @@ impl Leaf {
         (items, chars)
     }
 
-    pub fn byte_of_char(&self, chars: u32) -> usize {
+    pub(super) fn byte_of_char(&self, chars: u32) -> usize {
         if self.ascii {
             chars as usize
         } else {
@@ -127,7 +168,7 @@ impl Leaf {
     }
 
     /// Bytes taken by `chars` characters starting at byte `from`.
-    pub fn byte_len_of_chars(&self, from: usize, chars: u32) -> usize {
+    pub(super) fn byte_len_of_chars(&self, from: usize, chars: u32) -> usize {
         if self.ascii {
             chars as usize
         } else {
@@ -137,7 +178,7 @@ impl Leaf {
 
     /// Splits the span at `at` if `at` is inside one; returns the span number
     /// at which something inserted at `at` goes.
-    pub fn split_at(&mut self, at: InLeaf) -> usize {
+    pub(super) fn split_at(&mut self, at: InLeaf) -> usize {
         if at.offset == 0 {
             return at.span;
         }
@@ -148,7 +189,7 @@ impl Leaf {
 
     /// Inserts a span, growing the buffer a few slots at a time: leaves are
     /// many and small, so doubling would waste more than it saves.
-    pub fn insert_span(&mut self, i: usize, span: Span) {
+    pub(super) fn insert_span(&mut self, i: usize, span: Span) {
         if self.spans.len() == self.spans.capacity() {
             self.spans.reserve_exact(6);
         }
@@ -156,7 +197,7 @@ impl Leaf {
     }
 
     /// Inserts text at a byte offset, growing the buffer in small steps.
-    pub fn insert_text(&mut self, byte: usize, text: &str) {
+    pub(super) fn insert_text(&mut self, byte: usize, text: &str) {
         let need = self.text.len() + text.len();
         if need > self.text.capacity() {
             // At least 64 bytes at a time, also near the leaf's limit (where
@@ -169,7 +210,7 @@ impl Leaf {
     }
 
     /// Merges span `i` into span `i - 1` when it continues it.
-    pub fn try_merge_back(&mut self, i: usize) -> bool {
+    pub(super) fn try_merge_back(&mut self, i: usize) -> bool {
         if i == 0 || i >= self.spans.len() || !self.spans[i - 1].can_append(&self.spans[i]) {
             return false;
         }

@@ -5,13 +5,15 @@
 mod check;
 mod cold;
 mod cursor;
+mod ids;
 mod index;
 mod leaf;
 mod span;
 mod summary;
 mod tree;
 
-pub use leaf::{ColdSpans, InLeaf, Leaf, NIL};
+pub use ids::LeafId;
+pub use leaf::{ColdSpans, InLeaf, Leaf};
 pub use span::{Span, MAX_SPAN_LEN};
 pub use summary::{Metric, Summary};
 pub use tree::{Loc, Tree};

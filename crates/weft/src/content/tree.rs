@@ -2,24 +2,26 @@
 //! any position in any unit is found in O(log n) by descent, and any leaf's
 //! offset by walking up its parents.
 
+use super::ids::{Child, LeafId, NodeId};
 use super::index::IdIndex;
-use super::leaf::{InLeaf, Leaf, LEAF_SPANS, NIL};
+use super::leaf::{ColdSpans, InLeaf, Leaf, LEAF_SPANS, SMALL_CHUNKS};
 use super::span::Span;
 use super::summary::{Metric, Summary};
 use crate::unit::TextMetrics;
 use crate::IndexUnit;
 use std::cell::OnceCell;
 
-/// Most children of an internal node (small under `cfg(test)`).
-pub const FANOUT: usize = if cfg!(test) { 4 } else { 16 };
+/// Most children of an internal node.
+pub(super) const FANOUT: usize = if SMALL_CHUNKS { 4 } else { 16 };
 
 #[derive(Debug, Clone)]
-pub struct Node {
-    pub children: Vec<u32>,
-    pub sums: Vec<Summary>,
-    pub parent: u32,
+pub(super) struct Node {
+    /// Leaves when `height` is 1, else nodes.
+    pub(super) children: Vec<Child>,
+    pub(super) sums: Vec<Summary>,
+    pub(super) parent: Option<NodeId>,
     /// 1 when the children are leaves, else one more than the children's.
-    pub height: u8,
+    pub(super) height: u8,
 }
 
 /// Deepest tree the finger can describe (fanout is at least 4, so 4^16 leaves).
@@ -29,26 +31,34 @@ const MAX_DEPTH: usize = 16;
 /// it is the last leaf, and its path from the root as (node, slot) pairs.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Finger {
-    pub(super) leaf: u32,
+    pub(super) leaf: LeafId,
     pub(super) before: Summary,
     own: Summary,
     last: bool,
     depth: u8,
-    path: [(u32, u8); MAX_DEPTH],
+    path: [(NodeId, u8); MAX_DEPTH],
 }
 
 /// A position in the document: a leaf and a position inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Loc {
-    pub leaf: u32,
+    pub leaf: LeafId,
     pub at: InLeaf,
+}
+
+/// Counts of the tree's parts, for `Doc::stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeStats {
+    /// Spans in every leaf (a cold leaf has none until it thaws).
+    pub spans: usize,
+    pub leaves: usize,
 }
 
 #[derive(Debug, Clone)]
 pub struct Tree {
-    pub nodes: Vec<Node>,
-    pub leaves: Vec<Leaf>,
-    pub root: u32,
+    pub(super) nodes: Vec<Node>,
+    pub(super) leaves: Vec<Leaf>,
+    pub(super) root: NodeId,
     /// Summary of the whole tree.
     pub(super) total: Summary,
     /// Where the last local edit went: consecutive edits in one leaf skip
@@ -71,15 +81,15 @@ pub struct Tree {
 impl Default for Tree {
     fn default() -> Self {
         let root = Node {
-            children: vec![0],
+            children: vec![LeafId::new(0).into()],
             sums: vec![Summary::default()],
-            parent: NIL,
+            parent: None,
             height: 1,
         };
         Tree {
             nodes: vec![root],
-            leaves: vec![Leaf::new(0)],
-            root: 0,
+            leaves: vec![Leaf::new(NodeId::new(0))],
+            root: NodeId::new(0),
             total: Summary::default(),
             finger: None,
             cursor: None,
@@ -103,54 +113,192 @@ fn pick_child(node: &Node, metric: Metric, target: u32, before: &mut Summary) ->
     last
 }
 
+/// Arena access, for the content module only.
+impl Tree {
+    #[inline]
+    pub(super) fn leaf(&self, id: LeafId) -> &Leaf {
+        &self.leaves[id.slot()]
+    }
+
+    #[inline]
+    pub(super) fn leaf_mut(&mut self, id: LeafId) -> &mut Leaf {
+        &mut self.leaves[id.slot()]
+    }
+
+    #[inline]
+    pub(super) fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.slot()]
+    }
+
+    #[inline]
+    pub(super) fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        &mut self.nodes[id.slot()]
+    }
+
+    /// Sets the parent of `child`, a leaf when `height` (its parent's) is 1.
+    pub(super) fn set_parent(&mut self, child: Child, height: u8, parent: NodeId) {
+        if height == 1 {
+            self.leaf_mut(child.leaf()).parent = parent;
+        } else {
+            self.node_mut(child.node()).parent = Some(parent);
+        }
+    }
+
+    /// The leaves from `first` on, in document order.
+    pub(super) fn leaves_from(&self, first: LeafId) -> impl Iterator<Item = (LeafId, &Leaf)> {
+        std::iter::successors(Some(first), |&l| self.leaf(l).next).map(|l| (l, self.leaf(l)))
+    }
+
+    /// Every leaf in document order.
+    pub(super) fn leaves_in_order(&self) -> impl Iterator<Item = (LeafId, &Leaf)> {
+        self.leaves_from(self.first_leaf())
+    }
+
+    fn first_leaf(&self) -> LeafId {
+        self.edge_leaf(|_| 0)
+    }
+
+    fn last_leaf(&self) -> LeafId {
+        self.edge_leaf(|n| n.children.len() - 1)
+    }
+
+    /// The leaf reached from the root by taking child `pick(node)` each time.
+    fn edge_leaf(&self, pick: impl Fn(&Node) -> usize) -> LeafId {
+        let mut n = self.root;
+        loop {
+            let node = self.node(n);
+            let child = node.children[pick(node)];
+            if node.height == 1 {
+                return child.leaf();
+            }
+            n = child.node();
+        }
+    }
+}
+
+/// Reading leaves, for code outside the tree: text, neighbours, coldness.
+impl Tree {
+    /// The visible text of `leaf`.
+    pub fn leaf_text(&self, leaf: LeafId) -> &str {
+        &self.leaf(leaf).text
+    }
+
+    /// The visible text in document order, one leaf at a time.
+    pub fn chunks(&self) -> impl Iterator<Item = &str> {
+        self.chunks_from(self.first_leaf())
+    }
+
+    /// The visible text from the start of `leaf` to the end, one leaf at a
+    /// time.
+    pub fn chunks_from(&self, leaf: LeafId) -> impl Iterator<Item = &str> {
+        self.leaves_from(leaf).map(|(_, l)| l.text.as_str())
+    }
+
+    /// The leaf before `leaf` in document order.
+    pub fn prev_leaf(&self, leaf: LeafId) -> Option<LeafId> {
+        self.leaf(leaf).prev
+    }
+
+    /// The leaf after `leaf` in document order.
+    pub fn next_leaf(&self, leaf: LeafId) -> Option<LeafId> {
+        self.leaf(leaf).next
+    }
+
+    /// Whether `leaf` is a snapshot page whose spans are still encoded.
+    pub fn is_cold(&self, leaf: LeafId) -> bool {
+        self.leaf(leaf).cold.is_some()
+    }
+
+    /// The encoded spans of `leaf`, while it is cold.
+    pub fn cold_spans(&self, leaf: LeafId) -> Option<&ColdSpans> {
+        self.leaf(leaf).cold.as_deref()
+    }
+
+    /// Visible characters in `leaf`.
+    pub fn leaf_chars(&self, leaf: LeafId) -> u32 {
+        self.leaf(leaf).chars()
+    }
+
+    /// Whether `loc` is past the last span of its leaf.
+    pub fn is_leaf_end(&self, loc: Loc) -> bool {
+        loc.at.span == self.leaf(loc.leaf).spans.len()
+    }
+
+    /// Visible characters before `loc` within its leaf.
+    pub fn chars_before_in_leaf(&self, loc: Loc) -> u32 {
+        self.leaf(loc.leaf).before(loc.at).1
+    }
+
+    pub fn stats(&self) -> TreeStats {
+        TreeStats {
+            spans: self.leaves.iter().map(|l| l.spans.len()).sum(),
+            leaves: self.leaves.len(),
+        }
+    }
+}
+
 impl Tree {
     pub fn total(&self) -> Summary {
         self.total
     }
 
     /// The id index. Items of cold leaves are not in it until they thaw.
-    pub fn index(&self) -> &IdIndex {
+    pub(super) fn index(&self) -> &IdIndex {
         self.index.get_or_init(|| {
-            IdIndex::build(
-                self.leaves.iter().enumerate().flat_map(|(no, leaf)| {
-                    leaf.spans.iter().map(move |s| (s.agent, s.seq, no as u32))
-                }),
-            )
+            IdIndex::build(self.leaves.iter().enumerate().flat_map(|(slot, leaf)| {
+                let id = LeafId::new(slot);
+                leaf.spans.iter().map(move |s| (s.agent, s.seq, id))
+            }))
         })
     }
 
     /// Records where items live, if the index has been built.
-    fn index_set(&mut self, span: &Span, leaf: u32) {
+    fn index_set(&mut self, span: &Span, leaf: LeafId) {
         if let Some(ix) = self.index.get_mut() {
             ix.set(span.agent, span.seq, span.end_seq(), leaf);
         }
     }
 
-    pub fn first_leaf(&self) -> u32 {
-        let mut n = self.root;
-        loop {
-            let node = &self.nodes[n as usize];
-            if node.height == 1 {
-                return node.children[0];
-            }
-            n = node.children[0];
+    /// The location before the first item.
+    pub fn start(&self) -> Loc {
+        Loc {
+            leaf: self.first_leaf(),
+            at: InLeaf::START,
+        }
+    }
+
+    /// The location after the last item.
+    pub fn end(&self) -> Loc {
+        let leaf = self.last_leaf();
+        let span = self.leaf(leaf).spans.len();
+        Loc {
+            leaf,
+            at: InLeaf { span, offset: 0 },
         }
     }
 
     /// Descends to the leaf holding position `target` of `metric`: the first
     /// child whose range extends past `target`, or the last child when
     /// `target` is the end. Returns the leaf and the summary before it.
-    pub fn descend(&self, metric: Metric, target: u32) -> (u32, Summary) {
+    pub fn descend(&self, metric: Metric, target: u32) -> (LeafId, Summary) {
         let mut before = Summary::default();
         let mut n = self.root;
         loop {
-            let node = &self.nodes[n as usize];
+            let node = self.node(n);
             let child = node.children[pick_child(node, metric, target, &mut before)];
             if node.height == 1 {
-                return (child, before);
+                return (child.leaf(), before);
             }
-            n = child;
+            n = child.node();
         }
+    }
+
+    /// The position of the `target`-th visible character (or the end of the
+    /// text), without moving the finger. In a cold leaf, its start.
+    pub fn locate_visible(&self, target: u32) -> Loc {
+        let (leaf, before) = self.descend(Metric::Text(IndexUnit::CodePoint), target);
+        let at = self.leaf(leaf).find_visible(target - before.text.chars);
+        Loc { leaf, at }
     }
 
     /// The position of the `target`-th visible character (or the end of
@@ -161,14 +309,14 @@ impl Tree {
             return (loc, before);
         }
         let (leaf, before) = self.seek_chars(target);
-        let at = self.leaves[leaf as usize].find_visible(target - before.text.chars);
+        let at = self.leaf(leaf).find_visible(target - before.text.chars);
         (Loc { leaf, at }, before)
     }
 
     /// Like `descend` by code points, but answers from the finger when the
     /// target lies in the leaf of the last edit, and leaves the finger on the
     /// leaf it finds.
-    fn seek_chars(&mut self, target: u32) -> (u32, Summary) {
+    fn seek_chars(&mut self, target: u32) -> (LeafId, Summary) {
         if let Some(f) = &self.finger {
             let start = f.before.text.chars;
             let end = start + f.own.text.chars;
@@ -176,73 +324,75 @@ impl Tree {
                 return (f.leaf, f.before);
             }
         }
-        let mut f = Finger {
-            leaf: NIL,
-            before: Summary::default(),
-            own: Summary::default(),
-            last: true,
-            depth: 0,
-            path: [(NIL, 0); MAX_DEPTH],
-        };
+        let mut before = Summary::default();
+        let mut last = true;
+        let mut depth = 0usize;
+        let mut path = [(self.root, 0u8); MAX_DEPTH];
         let mut n = self.root;
         loop {
-            let node = &self.nodes[n as usize];
-            let last = node.children.len() - 1;
+            let node = self.node(n);
             let pick = pick_child(
                 node,
                 Metric::Text(IndexUnit::CodePoint),
                 target,
-                &mut f.before,
+                &mut before,
             );
-            f.last &= pick == last;
-            if (f.depth as usize) < MAX_DEPTH {
-                f.path[f.depth as usize] = (n, pick as u8);
+            last &= pick == node.children.len() - 1;
+            if depth < MAX_DEPTH {
+                path[depth] = (n, pick as u8);
             }
-            f.depth += 1;
+            depth += 1;
             let child = node.children[pick];
             if node.height == 1 {
-                f.leaf = child;
-                f.own = node.sums[pick];
-                let found = (child, f.before);
-                self.finger = (f.depth as usize <= MAX_DEPTH).then_some(f);
-                return found;
+                let leaf = child.leaf();
+                let own = node.sums[pick];
+                self.finger = (depth <= MAX_DEPTH).then_some(Finger {
+                    leaf,
+                    before,
+                    own,
+                    last,
+                    depth: depth as u8,
+                    path,
+                });
+                return (leaf, before);
             }
-            n = child;
+            n = child.node();
         }
     }
 
-    fn child_slot(&self, node: u32, child: u32) -> usize {
-        let node = &self.nodes[node as usize];
-        node.children
+    /// Where `child` sits among the children of `node`.
+    fn child_slot(&self, node: NodeId, child: Child) -> usize {
+        self.node(node)
+            .children
             .iter()
             .position(|&c| c == child)
             .expect("child is in its parent")
     }
 
     /// Everything before `leaf` in document order.
-    pub fn leaf_start(&self, leaf: u32) -> Summary {
+    pub(super) fn leaf_start(&self, leaf: LeafId) -> Summary {
         let mut before = Summary::default();
-        let mut child = leaf;
-        let mut node = self.leaves[leaf as usize].parent;
-        while node != NIL {
-            let slot = self.child_slot(node, child);
-            for s in &self.nodes[node as usize].sums[..slot] {
+        let mut child = Child::from(leaf);
+        let mut node = Some(self.leaf(leaf).parent);
+        while let Some(n) = node {
+            let slot = self.child_slot(n, child);
+            for s in &self.node(n).sums[..slot] {
                 before.add(s);
             }
-            child = node;
-            node = self.nodes[node as usize].parent;
+            child = n.into();
+            node = self.node(n).parent;
         }
         before
     }
 
     /// Adds `delta` to the summaries on the path from `leaf` to the root.
-    pub fn add_delta(&mut self, leaf: u32, delta: &Summary) {
+    pub(super) fn add_delta(&mut self, leaf: LeafId, delta: &Summary) {
         self.total.add(delta);
         match &mut self.finger {
             Some(f) if f.leaf == leaf => {
                 f.own.add(delta);
                 for &(node, slot) in &f.path[..f.depth as usize] {
-                    self.nodes[node as usize].sums[slot as usize].add(delta);
+                    self.nodes[node.slot()].sums[slot as usize].add(delta);
                 }
                 return;
             }
@@ -250,51 +400,45 @@ impl Tree {
             Some(_) => self.finger = None,
             None => {}
         }
-        let mut child = leaf;
-        let mut node = self.leaves[leaf as usize].parent;
-        while node != NIL {
-            let slot = self.child_slot(node, child);
-            let n = &mut self.nodes[node as usize];
-            n.sums[slot].add(delta);
-            child = node;
-            node = n.parent;
+        let mut child = Child::from(leaf);
+        let mut node = Some(self.leaf(leaf).parent);
+        while let Some(n) = node {
+            let slot = self.child_slot(n, child);
+            let parent = self.node_mut(n);
+            parent.sums[slot].add(delta);
+            child = n.into();
+            node = parent.parent;
         }
     }
 
     /// Position of the item at `loc`: items and visible characters before it.
     pub fn offset_of(&self, loc: Loc) -> (u32, u32) {
         let start = self.leaf_start(loc.leaf);
-        let (items, chars) = self.leaves[loc.leaf as usize].before(loc.at);
+        let (items, chars) = self.leaf(loc.leaf).before(loc.at);
         (start.items + items, start.text.chars + chars)
     }
 
     /// Where the item `(agent, seq)` is, if it is an item of this document.
     pub fn locate(&self, agent: u32, seq: u32) -> Option<Loc> {
         let leaf = self.index().get(agent, seq)?;
-        let at = self.leaves.get(leaf as usize)?.find_id(agent, seq)?;
+        let at = self.leaves.get(leaf.slot())?.find_id(agent, seq)?;
         Some(Loc { leaf, at })
     }
 
     /// Normalises a location at the end of a leaf to the start of the next
     /// one; `None` at the end of the document.
     pub fn normalize(&self, mut loc: Loc) -> Option<Loc> {
-        loop {
-            if loc.at.span < self.leaves[loc.leaf as usize].spans.len() {
-                return Some(loc);
-            }
-            let next = self.leaves[loc.leaf as usize].next;
-            if next == NIL {
-                return None;
-            }
+        while self.is_leaf_end(loc) {
             loc = Loc {
-                leaf: next,
-                at: InLeaf { span: 0, offset: 0 },
+                leaf: self.next_leaf(loc.leaf)?,
+                at: InLeaf::START,
             };
         }
+        Some(loc)
     }
 
     pub fn span_at(&self, loc: Loc) -> Span {
-        self.leaves[loc.leaf as usize].spans[loc.at.span]
+        self.leaf(loc.leaf).spans[loc.at.span]
     }
 
     /// Moves `loc` forward by `n` items (`loc` must be normalised).
@@ -332,13 +476,10 @@ impl Tree {
         let mut leaf = loc.leaf;
         let mut span = loc.at.span;
         while span == 0 {
-            leaf = self.leaves[leaf as usize].prev;
-            if leaf == NIL {
-                return None;
-            }
-            span = self.leaves[leaf as usize].spans.len();
+            leaf = self.prev_leaf(leaf)?;
+            span = self.leaf(leaf).spans.len();
         }
-        let s = self.leaves[leaf as usize].spans[span - 1];
+        let s = self.leaf(leaf).spans[span - 1];
         Some(Loc {
             leaf,
             at: InLeaf {
@@ -360,9 +501,9 @@ impl Tree {
         text: &str,
         metrics: TextMetrics,
     ) {
-        let leaf_no = loc.leaf;
-        let leaf = &mut self.leaves[leaf_no as usize];
-        debug_assert!(leaf.cold.is_none(), "insert into cold leaf {leaf_no}");
+        let leaf_id = loc.leaf;
+        let leaf = self.leaf_mut(leaf_id);
+        debug_assert!(leaf.cold.is_none(), "insert into cold leaf {leaf_id}");
         debug_assert_eq!(chars_before, leaf.before(loc.at).1);
         let byte = leaf.byte_of_char(chars_before);
         let i = leaf.split_at(loc.at);
@@ -378,24 +519,24 @@ impl Tree {
         // cursor goes there when that is where the next visible character
         // is found: before a visible item, or at the very end.
         let next = if merged { i } else { i + 1 };
-        let at_end = leaf.next == NIL;
+        let at_end = leaf.next.is_none();
         let follows_visibly = leaf.spans.get(next).map_or(at_end, |s| !s.deleted());
         let delta = Summary {
             items: span.len(),
             text: metrics,
         };
-        self.add_delta(leaf_no, &delta);
-        self.index_set(&span, leaf_no);
+        self.add_delta(leaf_id, &delta);
+        self.index_set(&span, leaf_id);
         self.cursor = None;
-        if self.leaves[leaf_no as usize].overfull() {
-            self.fix_overflow(leaf_no);
-        } else if let Some(f) = self.finger.filter(|f| f.leaf == leaf_no && follows_visibly) {
+        if self.leaf(leaf_id).overfull() {
+            self.fix_overflow(leaf_id);
+        } else if let Some(f) = self.finger.filter(|f| f.leaf == leaf_id && follows_visibly) {
             let at = InLeaf {
                 span: next,
                 offset: 0,
             };
             let chars = f.before.text.chars + chars_before + metrics.chars;
-            self.cursor = Some((chars, Loc { leaf: leaf_no, at }));
+            self.cursor = Some((chars, Loc { leaf: leaf_id, at }));
         }
     }
 
@@ -403,9 +544,9 @@ impl Tree {
     /// within one visible span. Returns the size of the text they held.
     pub fn delete(&mut self, loc: Loc, len: u32) -> TextMetrics {
         self.cursor = None;
-        let leaf_no = loc.leaf;
-        let leaf = &mut self.leaves[leaf_no as usize];
-        debug_assert!(leaf.cold.is_none(), "delete in cold leaf {leaf_no}");
+        let leaf_id = loc.leaf;
+        let leaf = self.leaf_mut(leaf_id);
+        debug_assert!(leaf.cold.is_none(), "delete in cold leaf {leaf_id}");
         debug_assert!(!leaf.spans[loc.at.span].deleted());
         let (_, chars_before) = leaf.before(loc.at);
         let from = leaf.byte_of_char(chars_before);
@@ -431,17 +572,17 @@ impl Tree {
         }
         .negated();
         delta.items = 0;
-        self.add_delta(leaf_no, &delta);
-        if self.leaves[leaf_no as usize].overfull() {
-            self.fix_overflow(leaf_no);
+        self.add_delta(leaf_id, &delta);
+        if self.leaf(leaf_id).overfull() {
+            self.fix_overflow(leaf_id);
         }
         removed
     }
 
-    pub(super) fn fix_overflow(&mut self, leaf: u32) {
+    pub(super) fn fix_overflow(&mut self, leaf: LeafId) {
         let mut todo = vec![leaf];
         while let Some(l) = todo.pop() {
-            if self.leaves[l as usize].overfull() {
+            if self.leaf(l).overfull() {
                 let new = self.split_leaf(l);
                 todo.push(l);
                 todo.push(new);
@@ -450,13 +591,14 @@ impl Tree {
     }
 
     /// Splits an overfull leaf in two, returning the new right-hand leaf.
-    fn split_leaf(&mut self, l: u32) -> u32 {
+    fn split_leaf(&mut self, l: LeafId) -> LeafId {
         self.finger = None;
-        let leaf = &mut self.leaves[l as usize];
+        let new_id = LeafId::new(self.leaves.len());
+        let leaf = self.leaf_mut(l);
         let cut = if leaf.spans.len() > LEAF_SPANS {
             leaf.spans.len() / 2
         } else {
-            let half = crate::unit::TextMetrics::of(&leaf.text).chars / 2;
+            let half = TextMetrics::of(&leaf.text).chars / 2;
             let at = leaf.find_visible(half);
             leaf.split_at(at).max(1)
         };
@@ -466,55 +608,50 @@ impl Tree {
         let right_text = leaf.text.split_off(byte);
         leaf.spans.shrink_to_fit();
         leaf.text.shrink_to_fit();
+        leaf.ascii = leaf.text.is_ascii();
         let parent = leaf.parent;
-        let next = leaf.next;
-        let new_no = self.leaves.len() as u32;
-        self.leaves[l as usize].next = new_no;
-        let mut right = Leaf::new(parent);
-        right.spans = right_spans;
-        right.text = right_text;
-        right.prev = l;
-        right.next = next;
-        if next != NIL {
-            self.leaves[next as usize].prev = new_no;
+        let next = leaf.next.replace(new_id);
+        let right = Leaf {
+            ascii: right_text.is_ascii(),
+            spans: right_spans,
+            text: right_text,
+            prev: Some(l),
+            next,
+            ..Leaf::new(parent)
+        };
+        if let Some(next) = next {
+            self.leaf_mut(next).prev = Some(new_id);
         }
-        right.ascii = right.text.is_ascii();
-        let left_ascii = self.leaves[l as usize].text.is_ascii();
-        self.leaves[l as usize].ascii = left_ascii;
         if let Some(ix) = self.index.get_mut() {
             for s in &right.spans {
-                ix.set(s.agent, s.seq, s.end_seq(), new_no);
+                ix.set(s.agent, s.seq, s.end_seq(), new_id);
             }
         }
         let right_sum = right.summary();
         self.leaves.push(right);
-        let left_sum = self.leaves[l as usize].summary();
-        let slot = self.child_slot(parent, l);
-        let p = &mut self.nodes[parent as usize];
+        let left_sum = self.leaf(l).summary();
+        let slot = self.child_slot(parent, l.into());
+        let p = self.node_mut(parent);
         p.sums[slot] = left_sum;
-        p.children.insert(slot + 1, new_no);
+        p.children.insert(slot + 1, new_id.into());
         p.sums.insert(slot + 1, right_sum);
         self.fix_node(parent);
-        new_no
+        new_id
     }
 
     /// Splits internal nodes on the way up while they have too many children.
-    fn fix_node(&mut self, mut n: u32) {
+    fn fix_node(&mut self, mut n: NodeId) {
         self.finger = None;
-        while self.nodes[n as usize].children.len() > FANOUT {
-            let node = &mut self.nodes[n as usize];
+        while self.node(n).children.len() > FANOUT {
+            let new_id = NodeId::new(self.nodes.len());
+            let node = self.node_mut(n);
             let mid = node.children.len() / 2;
             let children = node.children.split_off(mid);
             let sums = node.sums.split_off(mid);
             let height = node.height;
-            let mut parent = node.parent;
-            let new_no = self.nodes.len() as u32;
+            let parent = node.parent;
             for &c in &children {
-                if height == 1 {
-                    self.leaves[c as usize].parent = new_no;
-                } else {
-                    self.nodes[c as usize].parent = new_no;
-                }
+                self.set_parent(c, height, new_id);
             }
             let sum_of = |v: &[Summary]| {
                 let mut s = Summary::default();
@@ -522,56 +659,44 @@ impl Tree {
                 s
             };
             let right_sum = sum_of(&sums);
-            let left_sum = sum_of(&self.nodes[n as usize].sums);
+            let left_sum = sum_of(&self.node(n).sums);
             self.nodes.push(Node {
                 children,
                 sums,
                 parent,
                 height,
             });
-            if parent == NIL {
-                parent = self.nodes.len() as u32;
-                self.nodes.push(Node {
-                    children: vec![n],
-                    sums: vec![left_sum],
-                    parent: NIL,
-                    height: height + 1,
-                });
-                self.nodes[n as usize].parent = parent;
-                self.nodes[new_no as usize].parent = parent;
-                self.root = parent;
-            }
-            let slot = self.child_slot(parent, n);
-            let p = &mut self.nodes[parent as usize];
+            let parent = parent.unwrap_or_else(|| self.grow_root(n, left_sum));
+            self.node_mut(new_id).parent = Some(parent);
+            let slot = self.child_slot(parent, n.into());
+            let p = self.node_mut(parent);
             p.sums[slot] = left_sum;
-            p.children.insert(slot + 1, new_no);
+            p.children.insert(slot + 1, new_id.into());
             p.sums.insert(slot + 1, right_sum);
             n = parent;
         }
     }
 
+    /// Puts a new root above the root `old` (whose summary is `sum`), for
+    /// a split of the old root; returns it.
+    fn grow_root(&mut self, old: NodeId, sum: Summary) -> NodeId {
+        let root = NodeId::new(self.nodes.len());
+        let height = self.node(old).height + 1;
+        self.nodes.push(Node {
+            children: vec![old.into()],
+            sums: vec![sum],
+            parent: None,
+            height,
+        });
+        self.node_mut(old).parent = Some(root);
+        self.root = root;
+        root
+    }
+
     /// Iterates over spans in document order with their visible text.
     pub fn spans(&self) -> impl Iterator<Item = (Span, &str)> + '_ {
-        let mut leaf = self.first_leaf();
-        let mut i = 0usize;
-        let mut byte = 0usize;
-        std::iter::from_fn(move || loop {
-            let l = &self.leaves[leaf as usize];
-            if i < l.spans.len() {
-                let s = l.spans[i];
-                let end = byte + crate::unit::char_to_byte(&l.text[byte..], s.visible() as usize);
-                let text = &l.text[byte..end];
-                byte = end;
-                i += 1;
-                return Some((s, text));
-            }
-            if l.next == NIL {
-                return None;
-            }
-            leaf = l.next;
-            i = 0;
-            byte = 0;
-        })
+        self.leaves_in_order()
+            .flat_map(|(_, leaf)| leaf.spans_with_text())
     }
 
     pub fn heap_bytes(&self) -> usize {
@@ -580,7 +705,8 @@ impl Tree {
                 .nodes
                 .iter()
                 .map(|n| {
-                    n.children.capacity() * 4 + n.sums.capacity() * std::mem::size_of::<Summary>()
+                    n.children.capacity() * std::mem::size_of::<Child>()
+                        + n.sums.capacity() * std::mem::size_of::<Summary>()
                 })
                 .sum::<usize>();
         let leaves = self.leaves.capacity() * std::mem::size_of::<Leaf>()
@@ -601,7 +727,7 @@ impl Tree {
     /// The visible text of `n` items from `loc` (which must be visible and
     /// within one span).
     pub fn text_at(&self, loc: Loc, n: u32) -> &str {
-        let leaf = &self.leaves[loc.leaf as usize];
+        let leaf = self.leaf(loc.leaf);
         let (_, chars) = leaf.before(loc.at);
         let from = leaf.byte_of_char(chars);
         &leaf.text[from..from + leaf.byte_len_of_chars(from, n)]
@@ -613,10 +739,9 @@ impl Tree {
     pub(super) fn check_finger(&self) {
         if let Some((chars, loc)) = self.cursor {
             let start = self.leaf_start(loc.leaf).text.chars;
-            let leaf = &self.leaves[loc.leaf as usize];
             assert!(chars >= start, "cursor: before its leaf");
             assert_eq!(
-                leaf.find_visible(chars - start),
+                self.leaf(loc.leaf).find_visible(chars - start),
                 loc.at,
                 "cursor: not where character {chars} is"
             );
@@ -630,35 +755,25 @@ impl Tree {
         );
         assert_eq!(
             f.own,
-            self.leaves[f.leaf as usize].summary(),
+            self.leaf(f.leaf).summary(),
             "finger: stale summary of leaf {}",
             f.leaf
         );
-        let chain = self.leaves_in_order();
-        assert_eq!(
-            f.last,
-            chain.last() == Some(&f.leaf),
-            "finger: wrong last flag"
-        );
-        let mut child = f.leaf;
+        let last = self.leaves_in_order().last().map(|(id, _)| id);
+        assert_eq!(f.last, last == Some(f.leaf), "finger: wrong last flag");
+        let mut child = Child::from(f.leaf);
         for &(node, slot) in f.path[..f.depth as usize].iter().rev() {
             assert_eq!(
-                self.nodes[node as usize].children[slot as usize], child,
+                self.node(node).children[slot as usize],
+                child,
                 "finger: wrong path"
             );
-            child = node;
+            child = node.into();
         }
-        assert_eq!(child, self.root, "finger: path does not start at the root");
-    }
-
-    /// Leaf numbers in document order.
-    pub fn leaves_in_order(&self) -> Vec<u32> {
-        let mut out = Vec::with_capacity(self.leaves.len());
-        let mut l = self.first_leaf();
-        while l != NIL {
-            out.push(l);
-            l = self.leaves[l as usize].next;
-        }
-        out
+        assert_eq!(
+            child,
+            self.root.into(),
+            "finger: path does not start at the root"
+        );
     }
 }

@@ -7,7 +7,7 @@ use super::envelope::{self, Kind};
 use super::ops::{self, OpsSection, TableEntry};
 use super::pages;
 use super::{Reader, Writer};
-use crate::content::{ColdSpans, Leaf, Span, Tree, MAX_SPAN_LEN, NIL};
+use crate::content::{ColdSpans, Leaf, Span, Tree, MAX_SPAN_LEN};
 use crate::history::History;
 use crate::oplog::renumber;
 use crate::unit::TextMetrics;
@@ -97,9 +97,7 @@ impl Doc {
             }
         }
         let mut text = String::with_capacity(self.len(crate::IndexUnit::Utf8));
-        for l in &self.tree.leaves_in_order() {
-            text.push_str(&self.tree.leaves[*l as usize].text);
-        }
+        self.tree.chunks().for_each(|chunk| text.push_str(chunk));
         let mut document = Writer::default();
         pages::write(&mut document, &spans, &text, section.table.len());
         document.column(text.as_bytes());
@@ -179,16 +177,13 @@ impl Doc {
                 .filter(|t| TextMetrics::of(t).chars == e.chars)
                 .ok_or(DecodeError::InvalidValue("snapshot page text"))?;
             text = &text[page_text.len()..];
-            let mut leaf = Leaf::new(NIL);
-            leaf.text = page_text.to_owned();
-            leaf.ascii = page_text.is_ascii();
-            leaf.cold = Some(Box::new(ColdSpans {
+            let spans = ColdSpans {
                 column: column.into(),
                 spans: e.spans,
                 items: e.items,
                 chars: e.chars,
-            }));
-            leaves.push(leaf);
+            };
+            leaves.push(Leaf::cold_page(page_text, spans));
         }
         if !text.is_empty() {
             return Err(DecodeError::InvalidValue("snapshot text length").into());
