@@ -53,6 +53,46 @@ test("edits survive a reload", async () => {
   await context.close();
 });
 
+test("a store attached to an existing document keeps its text and stores it; another merges what was stored into its own", async () => {
+  const context = await browser.newContext();
+  const name = `attached-${Date.now()}`;
+  const p = await page(context);
+  const first = await p.evaluate(async (name) => {
+    const doc = new window.weft.Doc();
+    doc.insert(0, "typed before storage");
+    const store = await window.weft.Store.open(name, { doc });
+    const same = store.doc === doc;
+    const text = doc.toString();
+    await store.whenDurable();
+    await store.close();
+    return { same, text };
+  }, name);
+  assert.deepEqual(first, { same: true, text: "typed before storage" });
+  await p.reload();
+  await p.waitForFunction(() => window.ready === true);
+  const second = await p.evaluate(async (name) => {
+    const doc = new window.weft.Doc();
+    doc.insert(0, "mine, ");
+    const changes = [];
+    doc.on("change", (e) => changes.push(e));
+    const store = await window.weft.Store.open(name, { doc });
+    const merged = doc.toString();
+    // What was stored arrived as one change, with the store as its origin.
+    const origins = changes.map((e) => [e.origin === store ? "the store" : String(e.origin), e.local]);
+    await store.whenDurable();
+    await store.close();
+    return { merged, origins };
+  }, name);
+  assert.ok(["mine, typed before storage", "typed before storagemine, "].includes(second.merged), second.merged);
+  assert.deepEqual(second.origins, [["the store", false]]);
+  await p.reload();
+  await p.waitForFunction(() => window.ready === true);
+  const reopened = await p.evaluate(async (name) => (await window.weft.Store.open(name)).doc.toString(), name);
+  assert.equal(reopened, second.merged, "both documents' text is stored");
+  assert.deepEqual(p.errors, []);
+  await context.close();
+});
+
 test("reloading without editing stores nothing new", async () => {
   const context = await browser.newContext();
   const name = `idle-${Date.now()}`;

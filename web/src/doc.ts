@@ -23,8 +23,14 @@ import { Emitter, type Listener } from "./events.js";
  */
 const MAX_COMPOSED_PATCHES = 64;
 
-/** Where a change came from. */
-export type Origin = "local" | "remote";
+/**
+ * What a change came from, as Yjs's `transaction.origin`: whatever the code
+ * that made it passed to `transact(fn, origin)` or `applyUpdate(bytes,
+ * origin)`, any value (a string, the object of an editor binding, a store
+ * or a provider; compared with `===`). Without one it is `"local"` for this
+ * document's own edits and `"remote"` for merged updates.
+ */
+export type Origin = unknown;
 
 /** What a `change` listener receives. */
 export interface ChangeEvent {
@@ -32,8 +38,30 @@ export interface ChangeEvent {
   delta: Delta;
   /** The same change as sequential patches. */
   patches: Patch[];
-  /** `"local"` for this document's own edits, `"remote"` for merged updates. */
+  /**
+   * The origin given to `transact` or `applyUpdate` (the outermost call's,
+   * for nested ones); without one, `"local"` if `local`, else `"remote"`.
+   */
   origin: Origin;
+  /**
+   * Whether the change includes edits made on this document (`insert`,
+   * `delete`), as Yjs's `transaction.local`; false when it only merged
+   * updates (`applyUpdate`, a store's other tabs, a provider's peers).
+   */
+  local: boolean;
+}
+
+/** What an `update` listener receives. */
+export interface UpdateEvent {
+  /**
+   * Everything the transaction added, as an update for another replica's
+   * `applyUpdate` (`encodeUpdate` of the version before it).
+   */
+  update: Uint8Array;
+  /** As in `ChangeEvent`. */
+  origin: Origin;
+  /** As in `ChangeEvent`. */
+  local: boolean;
 }
 
 /** Options for a new document. */
@@ -68,8 +96,18 @@ export type BrokenError = Error & { readonly code: "DOCUMENT_BROKEN"; readonly c
 
 /** Events of a `Doc`. */
 export interface DocEvents {
-  /** A change, delivered once it is complete. */
+  /**
+   * A change, delivered once it is complete: once per call that changed the
+   * text, or once per `transact` for everything done inside it.
+   */
   change: ChangeEvent;
+  /**
+   * The same transaction as an update to send or store, delivered after its
+   * `change`; also for an update that changed the history but not the text
+   * (a delete of a character already deleted). Worked out only while
+   * someone listens.
+   */
+  update: UpdateEvent;
   /**
    * The document's WebAssembly object failed (a trap: a bug, or memory or
    * stack ran out) and can no longer be used: every call throws. Whatever
@@ -81,8 +119,9 @@ export interface DocEvents {
 
 /**
  * For the package's own modules (storage, sync): calls on a document's
- * binding object, delivery of changes merged into it, and word of its end.
- * Not exported from the package.
+ * binding object, merges into it that only the binding can make (a sync
+ * session's), documents around objects the binding made, and word of a
+ * document's end. Not exported from the package.
  */
 export let docInternals: {
   /**
@@ -92,7 +131,14 @@ export let docInternals: {
    * The object is looked up on every call: never keep it.
    */
   use<T>(doc: Doc, f: (raw: RawDoc) => T): T;
-  emitRemote(doc: Doc, patches: Patch[]): void;
+  /**
+   * Runs `f` on the binding object as a merge, exactly as `applyUpdate`
+   * does: the patches it returns are the change, delivered with `origin`
+   * (`local` false), as part of the transaction under way if there is one.
+   */
+  merge(doc: Doc, f: (raw: RawDoc) => Patch[], origin: Origin): void;
+  /** A document around a binding object that nothing else uses (a store's loaded one). */
+  wrap(raw: RawDoc): Doc;
   /**
    * Calls `listener` once when the document is freed or breaks, with the
    * error every later call throws (after the binding returned, before the
@@ -101,13 +147,26 @@ export let docInternals: {
   onEnd(doc: Doc, listener: (err: WeftError) => void): () => void;
 };
 
-/** Set by `Doc.load` for the constructor to adopt, instead of a new document. */
-let adopt: RawDoc | undefined;
+/**
+ * The constructor's option for a binding object to wrap instead of making a
+ * new one: a key only this module holds, so `DocOptions` never shows it.
+ */
+const WRAP = Symbol("weft.wrap");
 
-/** Wraps a document the binding made (for the storage layer; not exported). */
-export function adoptRaw(raw: RawDoc): Doc {
-  adopt = raw;
-  return new Doc();
+/** The change under way: one call, or everything inside `transact`. */
+interface Transaction {
+  /** What `transact` or the call was given (undefined: none). */
+  origin: Origin;
+  /** Whether an edit of this document (not a merge) changed the text. */
+  local: boolean;
+  /** Every change, in order: sequential patches. */
+  patches: Patch[];
+  /** The version before the transaction, when `update` listeners need it. */
+  before: Uint8Array | undefined;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** A random 64-bit replica id. */
@@ -117,7 +176,7 @@ export function randomReplica(): bigint {
   return id[0]!;
 }
 
-const EVENTS: readonly (keyof DocEvents)[] = ["change", "broken"];
+const EVENTS: readonly (keyof DocEvents)[] = ["change", "update", "broken"];
 const BIASES: readonly Bias[] = ["left", "right"];
 
 /** The replica id of `options`, checked (random when absent). */
@@ -150,6 +209,8 @@ export class Doc {
   #events = new Emitter<DocEvents>();
   /** The package's own modules that stop when the document ends (`docInternals.onEnd`). */
   #ends = new Emitter<{ end: WeftError }>();
+  /** The transaction under way (inside `transact`). */
+  #txn: Transaction | undefined;
 
   static {
     const checked = (doc: Doc): Doc => {
@@ -158,9 +219,8 @@ export class Doc {
     };
     docInternals = {
       use: (doc, f) => checked(doc).#use(f),
-      emitRemote: (doc, patches) => {
-        if (patches.length > 0) doc.#emit(patches, "remote");
-      },
+      merge: (doc, f, origin) => checked(doc).#change(false, origin, f),
+      wrap: (raw) => new Doc({ [WRAP]: raw } as DocOptions),
       onEnd: (doc, listener) => {
         checked(doc).#ends.on("end", listener);
         return () => doc.#ends.off("end", listener);
@@ -169,9 +229,8 @@ export class Doc {
   }
 
   constructor(options: DocOptions = {}) {
-    const adopted = adopt;
-    adopt = undefined;
-    this.#raw = adopted ?? new RawDoc(replicaOf(options));
+    const wrapped = (options as { [WRAP]?: RawDoc } | null | undefined)?.[WRAP];
+    this.#raw = wrapped ?? new RawDoc(replicaOf(options));
   }
 
   /** Loads a document from `encodeState()` bytes. */
@@ -184,8 +243,7 @@ export class Doc {
     } catch (err) {
       throw isCoded(err) ? err : brokenError(err);
     }
-    adopt = raw;
-    return new Doc();
+    return new Doc({ [WRAP]: raw } as DocOptions);
   }
 
   /** `"open"`, `"freed"` or `"broken"`: see `DocState`. */
@@ -210,20 +268,22 @@ export class Doc {
   insert(index: number, text: string): void {
     const i = checkIndex(index, "index");
     const t = checkText(text);
-    this.#use((raw) => raw.insert(i, t));
-    if (t.length > 0) this.#emit([{ index: i, insert: t }], "local");
+    this.#change(true, undefined, (raw) => {
+      raw.insert(i, t);
+      return t.length > 0 ? [{ index: i, insert: t }] : [];
+    });
   }
 
   /** Deletes `length` code units starting at `index`. */
   delete(index: number, length: number): void {
     const i = checkIndex(index, "index");
     const n = checkIndex(length, "length");
-    const deleted = this.#use((raw) => {
+    this.#change(true, undefined, (raw) => {
       const before = raw.length;
       raw.delete(i, n);
-      return before - raw.length;
+      const deleted = before - raw.length;
+      return deleted > 0 ? [{ index: i, delete: deleted }] : [];
     });
-    if (deleted > 0) this.#emit([{ index: i, delete: deleted }], "local");
   }
 
   /** The whole text. */
@@ -259,11 +319,49 @@ export class Doc {
     return this.#use((raw) => raw.encodeUpdate(version));
   }
 
-  /** Merges an update or state from any replica, in any order, any number of times. */
-  applyUpdate(update: Uint8Array): void {
+  /**
+   * Merges an update or state from any replica, in any order, any number of
+   * times. Its events carry `origin` (default `"remote"`; inside `transact`,
+   * the transaction's) and `local: false`.
+   */
+  applyUpdate(update: Uint8Array, origin?: Origin): void {
     const bytes = checkBytes(update, "update");
-    const patches = this.#use((raw) => raw.applyUpdate(bytes)) as Patch[];
-    if (patches.length > 0) this.#emit(patches, "remote");
+    this.#change(false, origin, (raw) => raw.applyUpdate(bytes) as Patch[]);
+  }
+
+  /**
+   * Runs `fn` and returns what it returns; every change made inside (edits
+   * and merges) is one change: one `change` event with the composed delta
+   * and all patches, one `update` event, both after `fn` returns and both
+   * carrying `origin` (default `"local"`, or `"remote"` when `fn` only
+   * merged updates). A store writes it in one go and a provider sends it
+   * together. A `transact` inside `fn` (or an origin given to `applyUpdate`
+   * there) joins this one: the outermost origin is the one events carry. If
+   * `fn` throws, what it changed before stays and its events are delivered,
+   * then the error is rethrown. `fn` runs synchronously: what it does after
+   * an `await` is not part of the transaction.
+   */
+  transact<T>(fn: () => T, origin?: Origin): T {
+    checkFunction(fn, "fn");
+    if (this.#txn) return fn();
+    this.#open(); // a freed or broken document throws its code at once
+    const txn = this.#begin(origin);
+    this.#txn = txn;
+    let result: T;
+    try {
+      result = fn();
+    } catch (err) {
+      this.#txn = undefined;
+      try {
+        this.#commit(txn);
+      } catch {
+        // The document broke delivering it (and said so): `fn`'s error is the one to throw.
+      }
+      throw err;
+    }
+    this.#txn = undefined;
+    this.#commit(txn);
+    return result;
   }
 
   /** A sticky index at `index`; `"right"` (default) sticks to the character after it. */
@@ -300,7 +398,7 @@ export class Doc {
 
   /**
    * Listens for `change` (delivered after the change is complete; a listener
-   * may edit) or `broken`. A listener that throws is reported on the console;
+   * may edit), `update` (after the `change`) or `broken`. A listener that throws is reported on the console;
    * the other listeners are still called and the change stands.
    */
   on<K extends keyof DocEvents>(event: K, listener: Listener<DocEvents[K]>): void {
@@ -375,14 +473,51 @@ export class Doc {
     }
   }
 
-  #emit(patches: Patch[], origin: Origin): void {
-    if (!this.#events.has("change")) return; // no delta to work out
-    const delta =
-      patches.length === 1
-        ? patchDelta(patches[0]!)
-        : patches.length <= MAX_COMPOSED_PATCHES
-          ? patchesToDelta(patches)
-          : this.#use((raw) => replacedRange(patches, raw.length, (start, end) => raw.slice(start, end)));
-    this.#events.emit("change", { delta, patches, origin });
+  /** A new transaction (the document must be open). */
+  #begin(origin: Origin): Transaction {
+    const before = this.#events.has("update") ? this.#use((raw) => raw.version()) : undefined;
+    return { origin, local: false, patches: [], before };
+  }
+
+  /**
+   * Makes a change: `f` changes the binding object and returns the patches
+   * it made. Inside `transact` they join its transaction; otherwise they are
+   * delivered as a transaction of their own. If `f` throws, nothing changed.
+   */
+  #change(local: boolean, origin: Origin, f: (raw: RawDoc) => Patch[]): void {
+    const outer = this.#txn;
+    const txn = outer ?? this.#begin(origin);
+    const patches = this.#use(f);
+    if (patches.length > 0) {
+      if (local) txn.local = true;
+      for (const p of patches) txn.patches.push(p);
+    }
+    if (!outer) this.#commit(txn);
+  }
+
+  /** Delivers a finished transaction: its `change`, then its `update`. */
+  #commit(txn: Transaction): void {
+    if (this.#state !== "open") return; // freed or broken meanwhile: its listeners are gone
+    const { patches, local, before } = txn;
+    const origin = txn.origin === undefined ? (local ? "local" : "remote") : txn.origin;
+    // Worked out before any listener runs (a listener may edit).
+    let update: UpdateEvent | undefined;
+    if (before && this.#events.has("update")) {
+      const bytes = this.#use((raw) => (sameBytes(raw.version(), before) ? undefined : raw.encodeUpdate(before)));
+      if (bytes) update = { update: bytes, origin, local };
+    }
+    if (patches.length > 0 && this.#events.has("change")) {
+      this.#events.emit("change", { delta: this.#delta(patches), patches, origin, local });
+    }
+    if (update && this.#state === "open") this.#events.emit("update", update);
+  }
+
+  /** Sequential patches as one delta over the text before them. */
+  #delta(patches: Patch[]): Delta {
+    return patches.length === 1
+      ? patchDelta(patches[0]!)
+      : patches.length <= MAX_COMPOSED_PATCHES
+        ? patchesToDelta(patches)
+        : this.#use((raw) => replacedRange(patches, raw.length, (start, end) => raw.slice(start, end)));
   }
 }

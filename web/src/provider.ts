@@ -4,7 +4,7 @@
 // BroadcastChannel. Each connection runs the core's sync protocol.
 
 import { RawSession } from "../wasm/weft_wasm.js";
-import { docInternals, type Doc } from "./doc.js";
+import { docInternals, type ChangeEvent, type Doc } from "./doc.js";
 import { checkIndex, checkOptions, checkString, isCoded, rangeError, typeError, withCode, type WeftError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 import type { Patch } from "./delta.js";
@@ -139,7 +139,9 @@ function isDocEnd(err: unknown): err is WeftError {
 }
 
 /**
- * Keeps a document in sync with a room. Create with `connect`. The
+ * Keeps a document in sync with a room. Create with `connect`. What it
+ * merges from peers reaches the document's listeners with the provider as
+ * the change's `origin` (`local` false). The
  * document's binding object is looked up on every use, never kept: once
  * the document is freed or broken, the provider disconnects (status
  * `offline`) and reports it once as an `error` with the document's code.
@@ -166,7 +168,10 @@ export class Provider {
   #stopped = false;
   #flushQueued = false;
   #events = new Emitter<ProviderEvents>();
-  #onChange = () => this.#queueFlush();
+  /** Changes made elsewhere go out to the peers (the provider's own merges are forwarded by `#receive`). */
+  #onChange = (e: ChangeEvent) => {
+    if (e.origin !== this) this.#queueFlush();
+  };
   #stopWatching: () => void;
 
   constructor(doc: Doc, options: ConnectOptions) {
@@ -470,18 +475,19 @@ export class Provider {
       }
     }
     if (this.#connections.get(c.peer) !== c) return;
-    let received: { frames: Uint8Array[]; patches: Patch[]; presence?: Uint8Array };
+    let received!: { frames: Uint8Array[]; patches: Patch[]; presence?: Uint8Array };
     try {
-      received = docInternals.use(this.doc, (raw) => c.session.receive(raw, frame)) as unknown as typeof received;
+      // Merged with this provider as the change's origin.
+      docInternals.merge(this.doc, (raw) => (received = c.session.receive(raw, frame) as unknown as typeof received).patches, this);
     } catch (err) {
       if (isDocEnd(err)) return this.#docEnded(err);
       this.#fail(c, (err as { code?: string }).code ?? "SYNC_PROTOCOL", (err as Error).message);
       return;
     }
-    this.#send(c, received.frames);
-    docInternals.emitRemote(this.doc, received.patches);
-    // A change listener may have freed the document (which disconnects).
+    // A change listener may have closed the connection, or freed the
+    // document (which disconnects): then there is nothing to answer.
     if (this.#connections.get(c.peer) !== c) return;
+    this.#send(c, received.frames);
     // Forward to the others even when nothing visible changed.
     this.#queueFlush();
     if (received.presence) {

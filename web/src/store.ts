@@ -2,7 +2,7 @@
 // checkpoints, shared safely by several tabs.
 
 import { RawStore, type RawDoc } from "../wasm/weft_wasm.js";
-import { adoptRaw, Doc, docInternals, randomReplica, type ChangeEvent } from "./doc.js";
+import { Doc, docInternals, randomReplica, type ChangeEvent } from "./doc.js";
 import { checkIndex, checkOptions, checkString, isCoded, withCode, type WeftError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 
@@ -14,6 +14,14 @@ export interface StoreOptions {
    * quarter of the checkpoint. `close()` folds any records regardless.
    */
   compactionFloorBytes?: number;
+  /**
+   * A document to keep in storage instead of a new one (as y-indexeddb
+   * attaches to an existing `Y.Doc`): what is stored is merged into it
+   * (a change with the store as `origin`), and what it holds that storage
+   * lacks is written at once. It keeps its replica id; the store never frees
+   * it.
+   */
+  doc?: Doc;
 }
 
 /** Counts of `Store.stats()`. */
@@ -50,10 +58,6 @@ export interface StoreEvents {
 }
 
 /**
- * Between tabs: an edit (an update), or "everything up to this version is
- * on disk" from the tab that wrote it.
- */
-/**
  * Between tabs of one document: an update, a durable report, or the hello a
  * tab sends when it opens (its version), which the others answer with what
  * it lacks. A tab posts its edits only once another tab has spoken.
@@ -80,6 +84,16 @@ interface Loaded {
   checkpointBytes: number;
 }
 
+/** The version of a document with nothing in it: what a store that never wrote has stored. */
+function emptyVersion(): Uint8Array {
+  const empty = new Doc({ replica: 0n });
+  try {
+    return empty.version();
+  } finally {
+    empty.free();
+  }
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -98,7 +112,10 @@ function closedError(): WeftError {
  * tab) is appended to the journal in one transaction per batch; an edit is
  * durable once `whenDurable()` resolves (or the `durable` event fires).
  * Each session edits under a fresh replica id, so ids are never reused even
- * if a crash lost edits that peers had already seen.
+ * if a crash lost edits that peers had already seen (unless it was given a
+ * document: that one keeps its own). Changes the store merges into the
+ * document (what storage holds, other tabs' edits) have the store as their
+ * `origin`.
  */
 export class Store {
   /** The document. */
@@ -120,7 +137,6 @@ export class Store {
   #scheduled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #due = 0;
-  #applyingTab = false;
   /** Whether another tab of this document has spoken: until then, nobody listens. */
   #otherTabs = false;
   /** Whether this tab writes remote changes at once (one tab per document does). */
@@ -140,17 +156,32 @@ export class Store {
   #events = new Emitter<StoreEvents>();
   #onChange = (e: ChangeEvent) => this.#guard(() => this.#changed(e));
 
-  private constructor(name: string, raw: RawStore | undefined, loaded: Loaded | undefined, options: StoreOptions) {
+  private constructor(name: string, raw: RawStore | undefined, loaded: Loaded | undefined, options: StoreOptions, doc: Doc | undefined) {
     this.#name = name;
     this.#raw = raw;
     this.#floor = options.compactionFloorBytes;
-    this.doc = loaded ? adoptRaw(loaded.doc) : new Doc();
+    if (doc) {
+      this.doc = doc;
+      // Until the database opens, nothing of it is stored.
+      this.#saved = loaded ? loaded.doc.version() : emptyVersion();
+      if (loaded) {
+        let stored: Uint8Array;
+        try {
+          stored = loaded.doc.encodeState();
+        } finally {
+          loaded.doc.free();
+        }
+        doc.applyUpdate(stored, this);
+      }
+    } else {
+      this.doc = loaded ? docInternals.wrap(loaded.doc) : new Doc();
+      this.#saved = this.doc.version();
+    }
     this.problems = loaded?.problems ?? [];
     this.#keys = loaded?.mergedKeys ?? [];
     this.#checkpoints = loaded?.mergedCheckpoints ?? [];
     this.#journalBytes = loaded?.journalBytes ?? 0;
     this.#checkpointBytes = loaded?.checkpointBytes ?? 0;
-    this.#saved = this.doc.version();
     this.doc.on("change", this.#onChange);
     this.#stopWatching = docInternals.onEnd(this.doc, (err) => this.#docEnded(err));
     this.#electWriter();
@@ -159,20 +190,27 @@ export class Store {
     // throw out of this handler (in Node that ends the process).
     this.#channel?.addEventListener("message", (e: MessageEvent) => this.#guard(() => this.#fromTab(e.data)));
     this.#channel?.postMessage({ hello: this.#saved } satisfies TabMessage);
+    // A given document's own state: written at once.
+    if (raw && !sameBytes(this.#saved, this.doc.version())) this.#schedule(0);
   }
 
   /**
-   * Opens the document stored under `name` (empty if there is none). Where
-   * IndexedDB exists but refuses to open (private modes, blocked storage),
-   * the store starts empty in memory, reports an `error`, and keeps trying:
-   * once the database opens, what it holds is merged in and everything is
-   * stored. Where IndexedDB does not exist at all, this rejects.
+   * Opens the document stored under `name` (empty if there is none), or
+   * with `{ doc }` attaches storage to an existing document: what is stored
+   * is merged into it, and its own state is written. Where IndexedDB exists
+   * but refuses to open (private modes, blocked storage), the store starts
+   * in memory (empty, or with the given document), reports an `error`, and
+   * keeps trying: once the database opens, what it holds is merged in and
+   * everything is stored. Where IndexedDB does not exist at all, this
+   * rejects.
    */
   static async open(name: string, options: StoreOptions = {}): Promise<Store> {
     // Checked before the binding sees them (a name that is not a string traps in it).
     checkString(name, "name");
-    const { compactionFloorBytes } = checkOptions<StoreOptions>(options, "options");
+    const { compactionFloorBytes, doc } = checkOptions<StoreOptions>(options, "options");
     if (compactionFloorBytes !== undefined) checkIndex(compactionFloorBytes, "compactionFloorBytes");
+    // A Doc, and open: a freed or broken one is refused with its code.
+    if (doc !== undefined) docInternals.use(doc, () => {});
     let raw: RawStore | undefined;
     let loaded: Loaded;
     try {
@@ -181,7 +219,7 @@ export class Store {
     } catch (err) {
       raw?.close();
       if (typeof globalThis.indexedDB === "undefined") throw err;
-      const store = new Store(name, undefined, undefined, options);
+      const store = new Store(name, undefined, undefined, options, doc);
       setTimeout(() => {
         if (store.#closed) return;
         store.#emit("error", err as Error);
@@ -189,7 +227,14 @@ export class Store {
       }, 0);
       return store;
     }
-    const store = new Store(name, raw, loaded, options);
+    let store: Store;
+    try {
+      store = new Store(name, raw, loaded, options, doc);
+    } catch (err) {
+      // The stored history could not be merged into the given document.
+      raw.close();
+      throw err;
+    }
     // After the caller has had the chance to subscribe.
     setTimeout(() => loaded.problems.forEach((p) => store.#emit("corruption", p)), 0);
     return store;
@@ -360,14 +405,14 @@ export class Store {
 
   #changed(e: ChangeEvent): void {
     if (this.#closed) return;
-    if (e.origin === "local" && this.#otherTabs && this.#channel) {
+    if (e.local && this.#otherTabs && this.#channel) {
       // Other tabs see local edits at once; what they already have is ignored.
       this.#channel.postMessage(this.doc.encodeUpdate(this.#saved));
     }
-    // Another tab's edit is its to store, and a peer's edit (which reaches
-    // every tab) the writer tab's: others only step in if no tab reports
-    // it durable within the grace.
-    const theirs = this.#applyingTab || (e.origin === "remote" && !this.#writer);
+    // What this store merged (another tab's edit) is that tab's to store,
+    // and a peer's edit (which reaches every tab) the writer tab's: others
+    // only step in if no tab reports it durable within the grace.
+    const theirs = e.origin === this || (!e.local && !this.#writer);
     // The writer may have reported it durable before this tab received it.
     if (theirs && this.#reportedDurable && sameBytes(this.#reportedDurable, this.doc.version())) {
       this.#storedElsewhere(this.#reportedDurable);
@@ -414,15 +459,12 @@ export class Store {
     if (this.#closed) return;
     this.#otherTabs = true;
     if (message instanceof Uint8Array) {
-      this.#applyingTab = true;
       try {
-        this.doc.applyUpdate(message);
+        this.doc.applyUpdate(message, this);
       } catch (err) {
         // Bytes that are no update (a buggy or hostile page): nothing of
         // them is merged, and later messages are handled as ever.
         this.#report(err);
-      } finally {
-        this.#applyingTab = false;
       }
       return;
     }
@@ -532,7 +574,7 @@ export class Store {
     this.#checkpointBytes = loaded.checkpointBytes;
     const stored = loaded.doc.encodeState();
     loaded.doc.free();
-    this.doc.applyUpdate(stored);
+    this.doc.applyUpdate(stored, this);
     for (const p of loaded.problems) this.#emit("corruption", p);
   }
 

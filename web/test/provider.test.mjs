@@ -121,3 +121,40 @@ test("a presence the document or JSON cannot carry is refused when it is set, wi
     provider.disconnect();
   }
 });
+
+test("what a provider merges from peers has the provider as origin; its peers' transactions and origins stay theirs", async () => {
+  const r = room();
+  const docA = new Doc();
+  const docB = new Doc();
+  const a = recorded(docA, { room: r });
+  const b = recorded(docB, { room: r });
+  const changesA = [];
+  const changesB = [];
+  docA.on("change", (e) => changesA.push(e));
+  docB.on("change", (e) => changesB.push(e));
+  try {
+    await until(() => a.provider.status === "synced" && b.provider.status === "synced" && a.log.joins.length === 1, "the tabs to sync");
+    docA.transact(() => {
+      docA.insert(0, "hello");
+      docA.insert(5, " world");
+      docA.delete(0, 1);
+    }, "a's editor");
+    await until(() => docB.toString() === "ello world", "the transaction to arrive");
+    assert.deepEqual(changesA.map((e) => [e.origin, e.local]), [["a's editor", true]]);
+    assert.equal(changesB.length, 1, "one transaction, one change at the peer");
+    assert.equal(changesB[0].origin, b.provider);
+    assert.equal(changesB[0].local, false);
+    assert.deepEqual(changesB[0].delta, [{ insert: "ello world" }]);
+    // A change merged from elsewhere (not the provider) still goes out.
+    const other = new Doc();
+    other.insert(0, ">> ");
+    docB.applyUpdate(other.encodeUpdate(), "a store, say");
+    await until(() => docA.toString().startsWith(">> ") || docA.toString().endsWith(">> "), "the merged change to reach a");
+    assert.equal(changesA.at(-1).origin, a.provider);
+    assert.deepEqual(a.log.errors, []);
+    assert.deepEqual(b.log.errors, []);
+  } finally {
+    a.provider.disconnect();
+    b.provider.disconnect();
+  }
+});

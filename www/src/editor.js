@@ -34,7 +34,8 @@ function deltaToChanges(delta) {
  * main selection `{ anchor, head }` whenever it moves.
  */
 export function bindEditor(parent, doc, { onSelection }) {
-  let applyingEditor = false;
+  /** The origin of the edits this editor makes: its own changes are not replayed into it. */
+  const origin = { editor: "codemirror" };
   const view = new EditorView({
     parent,
     state: EditorState.create({
@@ -51,16 +52,14 @@ export function bindEditor(parent, doc, { onSelection }) {
           if (update.docChanged && !update.transactions.some((t) => t.annotation(fromDoc))) {
             const edits = [];
             update.changes.iterChanges((fromA, toA, _fromB, _toB, text) => edits.push([fromA, toA, text.toString()]));
-            applyingEditor = true;
-            try {
+            // One transaction: one change, stored and sent together.
+            doc.transact(() => {
               // Last first, so earlier positions still hold.
               for (const [from, to, text] of edits.reverse()) {
                 if (to > from) doc.delete(from, to - from);
                 if (text) doc.insert(from, text);
               }
-            } finally {
-              applyingEditor = false;
-            }
+            }, origin);
           }
           if (update.selectionSet || update.docChanged) {
             const { anchor, head } = update.state.selection.main;
@@ -71,7 +70,7 @@ export function bindEditor(parent, doc, { onSelection }) {
     }),
   });
   doc.on("change", (event) => {
-    if (applyingEditor) return; // the editor made this change itself
+    if (event.origin === origin) return; // the editor made this change itself
     view.dispatch({ changes: deltaToChanges(event.delta), annotations: fromDoc.of(true) });
   });
   return view;

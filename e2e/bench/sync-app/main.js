@@ -17,7 +17,7 @@ function open(impl, room, signaling) {
   if (impl === "weft") {
     const doc = new Doc();
     const onRemote = [];
-    doc.on("change", (e) => e.origin === "remote" && onRemote.forEach((f) => f()));
+    doc.on("change", (e) => !e.local && onRemote.forEach((f) => f()));
     return {
       insert: (i, s) => doc.insert(i, s),
       remove: (i, n) => doc.delete(i, n),
