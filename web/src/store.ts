@@ -1,5 +1,8 @@
 // Durable storage in IndexedDB: an append-only journal of updates with
-// checkpoints, shared safely by several tabs.
+// checkpoints, shared safely by several tabs. The journal protocol (what is
+// stored, what to append, when to compact, what a compaction deletes, the
+// key counter) is the binding's `RawStore`; this keeps what is JavaScript's:
+// events, timers, the Web Locks and the tabs.
 
 import { RawStore, type RawDoc } from "../wasm/weft_wasm.js";
 import { Doc, docInternals, randomReplica, type ChangeEvent } from "./doc.js";
@@ -75,13 +78,23 @@ const TAB_GRACE_MS = 2_000;
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 30_000;
 
+/** A database opened and read: what it holds, and what of it was damaged. */
 interface Loaded {
+  raw: RawStore;
   doc: RawDoc;
   problems: CorruptionEvent[];
-  mergedKeys: number[];
-  mergedCheckpoints: number[];
-  journalBytes: number;
-  checkpointBytes: number;
+}
+
+/** Opens the database of `name` and reads it, editing as a fresh replica. */
+async function load(name: string, floor: number | undefined): Promise<Loaded> {
+  const raw = await RawStore.open(name, floor);
+  try {
+    const doc = await raw.load(randomReplica());
+    return { raw, doc, problems: raw.takeProblems() };
+  } catch (err) {
+    raw.close();
+    throw err;
+  }
 }
 
 /** The version of a document with nothing in it: what a store that never wrote has stored. */
@@ -127,12 +140,6 @@ export class Store {
   readonly #name: string;
   readonly #floor: number | undefined;
   readonly #channel: BroadcastChannel | undefined;
-  #saved: Uint8Array;
-  /** Records and checkpoints the document includes: what compaction may delete. */
-  #keys: number[];
-  #checkpoints: number[];
-  #journalBytes: number;
-  #checkpointBytes: number;
   #flushing: Promise<void> = Promise.resolve();
   #scheduled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -156,14 +163,12 @@ export class Store {
   #events = new Emitter<StoreEvents>();
   #onChange = (e: ChangeEvent) => this.#guard(() => this.#changed(e));
 
-  private constructor(name: string, raw: RawStore | undefined, loaded: Loaded | undefined, options: StoreOptions, doc: Doc | undefined) {
+  private constructor(name: string, loaded: Loaded | undefined, options: StoreOptions, doc: Doc | undefined) {
     this.#name = name;
-    this.#raw = raw;
+    this.#raw = loaded?.raw;
     this.#floor = options.compactionFloorBytes;
     if (doc) {
       this.doc = doc;
-      // Until the database opens, nothing of it is stored.
-      this.#saved = loaded ? loaded.doc.version() : emptyVersion();
       if (loaded) {
         let stored: Uint8Array;
         try {
@@ -175,13 +180,8 @@ export class Store {
       }
     } else {
       this.doc = loaded ? docInternals.wrap(loaded.doc) : new Doc();
-      this.#saved = this.doc.version();
     }
     this.problems = loaded?.problems ?? [];
-    this.#keys = loaded?.mergedKeys ?? [];
-    this.#checkpoints = loaded?.mergedCheckpoints ?? [];
-    this.#journalBytes = loaded?.journalBytes ?? 0;
-    this.#checkpointBytes = loaded?.checkpointBytes ?? 0;
     this.doc.on("change", this.#onChange);
     this.#stopWatching = docInternals.onEnd(this.doc, (err) => this.#docEnded(err));
     this.#electWriter();
@@ -189,9 +189,9 @@ export class Store {
     // Any page of this origin can post on the channel: nothing it sends may
     // throw out of this handler (in Node that ends the process).
     this.#channel?.addEventListener("message", (e: MessageEvent) => this.#guard(() => this.#fromTab(e.data)));
-    this.#channel?.postMessage({ hello: this.#saved } satisfies TabMessage);
+    this.#channel?.postMessage({ hello: this.#saved() } satisfies TabMessage);
     // A given document's own state: written at once.
-    if (raw && !sameBytes(this.#saved, this.doc.version())) this.#schedule(0);
+    if (this.#raw && !sameBytes(this.#saved(), this.doc.version())) this.#schedule(0);
   }
 
   /**
@@ -211,15 +211,12 @@ export class Store {
     if (compactionFloorBytes !== undefined) checkIndex(compactionFloorBytes, "compactionFloorBytes");
     // A Doc, and open: a freed or broken one is refused with its code.
     if (doc !== undefined) docInternals.use(doc, () => {});
-    let raw: RawStore | undefined;
     let loaded: Loaded;
     try {
-      raw = (await RawStore.open(name)) as RawStore;
-      loaded = (await raw.load(randomReplica())) as Loaded;
+      loaded = await load(name, compactionFloorBytes);
     } catch (err) {
-      raw?.close();
       if (typeof globalThis.indexedDB === "undefined") throw err;
-      const store = new Store(name, undefined, undefined, options, doc);
+      const store = new Store(name, undefined, options, doc);
       setTimeout(() => {
         if (store.#closed) return;
         store.#emit("error", err as Error);
@@ -229,10 +226,10 @@ export class Store {
     }
     let store: Store;
     try {
-      store = new Store(name, raw, loaded, options, doc);
+      store = new Store(name, loaded, options, doc);
     } catch (err) {
       // The stored history could not be merged into the given document.
-      raw.close();
+      loaded.raw.close();
       throw err;
     }
     // After the caller has had the chance to subscribe.
@@ -263,7 +260,7 @@ export class Store {
       if (this.#ended) throw this.#ended;
       if (this.#closed) {
         // Closed meanwhile: its last write either stored everything or failed.
-        if (sameBytes(this.#saved, this.doc.version())) return;
+        if (sameBytes(this.#saved(), this.doc.version())) return;
         throw closedError();
       }
       // A failed write schedules its retry before the flush settles.
@@ -274,12 +271,14 @@ export class Store {
   /** What this tab knows is stored: journal records and checkpoints, with their bytes. */
   stats(): StoreStats {
     return {
-      records: this.#keys.length,
-      journalBytes: this.#journalBytes,
-      checkpoints: this.#checkpoints.length,
-      checkpointBytes: this.#checkpointBytes,
+      ...(this.#raw?.stats() ?? { records: 0, journalBytes: 0, checkpoints: 0, checkpointBytes: 0 }),
       lastCheckpoint: this.#lastCheckpoint,
     };
+  }
+
+  /** The version stored: nothing while the database has not opened. */
+  #saved(): Uint8Array {
+    return this.#raw?.saved() ?? emptyVersion();
   }
 
   /** Replaces the journal with a checkpoint now (rejects with `STORE_CLOSED` after `close()`). */
@@ -298,16 +297,8 @@ export class Store {
 
   async #compactNow(): Promise<void> {
     const run = async () => {
-      const records = this.#keys;
-      const written = (await this.#raw!.compact(
-        this.doc.encodeState(),
-        Float64Array.from(records),
-        Float64Array.from(this.#checkpoints),
-      )) as { key: number; bytes: number };
-      this.#keys = this.#keys.filter((k) => !records.includes(k));
-      this.#checkpoints = [written.key];
-      this.#journalBytes = 0;
-      this.#checkpointBytes = written.bytes;
+      const raw = this.#raw!;
+      await docInternals.use(this.doc, (doc) => raw.compact(doc));
       this.#lastCheckpoint = new Date();
     };
     // One tab compacts at a time.
@@ -332,7 +323,7 @@ export class Store {
     if (this.#raw && !this.#closed) {
       if (this.#scheduled) this.#flushNow();
       await this.#flushing;
-      if (this.#keys.length > 0 && !this.#closed) {
+      if (this.#raw?.hasRecords() && !this.#closed) {
         try {
           await this.#compactNow();
         } catch (err) {
@@ -345,8 +336,8 @@ export class Store {
     this.#stop();
     // A write or compaction under way finishes before the connection closes.
     await this.#flushing;
+    // Still asked what it stored (`whenDurable` after closing).
     this.#raw?.close();
-    this.#raw = undefined;
   }
 
   /** Stores nothing more and leaves the other tabs (the database closes once idle). */
@@ -407,7 +398,7 @@ export class Store {
     if (this.#closed) return;
     if (e.local && this.#otherTabs && this.#channel) {
       // Other tabs see local edits at once; what they already have is ignored.
-      this.#channel.postMessage(this.doc.encodeUpdate(this.#saved));
+      this.#channel.postMessage(this.doc.encodeUpdate(this.#saved()));
     }
     // What this store merged (another tab's edit) is that tab's to store,
     // and a peer's edit (which reaches every tab) the writer tab's: others
@@ -423,7 +414,7 @@ export class Store {
 
   /** Another tab stored exactly what this one holds: nothing left to write. */
   #storedElsewhere(version: Uint8Array): void {
-    this.#saved = version;
+    this.#raw?.storedElsewhere(version);
     if (this.#scheduled) {
       clearTimeout(this.#timer);
       this.#scheduled = false;
@@ -480,7 +471,7 @@ export class Store {
         return;
       }
       this.#channel?.postMessage(update);
-      if (!this.#scheduled) this.#channel?.postMessage({ durable: this.#saved } satisfies TabMessage);
+      if (!this.#scheduled) this.#channel?.postMessage({ durable: this.#saved() } satisfies TabMessage);
     } else if (durable instanceof Uint8Array) {
       this.#reportedDurable = durable;
       if (sameBytes(durable, this.doc.version())) this.#storedElsewhere(durable);
@@ -515,13 +506,9 @@ export class Store {
     try {
       if (!this.#raw) await this.#attach();
       if (this.#closed) return;
-      const version = this.doc.version();
-      if (sameBytes(version, this.#saved)) return; // nothing new to store
-      const update = this.doc.encodeUpdate(this.#saved);
-      const key = (await this.#raw!.append(update)) as number;
-      this.#saved = version;
-      this.#keys.push(key);
-      this.#journalBytes += update.length;
+      const raw = this.#raw!;
+      const version = await docInternals.use(this.doc, (doc) => raw.flush(doc));
+      if (!version) return; // nothing new to store
       this.#retryDelay = RETRY_FIRST_MS;
       if (this.#otherTabs) this.#channel?.postMessage({ durable: version } satisfies TabMessage);
       this.#emit("durable", undefined);
@@ -534,7 +521,7 @@ export class Store {
       this.#retryLater();
       return;
     }
-    if (!this.#closed && RawStore.shouldCompact(this.#journalBytes, this.#checkpointBytes, this.#floor)) {
+    if (!this.#closed && this.#raw?.shouldCompact()) {
       try {
         await this.#compactNow();
       } catch (err) {
@@ -554,26 +541,15 @@ export class Store {
    * holds into the document; what only the memory had is written next.
    */
   async #attach(): Promise<void> {
-    const raw = (await RawStore.open(this.#name)) as RawStore;
-    let loaded: Loaded;
+    const loaded = await load(this.#name, this.#floor);
+    this.#raw = loaded.raw; // closed by close() if the store stopped meanwhile
+    let stored: Uint8Array;
     try {
-      loaded = (await raw.load(randomReplica())) as Loaded;
-    } catch (err) {
-      raw.close();
-      throw err;
-    }
-    this.#raw = raw; // closed by close() if the store stopped meanwhile
-    if (this.#closed) {
+      if (this.#closed) return;
+      stored = loaded.doc.encodeState();
+    } finally {
       loaded.doc.free();
-      return;
     }
-    this.#saved = loaded.doc.version();
-    this.#keys = loaded.mergedKeys;
-    this.#checkpoints = loaded.mergedCheckpoints;
-    this.#journalBytes = loaded.journalBytes;
-    this.#checkpointBytes = loaded.checkpointBytes;
-    const stored = loaded.doc.encodeState();
-    loaded.doc.free();
     this.doc.applyUpdate(stored, this);
     for (const p of loaded.problems) this.#emit("corruption", p);
   }
@@ -585,19 +561,11 @@ export class Store {
    */
   async #reopen(): Promise<void> {
     try {
-      this.#raw = (await RawStore.open(this.#name)) as RawStore;
-      const version = this.doc.version();
-      const written = (await this.#raw.compact(this.doc.encodeState(), new Float64Array(), new Float64Array())) as {
-        key: number;
-        bytes: number;
-      };
-      this.#saved = version;
-      this.#keys = [];
-      this.#checkpoints = [written.key];
-      this.#journalBytes = 0;
-      this.#checkpointBytes = written.bytes;
+      await this.#raw!.reconnect(this.#name);
+      await this.#compactNow();
     } catch (err) {
       this.#emit("error", err as Error);
     }
   }
+
 }

@@ -9,7 +9,8 @@ export function blockStorage() {
       const request = {};
       setTimeout(() => {
         request.error = new DOMException("storage is blocked", "SecurityError");
-        request.onerror?.();
+        // As a browser does: an error event whose target is the request.
+        request.onerror?.({ type: "error", target: request });
       }, 0);
       return request;
     },

@@ -66,7 +66,7 @@ test("garbage from another tab of a store is an INVALID_ENCODING error; the tabs
     globalThis.indexedDB = {
       open() {
         const request = {};
-        setTimeout(() => { request.error = new DOMException("storage is blocked", "SecurityError"); request.onerror?.(); }, 0);
+        setTimeout(() => { request.error = new DOMException("storage is blocked", "SecurityError"); request.onerror?.({ type: "error", target: request }); }, 0);
         return request;
       },
     };

@@ -10,10 +10,12 @@
 
 mod doc;
 mod error;
+mod idb;
 mod panic;
 mod session;
 mod store;
 
 pub use doc::RawDoc;
+pub use idb::JournalDb;
 pub use session::RawSession;
 pub use store::RawStore;

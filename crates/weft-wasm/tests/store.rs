@@ -3,10 +3,16 @@
 //! IndexedDB, no mocks.
 
 use wasm_bindgen_test::*;
+use weft::journal::{CompactionPolicy, Journal};
 use weft::{IndexUnit::Utf16, Version};
-use weft_wasm::RawStore;
+use weft_wasm::JournalDb;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// The keys of the records opening merged.
+fn record_keys(opened: &weft::journal::Opened) -> Vec<u64> {
+    opened.merged_records.iter().map(|r| r.0).collect()
+}
 
 /// A database name no other test (or earlier run) uses.
 fn fresh(name: &str) -> String {
@@ -16,28 +22,32 @@ fn fresh(name: &str) -> String {
 #[wasm_bindgen_test]
 async fn appended_updates_survive_reopening() {
     let name = fresh("append");
-    let store = RawStore::open_db(&name).await.unwrap();
-    let opened = store.load_doc(1).await.unwrap();
+    let store = JournalDb::open(&name).await.unwrap();
+    let opened = store.load(1).await.unwrap();
     assert!(opened.problems.is_empty());
+    let mut journal = Journal::opened(&opened, CompactionPolicy::default());
     let mut doc = opened.doc;
     let mut keys = Vec::new();
     for word in ["hello", " world", " \u{1F600}"] {
-        let v = doc.version();
         let at = doc.len(Utf16);
         doc.insert(at, word, Utf16).unwrap();
-        keys.push(
-            store
-                .append_update(&doc.encode_update(&v).unwrap())
-                .await
-                .unwrap(),
-        );
+        let unsaved = journal.unsaved(&doc).unwrap().unwrap();
+        let (key, bytes) = store.append(&unsaved.update).await.unwrap();
+        journal.appended(key, bytes, unsaved);
+        keys.push(key);
     }
-    assert_eq!(keys, vec![1.0, 2.0, 3.0]);
+    assert_eq!(keys, vec![1, 2, 3]);
+    assert_eq!(journal.stats().records, 3);
     store.close();
-    let again = RawStore::open_db(&name).await.unwrap();
-    let reopened = again.load_doc(2).await.unwrap();
+    let again = JournalDb::open(&name).await.unwrap();
+    let reopened = again.load(2).await.unwrap();
     assert_eq!(reopened.doc.to_string(), "hello world \u{1F600}");
-    assert_eq!(reopened.merged_keys, vec![1, 2, 3]);
+    assert_eq!(record_keys(&reopened), vec![1, 2, 3]);
+    assert_eq!(
+        reopened.journal_bytes,
+        journal.stats().journal_bytes,
+        "the journal counts what was written"
+    );
     assert!(reopened.problems.is_empty());
     reopened.doc.check_invariants();
 }
@@ -45,57 +55,46 @@ async fn appended_updates_survive_reopening() {
 #[wasm_bindgen_test]
 async fn compaction_replaces_records_with_a_checkpoint() {
     let name = fresh("compact");
-    let store = RawStore::open_db(&name).await.unwrap();
-    let mut doc = store.load_doc(1).await.unwrap().doc;
-    let mut keys = Vec::new();
+    let store = JournalDb::open(&name).await.unwrap();
+    let opened = store.load(1).await.unwrap();
+    let mut journal = Journal::opened(&opened, CompactionPolicy::default());
+    let mut doc = opened.doc;
     for i in 0..20 {
-        let v = doc.version();
         doc.insert(0, &format!("line {i}\n"), Utf16).unwrap();
-        keys.push(
-            store
-                .append_update(&doc.encode_update(&v).unwrap())
-                .await
-                .unwrap(),
-        );
+        let unsaved = journal.unsaved(&doc).unwrap().unwrap();
+        let (key, bytes) = store.append(&unsaved.update).await.unwrap();
+        journal.appended(key, bytes, unsaved);
     }
-    let (checkpoint, size) = store
-        .compact_with(&doc.encode_snapshot().unwrap(), &keys, &[])
-        .await
-        .unwrap();
-    assert_eq!(checkpoint, 21.0, "a fresh key from the shared counter");
-    assert!(size > 0.0);
+    let planned = journal.compaction(&doc).unwrap();
+    assert_eq!(planned.records, (1..=20).collect::<Vec<u64>>());
+    let (checkpoint, size) = store.compact(&planned).await.unwrap();
+    journal.compacted(&planned, checkpoint, size);
+    assert_eq!(checkpoint, 21, "a fresh key from the shared counter");
+    assert!(size > 0);
     // One more edit after the checkpoint.
-    let v = doc.version();
     doc.insert(0, "last\n", Utf16).unwrap();
-    store
-        .append_update(&doc.encode_update(&v).unwrap())
-        .await
-        .unwrap();
-    let reopened = RawStore::open_db(&name)
-        .await
-        .unwrap()
-        .load_doc(2)
-        .await
-        .unwrap();
+    let unsaved = journal.unsaved(&doc).unwrap().unwrap();
+    store.append(&unsaved.update).await.unwrap();
+    let reopened = JournalDb::open(&name).await.unwrap().load(2).await.unwrap();
     assert_eq!(reopened.doc.to_string(), doc.to_string());
     assert_eq!(reopened.covered, 21);
     assert_eq!(reopened.merged_checkpoints, vec![21]);
     assert_eq!(
-        reopened.merged_keys,
+        record_keys(&reopened),
         vec![22],
         "the compacted records are gone"
     );
-    assert_eq!(reopened.checkpoint_bytes as f64, size);
+    assert_eq!(reopened.checkpoint_bytes, size);
 }
 
 #[wasm_bindgen_test]
 async fn corrupt_and_truncated_records_are_skipped_and_reported() {
     let name = fresh("corrupt");
-    let store = RawStore::open_db(&name).await.unwrap();
+    let store = JournalDb::open(&name).await.unwrap();
     let mut a = weft::Doc::new(1);
     a.insert(0, "alpha ", Utf16).unwrap();
     store
-        .append_update(&a.encode_update(&Version::new()).unwrap())
+        .append(&a.encode_update(&Version::new()).unwrap())
         .await
         .unwrap();
     // Damage written straight into the store: a record cut short, a record
@@ -103,22 +102,22 @@ async fn corrupt_and_truncated_records_are_skipped_and_reported() {
     let mut b = weft::Doc::new(2);
     b.insert(0, "beta", Utf16).unwrap();
     let good = weft::journal::encode_record(2, &b.encode_update(&Version::new()).unwrap());
-    store.put_raw(2.0, &good[..good.len() - 3]).await.unwrap();
+    store.put_raw(2, &good[..good.len() - 3]).await.unwrap();
     let mut flipped = weft::journal::encode_record(3, &b.encode_update(&Version::new()).unwrap());
     flipped[20] ^= 4;
-    store.put_raw(3.0, &flipped).await.unwrap();
-    store.put_raw(4.0, b"not a record").await.unwrap();
+    store.put_raw(3, &flipped).await.unwrap();
+    store.put_raw(4, b"not a record").await.unwrap();
     let v = a.version();
     a.insert(6, "gamma", Utf16).unwrap();
     // The counter still says 2: appends go on from there, so use a later key.
     store
         .put_raw(
-            5.0,
+            5,
             &weft::journal::encode_record(5, &a.encode_update(&v).unwrap()),
         )
         .await
         .unwrap();
-    let reopened = store.load_doc(9).await.unwrap();
+    let reopened = store.load(9).await.unwrap();
     assert_eq!(reopened.doc.to_string(), "alpha gamma");
     let keys: Vec<u64> = reopened
         .problems
@@ -134,8 +133,8 @@ async fn corrupt_and_truncated_records_are_skipped_and_reported() {
 #[wasm_bindgen_test]
 async fn two_connections_writing_at_once_keep_both_writers_edits() {
     let name = fresh("two");
-    let first = RawStore::open_db(&name).await.unwrap();
-    let second = RawStore::open_db(&name).await.unwrap();
+    let first = JournalDb::open(&name).await.unwrap();
+    let second = JournalDb::open(&name).await.unwrap();
     let mut a = weft::Doc::new(1);
     let mut b = weft::Doc::new(2);
     let mut pending = Vec::new();
@@ -147,8 +146,8 @@ async fn two_connections_writing_at_once_keep_both_writers_edits() {
     }
     // Interleave the two writers' transactions.
     let writes = pending.iter().map(|(ua, ub)| async {
-        let (ka, kb) = futures_join(first.append_update(ua), second.append_update(ub)).await;
-        (ka.unwrap(), kb.unwrap())
+        let (ka, kb) = futures_join(first.append(ua), second.append(ub)).await;
+        (ka.unwrap().0, kb.unwrap().0)
     });
     let mut keys = Vec::new();
     for w in writes {
@@ -156,10 +155,10 @@ async fn two_connections_writing_at_once_keep_both_writers_edits() {
         keys.push(ka);
         keys.push(kb);
     }
-    keys.sort_by(f64::total_cmp);
+    keys.sort_unstable();
     keys.dedup();
     assert_eq!(keys.len(), 20, "no key was given twice");
-    let reopened = first.load_doc(3).await.unwrap();
+    let reopened = first.load(3).await.unwrap();
     let text = reopened.doc.to_string();
     for i in 0..10 {
         assert!(
@@ -172,8 +171,8 @@ async fn two_connections_writing_at_once_keep_both_writers_edits() {
 #[wasm_bindgen_test]
 async fn a_writer_whose_next_key_another_took_writes_under_a_fresh_one() {
     let name = fresh("stale");
-    let first = RawStore::open_db(&name).await.unwrap();
-    let second = RawStore::open_db(&name).await.unwrap();
+    let first = JournalDb::open(&name).await.unwrap();
+    let second = JournalDb::open(&name).await.unwrap();
     let mut doc = weft::Doc::new(1);
     let mut update = |word: &str| {
         let v = doc.version();
@@ -182,13 +181,13 @@ async fn a_writer_whose_next_key_another_took_writes_under_a_fresh_one() {
     };
     let (one, two, three) = (update("one "), update("two "), update("three"));
     // `first` expects key 2 next; `second` takes it meanwhile.
-    let k1 = first.append_update(&one).await.unwrap();
-    let k2 = second.append_update(&two).await.unwrap();
-    let k3 = first.append_update(&three).await.unwrap();
-    assert_eq!((k1, k2, k3), (1.0, 2.0, 3.0));
-    let reopened = first.load_doc(2).await.unwrap();
+    let k1 = first.append(&one).await.unwrap().0;
+    let k2 = second.append(&two).await.unwrap().0;
+    let k3 = first.append(&three).await.unwrap().0;
+    assert_eq!((k1, k2, k3), (1, 2, 3));
+    let reopened = first.load(2).await.unwrap();
     assert_eq!(reopened.doc.to_string(), "one two three");
-    assert_eq!(reopened.merged_keys, vec![1, 2, 3]);
+    assert_eq!(record_keys(&reopened), vec![1, 2, 3]);
 }
 
 /// Runs two futures concurrently (a tiny join, to need no extra crate).

@@ -14,9 +14,13 @@
 //!   record in key order. Merging is idempotent, so an entry a checkpoint
 //!   already includes does no harm.
 //!
-//! The formats are in `docs/format.md`.
+//! [`Journal`] is one writer's view: what is stored, what to append, when
+//! to compact and what a compaction deletes; the backend (IndexedDB in the
+//! browser) only carries it out. The formats are in `docs/format.md`.
 
 mod entry;
+#[allow(clippy::module_inception)]
+mod journal;
 mod open;
 mod policy;
 
@@ -24,5 +28,6 @@ mod policy;
 mod tests;
 
 pub use entry::{decode_entry, encode_checkpoint, encode_record, Entry, EntryKind};
-pub use open::{compaction, open, Compaction, Opened, Problem};
+pub use journal::{Compaction, Journal, JournalStats, Unsaved};
+pub use open::{open, Opened, Problem};
 pub use policy::{CompactionPolicy, DEFAULT_FLOOR_BYTES};

@@ -1,6 +1,6 @@
 //! Opening a document from stored entries, and planning a compaction.
 
-use super::entry::{decode_entry, encode_checkpoint, EntryKind};
+use super::entry::{decode_entry, EntryKind};
 use crate::{DecodeError, Doc, Error, ReplicaId};
 
 /// Something wrong found while opening; the entry named was skipped and
@@ -33,8 +33,9 @@ pub struct Opened {
     pub covered: u64,
     /// Highest record key found (valid or not) or checkpoint key merged.
     pub last_key: u64,
-    /// Keys of the records merged into `doc`: what a compaction may delete.
-    pub merged_keys: Vec<u64>,
+    /// Keys and bytes of the records merged into `doc`: what a compaction
+    /// may delete.
+    pub merged_records: Vec<(u64, u64)>,
     /// Keys of the checkpoints merged into `doc`, newest first: what a
     /// compaction may delete.
     pub merged_checkpoints: Vec<u64>,
@@ -109,7 +110,7 @@ pub fn open<'a>(
         .map_or(0, |r| r.0)
         .max(merged_checkpoints.first().copied().unwrap_or(0));
     let mut journal_bytes = 0;
-    let mut merged_keys = Vec::new();
+    let mut merged_records = Vec::new();
     // Every record is applied, even those under the checkpoint's key: another
     // tab may have written one the checkpoint does not include, and merging
     // one it does include changes nothing.
@@ -123,7 +124,7 @@ pub fn open<'a>(
                     _ => Err(DecodeError::InvalidValue("record header").into()),
                 });
         match applied {
-            Ok(_) => merged_keys.push(key),
+            Ok(_) => merged_records.push((key, bytes.len() as u64)),
             Err(error) => problems.push(Problem::Record { key, error }),
         }
     }
@@ -131,7 +132,7 @@ pub fn open<'a>(
         doc,
         covered,
         last_key,
-        merged_keys,
+        merged_records,
         merged_checkpoints,
         journal_bytes,
         checkpoint_bytes,
@@ -144,43 +145,4 @@ fn by_key<'a>(entries: impl IntoIterator<Item = (u64, &'a [u8])>) -> Vec<(u64, &
     let mut v: Vec<_> = entries.into_iter().collect();
     v.sort_unstable_by_key(|e| e.0);
     v
-}
-
-/// A compaction to carry out, in this order: store `checkpoint` under
-/// `key`; then delete exactly the records and checkpoints it includes. Done
-/// in one transaction where the backend has them; in order otherwise, so a
-/// crash between steps loses nothing. Entries another writer (tab) added
-/// meanwhile are left alone and merged on the next open.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Compaction {
-    /// The new checkpoint's key: fresh, from the same counter as record keys,
-    /// so two writers' checkpoints never overwrite each other.
-    pub key: u64,
-    /// The checkpoint entry's bytes.
-    pub checkpoint: Vec<u8>,
-    /// Keys of the records the checkpoint includes.
-    pub records: Vec<u64>,
-    /// Keys of the older checkpoints it includes.
-    pub checkpoints: Vec<u64>,
-}
-
-/// Plans a compaction of `doc` under the fresh `key`; `doc` includes the
-/// records and checkpoints listed (those it was opened with, and records
-/// written from it).
-///
-/// # Errors
-/// As [`Doc::encode_snapshot`]: the checkpoint `doc` was opened from has an
-/// invalid history. Nothing is to be deleted then.
-pub fn compaction(
-    doc: &Doc,
-    key: u64,
-    records: Vec<u64>,
-    checkpoints: Vec<u64>,
-) -> Result<Compaction, Error> {
-    Ok(Compaction {
-        key,
-        checkpoint: encode_checkpoint(key, &doc.encode_snapshot()?),
-        records,
-        checkpoints,
-    })
 }

@@ -60,49 +60,68 @@ impl Store {
     }
 }
 
-/// A writing session: random edits, each appended as a record, compacting
-/// when the policy says. Returns the writes and, for each, the text that is
-/// durable once it completes.
+/// A writing session: random edits, each appended as a record as a
+/// `Journal` says, compacting when it says. Returns the writes and, for
+/// each, the text that is durable once it completes.
 fn session(seed: u64, edits: usize, policy: CompactionPolicy) -> (Vec<Write>, Vec<String>) {
     let mut rng = Rng::new(seed);
     let mut doc = Doc::new(seed);
+    let mut journal = Journal::empty(policy);
     let mut writes = Vec::new();
     let mut durable = Vec::new();
-    let (mut last_key, mut journal_bytes, mut checkpoint_bytes) = (0u64, 0u64, 0u64);
-    let mut written = Vec::new();
-    let mut checkpoints_written = Vec::new();
+    let mut last_key = 0u64;
     for _ in 0..edits {
-        let v = doc.version();
         rng.edit(&mut doc, 30, 5, 4);
+        let unsaved = journal.unsaved(&doc).unwrap().expect("an edit to store");
         last_key += 1 + rng.below(3) as u64; // keys need only increase
-        let record = encode_record(last_key, &doc.encode_update(&v).unwrap());
-        journal_bytes += record.len() as u64;
+        let record = encode_record(last_key, &unsaved.update);
+        journal.appended(last_key, record.len() as u64, unsaved);
         writes.push(Write::Record(last_key, record));
-        written.push(last_key);
         durable.push(doc.to_string());
-        if policy.should_compact(journal_bytes, checkpoint_bytes) {
+        assert_eq!(journal.unsaved(&doc).unwrap(), None, "all stored");
+        if journal.should_compact() {
             last_key += 1; // a fresh key from the same counter
-            let c = compaction(
-                &doc,
-                last_key,
-                std::mem::take(&mut written),
-                std::mem::take(&mut checkpoints_written),
-            )
-            .unwrap();
-            checkpoints_written.push(c.key);
-            checkpoint_bytes = c.checkpoint.len() as u64;
-            journal_bytes = 0;
+            let c = journal.compaction(&doc).unwrap();
+            let entry = c.entry(last_key);
+            journal.compacted(&c, last_key, entry.len() as u64);
             for w in [
-                Write::Checkpoint(c.key, c.checkpoint),
+                Write::Checkpoint(last_key, entry),
                 Write::DeleteRecords(c.records),
                 Write::DeleteCheckpoints(c.checkpoints),
             ] {
                 writes.push(w);
                 durable.push(doc.to_string());
             }
+            let stats = journal.stats();
+            assert_eq!(
+                (stats.records, stats.journal_bytes, stats.checkpoints),
+                (0, 0, 1)
+            );
         }
     }
     (writes, durable)
+}
+
+/// What a compaction of `doc` under `key` writes and deletes, given the
+/// records and checkpoints `doc` includes.
+struct Compacted {
+    key: u64,
+    checkpoint: Vec<u8>,
+    records: Vec<u64>,
+}
+
+fn compaction(doc: &Doc, key: u64, records: Vec<u64>, checkpoints: Vec<u64>) -> Compacted {
+    let c = Compaction {
+        snapshot: doc.encode_snapshot().unwrap(),
+        version: doc.version(),
+        records,
+        checkpoints,
+    };
+    Compacted {
+        key,
+        checkpoint: c.entry(key),
+        records: c.records,
+    }
 }
 
 #[test]
@@ -195,7 +214,7 @@ fn store_with_newer_checkpoint(newer: impl Fn(&Doc) -> Vec<u8>) -> Store {
     let mut store = Store::default();
     store.apply(&Write::Checkpoint(
         4,
-        compaction(&d, 4, vec![], vec![]).unwrap().checkpoint,
+        compaction(&d, 4, vec![], vec![]).checkpoint,
     ));
     let v = d.version();
     d.insert(5, " second", CodePoint).unwrap();
@@ -210,7 +229,7 @@ fn store_with_newer_checkpoint(newer: impl Fn(&Doc) -> Vec<u8>) -> Store {
 #[test]
 fn a_newer_corrupt_checkpoint_falls_back_to_the_older_one() {
     let store = store_with_newer_checkpoint(|d| {
-        let mut newer = compaction(d, 6, vec![5], vec![4]).unwrap().checkpoint;
+        let mut newer = compaction(d, 6, vec![5], vec![4]).checkpoint;
         newer.truncate(newer.len() - 1);
         newer
     });
@@ -261,12 +280,19 @@ fn a_record_another_writer_added_survives_a_compaction_that_did_not_see_it() {
         encode_record(3, &a.encode_update(&v).unwrap()),
     ));
     // A compacts what it wrote, without having seen record 2.
-    let c = compaction(&a, 4, vec![1, 3], vec![]).unwrap();
+    let c = compaction(&a, 4, vec![1, 3], vec![]);
     store.apply(&Write::Checkpoint(c.key, c.checkpoint));
     store.apply(&Write::DeleteRecords(c.records));
     let opened = store.open(9);
     assert!(opened.problems.is_empty());
-    assert_eq!(opened.merged_keys, vec![2]);
+    assert_eq!(
+        opened
+            .merged_records
+            .iter()
+            .map(|r| r.0)
+            .collect::<Vec<_>>(),
+        vec![2]
+    );
     let text = opened.doc.to_string();
     assert!(
         text.contains("mine more") && text.contains("theirs"),
@@ -284,7 +310,7 @@ fn writers_that_compact_on_their_own_never_lose_each_others_edits() {
         1,
         encode_record(1, &a.encode_update(&Version::new()).unwrap()),
     ));
-    let ca = compaction(&a, 2, vec![1], vec![]).unwrap();
+    let ca = compaction(&a, 2, vec![1], vec![]);
     store.apply(&Write::Checkpoint(ca.key, ca.checkpoint));
     store.apply(&Write::DeleteRecords(ca.records));
     // B never saw A's edit; its checkpoint is newer and lacks it.
@@ -293,7 +319,7 @@ fn writers_that_compact_on_their_own_never_lose_each_others_edits() {
         3,
         encode_record(3, &b.encode_update(&Version::new()).unwrap()),
     ));
-    let cb = compaction(&b, 4, vec![3], vec![]).unwrap();
+    let cb = compaction(&b, 4, vec![3], vec![]);
     store.apply(&Write::Checkpoint(cb.key, cb.checkpoint));
     store.apply(&Write::DeleteRecords(cb.records));
     let opened = store.open(9);
@@ -305,15 +331,14 @@ fn writers_that_compact_on_their_own_never_lose_each_others_edits() {
         "{text:?}"
     );
     // A compaction by the opener includes both and may delete both.
-    let c = compaction(
-        &opened.doc,
-        5,
-        opened.merged_keys.clone(),
-        opened.merged_checkpoints.clone(),
-    )
-    .unwrap();
-    store.apply(&Write::Checkpoint(c.key, c.checkpoint));
+    let mut journal = Journal::opened(&opened, CompactionPolicy::default());
+    let c = journal.compaction(&opened.doc).unwrap();
+    assert_eq!(c.checkpoints, vec![4, 2]);
+    let entry = c.entry(5);
+    journal.compacted(&c, 5, entry.len() as u64);
+    store.apply(&Write::Checkpoint(5, entry));
     store.apply(&Write::DeleteCheckpoints(c.checkpoints));
+    assert_eq!(journal.stats().checkpoints, 1);
     assert_eq!(store.checkpoints.len(), 1);
     assert_eq!(store.open(10).doc.to_string(), text);
 }
@@ -408,4 +433,40 @@ fn edits_lost_in_a_crash_after_a_peer_saw_them_never_collide_with_later_ones() {
     );
     assert_eq!(peer.version().get(2), 14);
     peer.check_invariants();
+}
+
+#[test]
+fn a_record_appended_while_a_compaction_is_written_stays_listed_with_its_bytes() {
+    let mut doc = Doc::new(1);
+    let mut journal = Journal::empty(CompactionPolicy { floor_bytes: 0 });
+    doc.insert(0, "one", CodePoint).unwrap();
+    let first = journal.unsaved(&doc).unwrap().unwrap();
+    journal.appended(1, 40, first);
+    let c = journal.compaction(&doc).unwrap();
+    // Typed while the checkpoint is being written.
+    doc.insert(3, " two", CodePoint).unwrap();
+    let second = journal.unsaved(&doc).unwrap().unwrap();
+    journal.appended(2, 30, second);
+    journal.compacted(&c, 3, 100);
+    assert_eq!(c.records, vec![1]);
+    let stats = journal.stats();
+    assert_eq!(
+        (
+            stats.records,
+            stats.journal_bytes,
+            stats.checkpoints,
+            stats.checkpoint_bytes
+        ),
+        (1, 30, 1, 100)
+    );
+    assert_eq!(journal.unsaved(&doc).unwrap(), None);
+    // Another writer's report moves the stored version, not the lists.
+    let mut other = Doc::new(2);
+    other.insert(0, "theirs", CodePoint).unwrap();
+    doc.apply_update(&other.encode_update(&Version::new()).unwrap(), CodePoint)
+        .unwrap();
+    assert!(journal.unsaved(&doc).unwrap().is_some());
+    journal.stored_elsewhere(&doc.version());
+    assert_eq!(journal.unsaved(&doc).unwrap(), None);
+    assert_eq!(journal.stats().records, 1);
 }
