@@ -1,4 +1,5 @@
-//! The `weft-signal` binary: `--help` and limits out of range at start-up.
+//! The `weft-signal` binary: `--help`, limits out of range at start-up,
+//! values that do not parse and unknown flags.
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -48,16 +49,42 @@ fn limits_out_of_range_stop_it_with_a_message() {
         let out = run(&[flag, value]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
-        let expected = format!("weft-signal: {flag} must be ");
-        assert!(stderr.starts_with(&expected), "{flag} {value}: {stderr}");
+        let first = stderr.lines().next().unwrap_or_default();
+        let expected = format!("error: {flag} must be ");
+        assert!(first.starts_with(&expected), "{flag} {value}: {stderr}");
         assert!(
-            stderr.trim_end().ends_with(&format!("not {value}")) || flag.ends_with("-secs"),
+            first.ends_with(&format!("not {value}")) || flag.ends_with("-secs"),
             "{flag} {value}: {stderr}"
         );
     }
-    let out = run(&["--max-connections", "many"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a number"));
+}
+
+#[test]
+fn values_that_do_not_parse_and_unknown_flags_are_refused() {
+    let cases: [&[&str]; 5] = [
+        &["--max-connections", "many"],
+        &["--max-rooms", "-1"],
+        &["--bind", "localhost"],
+        &["--port", "65536"],
+        &["--queue-bytes"],
+    ];
+    for args in cases {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("'{} <", args[0])),
+            "{args:?}: {stderr}"
+        );
+    }
+    let out = run(&["--max-conections", "5"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: unexpected argument '--max-conections'"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -65,6 +92,9 @@ fn help_lists_every_limit() {
     let out = run(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
+    for text in ["[default: ", "[env: PORT", "Memory for queues", "SIGTERM"] {
+        assert!(help.contains(text), "{text} missing:\n{help}");
+    }
     for flag in [
         "--bind",
         "--port",

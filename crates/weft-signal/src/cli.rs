@@ -1,0 +1,176 @@
+//! The command line: each flag with its default and help, turned into a
+//! [`Config`]. Ranges are checked in one place, [`Limits::validate`]; the
+//! help text only states them.
+
+use clap::{Args, Parser};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+use weft_signal::{Config, LimitError, Limits};
+
+/// Signaling server for Weft: WebSocket at /signal, JSON counts and caps at
+/// /health.
+///
+/// Stops on Ctrl-C or SIGTERM: every connection is closed with 1001 and the
+/// process exits within 3 seconds whatever clients do.
+#[derive(Debug, Parser)]
+#[command(
+    name = "weft-signal",
+    after_long_help = MEMORY,
+    // A repeated flag takes its last value, and a negative number is a
+    // value (refused with its flag's range), not an unknown flag.
+    args_override_self = true,
+    allow_negative_numbers = true
+)]
+pub struct Cli {
+    /// IP address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Port (0: any free port)
+    #[arg(long, value_name = "N", env = "PORT", default_value_t = 8080)]
+    port: u16,
+    /// Also serve the files in DIR
+    #[arg(long = "static", value_name = "DIR")]
+    static_dir: Option<PathBuf>,
+    #[command(flatten, next_help_heading = LIMITS)]
+    limits: LimitFlags,
+}
+
+const LIMITS: &str = "Limits (a value out of range is refused at start-up)";
+
+const MEMORY: &str = "Memory for queues is at most max-queued-bytes, plus per \
+connection one message being written and up to 2 x max-message-bytes being \
+read.";
+
+/// One flag per field of [`Limits`], named as in [`LimitError`].
+#[derive(Debug, Args)]
+struct LimitFlags {
+    /// Largest message a client may send, 1024 to 16777216
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_message_bytes)]
+    max_message_bytes: usize,
+    /// Rooms one connection may be in, 1 to 1024
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_rooms_per_connection)]
+    max_rooms: usize,
+    /// Peers in one room, 2 to 100000
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_peers_per_room)]
+    max_peers_per_room: usize,
+    /// Peers in one room from one address (an IPv4 address or an IPv6 /64;
+    /// behind a proxy every client has the proxy's), 1 to 100000
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_peers_per_address)]
+    max_peers_per_address: usize,
+    /// Open connections; more are closed with 1013, 1 to 1000000
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Rooms on the server; joining more is refused with server-full, 1 to
+    /// 10000000
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_rooms)]
+    max_total_rooms: usize,
+    /// Messages a connection may send per second on average, above 0 to
+    /// 1000000
+    #[arg(long, value_name = "R", default_value_t = Limits::default().messages_per_second)]
+    messages_per_second: f64,
+    /// `None`: the default burst, or the rate if higher (a burst smaller
+    /// than the rate would make the rate unreachable).
+    #[arg(long, value_name = "N", help = burst_help(" "), long_help = burst_help("\n\n"))]
+    message_burst: Option<f64>,
+    /// Close a connection that sends nothing for this long (4000), 1 to
+    /// 86400
+    #[arg(long, value_name = "N", default_value_t = Limits::default().idle_timeout.as_secs())]
+    idle_timeout_secs: u64,
+    /// Close a connection that takes longer than this to accept one
+    /// message: it stopped reading (4001), 1 to 86400
+    #[arg(long, value_name = "N", default_value_t = Limits::default().write_timeout.as_secs())]
+    write_timeout_secs: u64,
+    /// Messages waiting for one client before more are refused
+    /// (peer-not-reading), 1 to 1000000
+    #[arg(long, value_name = "N", default_value_t = Limits::default().queue_messages)]
+    queue_messages: usize,
+    /// ...and bytes, 2 x max-message-bytes to 1073741824
+    #[arg(long, value_name = "N", default_value_t = Limits::default().queue_bytes)]
+    queue_bytes: usize,
+    /// Bytes waiting for all clients together before more are refused
+    /// (server-busy), queue-bytes to 1099511627776
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_queued_bytes)]
+    max_queued_bytes: usize,
+}
+
+/// The burst's help, its default `between` the range and the default as
+/// clap places them: a space in `-h`, a blank line in `--help`.
+fn burst_help(between: &str) -> String {
+    let burst = Limits::default().message_burst;
+    format!("...and in a burst, 1 to 1000000{between}[default: {burst}, or the rate if higher]")
+}
+
+impl Cli {
+    /// Where to listen and how to serve.
+    ///
+    /// # Errors
+    /// The first limit out of range ([`Limits::validate`]).
+    pub fn into_config(self) -> Result<(SocketAddr, Config), LimitError> {
+        let limits = self.limits.into_limits();
+        limits.validate()?;
+        let config = Config {
+            limits,
+            static_dir: self.static_dir,
+        };
+        Ok((SocketAddr::new(self.bind, self.port), config))
+    }
+}
+
+impl LimitFlags {
+    fn into_limits(self) -> Limits {
+        let rate = self.messages_per_second;
+        let burst = self
+            .message_burst
+            .unwrap_or(Limits::default().message_burst.max(rate));
+        Limits {
+            max_message_bytes: self.max_message_bytes,
+            max_rooms_per_connection: self.max_rooms,
+            max_peers_per_room: self.max_peers_per_room,
+            max_peers_per_address: self.max_peers_per_address,
+            max_connections: self.max_connections,
+            max_rooms: self.max_total_rooms,
+            messages_per_second: rate,
+            message_burst: burst,
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            write_timeout: Duration::from_secs(self.write_timeout_secs),
+            queue_messages: self.queue_messages,
+            queue_bytes: self.queue_bytes,
+            max_queued_bytes: self.max_queued_bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_flags_give_the_default_limits() {
+        let cli = Cli::try_parse_from(["weft-signal", "--port", "1"]).unwrap();
+        let (addr, config) = cli.into_config().unwrap();
+        assert_eq!(addr, "127.0.0.1:1".parse().unwrap());
+        assert_eq!(
+            format!("{:?}", config.limits),
+            format!("{:?}", Limits::default())
+        );
+    }
+
+    #[test]
+    fn the_burst_is_at_least_the_rate_unless_given() {
+        let burst = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["weft-signal"].iter().chain(args)).unwrap();
+            cli.into_config().map(|(_, c)| c.limits.message_burst)
+        };
+        assert_eq!(burst(&["--messages-per-second", "800"]), Ok(800.0));
+        assert_eq!(burst(&["--messages-per-second", "8"]), Ok(500.0));
+        let refused = burst(&["--messages-per-second", "800", "--message-burst", "0"]);
+        assert_eq!(refused.unwrap_err().flag, "--message-burst");
+    }
+}
