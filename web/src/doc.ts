@@ -1,6 +1,6 @@
 // The `Doc` class: the idiomatic JavaScript face of the wasm binding.
 
-import { RawDoc } from "../wasm/weft_wasm.js";
+import { RawDoc, type RawDocStats } from "../wasm/weft_wasm.js";
 import { type Delta, type Patch, patchDelta, patchesToDelta, replacedRange } from "./delta.js";
 import {
   checkBytes,
@@ -63,6 +63,9 @@ export interface UpdateEvent {
   /** As in `ChangeEvent`. */
   local: boolean;
 }
+
+/** A document's internal counts, for diagnostics and demos (`doc.stats()`). */
+export type DocStats = RawDocStats;
 
 /** Options for a new document. */
 export interface DocOptions {
@@ -326,7 +329,7 @@ export class Doc {
    */
   applyUpdate(update: Uint8Array, origin?: Origin): void {
     const bytes = checkBytes(update, "update");
-    this.#change(false, origin, (raw) => raw.applyUpdate(bytes) as Patch[]);
+    this.#change(false, origin, (raw) => raw.applyUpdate(bytes));
   }
 
   /**
@@ -392,8 +395,8 @@ export class Doc {
   }
 
   /** Internal counts, for diagnostics. */
-  stats(): Record<string, number> {
-    return this.#use((raw) => raw.stats()) as Record<string, number>;
+  stats(): DocStats {
+    return this.#use((raw) => raw.stats());
   }
 
   /**

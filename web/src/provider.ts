@@ -3,7 +3,7 @@
 // (found through weft-signal) and, between tabs of one browser, over a
 // BroadcastChannel. Each connection runs the core's sync protocol.
 
-import { RawSession } from "../wasm/weft_wasm.js";
+import { RawSession, type RawReceived } from "../wasm/weft_wasm.js";
 import { docInternals, type ChangeEvent, type Doc } from "./doc.js";
 import { checkIndex, checkOptions, checkString, isCoded, rangeError, typeError, withCode, type WeftError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
@@ -475,10 +475,10 @@ export class Provider {
       }
     }
     if (this.#connections.get(c.peer) !== c) return;
-    let received!: { frames: Uint8Array[]; patches: Patch[]; presence?: Uint8Array };
+    let received!: RawReceived;
     try {
       // Merged with this provider as the change's origin.
-      docInternals.merge(this.doc, (raw) => (received = c.session.receive(raw, frame) as unknown as typeof received).patches, this);
+      docInternals.merge(this.doc, (raw) => (received = c.session.receive(raw, frame)).patches, this);
     } catch (err) {
       if (isDocEnd(err)) return this.#docEnded(err);
       this.#fail(c, (err as { code?: string }).code ?? "SYNC_PROTOCOL", (err as Error).message);

@@ -2,9 +2,9 @@
 //! and changes returned as plain objects.
 
 use crate::error::{range_error, to_js, type_error};
-use js_sys::{Array, Object, Reflect};
+use crate::values;
 use wasm_bindgen::prelude::*;
-use weft::{Bias, Doc, IndexUnit::Utf16, Patch, StickyIndex, Version};
+use weft::{Bias, Doc, IndexUnit::Utf16, StickyIndex, Version};
 
 /// A Weft document indexed in UTF-16 code units. The TypeScript `Doc` wraps
 /// it; use that.
@@ -30,33 +30,6 @@ fn index(value: f64, what: &str) -> Result<usize, JsValue> {
             "INVALID_ARGUMENT",
         ))
     }
-}
-
-fn set(obj: &Object, key: &str, value: &JsValue) {
-    // Defining a property on a fresh plain object cannot fail.
-    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
-}
-
-/// Patches as plain objects: `{ index, insert }` or `{ index, delete }`.
-pub(crate) fn patches_to_js(patches: Vec<Patch>) -> Array {
-    patches
-        .into_iter()
-        .map(|p| {
-            let o = Object::new();
-            match p {
-                Patch::Insert { index, text } => {
-                    set(&o, "index", &(index as f64).into());
-                    set(&o, "insert", &text.into());
-                }
-                Patch::Delete { index, len } => {
-                    set(&o, "index", &(index as f64).into());
-                    set(&o, "delete", &(len as f64).into());
-                }
-                _ => {}
-            }
-            JsValue::from(o)
-        })
-        .collect()
 }
 
 fn version_from(bytes: Option<Vec<u8>>) -> Result<Version, JsValue> {
@@ -152,10 +125,11 @@ impl RawDoc {
 
     /// Merges an update or snapshot; returns the changes it made.
     #[wasm_bindgen(js_name = applyUpdate)]
-    pub fn apply_update(&mut self, bytes: &[u8]) -> Result<Array, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "RawPatch[]")]
+    pub fn apply_update(&mut self, bytes: &[u8]) -> Result<JsValue, JsValue> {
         self.0
             .apply_update(bytes, Utf16)
-            .map(patches_to_js)
+            .map(|p| values::to_js(&values::patches(p)))
             .map_err(to_js)
     }
 
@@ -200,21 +174,8 @@ impl RawDoc {
 
     /// Internal counts: items (with tombstones), visible characters, spans,
     /// leaves, op-log runs, replicas, waiting and discarded operations.
-    pub fn stats(&self) -> Object {
-        let s = self.0.stats();
-        let o = Object::new();
-        for (k, v) in [
-            ("items", s.items),
-            ("visibleChars", s.visible_chars),
-            ("spans", s.spans),
-            ("leaves", s.leaves),
-            ("opRuns", s.op_runs),
-            ("replicas", s.replicas),
-            ("pendingOps", s.pending_ops),
-            ("discardedOps", s.discarded_ops),
-        ] {
-            set(&o, k, &(v as f64).into());
-        }
-        o
+    #[wasm_bindgen(unchecked_return_type = "RawDocStats")]
+    pub fn stats(&self) -> JsValue {
+        values::to_js(&values::DocStats::from(self.0.stats()))
     }
 }

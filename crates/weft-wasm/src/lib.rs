@@ -14,6 +14,7 @@ mod idb;
 mod panic;
 mod session;
 mod store;
+mod values;
 
 pub use doc::RawDoc;
 pub use idb::JournalDb;

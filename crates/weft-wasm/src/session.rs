@@ -1,9 +1,10 @@
 //! `RawSession`: one side of one sync connection (`weft::sync::Session`),
 //! frames as `Uint8Array`s. The TypeScript provider owns the transport.
 
-use crate::doc::{patches_to_js, RawDoc};
+use crate::doc::RawDoc;
 use crate::error::to_js;
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use crate::values::{self, Received};
+use js_sys::{Array, Reflect, Uint8Array};
 use std::sync::LazyLock;
 use wasm_bindgen::prelude::*;
 use weft::sync::{Budget, Session, SyncError, PROTOCOL_VERSION};
@@ -62,18 +63,19 @@ impl RawSession {
     /// Handles one frame: `{ frames, patches, presence }`, where `frames`
     /// go back to the peer, `patches` were merged into `doc`, and
     /// `presence` is the peer's new presence bytes, if any.
-    pub fn receive(&mut self, doc: &mut RawDoc, frame: &[u8]) -> Result<Object, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "RawReceived")]
+    pub fn receive(&mut self, doc: &mut RawDoc, frame: &[u8]) -> Result<JsValue, JsValue> {
         let received = self
             .0
             .receive(&mut doc.0, frame, Utf16)
             .map_err(sync_error)?;
-        let out = Object::new();
-        let _ = Reflect::set(&out, &"frames".into(), &frames_to_js(received.frames));
-        let _ = Reflect::set(&out, &"patches".into(), &patches_to_js(received.patches));
-        if let Some(p) = received.presence {
-            let _ = Reflect::set(&out, &"presence".into(), &Uint8Array::from(&p[..]));
-        }
-        Ok(out)
+        Ok(values::to_js(&Received {
+            frames: frames_to_js(received.frames).into(),
+            patches: values::patches(received.patches),
+            presence: received
+                .presence
+                .map_or(JsValue::UNDEFINED, |p| Uint8Array::from(&p[..]).into()),
+        }))
     }
 
     /// Frames with whatever the peer may lack after `doc` changed.

@@ -7,57 +7,13 @@
 use crate::doc::RawDoc;
 use crate::error::to_js;
 use crate::idb::JournalDb;
-use serde::Serialize;
+use crate::values::{to_js as to_value, StoreStats, StoredProblem};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use weft::journal::{self, CompactionPolicy, Journal, Problem};
 use weft::Version;
-
-#[wasm_bindgen(typescript_custom_section)]
-const TYPES: &str = r#"
-/** What a store knows is stored (`RawStore.stats`). */
-export interface RawStoreStats {
-  /** Journal records not yet folded into a checkpoint. */
-  records: number;
-  journalBytes: number;
-  checkpoints: number;
-  checkpointBytes: number;
-}
-
-/** A stored entry that could not be read: skipped, everything else loaded. */
-export interface RawProblem {
-  kind: "record" | "checkpoint";
-  /** The entry's key in the database. */
-  key: number;
-  error: Error;
-}
-"#;
-
-/// Mirrors `RawStoreStats` above.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Stats {
-    records: f64,
-    journal_bytes: f64,
-    checkpoints: f64,
-    checkpoint_bytes: f64,
-}
-
-/// Mirrors `RawProblem` above.
-#[derive(Serialize)]
-struct StoredProblem {
-    kind: &'static str,
-    key: f64,
-    #[serde(with = "serde_wasm_bindgen::preserve")]
-    error: JsValue,
-}
-
-fn to_value(value: &impl Serialize) -> JsValue {
-    // Plain structs of numbers and strings always serialize.
-    serde_wasm_bindgen::to_value(value).unwrap_or(JsValue::UNDEFINED)
-}
 
 struct Inner {
     db: RefCell<Option<JournalDb>>,
@@ -211,7 +167,7 @@ impl RawStore {
     #[wasm_bindgen(unchecked_return_type = "RawStoreStats")]
     pub fn stats(&self) -> JsValue {
         let s = self.0.journal.borrow().stats();
-        to_value(&Stats {
+        to_value(&StoreStats {
             records: s.records as f64,
             journal_bytes: s.journal_bytes as f64,
             checkpoints: s.checkpoints as f64,

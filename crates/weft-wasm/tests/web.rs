@@ -78,7 +78,10 @@ fn updates_merge_and_report_patches() {
     let mut a = RawDoc::new(1);
     let mut b = RawDoc::new(2);
     a.insert(0.0, "hello".into()).unwrap();
-    let patches: Array = b.apply_update(&a.encode_update(None).unwrap()).unwrap();
+    let patches: Array = b
+        .apply_update(&a.encode_update(None).unwrap())
+        .unwrap()
+        .unchecked_into();
     assert_eq!(patches.length(), 1);
     let p = patches.get(0);
     assert_eq!(prop(&p, "index").as_f64(), Some(0.0));
