@@ -12,7 +12,7 @@ fn main() {
     let path = args.next().expect("usage: snapshot <trace.json.gz> <out>");
     let out = args.next().expect("usage: snapshot <trace.json.gz> <out>");
     let trace = weft_traces::load(&path).expect("a trace");
-    let doc = weft_traces::replay_sequential::<WeftDoc>(&trace).0;
+    let mut doc = weft_traces::replay_sequential::<WeftDoc>(&trace).0;
     let snap = doc.encode_snapshot().expect("a document built by replay");
     std::fs::write(&out, &snap).expect("writable");
     println!(

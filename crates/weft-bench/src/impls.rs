@@ -30,7 +30,7 @@ impl ReplayDoc for WeftDoc {
     fn mark(&self) -> weft::Version {
         self.0.version()
     }
-    fn update_since(&self, mark: &weft::Version) -> Vec<u8> {
+    fn update_since(&mut self, mark: &weft::Version) -> Vec<u8> {
         self.0
             .encode_update(mark)
             .expect("a document built by replay")
@@ -113,7 +113,7 @@ impl ReplayDoc for YrsDoc {
     fn mark(&self) -> StateVector {
         self.doc.transact().state_vector()
     }
-    fn update_since(&self, mark: &StateVector) -> Vec<u8> {
+    fn update_since(&mut self, mark: &StateVector) -> Vec<u8> {
         self.doc.transact().encode_diff_v1(mark)
     }
     fn apply_update(&mut self, u: &Vec<u8>) {

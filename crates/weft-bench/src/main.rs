@@ -78,7 +78,7 @@ fn main() {
 /// Weft's row; `replay_ms` of a sequential trace is measured by the caller.
 fn weft_row(trace: &Trace, replay_ms: Option<f64>) -> Row {
     let mut row = Row::new("weft", trace);
-    let doc = if trace.concurrent {
+    let mut doc = if trace.concurrent {
         let (ms, run) = median_ms(RUNS, BUDGET, || replay_concurrent::<WeftDoc>(trace));
         row.replay_ms = ms;
         let (ms, _) = median_ms(RUNS, BUDGET, || merge_all::<WeftDoc>(&run.updates));

@@ -182,7 +182,7 @@ pub trait ReplayDoc {
     /// The current version.
     fn mark(&self) -> Self::Mark;
     /// Everything made since `mark`.
-    fn update_since(&self, mark: &Self::Mark) -> Self::Update;
+    fn update_since(&mut self, mark: &Self::Mark) -> Self::Update;
     /// Merges an update from another replica.
     fn apply_update(&mut self, update: &Self::Update);
     /// The current text.

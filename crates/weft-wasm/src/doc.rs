@@ -111,15 +111,12 @@ impl RawDoc {
     /// The full state and history (a snapshot).
     #[wasm_bindgen(js_name = encodeState)]
     pub fn encode_state(&mut self) -> Result<Vec<u8>, JsValue> {
-        // A snapshot needs everything: decode what loading deferred once
-        // (the store compacts repeatedly) rather than into a copy each time.
-        self.0.finish_loading().map_err(to_js)?;
         self.0.encode_snapshot().map_err(to_js)
     }
 
     /// What a replica at version `since` (everything when absent) lacks.
     #[wasm_bindgen(js_name = encodeUpdate)]
-    pub fn encode_update(&self, since: Option<Vec<u8>>) -> Result<Vec<u8>, JsValue> {
+    pub fn encode_update(&mut self, since: Option<Vec<u8>>) -> Result<Vec<u8>, JsValue> {
         self.0.encode_update(&version_from(since)?).map_err(to_js)
     }
 
@@ -137,9 +134,6 @@ impl RawDoc {
     /// after the index, otherwise to the one before.
     #[wasm_bindgen(js_name = stickyIndex)]
     pub fn sticky_index(&mut self, index_: f64, right: bool) -> Result<Vec<u8>, JsValue> {
-        // Sticky positions need every item: decode what loading deferred
-        // once, rather than a copy per call (editors ask for them often).
-        self.0.finish_loading().map_err(to_js)?;
         let bias = if right { Bias::Right } else { Bias::Left };
         let s = self
             .0
@@ -152,7 +146,6 @@ impl RawDoc {
     #[wasm_bindgen(js_name = resolveSticky)]
     pub fn resolve_sticky(&mut self, bytes: &[u8]) -> Result<f64, JsValue> {
         let s = StickyIndex::decode(bytes).map_err(|e| to_js(e.into()))?;
-        self.0.finish_loading().map_err(to_js)?;
         self.0
             .resolve_sticky(&s, Utf16)
             .map(|i| i as f64)

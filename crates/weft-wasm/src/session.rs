@@ -79,8 +79,8 @@ impl RawSession {
     }
 
     /// Frames with whatever the peer may lack after `doc` changed.
-    pub fn outgoing(&mut self, doc: &RawDoc) -> Array {
-        frames_to_js(self.0.outgoing(&doc.0))
+    pub fn outgoing(&mut self, doc: &mut RawDoc) -> Array {
+        frames_to_js(self.0.outgoing(&mut doc.0))
     }
 
     /// Frames carrying this side's presence state (none before this side's

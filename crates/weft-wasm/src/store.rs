@@ -100,10 +100,10 @@ impl RawStore {
     /// the version now stored once the transaction completed (then it is
     /// durable), or to undefined when nothing was unsaved.
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array | undefined>")]
-    pub fn flush(&self, doc: &RawDoc) -> js_sys::Promise {
+    pub fn flush(&self, doc: &mut RawDoc) -> js_sys::Promise {
         let inner = self.0.clone();
         let db = self.db();
-        let unsaved = inner.journal.borrow().unsaved(&doc.0).map_err(to_js);
+        let unsaved = inner.journal.borrow().unsaved(&mut doc.0).map_err(to_js);
         future_to_promise(async move {
             let Some(unsaved) = unsaved? else {
                 return Ok(JsValue::UNDEFINED);
@@ -135,13 +135,7 @@ impl RawStore {
     pub fn compact(&self, doc: &mut RawDoc) -> js_sys::Promise {
         let inner = self.0.clone();
         let db = self.db();
-        // Decodes what loading deferred once, rather than into a copy each
-        // time (stores compact repeatedly).
-        let planned = doc
-            .0
-            .finish_loading()
-            .and_then(|()| inner.journal.borrow().compaction(&doc.0))
-            .map_err(to_js);
+        let planned = inner.journal.borrow().compaction(&mut doc.0).map_err(to_js);
         future_to_promise(async move {
             let planned = planned?;
             let (key, bytes) = db?.compact(&planned).await?;

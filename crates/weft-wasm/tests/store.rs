@@ -31,7 +31,7 @@ async fn appended_updates_survive_reopening() {
     for word in ["hello", " world", " \u{1F600}"] {
         let at = doc.len(Utf16);
         doc.insert(at, word, Utf16).unwrap();
-        let unsaved = journal.unsaved(&doc).unwrap().unwrap();
+        let unsaved = journal.unsaved(&mut doc).unwrap().unwrap();
         let (key, bytes) = store.append(&unsaved.update).await.unwrap();
         journal.appended(key, bytes, unsaved);
         keys.push(key);
@@ -61,11 +61,11 @@ async fn compaction_replaces_records_with_a_checkpoint() {
     let mut doc = opened.doc;
     for i in 0..20 {
         doc.insert(0, &format!("line {i}\n"), Utf16).unwrap();
-        let unsaved = journal.unsaved(&doc).unwrap().unwrap();
+        let unsaved = journal.unsaved(&mut doc).unwrap().unwrap();
         let (key, bytes) = store.append(&unsaved.update).await.unwrap();
         journal.appended(key, bytes, unsaved);
     }
-    let planned = journal.compaction(&doc).unwrap();
+    let planned = journal.compaction(&mut doc).unwrap();
     assert_eq!(planned.records, (1..=20).collect::<Vec<u64>>());
     let (checkpoint, size) = store.compact(&planned).await.unwrap();
     journal.compacted(&planned, checkpoint, size);
@@ -73,7 +73,7 @@ async fn compaction_replaces_records_with_a_checkpoint() {
     assert!(size > 0);
     // One more edit after the checkpoint.
     doc.insert(0, "last\n", Utf16).unwrap();
-    let unsaved = journal.unsaved(&doc).unwrap().unwrap();
+    let unsaved = journal.unsaved(&mut doc).unwrap().unwrap();
     store.append(&unsaved.update).await.unwrap();
     let reopened = JournalDb::open(&name).await.unwrap().load(2).await.unwrap();
     assert_eq!(reopened.doc.to_string(), doc.to_string());

@@ -7,6 +7,11 @@
 //! - **Each page's spans** stay encoded (the page is a cold leaf holding its
 //!   text) until an edit touches the page, or something needs every item.
 //!
+//! Methods that need what is deferred take `&mut self` and decode it in
+//! place, once: `encode_snapshot`, `encode_update` reaching back before the
+//! snapshot, `merge`, sticky positions on a page not decoded yet. Reads
+//! that need none (text, slices, lines, versions) stay `&self`.
+//!
 //! Loading then costs the text and a directory, not the structure. What is
 //! deferred is checked when decoded: the first operation that needs an
 //! invalid part fails with [`Error::Decode`] and changes nothing. The
@@ -70,7 +75,7 @@ impl Doc {
     }
 
     /// Decodes the spans of every cold page.
-    fn thaw_all(&mut self) -> Result<(), Error> {
+    pub(crate) fn thaw_all(&mut self) -> Result<(), Error> {
         // Every merge calls this: once all is decoded it must cost nothing.
         if self.tree.cold_leaves() == 0 {
             return Ok(());
@@ -100,8 +105,10 @@ impl Doc {
         Ok(())
     }
 
-    /// A copy with every page decoded, when some are still cold: for reads
-    /// that need every item without changing the document.
+    /// A copy with every page decoded, when some are still cold: only for
+    /// the invariant checks, which must not change what they check. Every
+    /// other method that needs every item takes `&mut self` and decodes in
+    /// place, once.
     pub(crate) fn thawed(&self) -> Result<Option<Doc>, Error> {
         if self.tree.cold_leaves() == 0 {
             return Ok(None);

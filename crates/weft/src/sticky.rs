@@ -80,7 +80,7 @@ impl Doc {
     /// # Errors
     /// As [`Doc::insert`] for `index`.
     pub fn sticky_index(
-        &self,
+        &mut self,
         index: usize,
         bias: Bias,
         unit: IndexUnit,
@@ -90,12 +90,11 @@ impl Doc {
             Bias::Left => c.checked_sub(1),
             Bias::Right => (c < self.total().text.chars).then_some(c),
         };
-        let anchor_loc = anchor_char.map(|c| self.tree.locate_visible(c));
-        if anchor_loc.is_some_and(|loc| self.tree.is_cold(loc.leaf)) {
-            // A page not decoded yet: answer from a decoded copy.
-            if let Some(hot) = self.thawed()? {
-                return hot.sticky_index(index, bias, unit);
-            }
+        let mut anchor_loc = anchor_char.map(|c| self.tree.locate_visible(c));
+        if let Some(loc) = anchor_loc.filter(|loc| self.tree.is_cold(loc.leaf)) {
+            // A page not decoded yet: decode it (in place, once).
+            self.thaw(loc.leaf)?;
+            anchor_loc = anchor_char.map(|c| self.tree.locate_visible(c));
         }
         let anchor = anchor_loc.map(|loc| {
             let id = self.id_at(loc);
@@ -114,23 +113,33 @@ impl Doc {
     /// # Errors
     /// [`Error::UnknownAnchor`] when its character has not reached this
     /// document yet.
-    pub fn resolve_sticky(&self, sticky: &StickyIndex, unit: IndexUnit) -> Result<usize, Error> {
+    pub fn resolve_sticky(
+        &mut self,
+        sticky: &StickyIndex,
+        unit: IndexUnit,
+    ) -> Result<usize, Error> {
         let Some(id) = sticky.anchor else {
             return Ok(match sticky.bias {
                 Bias::Left => 0,
                 Bias::Right => self.len(unit),
             });
         };
-        let Some(loc) = self
-            .history
-            .agent_of(id.replica)
-            .and_then(|a| self.tree.locate(a, id.seq))
-        else {
-            // Its character may be on a page not decoded yet.
-            if let Some(hot) = self.thawed()? {
-                return hot.resolve_sticky(sticky, unit);
-            }
+        if !self.history.has(id.replica, id.seq) {
             return Err(Error::UnknownAnchor);
+        }
+        let find = |doc: &Doc| {
+            doc.history
+                .agent_of(id.replica)
+                .and_then(|a| doc.tree.locate(a, id.seq))
+        };
+        let loc = match find(self) {
+            Some(loc) => loc,
+            None => {
+                // Its character is on a page not decoded yet: decode the
+                // pages (in place, once); the id index then holds it.
+                self.thaw_all()?;
+                find(self).ok_or(Error::UnknownAnchor)?
+            }
         };
         let visible = !self.tree.span_at(loc).deleted();
         let chars = self.tree.offset_of(loc).1 + u32::from(visible && sticky.bias == Bias::Left);

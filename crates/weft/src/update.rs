@@ -13,13 +13,18 @@ impl Doc {
     /// binary update (see `docs/format.md`). With the empty version it is the
     /// whole history.
     ///
-    /// O(operations in the update · log n).
+    /// O(operations in the update · log n). An update that reaches back
+    /// into the history of the snapshot this document was loaded from
+    /// decodes what loading deferred first, in place and once (see
+    /// [`Doc::finish_loading`]); hence `&mut self`.
     ///
     /// # Errors
-    /// [`Error::Decode`] when the update reaches back into the history of the
-    /// snapshot this document was loaded from and that history turns out
-    /// invalid (see [`Doc::finish_loading`]).
-    pub fn encode_update(&self, since: &Version) -> Result<Vec<u8>, Error> {
+    /// [`Error::Decode`] when that history turns out invalid; the document
+    /// is unchanged then.
+    pub fn encode_update(&mut self, since: &Version) -> Result<Vec<u8>, Error> {
+        if !self.history_covered_by(&self.known_of(since)) {
+            self.finish_loading()?;
+        }
         let section = self.section_since(since)?;
         let mut w = Writer::default();
         ops::write(&mut w, &section);
@@ -98,37 +103,40 @@ impl Doc {
         self.history.is_empty()
     }
 
-    /// Merges everything `other` has that this document lacks.
+    /// Merges everything `other` has that this document lacks. Decodes
+    /// what loading deferred in both, in place and once.
     ///
     /// # Errors
-    /// None in practice: `other` is a valid document.
-    pub fn merge(&mut self, other: &Doc, unit: IndexUnit) -> Result<Vec<Patch>, Error> {
+    /// [`Error::Decode`] when either was loaded from a snapshot whose
+    /// history turns out invalid.
+    pub fn merge(&mut self, other: &mut Doc, unit: IndexUnit) -> Result<Vec<Patch>, Error> {
+        other.finish_loading()?;
         self.merge_in(other, Some(unit))
     }
 
+    /// Merges `other`, whose history and pages are decoded.
     fn merge_in(&mut self, other: &Doc, unit: Option<IndexUnit>) -> Result<Vec<Patch>, Error> {
         self.finish_loading()?;
         let section = other.section_since(&self.version())?;
         self.apply_ops(to_remote(section), unit)
     }
 
-    /// The operations not in `since`, with the text of inserted characters
-    /// that are still visible.
-    fn section_since(&self, since: &Version) -> Result<OpsSection, Error> {
-        let known: Vec<u32> = (0..self.history.agent_count())
+    /// Per agent, how many of its operations `since` includes.
+    fn known_of(&self, since: &Version) -> Vec<u32> {
+        (0..self.history.agent_count())
             .map(|a| {
                 since
                     .get(self.history.replica(a as u32))
                     .min(self.history.next_seq(a as u32))
             })
-            .collect();
-        // An update that reaches back before a loaded snapshot needs its
-        // history, checked against every item: decode the pages first.
-        if !self.history_covered_by(&known) {
-            if let Some(hot) = self.thawed()? {
-                return hot.section_since(since);
-            }
-        }
+            .collect()
+    }
+
+    /// The operations not in `since`, with the text of inserted characters
+    /// that are still visible. Any part of a loaded snapshot's history it
+    /// needs is decoded already (see `encode_update`).
+    fn section_since(&self, since: &Version) -> Result<OpsSection, Error> {
+        let known = self.known_of(since);
         let log = self.log_since(&known)?;
         let mut runs = Vec::new();
         let mut texts = Vec::new();

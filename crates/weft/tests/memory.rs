@@ -484,12 +484,12 @@ fn hostile_inputs() -> Vec<(String, Vec<u8>)> {
         ("one character", same_character, 8_000_000, 8_000_000),
     ];
     for (name, make, for_update, for_snapshot) in honest {
-        let doc = make(for_update);
+        let mut doc = make(for_update);
         inputs.push((
             format!("update: {name}"),
             doc.encode_update(&Version::new()).unwrap(),
         ));
-        let doc = if for_snapshot == for_update {
+        let mut doc = if for_snapshot == for_update {
             doc
         } else {
             make(for_snapshot)
@@ -508,13 +508,13 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 #[test]
 fn the_writer_produces_only_what_the_reader_accepts() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let docs = [
+    let mut docs = [
         same_character(1 << 20),
         bot(20_000),
         typed_backwards(20_000),
         striped(20_000),
     ];
-    for doc in &docs {
+    for doc in &mut docs {
         let mut copy = Doc::new(5);
         copy.apply_update(&doc.encode_update(&Version::new()).unwrap(), CodePoint)
             .unwrap();

@@ -26,7 +26,7 @@ impl ReplayDoc for W {
     fn mark(&self) -> Version {
         self.0.version()
     }
-    fn update_since(&self, mark: &Version) -> Vec<u8> {
+    fn update_since(&mut self, mark: &Version) -> Vec<u8> {
         self.0.encode_update(mark).unwrap()
     }
     fn apply_update(&mut self, u: &Vec<u8>) {
@@ -55,9 +55,9 @@ fn trace_files() -> Vec<PathBuf> {
 fn every_trace_replays_to_its_end_content() {
     for path in trace_files() {
         let trace = weft_traces::load(&path).unwrap();
-        let doc = if trace.concurrent {
+        let mut doc = if trace.concurrent {
             let run = replay_concurrent::<W>(&trace);
-            let merged: W = merge_all(&run.updates);
+            let mut merged: W = merge_all(&run.updates);
             for mut r in run.replicas {
                 // Bring every agent's replica up to date: all converge.
                 r.apply_update(&merged.0.encode_update(&r.0.version()).unwrap());

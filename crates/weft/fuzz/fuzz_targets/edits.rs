@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
             }
             2 => {
                 let e = (d + 1 + b as usize % 2) % 3;
-                let u = docs[d].encode_update(&docs[e].version()).unwrap();
+                let u = { let v = docs[e].version(); docs[d].encode_update(&v) }.unwrap();
                 docs[e].apply_update(&u, unit).unwrap();
             }
             _ => {
@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
     }
     for i in 0..3 {
         for j in 0..3 {
-            let u = docs[i].encode_update(&docs[j].version()).unwrap();
+            let u = { let v = docs[j].version(); docs[i].encode_update(&v) }.unwrap();
             docs[j].apply_update(&u, IndexUnit::Utf8).unwrap();
         }
     }

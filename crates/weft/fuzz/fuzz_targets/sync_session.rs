@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
                 break;
             }
         }
-        let _ = session.outgoing(&doc);
+        let _ = session.outgoing(&mut doc);
     }
     drop(session);
     assert_eq!(budget.used(), 0);

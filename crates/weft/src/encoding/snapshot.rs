@@ -55,13 +55,15 @@ impl Doc {
     ///
     /// O(n) in the operation runs and spans.
     ///
+    /// A snapshot needs every item and the whole history: what loading
+    /// deferred is decoded first, in place and once (see
+    /// [`Doc::finish_loading`]); hence `&mut self`.
+    ///
     /// # Errors
     /// [`Error::Decode`] when this document was loaded from a snapshot whose
-    /// history turns out invalid (see [`Doc::finish_loading`]).
-    pub fn encode_snapshot(&self) -> Result<Vec<u8>, Error> {
-        if let Some(hot) = self.thawed()? {
-            return hot.encode_snapshot();
-        }
+    /// history turns out invalid; the document is unchanged then.
+    pub fn encode_snapshot(&mut self) -> Result<Vec<u8>, Error> {
+        self.finish_loading()?;
         let log = self.full_log()?;
         // Only replicas with operations are listed, in local order.
         let mut slot = vec![u32::MAX; self.history.agent_count()];

@@ -122,7 +122,7 @@ impl Journal {
     ///
     /// # Errors
     /// As [`Doc::encode_update`].
-    pub fn unsaved(&self, doc: &Doc) -> Result<Option<Unsaved>, Error> {
+    pub fn unsaved(&self, doc: &mut Doc) -> Result<Option<Unsaved>, Error> {
         let version = doc.version();
         if self.saved.includes(&version) {
             return Ok(None);
@@ -163,7 +163,7 @@ impl Journal {
     ///
     /// # Errors
     /// As [`Doc::encode_snapshot`]. Nothing is to be deleted then.
-    pub fn compaction(&self, doc: &Doc) -> Result<Compaction, Error> {
+    pub fn compaction(&self, doc: &mut Doc) -> Result<Compaction, Error> {
         Ok(Compaction {
             snapshot: doc.encode_snapshot()?,
             version: doc.version(),

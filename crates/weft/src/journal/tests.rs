@@ -72,16 +72,19 @@ fn session(seed: u64, edits: usize, policy: CompactionPolicy) -> (Vec<Write>, Ve
     let mut last_key = 0u64;
     for _ in 0..edits {
         rng.edit(&mut doc, 30, 5, 4);
-        let unsaved = journal.unsaved(&doc).unwrap().expect("an edit to store");
+        let unsaved = journal
+            .unsaved(&mut doc)
+            .unwrap()
+            .expect("an edit to store");
         last_key += 1 + rng.below(3) as u64; // keys need only increase
         let record = encode_record(last_key, &unsaved.update);
         journal.appended(last_key, record.len() as u64, unsaved);
         writes.push(Write::Record(last_key, record));
         durable.push(doc.to_string());
-        assert_eq!(journal.unsaved(&doc).unwrap(), None, "all stored");
+        assert_eq!(journal.unsaved(&mut doc).unwrap(), None, "all stored");
         if journal.should_compact() {
             last_key += 1; // a fresh key from the same counter
-            let c = journal.compaction(&doc).unwrap();
+            let c = journal.compaction(&mut doc).unwrap();
             let entry = c.entry(last_key);
             journal.compacted(&c, last_key, entry.len() as u64);
             for w in [
@@ -110,7 +113,7 @@ struct Compacted {
     records: Vec<u64>,
 }
 
-fn compaction(doc: &Doc, key: u64, records: Vec<u64>, checkpoints: Vec<u64>) -> Compacted {
+fn compaction(doc: &mut Doc, key: u64, records: Vec<u64>, checkpoints: Vec<u64>) -> Compacted {
     let c = Compaction {
         snapshot: doc.encode_snapshot().unwrap(),
         version: doc.version(),
@@ -208,13 +211,13 @@ fn a_corrupt_record_is_skipped_and_reported_and_the_rest_loads() {
 
 /// A store holding checkpoint 4 ("first"), record 5 (" second") and, as
 /// checkpoint 6, `newer(doc)`: what a newer checkpoint of both would be.
-fn store_with_newer_checkpoint(newer: impl Fn(&Doc) -> Vec<u8>) -> Store {
+fn store_with_newer_checkpoint(newer: impl Fn(&mut Doc) -> Vec<u8>) -> Store {
     let mut d = Doc::new(1);
     d.insert(0, "first", CodePoint).unwrap();
     let mut store = Store::default();
     store.apply(&Write::Checkpoint(
         4,
-        compaction(&d, 4, vec![], vec![]).checkpoint,
+        compaction(&mut d, 4, vec![], vec![]).checkpoint,
     ));
     let v = d.version();
     d.insert(5, " second", CodePoint).unwrap();
@@ -222,7 +225,7 @@ fn store_with_newer_checkpoint(newer: impl Fn(&Doc) -> Vec<u8>) -> Store {
         5,
         encode_record(5, &d.encode_update(&v).unwrap()),
     ));
-    store.apply(&Write::Checkpoint(6, newer(&d)));
+    store.apply(&Write::Checkpoint(6, newer(&mut d)));
     store
 }
 
@@ -280,7 +283,7 @@ fn a_record_another_writer_added_survives_a_compaction_that_did_not_see_it() {
         encode_record(3, &a.encode_update(&v).unwrap()),
     ));
     // A compacts what it wrote, without having seen record 2.
-    let c = compaction(&a, 4, vec![1, 3], vec![]);
+    let c = compaction(&mut a, 4, vec![1, 3], vec![]);
     store.apply(&Write::Checkpoint(c.key, c.checkpoint));
     store.apply(&Write::DeleteRecords(c.records));
     let opened = store.open(9);
@@ -310,7 +313,7 @@ fn writers_that_compact_on_their_own_never_lose_each_others_edits() {
         1,
         encode_record(1, &a.encode_update(&Version::new()).unwrap()),
     ));
-    let ca = compaction(&a, 2, vec![1], vec![]);
+    let ca = compaction(&mut a, 2, vec![1], vec![]);
     store.apply(&Write::Checkpoint(ca.key, ca.checkpoint));
     store.apply(&Write::DeleteRecords(ca.records));
     // B never saw A's edit; its checkpoint is newer and lacks it.
@@ -319,10 +322,10 @@ fn writers_that_compact_on_their_own_never_lose_each_others_edits() {
         3,
         encode_record(3, &b.encode_update(&Version::new()).unwrap()),
     ));
-    let cb = compaction(&b, 4, vec![3], vec![]);
+    let cb = compaction(&mut b, 4, vec![3], vec![]);
     store.apply(&Write::Checkpoint(cb.key, cb.checkpoint));
     store.apply(&Write::DeleteRecords(cb.records));
-    let opened = store.open(9);
+    let mut opened = store.open(9);
     assert!(opened.problems.is_empty());
     assert_eq!(opened.merged_checkpoints, vec![4, 2]);
     let text = opened.doc.to_string();
@@ -332,7 +335,7 @@ fn writers_that_compact_on_their_own_never_lose_each_others_edits() {
     );
     // A compaction by the opener includes both and may delete both.
     let mut journal = Journal::opened(&opened, CompactionPolicy::default());
-    let c = journal.compaction(&opened.doc).unwrap();
+    let c = journal.compaction(&mut opened.doc).unwrap();
     assert_eq!(c.checkpoints, vec![4, 2]);
     let entry = c.entry(5);
     journal.compacted(&c, 5, entry.len() as u64);
@@ -440,12 +443,12 @@ fn a_record_appended_while_a_compaction_is_written_stays_listed_with_its_bytes()
     let mut doc = Doc::new(1);
     let mut journal = Journal::empty(CompactionPolicy { floor_bytes: 0 });
     doc.insert(0, "one", CodePoint).unwrap();
-    let first = journal.unsaved(&doc).unwrap().unwrap();
+    let first = journal.unsaved(&mut doc).unwrap().unwrap();
     journal.appended(1, 40, first);
-    let c = journal.compaction(&doc).unwrap();
+    let c = journal.compaction(&mut doc).unwrap();
     // Typed while the checkpoint is being written.
     doc.insert(3, " two", CodePoint).unwrap();
-    let second = journal.unsaved(&doc).unwrap().unwrap();
+    let second = journal.unsaved(&mut doc).unwrap().unwrap();
     journal.appended(2, 30, second);
     journal.compacted(&c, 3, 100);
     assert_eq!(c.records, vec![1]);
@@ -459,14 +462,14 @@ fn a_record_appended_while_a_compaction_is_written_stays_listed_with_its_bytes()
         ),
         (1, 30, 1, 100)
     );
-    assert_eq!(journal.unsaved(&doc).unwrap(), None);
+    assert_eq!(journal.unsaved(&mut doc).unwrap(), None);
     // Another writer's report moves the stored version, not the lists.
     let mut other = Doc::new(2);
     other.insert(0, "theirs", CodePoint).unwrap();
     doc.apply_update(&other.encode_update(&Version::new()).unwrap(), CodePoint)
         .unwrap();
-    assert!(journal.unsaved(&doc).unwrap().is_some());
+    assert!(journal.unsaved(&mut doc).unwrap().is_some());
     journal.stored_elsewhere(&doc.version());
-    assert_eq!(journal.unsaved(&doc).unwrap(), None);
+    assert_eq!(journal.unsaved(&mut doc).unwrap(), None);
     assert_eq!(journal.stats().records, 1);
 }

@@ -257,7 +257,7 @@ impl Session {
     /// Frames with whatever the peer may lack after `doc` changed (locally or
     /// from another peer). Empty until the handshake is done, or when the
     /// peer has everything.
-    pub fn outgoing(&mut self, doc: &Doc) -> Vec<Vec<u8>> {
+    pub fn outgoing(&mut self, doc: &mut Doc) -> Vec<Vec<u8>> {
         let Some(has) = &mut self.peer_has else {
             return Vec::new();
         };

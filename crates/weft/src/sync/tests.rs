@@ -55,7 +55,7 @@ impl Net {
             } else {
                 continue;
             };
-            let frames = link.sessions[side].outgoing(&self.docs[p]);
+            let frames = link.sessions[side].outgoing(&mut self.docs[p]);
             link.queues[side].extend(frames);
         }
     }
@@ -525,7 +525,7 @@ fn mutated_conversations_never_panic_and_refusals_change_nothing() {
     }
     for _ in 0..20 {
         rng.edit(&mut a, 35, 6, 5);
-        conversation.extend(sa.outgoing(&a));
+        conversation.extend(sa.outgoing(&mut a));
     }
     let _ = sb.receive(&mut b, &conversation[0], CodePoint);
     for seed in 0..300 {

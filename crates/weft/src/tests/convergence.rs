@@ -104,10 +104,8 @@ impl Net {
         let msg = if snapshot {
             self.replicas[a].doc.encode_snapshot().unwrap()
         } else {
-            self.replicas[a]
-                .doc
-                .encode_update(&self.replicas[b].doc.version())
-                .unwrap()
+            let theirs = self.replicas[b].doc.version();
+            self.replicas[a].doc.encode_update(&theirs).unwrap()
         };
         self.receive(b, &msg);
     }
@@ -257,7 +255,7 @@ fn operations_waiting_for_dependencies_are_bounded() {
         assert!(b.stats().pending_bytes <= limit);
     }
     assert!(b.stats().pending_ops > 100);
-    catches_up(&a, &mut b);
+    catches_up(&mut a, &mut b);
 }
 
 #[test]
@@ -278,11 +276,11 @@ fn long_waiting_texts_are_bounded_in_bytes_not_only_in_runs() {
     // Twenty texts of an eighth of the budget each: most were discarded.
     assert!(b.stats().pending_ops > 0);
     assert!(b.stats().discarded_ops > b.stats().pending_ops);
-    catches_up(&a, &mut b);
+    catches_up(&mut a, &mut b);
 }
 
 /// A version handshake brings everything, discarded operations included.
-fn catches_up(a: &Doc, b: &mut Doc) {
+fn catches_up(a: &mut Doc, b: &mut Doc) {
     b.apply_update(
         &a.encode_update(&b.version()).unwrap(),
         IndexUnit::CodePoint,

@@ -40,7 +40,7 @@ fn update_with_column(column: &[u8]) -> Vec<u8> {
 
 /// Applies `bytes` to a copy of `doc`: on error nothing may have changed; on
 /// success every invariant must hold. Loading as a snapshot likewise.
-fn try_all(doc: &Doc, bytes: &[u8]) -> bool {
+fn try_all(doc: &mut Doc, bytes: &[u8]) -> bool {
     let before = doc.encode_snapshot().unwrap();
     let mut copy = doc.clone();
     let failed = match copy.apply_update(bytes, CodePoint) {
@@ -83,7 +83,7 @@ fn try_all(doc: &Doc, bytes: &[u8]) -> bool {
 
 #[test]
 fn envelope_errors_are_named() {
-    let (a, _) = sample();
+    let (mut a, _) = sample();
     let good = a.encode_update(&Version::new()).unwrap();
     let mut d = Doc::new(1);
     let err = |d: &mut Doc, b: &[u8]| match d.apply_update(b, CodePoint) {
@@ -120,7 +120,7 @@ fn envelope_errors_are_named() {
 
 #[test]
 fn every_truncation_fails_cleanly() {
-    let (a, b) = sample();
+    let (mut a, mut b) = sample();
     for bytes in [
         a.encode_update(&Version::new()).unwrap(),
         b.encode_snapshot().unwrap(),
@@ -131,12 +131,12 @@ fn every_truncation_fails_cleanly() {
             Kind::Snapshot
         };
         for cut in 0..bytes.len() {
-            assert!(try_all(&b, &bytes[..cut]), "prefix {cut} was accepted");
+            assert!(try_all(&mut b, &bytes[..cut]), "prefix {cut} was accepted");
             // Resealed so the checksum passes and the body decoder sees the cut.
             let body = body_of(&bytes);
             if cut < body.len() {
                 assert!(
-                    try_all(&b, &seal(kind, &body[..cut])),
+                    try_all(&mut b, &seal(kind, &body[..cut])),
                     "body prefix {cut} was accepted"
                 );
             }
@@ -146,14 +146,14 @@ fn every_truncation_fails_cleanly() {
 
 #[test]
 fn mutated_inputs_never_panic_and_failures_change_nothing() {
-    let (a, b) = sample();
+    let (mut a, mut b) = sample();
     let mut rng = Rng::new(99);
     let inputs = [
         (Kind::Update, a.encode_update(&Version::new()).unwrap()),
         (Kind::Update, b.encode_update(&a.version()).unwrap()),
         (Kind::Snapshot, b.encode_snapshot().unwrap()),
     ];
-    let target = Doc::new(33);
+    let mut target = Doc::new(33);
     let mut accepted = 0;
     for i in 0..6000 {
         let (kind, bytes) = &inputs[i % inputs.len()];
@@ -171,7 +171,7 @@ fn mutated_inputs_never_panic_and_failures_change_nothing() {
             }
         }
         let sealed = seal(*kind, &body);
-        let doc = if i % 2 == 0 { &target } else { &b };
+        let doc = if i % 2 == 0 { &mut target } else { &mut b };
         if !try_all(doc, &sealed) {
             accepted += 1;
         }
@@ -214,7 +214,7 @@ fn insert(seq: u32, len: u32, left: LocalId) -> OpRun {
 /// Hand-made invalid inputs, each named for what is wrong with it. They are
 /// also written to `tests/bad-inputs` (see `write_known_bad_inputs`).
 pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
-    let (a, b) = sample();
+    let (mut a, mut b) = sample();
     let good_update = a.encode_update(&Version::new()).unwrap();
     let good_snapshot = b.encode_snapshot().unwrap();
     let reseal = |kind, mut body: Vec<u8>, f: &dyn Fn(&mut Vec<u8>)| {
@@ -483,7 +483,7 @@ fn an_invalid_history_found_after_loading_fails_what_needs_it_and_changes_nothin
     let invalid = Err(Error::Decode(DecodeError::InvalidReference));
     assert_eq!(doc.encode_update(&Version::new()).map(drop), invalid);
     assert_eq!(doc.encode_snapshot().map(drop), invalid);
-    let (a, _) = sample();
+    let (mut a, _) = sample();
     let update = a.encode_update(&Version::new()).unwrap();
     assert_eq!(doc.apply_update(&update, CodePoint).map(drop), invalid);
     assert_eq!(doc.finish_loading(), invalid);
@@ -497,14 +497,14 @@ fn an_invalid_history_found_after_loading_fails_what_needs_it_and_changes_nothin
 
 #[test]
 fn known_bad_inputs_fail_cleanly() {
-    let (_, b) = sample();
+    let (_, mut b) = sample();
     for (name, bytes) in known_bad_inputs() {
         assert!(
-            try_all(&Doc::new(7), &bytes),
+            try_all(&mut Doc::new(7), &bytes),
             "{name} was accepted by an empty document"
         );
         assert!(
-            try_all(&b, &bytes),
+            try_all(&mut b, &bytes),
             "{name} was accepted by a document with text"
         );
         assert!(

@@ -8,7 +8,11 @@ fn sync(docs: &mut [Doc]) {
     for i in 0..docs.len() {
         for j in 0..docs.len() {
             if i != j {
-                let u = docs[i].encode_update(&docs[j].version()).unwrap();
+                let u = {
+                    let v = docs[j].version();
+                    docs[i].encode_update(&v)
+                }
+                .unwrap();
                 docs[j].apply_update(&u, CodePoint).unwrap();
             }
         }
@@ -91,9 +95,8 @@ fn three_writers_at_one_place_do_not_interleave_in_any_merge_order() {
         type_forwards(&mut docs[1], 1, "two");
         type_backwards(&mut docs[2], 1, "six");
         // Merge pairwise in a given order before a full sync.
-        let u = docs[order[0]]
-            .encode_update(&docs[order[1]].version())
-            .unwrap();
+        let theirs = docs[order[1]].version();
+        let u = docs[order[0]].encode_update(&theirs).unwrap();
         docs[order[1]].apply_update(&u, CodePoint).unwrap();
         sync(&mut docs);
         let t = docs[0].to_string();
@@ -123,8 +126,16 @@ fn the_merge_rule_orders_concurrent_inserts_identically_everywhere() {
         docs[1].insert(1, "Y", CodePoint).unwrap();
     }
     let (x, y) = (
-        a[0].encode_update(&a[1].version()).unwrap(),
-        a[1].encode_update(&a[0].version()).unwrap(),
+        {
+            let v = a[1].version();
+            a[0].encode_update(&v)
+        }
+        .unwrap(),
+        {
+            let v = a[0].version();
+            a[1].encode_update(&v)
+        }
+        .unwrap(),
     );
     a[1].apply_update(&x, CodePoint).unwrap();
     a[0].apply_update(&y, CodePoint).unwrap();

@@ -37,7 +37,7 @@ fn edit_both(rng: &mut Rng, a: &mut Doc, b: &mut Doc) {
 }
 
 /// Reads that need no decoding answer as the oracle does.
-fn same_reads(rng: &mut Rng, lazy: &Doc, eager: &Doc) {
+fn same_reads(rng: &mut Rng, lazy: &mut Doc, eager: &mut Doc) {
     assert_eq!(lazy.to_string(), eager.to_string());
     let len = eager.len(IndexUnit::Utf16);
     let (a, b) = (rng.below(len + 1), rng.below(len + 1));
@@ -77,7 +77,7 @@ fn a_loaded_document_edits_reads_and_merges_as_if_decoded_whole() {
     let mut cold_seen = 0;
     for seed in 0..80 {
         let mut rng = Rng::new(seed);
-        let source = edited(&mut rng);
+        let mut source = edited(&mut rng);
         let bytes = source.encode_snapshot().unwrap();
         let mut lazy = Doc::from_snapshot(&bytes, 7).unwrap();
         let mut eager = Doc::from_snapshot(&bytes, 7).unwrap();
@@ -88,7 +88,7 @@ fn a_loaded_document_edits_reads_and_merges_as_if_decoded_whole() {
             cold_seen += lazy.tree.cold_leaves() as usize;
             match rng.below(10) {
                 0..=5 => edit_both(&mut rng, &mut lazy, &mut eager),
-                6 | 7 => same_reads(&mut rng, &lazy, &eager),
+                6 | 7 => same_reads(&mut rng, &mut lazy, &mut eager),
                 // What the journal stores after each edit needs no decoding.
                 8 => assert_eq!(
                     lazy.encode_update(&at_load).unwrap(),
@@ -123,7 +123,7 @@ fn a_loaded_document_edits_reads_and_merges_as_if_decoded_whole() {
 #[test]
 fn loading_decodes_only_the_page_an_edit_touches() {
     let mut rng = Rng::new(5);
-    let source = edited(&mut rng);
+    let mut source = edited(&mut rng);
     let mut doc = Doc::from_snapshot(&source.encode_snapshot().unwrap(), 3).unwrap();
     let pages = doc.tree.cold_leaves();
     assert!(pages > 3, "{pages} pages");

@@ -81,13 +81,17 @@ fn base(rng: &mut Rng) -> Doc {
         }
         for j in 0..docs.len() {
             if j != i && rng.chance(70) {
-                let u = docs[i].encode_update(&docs[j].version()).unwrap();
+                let u = {
+                    let v = docs[j].version();
+                    docs[i].encode_update(&v)
+                }
+                .unwrap();
                 docs[j].apply_update(&u, CodePoint).unwrap();
             }
         }
     }
     let mut all = Doc::new(1);
-    for d in &docs {
+    for d in &mut docs {
         all.apply_update(&d.encode_update(&Version::new()).unwrap(), CodePoint)
             .unwrap();
     }
@@ -154,7 +158,7 @@ fn trials(seed: u64, n: usize) -> Outcome {
     let mut rng = Rng::new(seed);
     let mut total = Outcome::default();
     for _ in 0..n {
-        let base_doc = base(&mut rng);
+        let mut base_doc = base(&mut rng);
         let base = base_doc.encode_update(&Version::new()).unwrap();
         let mut ids = items(&base_doc);
         let mut updates: Vec<Vec<u8>> = Vec::new();

@@ -16,7 +16,11 @@ fn history(seed: u64, steps: usize) -> (Vec<Doc>, Vec<(Doc, Version)>) {
         rng.edit(&mut docs[i], 35, 8, 6);
         if rng.chance(15) {
             let j = rng.below(3);
-            let u = docs[i].encode_update(&docs[j].version()).unwrap();
+            let u = {
+                let v = docs[j].version();
+                docs[i].encode_update(&v)
+            }
+            .unwrap();
             docs[j].apply_update(&u, CodePoint).unwrap();
         }
         if rng.chance(10) {
@@ -29,8 +33,9 @@ fn history(seed: u64, steps: usize) -> (Vec<Doc>, Vec<(Doc, Version)>) {
 #[test]
 fn snapshots_reload_to_the_same_state() {
     for seed in 0..20 {
-        let (docs, _) = history(seed, 300);
-        for d in &docs {
+        let (mut docs, _) = history(seed, 300);
+        for i in 0..docs.len() {
+            let d = &mut docs[i].clone();
             let bytes = d.encode_snapshot().unwrap();
             let mut loaded = Doc::from_snapshot(&bytes, 777).unwrap();
             loaded.check_invariants();
@@ -41,7 +46,7 @@ fn snapshots_reload_to_the_same_state() {
             assert!(again == bytes, "snapshots are deterministic: {} vs {} bytes, first difference at {first_diff:?}; runs {} vs {}", again.len(), bytes.len(), loaded.history.logged_runs(), d.history.logged_runs());
             // The loaded document merges like the original.
             let mut orig = d.clone();
-            for other in &docs {
+            for other in &mut docs {
                 let u = other.encode_update(&d.version()).unwrap();
                 assert_eq!(
                     orig.apply_update(&u, CodePoint).unwrap(),
@@ -101,12 +106,16 @@ fn updates_since_any_version_give_the_full_state() {
         for _ in 0..2 {
             for i in 0..3 {
                 for j in 0..3 {
-                    let u = docs[i].encode_update(&docs[j].version()).unwrap();
+                    let u = {
+                        let v = docs[j].version();
+                        docs[i].encode_update(&v)
+                    }
+                    .unwrap();
                     docs[j].apply_update(&u, CodePoint).unwrap();
                 }
             }
         }
-        let full = &docs[1];
+        let full = &mut docs[1];
         for (mut old, v) in saved {
             let u = full.encode_update(&v).unwrap();
             old.apply_update(&u, CodePoint).unwrap();
@@ -231,7 +240,7 @@ fn sticky_positions_resolve_like_an_oracle_under_random_edits() {
 #[test]
 fn a_snapshot_applied_to_an_empty_document_is_adopted_whole() {
     for seed in 0..10 {
-        let (docs, _) = history(seed, 200);
+        let (mut docs, _) = history(seed, 200);
         let snapshot = docs[1].encode_snapshot().unwrap();
         let mut empty = Doc::new(4242);
         let patches = empty.apply_update(&snapshot, CodePoint).unwrap();
@@ -260,7 +269,7 @@ fn a_snapshot_applied_to_an_empty_document_is_adopted_whole() {
 
 #[test]
 fn a_snapshot_is_merged_not_adopted_once_anything_happened() {
-    let (docs, _) = history(3, 200);
+    let (mut docs, _) = history(3, 200);
     let mut doc = Doc::new(4242);
     doc.insert(0, "local", CodePoint).unwrap();
     doc.delete(0, 5, CodePoint).unwrap(); // empty text, but a history
@@ -307,9 +316,9 @@ fn snapshots_of_highly_repetitive_text_round_trip() {
 #[test]
 fn quiet_merges_reach_the_same_state_as_watched_ones() {
     for seed in 0..10 {
-        let (docs, saved) = history(seed, 300);
+        let (mut docs, saved) = history(seed, 300);
         for (base, version) in saved.iter().take(4) {
-            for other in &docs {
+            for other in &mut docs {
                 let update = other.encode_update(version).unwrap();
                 let mut loud = base.clone();
                 let mut quiet = base.clone();
