@@ -84,7 +84,7 @@ window.latency = async (impl, name, n) => {
 window.storeAll = async (impl, name, batch, compaction, close = true) => {
   const { patches } = await trace();
   if (impl === "weft") {
-    const store = await Store.open(name, compaction ? {} : { compactionFloorBytes: Infinity });
+    const store = await Store.open(name, compaction ? {} : { compactionFloorBytes: Number.MAX_SAFE_INTEGER });
     for (let i = 0; i < patches.length; i++) {
       applyWeft(store.doc, patches[i]);
       if (i % batch === batch - 1) await store.whenDurable();
