@@ -149,7 +149,7 @@ fn replicas_that_edit_apart_and_merge_agree_with_their_models() {
         }
         // Everyone sends what it did this round to everyone else.
         let updates: Vec<Vec<u8>> = replicas
-            .iter()
+            .iter_mut()
             .zip(&marks)
             .map(|(r, mark)| r.doc.encode_update(mark).unwrap())
             .collect();
@@ -167,7 +167,7 @@ fn replicas_that_edit_apart_and_merge_agree_with_their_models() {
     assert_deep(&replicas[0].doc);
     // A merge of whole documents agrees too.
     let mut merged = Replica::new(99);
-    merged.doc.merge(&replicas[1].doc, CodePoint).unwrap();
+    merged.doc.merge(&mut replicas[1].doc, CodePoint).unwrap();
     merged.model = replicas[1].model.clone();
     merged.check(&mut rng);
 }
