@@ -98,13 +98,17 @@ async function load(name: string, floor: number | undefined): Promise<Loaded> {
 }
 
 /** The version of a document with nothing in it: what a store that never wrote has stored. */
+let empty: Uint8Array | undefined;
 function emptyVersion(): Uint8Array {
-  const empty = new Doc({ replica: 0n });
-  try {
-    return empty.version();
-  } finally {
-    empty.free();
+  if (!empty) {
+    const doc = new Doc({ replica: 0n });
+    try {
+      empty = doc.version();
+    } finally {
+      doc.free();
+    }
   }
+  return empty;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

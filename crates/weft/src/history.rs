@@ -8,9 +8,10 @@ use crate::encoding::ops;
 use crate::encoding::Reader;
 use crate::id::{AgentTable, LocalId};
 use crate::item_ranges::ItemRanges;
-use crate::lazy::{check_references, EncodedHistory};
+use crate::lazy::EncodedHistory;
 use crate::oplog::{OpLog, OpRun};
 use crate::pending::Pending;
+use crate::references::check_references;
 use crate::{DecodeError, Error, ReplicaId, Version};
 use std::borrow::Cow;
 

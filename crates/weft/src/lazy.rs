@@ -19,12 +19,9 @@
 //! far.
 
 use crate::content::{InLeaf, LeafId, Loc, Summary};
-use crate::encoding::ops::OpsSection;
 use crate::encoding::pages::{self, PageEntry};
-use crate::item_ranges::ItemRanges;
 use crate::oplog::OpLog;
-use crate::references::refers_to_items;
-use crate::{DecodeError, Doc, Error};
+use crate::{Doc, Error};
 use std::borrow::Cow;
 
 /// A snapshot's operations section, as stored.
@@ -187,18 +184,5 @@ impl Doc {
     /// A log holding every operation that `known` (per agent) lacks.
     pub(crate) fn log_since(&self, known: &[u32]) -> Result<Cow<'_, OpLog>, Error> {
         self.history.log_since(known, &self.tree)
-    }
-}
-
-/// Every origin and delete target of the section names an item of `items`.
-pub(crate) fn check_references(
-    section: &OpsSection,
-    items: &ItemRanges,
-) -> Result<(), DecodeError> {
-    let items = items.index();
-    if section.runs.iter().all(|run| refers_to_items(run, &items)) {
-        Ok(())
-    } else {
-        Err(DecodeError::InvalidReference)
     }
 }

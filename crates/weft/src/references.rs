@@ -5,10 +5,12 @@
 //! set of items.
 
 use crate::content::Tree;
+use crate::encoding::ops::OpsSection;
 use crate::id::LocalId;
-use crate::item_ranges::RangeIndex;
+use crate::item_ranges::{ItemRanges, RangeIndex};
 use crate::oplog::{OpKind, OpRun};
 use crate::remote::target_range;
+use crate::DecodeError;
 
 /// A set of items to check references against.
 pub(crate) trait Items {
@@ -53,5 +55,18 @@ impl Items for Tree {
 impl Items for RangeIndex<'_> {
     fn contains(&self, agent: u32, lo: u32, hi: u32) -> bool {
         RangeIndex::contains(self, agent, lo, hi)
+    }
+}
+
+/// Every origin and delete target of the section names an item of `items`.
+pub(crate) fn check_references(
+    section: &OpsSection,
+    items: &ItemRanges,
+) -> Result<(), DecodeError> {
+    let items = items.index();
+    if section.runs.iter().all(|run| refers_to_items(run, &items)) {
+        Ok(())
+    } else {
+        Err(DecodeError::InvalidReference)
     }
 }

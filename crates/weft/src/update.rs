@@ -22,10 +22,11 @@ impl Doc {
     /// [`Error::Decode`] when that history turns out invalid; the document
     /// is unchanged then.
     pub fn encode_update(&mut self, since: &Version) -> Result<Vec<u8>, Error> {
-        if !self.history_covered_by(&self.known_of(since)) {
+        let known = self.known_of(since);
+        if !self.history_covered_by(&known) {
             self.finish_loading()?;
         }
-        let section = self.section_since(since)?;
+        let section = self.section_since(&known)?;
         let mut w = Writer::default();
         ops::write(&mut w, &section);
         Ok(envelope::seal(Kind::Update, &w.into_bytes()))
@@ -117,7 +118,7 @@ impl Doc {
     /// Merges `other`, whose history and pages are decoded.
     fn merge_in(&mut self, other: &Doc, unit: Option<IndexUnit>) -> Result<Vec<Patch>, Error> {
         self.finish_loading()?;
-        let section = other.section_since(&self.version())?;
+        let section = other.section_since(&other.known_of(&self.version()))?;
         self.apply_ops(to_remote(section), unit)
     }
 
@@ -132,15 +133,15 @@ impl Doc {
             .collect()
     }
 
-    /// The operations not in `since`, with the text of inserted characters
-    /// that are still visible. Any part of a loaded snapshot's history it
-    /// needs is decoded already (see `encode_update`).
-    fn section_since(&self, since: &Version) -> Result<OpsSection, Error> {
-        let known = self.known_of(since);
-        let log = self.log_since(&known)?;
+    /// The operations `known` (per agent, see `known_of`) lacks, with the
+    /// text of inserted characters that are still visible. Any part of a
+    /// loaded snapshot's history it needs is decoded already (see
+    /// `encode_update`).
+    fn section_since(&self, known: &[u32]) -> Result<OpsSection, Error> {
+        let log = self.log_since(known)?;
         let mut runs = Vec::new();
         let mut texts = Vec::new();
-        for i in log.runs_since(&known) {
+        for i in log.runs_since(known) {
             let run = log.runs[i as usize];
             let run = if run.seq < known[run.agent as usize] {
                 run.suffix(known[run.agent as usize])
