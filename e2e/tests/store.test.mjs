@@ -238,15 +238,22 @@ test("a peer's edit reaching every tab is stored once, by the writer tab", async
 test("a tab stores another's edits itself if that tab never says they are durable", async () => {
   const context = await browser.newContext();
   const name = `orphan-${Date.now()}`;
-  const [gone, survivor] = [await page(context), await page(context)];
-  await openStores([survivor], name);
-  // A tab that only broadcasts its edit, as if it crashed before writing it.
-  await gone.evaluate(async (name) => {
-    const doc = new window.weft.Doc();
-    doc.insert(0, "only in memory over there");
-    new BroadcastChannel(`weft:${name}`).postMessage(doc.encodeUpdate());
-  }, name);
+  const [survivor, gone] = [await page(context), await page(context)];
+  await openStores([survivor, gone], name);
+  // A tab that cannot write its edit (as if it crashed before writing it):
+  // it hands the edit to the other tab and never reports it durable.
+  await gone.evaluate(() => {
+    IDBObjectStore.prototype.put = function () {
+      throw new DOMException("writes blocked by the test", "UnknownError");
+    };
+    window.store.doc.insert(0, "only in memory over there");
+  });
   await survivor.waitForFunction(() => window.store.doc.length > 0);
+  await gone.close();
+  // Longer than the grace it gives the other tab to report durability.
+  await new Promise((r) => setTimeout(r, 2500));
+  const stored = await survivor.evaluate((name) => window.storageOf(name), name);
+  assert.equal(stored.records, 1, "stored by the tab that saw it");
   await survivor.evaluate(() => window.store.close());
   const text = await survivor.evaluate(async (name) => (await window.weft.Store.open(name)).doc.toString(), name);
   assert.equal(text, "only in memory over there");

@@ -3,16 +3,18 @@
 // (found through weft-signal) and, between tabs of one browser, over a
 // BroadcastChannel. Each connection runs the core's sync protocol.
 
-import { RawSession, type RawReceived } from "../wasm/weft_wasm.js";
+import type { RawReceived } from "../wasm/weft_wasm.js";
 import { docInternals, type ChangeEvent, type Doc } from "./doc.js";
 import { checkIndex, checkOptions, checkString, isCoded, rangeError, typeError, withCode, type WeftError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 import type { Patch } from "./delta.js";
 import { Backoff } from "./sync/backoff.js";
+import { Connection } from "./sync/connection.js";
 import type { Link, LinkEvents } from "./sync/link.js";
 import { encodePresence, RemotePresence, type PresenceState } from "./sync/presence.js";
+import { randomId } from "./sync/random-id.js";
 import { RtcLink, type RtcSignal } from "./sync/rtc.js";
-import { deriveRoomKey, open, seal } from "./sync/secret.js";
+import { deriveRoomKey } from "./sync/secret.js";
 import { SignalingClient, type SignalPeer } from "./sync/signaling.js";
 import { TabHub } from "./sync/tabs.js";
 
@@ -78,30 +80,15 @@ export interface ProviderEvents {
   error: ProviderError;
 }
 
-/** One connection: its link, its protocol session, what the peer shares. */
-interface Connection {
-  peer: string;
-  link: Link;
-  session: RawSession;
-  open: boolean;
+/** One connection, and what the provider keeps about its peer. */
+class PeerConnection extends Connection {
   presence: RemotePresence | undefined;
-  /** Bytes of frames sent and received, for diagnostics. */
-  bytesSent: number;
-  bytesReceived: number;
   /** Repeats the Hello until the handshake is done (see `#accept`). */
   helloTimer: ReturnType<typeof setInterval> | undefined;
-  /** Frames are handled one after another (decryption is asynchronous). */
-  inbox: Promise<void>;
-  outbox: Promise<void>;
 }
 
 /** How often a Hello is repeated while the handshake is not done. */
 const HELLO_REPEAT_MS = 1_000;
-
-function randomId(): string {
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** One id for all tabs of this browser profile, so they skip WebRTC between them. */
 function browserId(): string | undefined {
@@ -156,7 +143,7 @@ export class Provider {
   #key: CryptoKey | undefined;
   #signaling: SignalingClient | undefined;
   #tabs: TabHub | undefined;
-  #connections = new Map<string, Connection>();
+  #connections = new Map<string, PeerConnection>();
   /** Other browsers in the signaling room. */
   #roomPeers = new Map<string, SignalPeer>();
   /** Peers whose frames could not be decrypted: not retried until they rejoin. */
@@ -168,7 +155,7 @@ export class Provider {
   #stopped = false;
   #flushQueued = false;
   #events = new Emitter<ProviderEvents>();
-  /** Changes made elsewhere go out to the peers (the provider's own merges are forwarded by `#receive`). */
+  /** Changes made elsewhere go out to the peers (the provider's own merges are forwarded by `#received`). */
   #onChange = (e: ChangeEvent) => {
     if (e.origin !== this) this.#queueFlush();
   };
@@ -206,7 +193,7 @@ export class Provider {
       .map((c) => ({
         peer: c.peer,
         via: c.link.via,
-        synced: c.session.synced,
+        synced: c.synced,
         bytesSent: c.bytesSent,
         bytesReceived: c.bytesReceived,
       }));
@@ -368,6 +355,7 @@ export class Provider {
       if (existing && !(existing.link instanceof RtcLink)) return;
       // A new offer replaces whatever connection there was: the peer restarted it.
       this.#connections.delete(from);
+      existing?.close();
       existing?.link.close("renegotiating");
       if (!existing && this.#webrtcCount() >= this.#maxPeers()) return;
       this.#rtc(from, false)?.handleSignal(data);
@@ -376,20 +364,15 @@ export class Provider {
     }
   }
 
-  /** Runs a sync session over a new link. */
+  /** Runs a sync session over a new link; what it merges has this provider as origin. */
   #accept(peer: string, link: Link): LinkEvents {
-    const c: Connection = {
-      peer,
-      link,
-      session: new RawSession(),
-      open: false,
-      presence: undefined,
-      bytesSent: 0,
-      bytesReceived: 0,
-      helloTimer: undefined,
-      inbox: Promise.resolve(),
-      outbox: Promise.resolve(),
-    };
+    const c: PeerConnection = new PeerConnection(peer, link, this.doc, this, this.#key, {
+      received: (received) => this.#received(c, received),
+      failed: (err) => {
+        if (isCoded(err) && err.code === "PEER_REJECTED") this.#rejected.add(peer);
+        this.#failed(c, err);
+      },
+    });
     this.#connections.set(peer, c);
     // Links call these from their own event handlers: nothing may throw
     // out of them (see `#guard`).
@@ -403,12 +386,12 @@ export class Provider {
           // `open` event: over WebRTC only the offering side speaks first (the
           // other answers its Hello, by then open for sure), and a Hello is
           // repeated until the handshake is done. Duplicates change nothing.
-          if (!(link instanceof RtcLink) || link.initiator) this.#hello(c);
+          if (!(link instanceof RtcLink) || link.initiator) c.hello();
           c.helloTimer = setInterval(
             () =>
               this.#guard(c, () => {
-                if (c.session.synced) clearInterval(c.helloTimer);
-                else this.#hello(c);
+                if (c.synced) clearInterval(c.helloTimer);
+                else c.hello();
               }),
             HELLO_REPEAT_MS,
           );
@@ -416,12 +399,7 @@ export class Provider {
           this.#emit("peerJoin", { peer, via: link.via });
           this.#updateStatus();
         }),
-      message: (frame) => {
-        c.bytesReceived += frame.length;
-        // A failure must not break the chain silently: the frames after it
-        // would never be handled. Say what happened and start over.
-        c.inbox = c.inbox.then(() => this.#receive(c, frame)).catch((err) => this.#failed(c, err));
-      },
+      message: (frame) => c.message(frame),
       close: (reason) => this.#guard(undefined, () => this.#closed(c, reason)),
     };
   }
@@ -441,6 +419,8 @@ export class Provider {
 
   #failed(c: Connection | undefined, err: unknown): void {
     if (isDocEnd(err)) return this.#docEnded(err);
+    // Coded: the sync protocol's refusal, or a frame that cannot be decrypted.
+    if (c && isCoded(err)) return this.#fail(c, err.code, err.message);
     const code = isCoded(err) ? err.code : "INTERNAL";
     if (c) this.#fail(c, code, `handling the connection failed: ${String(err)}`);
     else this.#emit("error", withCode(new Error(`sync failed: ${String(err)}`, { cause: err }), code) as ProviderError);
@@ -457,37 +437,8 @@ export class Provider {
     this.#emit("error", err as ProviderError);
   }
 
-  /** Sends the Hello that starts (or restarts) the handshake. */
-  #hello(c: Connection): void {
-    this.#send(c, docInternals.use(this.doc, (raw) => c.session.start(raw)));
-  }
-
-  async #receive(c: Connection, bytes: Uint8Array): Promise<void> {
-    if (this.#connections.get(c.peer) !== c) return;
-    let frame = bytes;
-    if (this.#key) {
-      try {
-        frame = await open(this.#key, bytes);
-      } catch {
-        this.#rejected.add(c.peer);
-        this.#fail(c, "PEER_REJECTED", "a frame could not be decrypted: the peer has another room secret, or is not a Weft peer");
-        return;
-      }
-    }
-    if (this.#connections.get(c.peer) !== c) return;
-    let received!: RawReceived;
-    try {
-      // Merged with this provider as the change's origin.
-      docInternals.merge(this.doc, (raw) => (received = c.session.receive(raw, frame)).patches, this);
-    } catch (err) {
-      if (isDocEnd(err)) return this.#docEnded(err);
-      this.#fail(c, (err as { code?: string }).code ?? "SYNC_PROTOCOL", (err as Error).message);
-      return;
-    }
-    // A change listener may have closed the connection, or freed the
-    // document (which disconnects): then there is nothing to answer.
-    if (this.#connections.get(c.peer) !== c) return;
-    this.#send(c, received.frames);
+  /** What a frame brought: forwarded to the others, presence said. */
+  #received(c: PeerConnection, received: RawReceived): void {
     // Forward to the others even when nothing visible changed.
     this.#queueFlush();
     if (received.presence) {
@@ -514,16 +465,12 @@ export class Provider {
     this.#emit("error", err);
   }
 
-  #closed(c: Connection, reason: string): void {
+  #closed(c: PeerConnection, reason: string): void {
     clearInterval(c.helloTimer);
     // Not current: replaced by a newer connection to the same peer.
     const current = this.#connections.get(c.peer) === c;
     if (current) this.#connections.delete(c.peer);
-    try {
-      c.session.free();
-    } catch {
-      // Left borrowed by a failure inside it (the document broke): unusable, left alone.
-    }
+    c.close();
     if (c.presence) this.#emit("presence", { peer: c.peer, state: null });
     if (c.open) this.#emit("peerLeave", { peer: c.peer, via: c.link.via, reason });
     else if (current && c.link instanceof RtcLink && !this.#stopped) {
@@ -544,27 +491,10 @@ export class Provider {
     retry.timer = setTimeout(() => this.#guard(undefined, () => this.#dial(peer)), retry.backoff.next());
   }
 
-  #send(c: Connection, frames: Uint8Array[]): void {
-    if (frames.length === 0) return;
-    const key = this.#key;
-    for (const f of frames) c.bytesSent += f.length;
-    if (!key) {
-      for (const f of frames) c.link.send(f);
-      return;
-    }
-    // Encryption is asynchronous; the chain keeps frames in order.
-    c.outbox = c.outbox
-      .then(async () => {
-        for (const f of frames) c.link.send(await seal(key, f));
-      })
-      .catch((err) => this.#failed(c, err));
-  }
-
   #sendPresence(c: Connection): void {
     if (!this.#presence) return;
-    const frames = c.session.presence(this.#presence);
-    if (frames) this.#send(c, frames);
-    else this.#emit("error", withCode(new Error("presence state over 64 KiB: not sent"), "PRESENCE_TOO_LARGE"));
+    if (!c.sendPresence(this.#presence))
+      this.#emit("error", withCode(new Error("presence state over 64 KiB: not sent"), "PRESENCE_TOO_LARGE"));
   }
 
   #queueFlush(): void {
@@ -575,7 +505,7 @@ export class Provider {
       this.#flushQueued = false;
       for (const c of this.#connections.values()) {
         if (this.#stopped) return;
-        if (c.open) this.#guard(c, () => this.#send(c, docInternals.use(this.doc, (raw) => c.session.outgoing(raw))));
+        this.#guard(c, () => c.flush());
       }
     });
   }
@@ -594,7 +524,7 @@ export class Provider {
     if (this.#stopped) return;
     const open = [...this.#connections.values()].filter((c) => c.open);
     let status: SyncStatus;
-    if (open.some((c) => !c.session.synced)) status = "syncing";
+    if (open.some((c) => !c.synced)) status = "syncing";
     else if (open.length > 0 || this.#signaling?.open || (!this.#signaling && this.#tabs)) status = "synced";
     else status = "connecting";
     this.#setStatus(status);

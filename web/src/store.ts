@@ -8,6 +8,7 @@ import { RawStore, type RawDoc } from "../wasm/weft_wasm.js";
 import { Doc, docInternals, randomReplica, type ChangeEvent } from "./doc.js";
 import { checkIndex, checkOptions, checkString, isCoded, withCode, type WeftError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
+import { TabSync } from "./sync/tab-sync.js";
 
 /** Options for `Store.open`. */
 export interface StoreOptions {
@@ -59,13 +60,6 @@ export interface StoreEvents {
   /** An entry was damaged; it was skipped. */
   corruption: CorruptionEvent;
 }
-
-/**
- * Between tabs of one document: an update, a durable report, or the hello a
- * tab sends when it opens (its version), which the others answer with what
- * it lacks. A tab posts its edits only once another tab has spoken.
- */
-type TabMessage = Uint8Array | { durable: Uint8Array } | { hello: Uint8Array };
 
 /**
  * Edits from another tab are stored by that tab; this one stores them only
@@ -143,13 +137,15 @@ export class Store {
   #raw: RawStore | undefined;
   readonly #name: string;
   readonly #floor: number | undefined;
-  readonly #channel: BroadcastChannel | undefined;
+  /**
+   * The other tabs of this database: a sync session with each (a tab that
+   * opens gets what the others have not written yet), and durable reports.
+   */
+  readonly #tabs: TabSync;
   #flushing: Promise<void> = Promise.resolve();
   #scheduled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #due = 0;
-  /** Whether another tab of this document has spoken: until then, nobody listens. */
-  #otherTabs = false;
   /** Whether this tab writes remote changes at once (one tab per document does). */
   #writer = false;
   /** The latest version another tab reported durable. */
@@ -189,11 +185,12 @@ export class Store {
     this.doc.on("change", this.#onChange);
     this.#stopWatching = docInternals.onEnd(this.doc, (err) => this.#docEnded(err));
     this.#electWriter();
-    this.#channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(`weft:${name}`) : undefined;
-    // Any page of this origin can post on the channel: nothing it sends may
-    // throw out of this handler (in Node that ends the process).
-    this.#channel?.addEventListener("message", (e: MessageEvent) => this.#guard(() => this.#fromTab(e.data)));
-    this.#channel?.postMessage({ hello: this.#saved() } satisfies TabMessage);
+    this.#tabs = new TabSync(`weft-store:${name}`, this.doc, this, {
+      durable: (version) => this.#guard(() => this.#durableElsewhere(version)),
+      // A tab that joins hears what is stored, unless writes are pending.
+      stored: () => (this.#scheduled || this.#closed ? undefined : this.#saved()),
+      error: (err) => this.#report(err),
+    });
     // A given document's own state: written at once.
     if (this.#raw && !sameBytes(this.#saved(), this.doc.version())) this.#schedule(0);
   }
@@ -353,7 +350,7 @@ export class Store {
     clearTimeout(this.#timer);
     this.doc.off("change", this.#onChange);
     this.#stopWatching();
-    this.#channel?.close();
+    this.#tabs.close();
   }
 
   /**
@@ -400,10 +397,8 @@ export class Store {
 
   #changed(e: ChangeEvent): void {
     if (this.#closed) return;
-    if (e.local && this.#otherTabs && this.#channel) {
-      // Other tabs see local edits at once; what they already have is ignored.
-      this.#channel.postMessage(this.doc.encodeUpdate(this.#saved()));
-    }
+    // Other tabs see the change at once (another tab's edit they got from it).
+    if (e.origin !== this) this.#tabs.flush();
     // What this store merged (another tab's edit) is that tab's to store,
     // and a peer's edit (which reaches every tab) the writer tab's: others
     // only step in if no tab reports it durable within the grace.
@@ -449,37 +444,11 @@ export class Store {
       });
   }
 
-  /** A message from another tab (any page of this origin can post one). */
-  #fromTab(message: unknown): void {
+  /** Another tab stored everything in `version`. */
+  #durableElsewhere(version: Uint8Array): void {
     if (this.#closed) return;
-    this.#otherTabs = true;
-    if (message instanceof Uint8Array) {
-      try {
-        this.doc.applyUpdate(message, this);
-      } catch (err) {
-        // Bytes that are no update (a buggy or hostile page): nothing of
-        // them is merged, and later messages are handled as ever.
-        this.#report(err);
-      }
-      return;
-    }
-    const { hello, durable } = ((typeof message === "object" && message) || {}) as { hello?: unknown; durable?: unknown };
-    if (hello instanceof Uint8Array) {
-      // A tab that just opened: send what it lacks (edits it may not have
-      // read from storage), and what of it is durable already.
-      let update: Uint8Array;
-      try {
-        update = this.doc.encodeUpdate(hello);
-      } catch (err) {
-        this.#report(err);
-        return;
-      }
-      this.#channel?.postMessage(update);
-      if (!this.#scheduled) this.#channel?.postMessage({ durable: this.#saved() } satisfies TabMessage);
-    } else if (durable instanceof Uint8Array) {
-      this.#reportedDurable = durable;
-      if (sameBytes(durable, this.doc.version())) this.#storedElsewhere(durable);
-    }
+    this.#reportedDurable = version;
+    if (sameBytes(version, this.doc.version())) this.#storedElsewhere(version);
   }
 
   /**
@@ -514,7 +483,7 @@ export class Store {
       const version = await docInternals.use(this.doc, (doc) => raw.flush(doc));
       if (!version) return; // nothing new to store
       this.#retryDelay = RETRY_FIRST_MS;
-      if (this.#otherTabs) this.#channel?.postMessage({ durable: version } satisfies TabMessage);
+      this.#tabs.durable(version);
       this.#emit("durable", undefined);
     } catch (err) {
       if (isDocEnd(err)) return this.#docEnded(err);

@@ -8,8 +8,8 @@ use js_sys::{Array, Reflect, Uint8Array};
 use std::sync::LazyLock;
 use wasm_bindgen::prelude::*;
 use weft::sync::{Budget, Session, SyncError, PROTOCOL_VERSION};
-use weft::DecodeError;
 use weft::IndexUnit::Utf16;
+use weft::{DecodeError, Version};
 
 /// The sync state of one connection. The TypeScript provider wraps it.
 #[wasm_bindgen]
@@ -60,9 +60,10 @@ impl RawSession {
         frames_to_js(self.0.start(&doc.0))
     }
 
-    /// Handles one frame: `{ frames, patches, presence }`, where `frames`
-    /// go back to the peer, `patches` were merged into `doc`, and
-    /// `presence` is the peer's new presence bytes, if any.
+    /// Handles one frame: `{ frames, patches, presence, durable }`, where
+    /// `frames` go back to the peer, `patches` were merged into `doc`,
+    /// `presence` is the peer's new presence bytes and `durable` the
+    /// version (encoded) it reported stored, if any.
     #[wasm_bindgen(unchecked_return_type = "RawReceived")]
     pub fn receive(&mut self, doc: &mut RawDoc, frame: &[u8]) -> Result<JsValue, JsValue> {
         let received = self
@@ -75,6 +76,9 @@ impl RawSession {
             presence: received
                 .presence
                 .map_or(JsValue::UNDEFINED, |p| Uint8Array::from(&p[..]).into()),
+            durable: received.durable.map_or(JsValue::UNDEFINED, |v| {
+                Uint8Array::from(&v.encode()[..]).into()
+            }),
         }))
     }
 
@@ -88,6 +92,14 @@ impl RawSession {
     /// 64 KiB limit.
     pub fn presence(&mut self, state: &[u8]) -> Option<Array> {
         self.0.presence(state).map(frames_to_js)
+    }
+
+    /// Frames reporting that everything in `version` (encoded) is stored
+    /// on this side's disk (none before this side's Hello: the report
+    /// follows it).
+    pub fn durable(&mut self, version: &[u8]) -> Result<Array, JsValue> {
+        let version = Version::decode(version).map_err(|e| to_js(e.into()))?;
+        Ok(frames_to_js(self.0.durable(&version)))
     }
 
     /// Whether the handshake is done both ways.

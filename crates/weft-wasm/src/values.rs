@@ -37,6 +37,8 @@ export interface RawReceived {
   patches: RawPatch[];
   /** The peer's new presence state, if it sent one. */
   presence?: Uint8Array;
+  /** A version (encoded) the peer reported stored on its disk, if it sent one. */
+  durable?: Uint8Array;
 }
 
 /** What a store knows is stored (`RawStore.stats`). */
@@ -127,6 +129,11 @@ pub struct Received {
         skip_serializing_if = "JsValue::is_undefined"
     )]
     pub presence: JsValue,
+    #[serde(
+        with = "serde_wasm_bindgen::preserve",
+        skip_serializing_if = "JsValue::is_undefined"
+    )]
+    pub durable: JsValue,
 }
 
 /// Mirrors `RawStoreStats`.

@@ -11,6 +11,9 @@
 //!    also travel through peers that are not directly connected.
 //! 4. Either side may send its `Presence` (opaque bytes: who is there, where
 //!    their cursor is) at any time after its `Hello`.
+//! 5. Either side may report a version as `Durable` (stored on its disk)
+//!    at any time after its `Hello`: tabs sharing one database learn that
+//!    another tab wrote an edit, clients learn that a server stored it.
 //!
 //! Messages are split into frames of at most [`MAX_FRAME`] bytes, so any
 //! update size works over channels that limit message size (WebRTC data

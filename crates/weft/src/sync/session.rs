@@ -8,6 +8,7 @@ use std::fmt;
 const HELLO: u8 = 1;
 const UPDATE: u8 = 2;
 const PRESENCE: u8 = 3;
+const DURABLE: u8 = 4;
 
 /// Largest presence state a session accepts or sends: presence is a name, a
 /// colour and a few positions, not a channel for documents.
@@ -66,6 +67,9 @@ pub struct Received {
     /// The peer's new presence state, opaque bytes (the latest replaces any
     /// earlier one).
     pub presence: Option<Vec<u8>>,
+    /// A version the peer reported stored durably (everything in it is on
+    /// its disk; the latest report includes the earlier ones).
+    pub durable: Option<Version>,
 }
 
 /// The sync state of one connection.
@@ -81,6 +85,8 @@ pub struct Session {
     /// A presence state asked for before our `Hello` went out: it follows
     /// the `Hello` (nothing precedes a `Hello`).
     presence_waiting: Option<Vec<u8>>,
+    /// Likewise a durable report asked for before our `Hello`.
+    durable_waiting: Option<Version>,
     max_message: usize,
 }
 
@@ -106,6 +112,7 @@ impl Session {
             peer_has: None,
             answered: false,
             presence_waiting: None,
+            durable_waiting: None,
             max_message,
         }
     }
@@ -140,6 +147,17 @@ impl Session {
         Some(message(PRESENCE, state))
     }
 
+    /// Frames that tell the peer everything in `version` is stored durably
+    /// on this side (a tab that wrote it to disk, a server that committed
+    /// it). Before this side's `Hello` no frames: the report follows it.
+    pub fn durable(&mut self, version: &Version) -> Vec<Vec<u8>> {
+        if !self.hello_sent {
+            self.durable_waiting = Some(version.clone());
+            return Vec::new();
+        }
+        message(DURABLE, &version.encode())
+    }
+
     /// The frames to send when the connection opens: this side's `Hello`
     /// (again when called again: a peer that already has it answers
     /// nothing new).
@@ -152,6 +170,9 @@ impl Session {
         let mut frames = message(HELLO, &doc.version().encode());
         if let Some(state) = self.presence_waiting.take() {
             frames.extend(message(PRESENCE, &state));
+        }
+        if let Some(version) = self.durable_waiting.take() {
+            frames.extend(message(DURABLE, &version.encode()));
         }
         frames
     }
@@ -214,6 +235,14 @@ impl Session {
                     }));
                 }
                 out.presence = Some(body.to_vec());
+            }
+            DURABLE => {
+                let stored = Version::decode(body).map_err(SyncError::Protocol)?;
+                // What the peer stored, it has: not sent to it again.
+                if let Some(has) = &mut self.peer_has {
+                    has.merge(&stored);
+                }
+                out.durable = Some(stored);
             }
             other => return Err(SyncError::Protocol(DecodeError::WrongKind(other))),
         }

@@ -380,7 +380,8 @@ fn nothing_is_accepted_before_the_peers_hello() {
     let mut a = Doc::new(1);
     a.insert(0, "from a", CodePoint).unwrap();
     let update = a.encode_update(&Version::new()).unwrap();
-    for (kind, body) in [(2u8, &update[..]), (3, &b"{}"[..])] {
+    let durable = a.version().encode();
+    for (kind, body) in [(2u8, &update[..]), (3, &b"{}"[..]), (4, &durable[..])] {
         let mut b = Doc::new(2);
         let mut s = Session::new();
         let _ = s.start(&b);
@@ -413,6 +414,51 @@ fn presence_asked_for_before_the_hello_follows_it() {
     }
     assert_eq!(presence.as_deref(), Some(&b"{\"name\":\"Bo\"}"[..]));
     assert!(sa.is_synced() && sb.is_synced());
+}
+
+#[test]
+fn durable_reports_arrive_as_versions_and_count_as_what_the_peer_has() {
+    let (mut a, mut b) = (Doc::new(1), Doc::new(2));
+    let (mut sa, mut sb) = (Session::new(), Session::new());
+    // Asked for before `a`'s Hello: it follows the Hello.
+    a.insert(0, "stored by a", CodePoint).unwrap();
+    assert!(sa.durable(&a.version()).is_empty());
+    let mut to_b = sa.start(&a);
+    let mut to_a = sb.start(&b);
+    let mut reported = None;
+    while !to_b.is_empty() || !to_a.is_empty() {
+        for f in std::mem::take(&mut to_b) {
+            let r = sb.receive(&mut b, &f, CodePoint).unwrap();
+            reported = r.durable.or(reported);
+            to_a.extend(r.frames);
+        }
+        for f in std::mem::take(&mut to_a) {
+            to_b.extend(sa.receive(&mut a, &f, CodePoint).unwrap().frames);
+        }
+    }
+    assert_eq!(reported, Some(a.version()));
+    assert_eq!(b.to_string(), "stored by a");
+
+    // What `b` reports stored, `a` does not send it again.
+    let mut elsewhere = Doc::new(3);
+    elsewhere.insert(0, "typed elsewhere ", CodePoint).unwrap();
+    let update = elsewhere.encode_update(&Version::new()).unwrap();
+    a.apply_update(&update, CodePoint).unwrap();
+    b.apply_update(&update, CodePoint).unwrap();
+    for f in sb.durable(&b.version()) {
+        let r = sa.receive(&mut a, &f, CodePoint).unwrap();
+        assert_eq!(r.durable, Some(b.version()));
+    }
+    assert!(
+        sa.outgoing(&mut a).is_empty(),
+        "b stored it: nothing to send"
+    );
+
+    // A report that is no version is refused.
+    let err = sa
+        .receive(&mut a, &frames_of(4, &[0xff; 3])[0], CodePoint)
+        .unwrap_err();
+    assert!(matches!(err, SyncError::Protocol(_)), "{err}");
 }
 
 /// The first frame of a message of `len` bytes, and then its other frames.
