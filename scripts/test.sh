@@ -13,6 +13,7 @@ step "format"
 cargo fmt --all -- --check
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p weft --features small-chunks --all-targets --locked -- -D warnings
 step "native tests"
 cargo test --workspace --locked
 step "native tests with small leaves and nodes (deep trees)"

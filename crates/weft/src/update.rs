@@ -2,11 +2,11 @@
 
 use crate::encoding::envelope::{self, Kind};
 use crate::encoding::ops::{self, OpsSection, TableEntry};
-use crate::encoding::Writer;
+use crate::encoding::{Reader, Writer};
 use crate::id::LocalId;
 use crate::oplog::{renumber, OpKind, OpRun};
 use crate::remote::{Patch, RemoteKind, RemoteOp};
-use crate::{Doc, Error, IndexUnit, OpId, Version};
+use crate::{DecodeError, Doc, Error, IndexUnit, OpId, Version};
 
 impl Doc {
     /// Every operation this document has that `since` lacks, as a compact
@@ -44,12 +44,6 @@ impl Doc {
             .map(|(patches, _)| patches)
     }
 
-    /// `apply_update` without working out the visible changes (positions
-    /// cost a tree walk each): for replaying a journal nobody watches.
-    pub(crate) fn apply_update_quietly(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.apply_update_in(bytes, None).map(drop)
-    }
-
     /// `apply_update`, and for each replica with operations in the update
     /// (or snapshot) the end of its range: the replica that sent it has
     /// every operation before. Decodes the bytes once.
@@ -58,8 +52,20 @@ impl Doc {
         bytes: &[u8],
         unit: Option<IndexUnit>,
     ) -> Result<(Vec<Patch>, Version), Error> {
-        let (kind, mut r) = envelope::open(bytes)?;
+        let (kind, r) = envelope::open(bytes)?;
+        self.apply_body(kind, r, unit)
+    }
+
+    /// `apply_update_in` for the body of an update (`Kind::Update`) or a
+    /// snapshot (`Kind::Snapshot`) whose envelope was opened already.
+    pub(crate) fn apply_body(
+        &mut self,
+        kind: Kind,
+        mut r: Reader<'_>,
+        unit: Option<IndexUnit>,
+    ) -> Result<(Vec<Patch>, Version), Error> {
         match kind {
+            Kind::Record | Kind::Checkpoint => Err(DecodeError::WrongKind(kind as u8).into()),
             Kind::Update => {
                 let section = ops::read(&mut r)?;
                 r.finish()?;

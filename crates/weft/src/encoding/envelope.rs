@@ -1,5 +1,6 @@
-//! The envelope around updates and snapshots: magic, format version, kind,
-//! body, CRC-32C. Compression happens per column inside the body.
+//! The envelope around updates, snapshots and journal entries: magic,
+//! format version, kind, body, CRC-32C. Compression happens per column
+//! inside the body.
 
 use super::{crc32c, Reader};
 use crate::DecodeError;
@@ -12,17 +13,34 @@ const HEADER: usize = 6;
 pub enum Kind {
     Update = 1,
     Snapshot = 2,
+    /// A journal record: its key, then an update's body.
+    Record = 3,
+    /// A journal checkpoint: its key, then a snapshot's body.
+    Checkpoint = 4,
 }
 
 pub fn seal(kind: Kind, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + HEADER + 4);
+    seal_parts(kind, &[], body)
+}
+
+/// Seals `prefix` then `body` as one body (a journal entry's key, then what
+/// it stores), copying each once.
+pub fn seal_parts(kind: Kind, prefix: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(prefix.len() + body.len() + HEADER + 4);
     out.extend_from_slice(MAGIC);
     out.push(FORMAT_VERSION);
     out.push(kind as u8);
+    out.extend_from_slice(prefix);
     out.extend_from_slice(body);
     let crc = crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     out
+}
+
+/// The body of sealed `bytes` known to be well formed (made by this
+/// crate), without checking anything again.
+pub fn body_of(bytes: &[u8]) -> &[u8] {
+    &bytes[HEADER..bytes.len() - 4]
 }
 
 /// Checks magic, version and checksum; returns the kind and the body.
@@ -45,6 +63,8 @@ pub fn open(bytes: &[u8]) -> Result<(Kind, Reader<'_>), DecodeError> {
     let kind = match bytes[5] {
         1 => Kind::Update,
         2 => Kind::Snapshot,
+        3 => Kind::Record,
+        4 => Kind::Checkpoint,
         k => return Err(DecodeError::WrongKind(k)),
     };
     Ok((kind, Reader::new(&content[HEADER..])))

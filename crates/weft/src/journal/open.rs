@@ -79,11 +79,12 @@ pub fn open<'a>(
             decode_entry(bytes)
                 .map_err(Error::from)
                 .and_then(|e| match (e.kind, e.key == key) {
-                    (EntryKind::Checkpoint, true) => Ok(e.payload),
+                    (EntryKind::Checkpoint, true) => Ok(e),
                     _ => Err(DecodeError::InvalidValue("checkpoint header").into()),
                 });
-        let merged = entry.and_then(|snapshot| match &mut doc {
-            None => Doc::from_snapshot(snapshot, replica)
+        let merged = entry.and_then(|checkpoint| match &mut doc {
+            None => checkpoint
+                .load(replica)
                 .and_then(|mut d| {
                     if merges {
                         d.finish_loading()?;
@@ -91,7 +92,7 @@ pub fn open<'a>(
                     Ok(d)
                 })
                 .map(|d| doc = Some(d)),
-            Some(d) => d.apply_update_quietly(snapshot),
+            Some(d) => checkpoint.merge_into(d),
         });
         match merged {
             Ok(()) => {
@@ -120,7 +121,7 @@ pub fn open<'a>(
             decode_entry(bytes)
                 .map_err(Error::from)
                 .and_then(|e| match (e.kind, e.key == key) {
-                    (EntryKind::Record, true) => doc.apply_update_quietly(e.payload),
+                    (EntryKind::Record, true) => e.merge_into(&mut doc),
                     _ => Err(DecodeError::InvalidValue("record header").into()),
                 });
         match applied {

@@ -365,14 +365,21 @@ fn entries_under_the_wrong_key_or_of_the_wrong_kind_are_reported() {
 
 #[test]
 fn entries_detect_every_kind_of_damage() {
-    let e = encode_record(42, b"payload");
+    let mut doc = Doc::new(1);
+    doc.insert(0, "payload", CodePoint).unwrap();
+    let update = doc.encode_update(&Version::new()).unwrap();
+    let e = encode_record(42, &update);
+    let entry = decode_entry(&e).unwrap();
+    assert_eq!((entry.kind, entry.key), (EntryKind::Record, 42));
     assert_eq!(
-        decode_entry(&e).unwrap(),
-        Entry {
-            kind: EntryKind::Record,
-            key: 42,
-            payload: b"payload"
-        }
+        entry.body(),
+        &update[6..update.len() - 4],
+        "the update's body, unwrapped"
+    );
+    assert_eq!(
+        e.len(),
+        update.len() + 8,
+        "one envelope: the key is all it adds"
     );
     for cut in 0..e.len() {
         assert!(decode_entry(&e[..cut]).is_err(), "prefix {cut}");
@@ -385,6 +392,45 @@ fn entries_detect_every_kind_of_damage() {
     let mut longer = e.clone();
     longer.push(0);
     assert!(decode_entry(&longer).is_err());
+    // An update or snapshot is no entry.
+    assert_eq!(decode_entry(&update), Err(DecodeError::WrongKind(1)));
+}
+
+#[test]
+fn journals_of_the_first_format_still_open() {
+    let mut a = Doc::new(1);
+    a.insert(0, "checkpointed ", CodePoint).unwrap();
+    let snapshot = a.encode_snapshot().unwrap();
+    let v = a.version();
+    a.insert(13, "then recorded", CodePoint).unwrap();
+    let update = a.encode_update(&v).unwrap();
+    let old = |kind, key, bytes: &[u8]| super::entry::encode_legacy(kind, key, bytes);
+    let opened = open(
+        9,
+        [(1, &old(EntryKind::Checkpoint, 1, &snapshot)[..])],
+        [
+            (2, &old(EntryKind::Record, 2, &update)[..]),
+            // Its header says record, its envelope snapshot: refused.
+            (3, &old(EntryKind::Record, 3, &snapshot)[..]),
+        ],
+    );
+    assert_eq!(opened.doc.to_string(), "checkpointed then recorded");
+    assert_eq!(opened.merged_records.len(), 1);
+    assert_eq!(opened.problems.len(), 1, "{:?}", opened.problems);
+    // Mixed with entries of the new format, as a journal written before and
+    // after an upgrade is.
+    a.insert(0, "> ", CodePoint).unwrap();
+    let newer = a.encode_update(&v).unwrap();
+    let opened = open(
+        9,
+        [(1, &old(EntryKind::Checkpoint, 1, &snapshot)[..])],
+        [
+            (2, &old(EntryKind::Record, 2, &update)[..]),
+            (3, &encode_record(3, &newer)[..]),
+        ],
+    );
+    assert_eq!(opened.doc.to_string(), "> checkpointed then recorded");
+    assert!(opened.problems.is_empty());
 }
 
 #[test]

@@ -323,7 +323,7 @@ fn quiet_merges_reach_the_same_state_as_watched_ones() {
                 let mut loud = base.clone();
                 let mut quiet = base.clone();
                 loud.apply_update(&update, CodePoint).unwrap();
-                quiet.apply_update_quietly(&update).unwrap();
+                quiet.apply_update_in(&update, None).unwrap();
                 quiet.check_invariants();
                 assert_eq!(quiet.to_string(), loud.to_string());
                 assert_eq!(quiet.version(), loud.version());
