@@ -10,5 +10,5 @@ bash scripts/setup.sh >&2
 
 (cd web && npm run build) >&2
 (cd www && npx vite build --logLevel warn) >&2
-cargo build --release --locked --quiet -p weft-signal
-exec target/release/weft-signal --static www/dist "$@"
+cargo build --release --locked --quiet -p weft-server
+exec target/release/weft-server --static www/dist "$@"

@@ -7,5 +7,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 (cd web && npm run build >/dev/null)
-cargo build --quiet --locked -p weft-signal
+cargo build --quiet --locked -p weft-server
 unshare -n sh -c 'ip link set lo up && exec node e2e/bench/sync.mjs "$@"' sh "$@"

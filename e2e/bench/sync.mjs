@@ -1,5 +1,5 @@
 // Sync budgets between separate headless Chromium processes over real
-// WebRTC, weft (connect + weft-signal) against yjs + y-webrtc (with its own
+// WebRTC, weft (connect + weft-server) against yjs + y-webrtc (with its own
 // signaling server, the closest equivalent) in the same run:
 // - the time for a late joiner to receive the whole history of a trace;
 // - edit-to-remote-visible latency (p50, p99) while both peers type.

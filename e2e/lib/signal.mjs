@@ -1,4 +1,4 @@
-// Starts the weft-signal binary (serving a built app as static files) on a
+// Starts the weft-server binary (serving a built app as static files) on a
 // free loopback port, and stops it.
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -9,14 +9,14 @@ import { E2E } from "./package.mjs";
 const ROOT = join(E2E, "..");
 
 export async function startSignal({ staticDir, port = 0 } = {}) {
-  execFileSync("cargo", ["build", "--quiet", "--locked", "-p", "weft-signal"], { cwd: ROOT, stdio: "inherit" });
+  execFileSync("cargo", ["build", "--quiet", "--locked", "-p", "weft-server"], { cwd: ROOT, stdio: "inherit" });
   const args = ["--port", String(port)];
   if (staticDir) args.push("--static", staticDir);
-  const child = spawn(join(ROOT, "target/debug/weft-signal"), args, { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(join(ROOT, "target/debug/weft-server"), args, { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const [url] = await Promise.race([
     once(lines, "line"),
-    once(child, "exit").then(([code]) => { throw new Error(`weft-signal exited with ${code}`); }),
+    once(child, "exit").then(([code]) => { throw new Error(`weft-server exited with ${code}`); }),
   ]);
   return {
     url,

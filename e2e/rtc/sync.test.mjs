@@ -1,5 +1,5 @@
 // Peer-to-peer sync between separate headless Chromium processes over real
-// WebRTC data channels, found through the real weft-signal server. Runs
+// WebRTC data channels, found through the real weft-server server. Runs
 // only in a loopback-only network namespace (`npm run test:rtc`).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

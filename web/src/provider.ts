@@ -1,6 +1,6 @@
 // Peer-to-peer sync: `connect(doc, { room, signalingUrl })` keeps the
 // document in sync with everyone in the room, over WebRTC data channels
-// (found through weft-signal) and, between tabs of one browser, over a
+// (found through weft-server) and, between tabs of one browser, over a
 // BroadcastChannel. Each connection runs the core's sync protocol.
 
 import type { RawReceived } from "../wasm/weft_wasm.js";
@@ -24,7 +24,7 @@ export type { PresenceState } from "./sync/presence.js";
 export interface ConnectOptions {
   /** Everyone who connects with the same room name edits together. */
   room: string;
-  /** The `weft-signal` WebSocket URL (`ws://host:port/signal`). Without it, only tabs of this browser sync. */
+  /** The `weft-server` WebSocket URL (`ws://host:port/signal`). Without it, only tabs of this browser sync. */
   signalingUrl?: string;
   /** STUN/TURN servers for WebRTC (default none: fine on one network). */
   iceServers?: RTCIceServer[];

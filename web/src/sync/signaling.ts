@@ -1,4 +1,4 @@
-// A client of weft-signal (see docs/format.md, "Signaling messages"): joins
+// A client of weft-server (see docs/format.md, "Signaling messages"): joins
 // one room, relays WebRTC negotiation, and reconnects with backoff when the
 // server goes away.
 
@@ -100,7 +100,7 @@ export class SignalingClient {
     try {
       m = JSON.parse(String(data));
     } catch {
-      return; // not from a weft-signal server; its messages are always JSON
+      return; // not from a weft-server server; its messages are always JSON
     }
     if (m.room !== undefined && m.room !== this.room) return;
     switch (m.type) {

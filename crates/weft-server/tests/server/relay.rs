@@ -7,7 +7,7 @@ use serde_json::json;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-use weft_signal::{close, Config, Limits};
+use weft_server::{close, Config, Limits};
 
 #[tokio::test]
 async fn members_of_a_room_see_each_other_and_relay_signals() {
@@ -283,7 +283,7 @@ async fn floods_and_idle_connections_are_closed() {
 
 #[tokio::test]
 async fn serves_static_files_beside_the_signaling_routes() {
-    let dir = std::env::temp_dir().join(format!("weft-signal-static-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("weft-server-static-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("index.html"), "<h1>demo</h1>").unwrap();
     let server = start(Config {

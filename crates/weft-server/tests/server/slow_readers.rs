@@ -3,7 +3,7 @@
 use crate::client::*;
 use serde_json::{json, Value};
 use std::time::Duration;
-use weft_signal::{Config, Limits};
+use weft_server::{Config, Limits};
 
 fn serve_with(limits: Limits) -> Config {
     Config {

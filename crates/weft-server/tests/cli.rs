@@ -1,4 +1,4 @@
-//! The `weft-signal` binary: `--help`, limits out of range at start-up,
+//! The `weft-server` binary: `--help`, limits out of range at start-up,
 //! values that do not parse and unknown flags.
 
 use std::process::{Command, Output, Stdio};
@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 /// Runs the binary; fails if it is still running after 5 s (it would be
 /// serving when it should have refused to start).
 fn run(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weft-signal"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft-server"))
         .args(["--port", "0"])
         .args(args)
         .stdout(Stdio::piped())
@@ -18,7 +18,7 @@ fn run(args: &[&str]) -> Output {
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             child.kill().unwrap();
-            panic!("weft-signal {args:?} is still running");
+            panic!("weft-server {args:?} is still running");
         }
         std::thread::sleep(Duration::from_millis(20));
     }

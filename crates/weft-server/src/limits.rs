@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 /// Limits that keep one client from hurting the others. Each is named
-/// after its command-line flag in [`LimitError`] and `weft-signal --help`.
+/// after its command-line flag in [`LimitError`] and `weft-server --help`.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest message, in bytes (SDP offers are a few KiB).

@@ -6,7 +6,7 @@ use clap::{Args, Parser};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
-use weft_signal::{Config, LimitError, Limits};
+use weft_server::{Config, LimitError, Limits};
 
 /// Signaling server for Weft: WebSocket at /signal, JSON counts and caps at
 /// /health.
@@ -15,7 +15,7 @@ use weft_signal::{Config, LimitError, Limits};
 /// process exits within 3 seconds whatever clients do.
 #[derive(Debug, Parser)]
 #[command(
-    name = "weft-signal",
+    name = "weft-server",
     after_long_help = MEMORY,
     // A repeated flag takes its last value, and a negative number is a
     // value (refused with its flag's range), not an unknown flag.
@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn no_flags_give_the_default_limits() {
-        let cli = Cli::try_parse_from(["weft-signal", "--port", "1"]).unwrap();
+        let cli = Cli::try_parse_from(["weft-server", "--port", "1"]).unwrap();
         let (addr, config) = cli.into_config().unwrap();
         assert_eq!(addr, "127.0.0.1:1".parse().unwrap());
         assert_eq!(
@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn the_burst_is_at_least_the_rate_unless_given() {
         let burst = |args: &[&str]| {
-            let cli = Cli::try_parse_from(["weft-signal"].iter().chain(args)).unwrap();
+            let cli = Cli::try_parse_from(["weft-server"].iter().chain(args)).unwrap();
             cli.into_config().map(|(_, c)| c.limits.message_burst)
         };
         assert_eq!(burst(&["--messages-per-second", "800"]), Ok(800.0));

@@ -3,7 +3,7 @@
 use crate::client::*;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use weft_signal::{close, Config};
+use weft_server::{close, Config};
 
 #[tokio::test]
 async fn shutdown_closes_every_connection_as_going_away() {

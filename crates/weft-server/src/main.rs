@@ -1,4 +1,4 @@
-//! `weft-signal [OPTIONS]`: runs the signaling server until SIGINT or
+//! `weft-server [OPTIONS]`: runs the signaling server until SIGINT or
 //! SIGTERM. The port defaults to `$PORT`, else 8080; the address to
 //! 127.0.0.1. The last line printed at start-up is the URL. `--help` lists
 //! every limit; a value out of range stops it with exit code 2.
@@ -8,7 +8,7 @@ mod cli;
 use clap::{error::ErrorKind, CommandFactory, Parser};
 use cli::Cli;
 use std::process::ExitCode;
-use weft_signal::log;
+use weft_server::log;
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -48,7 +48,7 @@ async fn main() -> ExitCode {
         "signaling on ws://{local}/signal, health on http://{local}/health"
     );
     println!("http://{local}/");
-    match weft_signal::serve(listener, config, shutdown_signal()).await {
+    match weft_server::serve(listener, config, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server failed: {e}");

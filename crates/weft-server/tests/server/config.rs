@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 use tokio::net::TcpListener;
-use weft_signal::{Config, Limits};
+use weft_server::{Config, Limits};
 
 #[tokio::test]
 async fn serve_refuses_limits_out_of_range() {
@@ -15,7 +15,7 @@ async fn serve_refuses_limits_out_of_range() {
         limits,
         ..Config::default()
     };
-    let served = weft_signal::serve(listener, config, std::future::pending());
+    let served = weft_server::serve(listener, config, std::future::pending());
     let error = tokio::time::timeout(Duration::from_secs(5), served)
         .await
         .expect("refused at once")

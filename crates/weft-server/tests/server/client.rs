@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use weft_signal::Config;
+use weft_server::Config;
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -23,7 +23,7 @@ pub async fn start(config: Config) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(weft_signal::serve(listener, config, async {
+    let task = tokio::spawn(weft_server::serve(listener, config, async {
         let _ = stopped.await;
     }));
     Server {

@@ -7,7 +7,7 @@ use serde_json::json;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
-use weft_signal::{close, Config, Limits};
+use weft_server::{close, Config, Limits};
 
 #[tokio::test]
 async fn one_address_cannot_fill_a_room() {
