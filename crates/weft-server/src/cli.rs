@@ -92,6 +92,18 @@ struct LimitFlags {
     /// (server-busy), queue-bytes to 1099511627776
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_queued_bytes)]
     max_queued_bytes: usize,
+    /// Sync frames (up to 16 KiB each) a connection may send per second on
+    /// average, above 0 to 1000000
+    #[arg(long, value_name = "R", default_value_t = Limits::default().sync_frames_per_second)]
+    sync_frames_per_second: f64,
+    /// ...and in a burst (a whole document uploaded at once), 1 to 1000000
+    #[arg(long, value_name = "N", default_value_t = Limits::default().sync_frame_burst)]
+    sync_frame_burst: f64,
+    /// Bytes of sync frames waiting for one client; beyond them it is
+    /// closed (4001) and resyncs on reconnecting, 16400 to 1099511627776 (all
+    /// clients together stay within max-queued-bytes)
+    #[arg(long, value_name = "N", default_value_t = Limits::default().sync_queue_bytes)]
+    sync_queue_bytes: usize,
 }
 
 /// The burst's help, its default `between` the range and the default as
@@ -137,6 +149,9 @@ impl LimitFlags {
             queue_messages: self.queue_messages,
             queue_bytes: self.queue_bytes,
             max_queued_bytes: self.max_queued_bytes,
+            sync_frames_per_second: self.sync_frames_per_second,
+            sync_frame_burst: self.sync_frame_burst,
+            sync_queue_bytes: self.sync_queue_bytes,
         }
     }
 }

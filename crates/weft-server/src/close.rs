@@ -7,8 +7,6 @@ use std::time::Duration;
 pub const NORMAL: u16 = 1000;
 /// The server is shutting down.
 pub const GOING_AWAY: u16 = 1001;
-/// A binary message: only JSON text is accepted.
-pub const UNSUPPORTED: u16 = 1003;
 /// A malformed or forbidden request, or a limit exceeded.
 pub const POLICY: u16 = 1008;
 /// A message over the size limit.

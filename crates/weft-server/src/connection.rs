@@ -6,9 +6,10 @@ use crate::close;
 use crate::hub::{Hub, Member, Refusal};
 use crate::limits::{Limits, MAX_TIMEOUT};
 use crate::log;
-use crate::outbox::{self, Outbox};
+use crate::outbox::{self, Item, Outbox, Overflowed};
 use crate::protocol::{valid_id, valid_room, ClientMessage, ServerMessage, SIGNAL_VERSION};
 use crate::rate::RateLimiter;
+use crate::replica::{split_channel, Replicas};
 use crate::AppState;
 use axum::extract::ws::{Message, WebSocket};
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
+use weft::sync::{SyncError, MAX_FRAME};
 
 /// Why the server closes a connection.
 struct Close(u16, String);
@@ -32,7 +34,12 @@ struct Connection {
     outbox: Outbox,
     /// room -> the peer id this connection has there.
     rooms: HashMap<String, String>,
+    /// channel -> the room it syncs with the server's replica.
+    channels: HashMap<u32, String>,
+    next_channel: u32,
+    replicas: Arc<Replicas>,
     rate: RateLimiter,
+    sync_rate: RateLimiter,
 }
 
 /// Serves one client (`client` as given by [`crate::address::client_of`])
@@ -41,28 +48,40 @@ struct Connection {
 pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, state: AppState) {
     let AppState {
         hub,
+        replicas,
         limits,
         budget,
         mut shutdown,
         ..
     } = state;
-    let (outbox, outgoing) = outbox::channel(budget, limits.queue_messages, limits.queue_bytes);
+    let (outbox, outgoing) = outbox::channel(
+        budget,
+        limits.queue_messages,
+        limits.queue_bytes,
+        limits.sync_queue_bytes,
+    );
     let mut conn = Connection {
         admitted,
         client,
         hub,
         rate: RateLimiter::new(limits.messages_per_second, limits.message_burst),
+        sync_rate: RateLimiter::new(limits.sync_frames_per_second, limits.sync_frame_burst),
         limits: limits.clone(),
         outbox,
         rooms: HashMap::new(),
+        channels: HashMap::new(),
+        next_channel: 0,
+        replicas,
     };
     let id = conn.id();
     log!(Debug, "connection {id} opened from {client}");
     let mut idle = after(limits.idle_timeout);
     let welcome = ServerMessage::Welcome {
         version: SIGNAL_VERSION,
+        sync: true,
     };
-    let mut ended = write(&mut socket, welcome.to_json(), &limits, idle, &mut shutdown).await;
+    let welcome = Item::Text(welcome.to_json());
+    let mut ended = write(&mut socket, welcome, &limits, idle, &mut shutdown).await;
     while ended.is_ok() {
         ended = tokio::select! {
             incoming = socket.recv() => match incoming {
@@ -76,9 +95,13 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
                     conn.handle(message).map_err(Some)
                 }
             },
-            text = outgoing.next() => {
-                write(&mut socket, text, &limits, idle, &mut shutdown).await
-            }
+            item = outgoing.next() => match item {
+                Ok(item) => write(&mut socket, item, &limits, idle, &mut shutdown).await,
+                Err(Overflowed) => Err(Some(Close(
+                    close::NOT_READING,
+                    "not reading: sync frames overflowed its queue".into(),
+                ))),
+            },
             end = interrupted(idle, &mut shutdown) => Err(Some(end)),
         };
     }
@@ -97,14 +120,18 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
 /// timeout (it stopped reading) or the connection must end meanwhile.
 async fn write(
     socket: &mut WebSocket,
-    text: String,
+    item: Item,
     limits: &Limits,
     idle: Instant,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Ended {
     let stuck = after(limits.write_timeout);
+    let message = match item {
+        Item::Text(text) => Message::Text(text.into()),
+        Item::Binary(bytes) => Message::Binary(bytes.into()),
+    };
     tokio::select! {
-        sent = socket.send(Message::Text(text.into())) => sent.map_err(|_| None),
+        sent = socket.send(message) => sent.map_err(|_| None),
         _ = sleep_until(stuck) => {
             let waited = limits.write_timeout.as_secs();
             Err(Some(Close(close::NOT_READING, format!("not reading: a message waited {waited} s"))))
@@ -144,20 +171,67 @@ impl Connection {
     }
 
     fn leave_all(&mut self) {
+        for (_, room) in self.channels.drain() {
+            self.replicas.detach(&room, self.admitted.id());
+        }
         for (room, peer) in self.rooms.drain() {
             self.hub.leave(&room, &peer, self.admitted.id());
         }
     }
 
+    /// Leaves `room`: its sync channel first, then its members.
+    fn leave(&mut self, room: &str, peer: &str) {
+        self.channels.retain(|_, synced| synced != room);
+        self.replicas.detach(room, self.id());
+        self.rooms.remove(room);
+        self.hub.leave(room, peer, self.id());
+    }
+
+    /// A sync frame behind its channel number.
+    fn sync_frame(&mut self, message: &[u8]) -> Result<(), Close> {
+        if message.len() > MAX_FRAME + 5 {
+            return Err(Close(
+                close::TOO_BIG,
+                format!(
+                    "a sync frame of {} bytes exceeds {MAX_FRAME}",
+                    message.len()
+                ),
+            ));
+        }
+        if !self.sync_rate.take(std::time::Instant::now()) {
+            return Err(Close(
+                close::POLICY,
+                format!(
+                    "more than {} sync frames per second",
+                    self.limits.sync_frames_per_second
+                ),
+            ));
+        }
+        let Some((channel, frame)) = split_channel(message) else {
+            return Err(Close(
+                close::POLICY,
+                "a sync frame without a channel".into(),
+            ));
+        };
+        let Some(room) = self.channels.get(&channel) else {
+            return Err(Close(
+                close::POLICY,
+                format!("no sync channel {channel} on this connection"),
+            ));
+        };
+        self.replicas
+            .receive(room, self.admitted.id(), frame)
+            .map_err(|e| match e {
+                // Not this client's fault: others are sending meanwhile.
+                SyncError::OverBudget { .. } => Close(close::TRY_AGAIN_LATER, e.to_string()),
+                e => Close(close::POLICY, format!("sync in room {room:?}: {e}")),
+            })
+    }
+
     fn handle(&mut self, message: Message) -> Result<(), Close> {
         let text = match message {
             Message::Text(text) => text,
-            Message::Binary(_) => {
-                return Err(Close(
-                    close::UNSUPPORTED,
-                    "binary messages are not accepted".into(),
-                ))
-            }
+            Message::Binary(bytes) => return self.sync_frame(&bytes),
             Message::Close(_) => return Err(Close(close::NORMAL, "bye".into())),
             Message::Ping(_) | Message::Pong(_) => return Ok(()),
         };
@@ -187,11 +261,11 @@ impl Connection {
                 room,
                 peer,
                 browser,
-            } => self.join(room, peer, browser),
+                sync,
+            } => self.join(room, peer, browser, sync),
             ClientMessage::Leave { room } => {
                 let peer = self.member(&room)?.to_owned();
-                self.rooms.remove(&room);
-                self.hub.leave(&room, &peer, self.id());
+                self.leave(&room, &peer);
                 Ok(())
             }
             ClientMessage::Signal { room, to, data } => {
@@ -215,7 +289,13 @@ impl Connection {
         }
     }
 
-    fn join(&mut self, room: String, peer: String, browser: Option<String>) -> Result<(), Close> {
+    fn join(
+        &mut self,
+        room: String,
+        peer: String,
+        browser: Option<String>,
+        sync: bool,
+    ) -> Result<(), Close> {
         if !valid_room(&room) {
             return Err(Close(
                 close::POLICY,
@@ -241,10 +321,19 @@ impl Connection {
             ));
         }
         let member = Member::new(self.id(), self.client, browser, self.outbox.clone());
-        let joined = self.hub.join(&room, &peer, member);
+        // Channels are never reused on a connection: a late frame of a room
+        // left cannot reach another.
+        let channel = sync.then_some(self.next_channel);
+        let joined = self.hub.join(&room, &peer, member, channel);
         match joined {
             Ok(()) => {
                 log!(Debug, "connection {} joined {room:?} as {peer}", self.id());
+                if let Some(channel) = channel {
+                    self.next_channel += 1;
+                    self.replicas
+                        .attach(&room, self.id(), channel, self.outbox.clone());
+                    self.channels.insert(channel, room.clone());
+                }
                 self.rooms.insert(room, peer);
             }
             Err(refusal) => {

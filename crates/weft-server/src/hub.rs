@@ -117,7 +117,15 @@ impl Hub {
     /// was there before, and everyone there is told. Both happen under the
     /// lock, so no `peer-joined` from a later join can overtake `joined`.
     /// A refused join changes nothing (no empty room is left behind).
-    pub fn join(&self, room: &str, peer: &str, member: Member) -> Result<(), Refusal> {
+    /// `channel`: the number the room's sync frames carry on the member's
+    /// connection, when it syncs with the server (said in `joined`).
+    pub fn join(
+        &self,
+        room: &str,
+        peer: &str,
+        member: Member,
+        channel: Option<u32>,
+    ) -> Result<(), Refusal> {
         let mut rooms = self.lock();
         let empty = BTreeMap::new();
         let members = match rooms.get(room) {
@@ -145,6 +153,7 @@ impl Hub {
         let joined = ServerMessage::Joined {
             room,
             peers: before,
+            channel,
         };
         member.outbox.push(joined.to_json())?;
         let info = PeerInfo {
@@ -205,7 +214,14 @@ mod tests {
     const HOME: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
     fn queue() -> (Outbox, Outgoing) {
-        channel(Arc::new(Budget::new(1 << 20)), 8, 1 << 16)
+        channel(Arc::new(Budget::new(1 << 20)), 8, 1 << 16, 1 << 16)
+    }
+
+    fn text(item: Result<crate::outbox::Item, crate::outbox::Overflowed>) -> String {
+        match item {
+            Ok(crate::outbox::Item::Text(t)) => t,
+            other => panic!("expected text, got {other:?}"),
+        }
     }
 
     fn member(connection: ConnectionId, browser: Option<&str>, outbox: &Outbox) -> Member {
@@ -220,27 +236,27 @@ mod tests {
         });
         let (qa, ra) = queue();
         let (qb, rb) = queue();
-        hub.join("r", "a", member(1, None, &qa)).unwrap();
-        assert!(ra.next().await.contains("\"peers\":[]"));
+        hub.join("r", "a", member(1, None, &qa), None).unwrap();
+        assert!(text(ra.next().await).contains("\"peers\":[]"));
         assert_eq!(
-            hub.join("r", "a", member(2, None, &qb)).unwrap_err(),
+            hub.join("r", "a", member(2, None, &qb), None).unwrap_err(),
             Refusal::PeerTaken
         );
-        hub.join("r", "b", member(2, Some("x"), &qb)).unwrap();
-        assert!(rb.next().await.contains("\"peers\":[{\"peer\":\"a\"}]"));
-        assert!(ra.next().await.contains("\"peer-joined\""));
+        hub.join("r", "b", member(2, Some("x"), &qb), None).unwrap();
+        assert!(text(rb.next().await).contains("\"peers\":[{\"peer\":\"a\"}]"));
+        assert!(text(ra.next().await).contains("\"peer-joined\""));
         assert_eq!(
-            hub.join("r", "c", member(3, None, &qa)).unwrap_err(),
+            hub.join("r", "c", member(3, None, &qa), None).unwrap_err(),
             Refusal::RoomFull
         );
         hub.relay("r", "b", "hi".into()).unwrap();
-        assert_eq!(rb.next().await, "hi");
+        assert_eq!(text(rb.next().await), "hi");
         assert_eq!(hub.relay("r", "z", "x".into()), Err(Refusal::NoSuchPeer));
         // Only the connection that holds a peer id can remove it.
         hub.leave("r", "b", 1);
         assert_eq!(hub.room_count(), 1);
         hub.leave("r", "b", 2);
-        assert!(ra.next().await.contains("\"peer-left\""));
+        assert!(text(ra.next().await).contains("\"peer-left\""));
         hub.leave("r", "a", 1);
         assert_eq!(hub.room_count(), 0);
     }
@@ -253,7 +269,7 @@ mod tests {
         });
         let (outbox, _outgoing) = queue();
         for i in 0..3 {
-            let refused = hub.join(&format!("r{i}"), "a", member(1, None, &outbox));
+            let refused = hub.join(&format!("r{i}"), "a", member(1, None, &outbox), None);
             assert_eq!(refused, Err(Refusal::RoomFull));
         }
         assert_eq!(hub.room_count(), 0);
@@ -267,14 +283,19 @@ mod tests {
             ..Limits::default()
         });
         let (outbox, _outgoing) = queue();
-        hub.join("r", "a", member(1, None, &outbox)).unwrap();
-        hub.join("r", "b", member(2, None, &outbox)).unwrap();
-        let third = hub.join("r", "c", member(3, None, &outbox));
+        hub.join("r", "a", member(1, None, &outbox), None).unwrap();
+        hub.join("r", "b", member(2, None, &outbox), None).unwrap();
+        let third = hub.join("r", "c", member(3, None, &outbox), None);
         assert_eq!(third, Err(Refusal::AddressFull));
         let elsewhere = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
-        hub.join("r", "c", Member::new(3, elsewhere, None, outbox.clone()))
-            .unwrap();
-        let other_room = hub.join("s", "a", member(1, None, &outbox));
+        hub.join(
+            "r",
+            "c",
+            Member::new(3, elsewhere, None, outbox.clone()),
+            None,
+        )
+        .unwrap();
+        let other_room = hub.join("s", "a", member(1, None, &outbox), None);
         assert_eq!(other_room, Err(Refusal::ServerFull));
         assert_eq!(hub.room_count(), 1);
     }

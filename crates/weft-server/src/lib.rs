@@ -21,6 +21,7 @@ pub mod log;
 mod outbox;
 mod protocol;
 mod rate;
+mod replica;
 
 pub use limits::{LimitError, Limits};
 pub use protocol::SIGNAL_VERSION;
@@ -32,6 +33,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use hub::Hub;
 use outbox::Budget;
+use replica::Replicas;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -57,6 +59,7 @@ pub struct Config {
 #[derive(Clone)]
 struct AppState {
     hub: Arc<Hub>,
+    replicas: Arc<Replicas>,
     admission: Arc<Admission>,
     budget: Arc<Budget>,
     limits: Arc<Limits>,
@@ -82,6 +85,7 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let state = AppState {
         hub: Arc::new(Hub::new(&limits)),
+        replicas: Arc::new(Replicas::new(weft::sync::Budget::default())),
         admission: Arc::new(Admission::new(limits.max_connections)),
         budget: Arc::new(Budget::new(limits.max_queued_bytes)),
         limits: Arc::new(limits),
@@ -133,7 +137,13 @@ async fn upgrade(
     let admitted = state.admission.admit();
     // Let the connection read a little over the limit itself, so an
     // oversized message is refused with a reason instead of a broken socket.
-    let max = state.limits.max_message_bytes.saturating_mul(2);
+    // Sync frames are binary messages of up to 16 KiB, whatever the limit
+    // on signaling messages.
+    let max = state
+        .limits
+        .max_message_bytes
+        .saturating_mul(2)
+        .max(weft::sync::MAX_FRAME + 16);
     ws.max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |mut socket| async move {
@@ -155,6 +165,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         "connections": state.admission.open(),
         "max_connections": state.admission.max(),
         "rooms": state.hub.room_count(),
+        "replicas": state.replicas.room_count(),
         "max_rooms": state.hub.max_rooms(),
         "queued_bytes": state.budget.used(),
         "max_queued_bytes": state.budget.max(),

@@ -36,6 +36,14 @@ pub struct Limits {
     pub queue_bytes: usize,
     /// Bytes queued for all clients together before more are refused.
     pub max_queued_bytes: usize,
+    /// Sync frames (16 KiB each at most) a connection may send per second
+    /// on average...
+    pub sync_frames_per_second: f64,
+    /// ...and in a burst (a document uploaded whole comes as one).
+    pub sync_frame_burst: f64,
+    /// Bytes of sync frames waiting for one client; past them the
+    /// connection closes (4001) and its next session starts over.
+    pub sync_queue_bytes: usize,
 }
 
 impl Default for Limits {
@@ -54,6 +62,11 @@ impl Default for Limits {
             queue_messages: 1024,
             queue_bytes: 1024 * 1024,
             max_queued_bytes: 256 * 1024 * 1024,
+            sync_frames_per_second: 1000.0,
+            // 64 MiB: the largest update a session accepts.
+            sync_frame_burst: 4096.0,
+            // The largest update, and room for what follows it.
+            sync_queue_bytes: 80 << 20,
         }
     }
 }
@@ -130,6 +143,23 @@ impl Limits {
             "--max-queued-bytes",
             self.max_queued_bytes,
             self.queue_bytes,
+            1 << 40,
+        )?;
+        let (rate, burst) = (self.sync_frames_per_second, self.sync_frame_burst);
+        let fits = rate > 0.0 && rate <= 1e6;
+        real(
+            "--sync-frames-per-second",
+            rate,
+            fits,
+            "above 0 and at most 1000000",
+        )?;
+        let fits = (1.0..=1e6).contains(&burst);
+        real("--sync-frame-burst", burst, fits, "from 1 to 1000000")?;
+        // At least one whole frame, or nothing could be sent.
+        count(
+            "--sync-queue-bytes",
+            self.sync_queue_bytes,
+            weft::sync::MAX_FRAME + 16,
             1 << 40,
         )
     }

@@ -17,6 +17,8 @@ pub enum ClientMessage {
         room: String,
         peer: String,
         browser: Option<String>,
+        /// Sync the room with the server's replica too.
+        sync: bool,
     },
     /// Leave `room`.
     Leave { room: String },
@@ -42,6 +44,7 @@ struct Request {
     browser: Option<String>,
     to: Option<String>,
     data: Option<Box<RawValue>>,
+    sync: Option<bool>,
 }
 
 impl ClientMessage {
@@ -65,18 +68,23 @@ impl ClientMessage {
                     room: need(r.room.clone(), "room")?,
                     peer: need(r.peer.clone(), "peer")?,
                     browser: r.browser.clone(),
+                    sync: r.sync.unwrap_or(false),
                 })
             }
             "leave" => {
                 extra(
-                    r.peer.is_some() || r.browser.is_some() || r.to.is_some() || r.data.is_some(),
+                    r.peer.is_some()
+                        || r.browser.is_some()
+                        || r.to.is_some()
+                        || r.data.is_some()
+                        || r.sync.is_some(),
                 )?;
                 Ok(ClientMessage::Leave {
                     room: need(r.room.clone(), "room")?,
                 })
             }
             "signal" => {
-                extra(r.peer.is_some() || r.browser.is_some())?;
+                extra(r.peer.is_some() || r.browser.is_some() || r.sync.is_some())?;
                 Ok(ClientMessage::Signal {
                     room: need(r.room.clone(), "room")?,
                     to: need(r.to.clone(), "to")?,
@@ -89,7 +97,8 @@ impl ClientMessage {
                         || r.peer.is_some()
                         || r.browser.is_some()
                         || r.to.is_some()
-                        || r.data.is_some(),
+                        || r.data.is_some()
+                        || r.sync.is_some(),
                 )?;
                 Ok(ClientMessage::Ping)
             }
@@ -110,10 +119,17 @@ pub struct PeerInfo {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ServerMessage<'a> {
-    /// First message on every connection.
-    Welcome { version: u32 },
-    /// The join succeeded; these were already in the room.
-    Joined { room: &'a str, peers: Vec<PeerInfo> },
+    /// First message on every connection; `sync`: rooms can be synced
+    /// with the server's replica (`join` with `sync`).
+    Welcome { version: u32, sync: bool },
+    /// The join succeeded; these were already in the room. `channel`: the
+    /// number the room's sync frames carry, when it syncs with the server.
+    Joined {
+        room: &'a str,
+        peers: Vec<PeerInfo>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        channel: Option<u32>,
+    },
     /// Someone entered a room this connection is in.
     PeerJoined {
         room: &'a str,

@@ -126,7 +126,9 @@ pub async fn closed(ws: &mut Socket) -> (u16, String) {
             Some(Ok(Message::Close(Some(frame)))) => {
                 return (frame.code.into(), frame.reason.to_string())
             }
-            Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(
+                Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_),
+            )) => continue,
             other => panic!("expected a close frame, got {other:?}"),
         }
     }

@@ -1,4 +1,5 @@
-//! The signaling server over real sockets on loopback.
+//! The server over real sockets on loopback: signaling, and sync with its
+//! replicas.
 
 mod caps;
 mod client;
@@ -6,3 +7,4 @@ mod config;
 mod relay;
 mod shutdown;
 mod slow_readers;
+mod sync;

@@ -178,7 +178,17 @@ async fn garbage_closes_only_the_sender_with_a_reason() {
     let big = "x".repeat(1500);
     let huge = "x".repeat(1 << 20);
     let cases: Vec<(Message, u16, &str)> = vec![
-        (Message::binary(vec![1, 2, 3]), close::UNSUPPORTED, "binary"),
+        (
+            Message::binary(vec![1, 2, 3]),
+            close::POLICY,
+            "no sync channel",
+        ),
+        (
+            Message::binary(vec![0x80; 6]),
+            close::POLICY,
+            "without a channel",
+        ),
+        (Message::binary(vec![0; 17_000]), close::TOO_BIG, ""),
         (Message::text("{not json"), close::POLICY, "malformed"),
         (Message::text("[]"), close::POLICY, "malformed"),
         (

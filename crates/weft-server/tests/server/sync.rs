@@ -1,0 +1,153 @@
+//! Sync with the server's replica of a room: clients run the core's sync
+//! session over binary messages (a channel number, then a frame), as the
+//! npm package does.
+
+use crate::client::{closed, connect, recv, send, start, Socket};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use weft::sync::Session;
+use weft::{Doc, IndexUnit::CodePoint};
+use weft_server::{close, Config};
+
+/// A client's replica of one room, synced with the server over `ws`.
+struct Client {
+    ws: Socket,
+    doc: Doc,
+    session: Session,
+    channel: u8,
+}
+
+impl Client {
+    /// Joins `room` with sync and says Hello.
+    async fn join(addr: std::net::SocketAddr, room: &str, peer: &str, replica: u64) -> Client {
+        let mut ws = connect(addr).await;
+        send(
+            &mut ws,
+            json!({"type": "join", "room": room, "peer": peer, "sync": true}),
+        )
+        .await;
+        let joined = recv(&mut ws).await;
+        assert_eq!(joined["type"], "joined", "{joined}");
+        let channel = joined["channel"].as_u64().expect("a sync channel") as u8;
+        let doc = Doc::new(replica);
+        let mut session = Session::new();
+        let hello = session.start(&doc);
+        let mut client = Client {
+            ws,
+            doc,
+            session,
+            channel,
+        };
+        client.send(hello).await;
+        client
+    }
+
+    async fn send(&mut self, frames: Vec<Vec<u8>>) {
+        for frame in frames {
+            let mut message = vec![self.channel];
+            message.extend(frame);
+            self.ws.send(Message::binary(message)).await.unwrap();
+        }
+    }
+
+    async fn edit(&mut self, index: usize, text: &str) {
+        self.doc.insert(index, text, CodePoint).unwrap();
+        let frames = self.session.outgoing(&mut self.doc);
+        self.send(frames).await;
+    }
+
+    /// Handles frames until `done` holds for the document (10 s at most).
+    async fn until(&mut self, done: impl Fn(&Doc) -> bool) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while !(done(&self.doc) && self.session.is_synced()) {
+                let message = self.ws.next().await.expect("open").expect("readable");
+                let Message::Binary(bytes) = message else {
+                    continue;
+                };
+                assert_eq!(bytes[0], self.channel);
+                let received = self
+                    .session
+                    .receive(&mut self.doc, &bytes[1..], CodePoint)
+                    .unwrap();
+                self.send(received.frames).await;
+            }
+        })
+        .await
+        .expect("in sync in time");
+    }
+}
+
+#[tokio::test]
+async fn the_server_keeps_a_room_for_whoever_comes_later() {
+    let server = start(Config::default()).await;
+    let mut ada = Client::join(server.addr, "notes", "ada", 1).await;
+    ada.until(|_| true).await;
+    ada.edit(0, "written while alone").await;
+    // Ada leaves before anyone else comes.
+    ada.edit(0, "» ").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(ada);
+    let mut bob = Client::join(server.addr, "notes", "bob", 2).await;
+    bob.until(|d| d.to_string() == "» written while alone")
+        .await;
+    // Live: edits flow both ways through the server.
+    let mut cy = Client::join(server.addr, "notes", "cy", 3).await;
+    cy.until(|d| !d.is_empty()).await;
+    cy.edit(0, "cy: ").await;
+    bob.until(|d| d.to_string().starts_with("cy: ")).await;
+    bob.edit(bob.doc.len(CodePoint), " (bob)").await;
+    cy.until(|d| d.to_string() == "cy: » written while alone (bob)")
+        .await;
+    // Another room is another document.
+    let mut other = Client::join(server.addr, "elsewhere", "dee", 4).await;
+    other.until(|_| true).await;
+    assert!(other.doc.is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn frames_that_break_the_protocol_close_only_their_connection() {
+    let server = start(Config::default()).await;
+    let mut honest = Client::join(server.addr, "r", "honest", 1).await;
+    honest.until(|_| true).await;
+    honest.edit(0, "kept").await;
+    let garbage: Vec<Vec<u8>> = vec![
+        // Not this protocol's version.
+        vec![0, 9, 3, 1, 0],
+        // An update before a Hello.
+        {
+            let mut m = vec![0, 1, 3, 4, 2];
+            m.extend(b"xyz");
+            m
+        },
+    ];
+    for frame in garbage {
+        let mut ws = connect(server.addr).await;
+        send(
+            &mut ws,
+            json!({"type": "join", "room": "r", "peer": "evil", "sync": true}),
+        )
+        .await;
+        ws.send(Message::binary(frame)).await.unwrap();
+        let (code, reason) = closed(&mut ws).await;
+        assert_eq!(code, close::POLICY, "{reason}");
+        assert!(reason.contains("sync"), "{reason}");
+    }
+    // A join without sync has no channel: its frames are refused.
+    let mut ws = connect(server.addr).await;
+    send(
+        &mut ws,
+        json!({"type": "join", "room": "r", "peer": "plain"}),
+    )
+    .await;
+    let joined = recv(&mut ws).await;
+    assert!(joined.get("channel").is_none(), "{joined}");
+    ws.send(Message::binary(vec![0, 1, 3, 1, 0])).await.unwrap();
+    assert_eq!(closed(&mut ws).await.0, close::POLICY);
+    // The room is intact for the next honest client.
+    let mut later = Client::join(server.addr, "r", "later", 2).await;
+    later.until(|d| d.to_string() == "kept").await;
+    server.shutdown().await;
+}
