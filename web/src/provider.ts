@@ -47,8 +47,11 @@ export type SyncStatus = "connecting" | "syncing" | "synced" | "offline";
 /** A peer that came or went. */
 export interface PeerEvent {
   peer: string;
-  /** `"webrtc"` for other browsers, `"tab"` for tabs of this one. */
-  via: "webrtc" | "tab";
+  /**
+   * `"webrtc"` for other browsers, `"tab"` for tabs of this one, `"server"`
+   * for the server's replica of the room (peer id `"server"`).
+   */
+  via: "webrtc" | "tab" | "server";
   /** Why the connection ended (`peerLeave` only). */
   reason?: string;
 }
@@ -86,6 +89,9 @@ class PeerConnection extends Connection {
   /** Repeats the Hello until the handshake is done (see `#accept`). */
   helloTimer: ReturnType<typeof setInterval> | undefined;
 }
+
+/** The peer id of the server's replica of the room. */
+const SERVER_PEER = "server";
 
 /** How often a Hello is repeated while the handshake is not done. */
 const HELLO_REPEAT_MS = 1_000;
@@ -277,7 +283,9 @@ export class Provider {
         <A extends unknown[]>(f: (...args: A) => void) =>
         (...args: A) =>
           this.#guard(undefined, () => f(...args));
-      this.#signaling = new SignalingClient(url, this.room, this.peer, this.#browser, {
+      // An encrypted room is not synced with the server: it could not read it.
+      const sync = this.#options.secret === undefined;
+      this.#signaling = new SignalingClient(url, this.room, this.peer, this.#browser, sync, {
         joined: guarded((peers) => {
           this.#roomPeers.clear();
           for (const p of peers) this.#peerJoined(p);
@@ -292,6 +300,11 @@ export class Provider {
           this.#retries.delete(peer);
         }),
         signal: guarded((from, data) => this.#signal(from, data as RtcSignal)),
+        server: guarded((link) => {
+          const events = this.#accept(SERVER_PEER, link);
+          link.events = events;
+          events.open();
+        }),
         lost: guarded(() => this.#updateStatus()),
         error: (err) => this.#emit("error", err),
       });
@@ -492,7 +505,8 @@ export class Provider {
   }
 
   #sendPresence(c: Connection): void {
-    if (!this.#presence) return;
+    // The server's replica keeps no presence: only people see it.
+    if (!this.#presence || c.link.via === "server") return;
     if (!c.sendPresence(this.#presence))
       this.#emit("error", withCode(new Error("presence state over 64 KiB: not sent"), "PRESENCE_TOO_LARGE"));
   }

@@ -7,7 +7,9 @@ use crate::hub::{Hub, Member, Refusal};
 use crate::limits::{Limits, MAX_TIMEOUT};
 use crate::log;
 use crate::outbox::{self, Item, Outbox, Overflowed};
-use crate::protocol::{valid_id, valid_room, ClientMessage, ServerMessage, SIGNAL_VERSION};
+use crate::protocol::{
+    valid_id, valid_room, ClientMessage, ServerMessage, SERVER_PEER, SIGNAL_VERSION,
+};
 use crate::rate::RateLimiter;
 use crate::replica::{split_channel, Replicas};
 use crate::AppState;
@@ -306,6 +308,12 @@ impl Connection {
             return Err(Close(
                 close::POLICY,
                 "peer and browser ids are 1 to 64 of A-Z a-z 0-9 _ -".into(),
+            ));
+        }
+        if peer == SERVER_PEER {
+            return Err(Close(
+                close::POLICY,
+                format!("the peer id {SERVER_PEER:?} is the server's own"),
             ));
         }
         if self.rooms.contains_key(&room) {

@@ -8,6 +8,10 @@ use serde_json::value::RawValue;
 /// Version of this protocol, sent in `welcome`.
 pub const SIGNAL_VERSION: u32 = 1;
 
+/// The peer id clients give the server's replica of a room; no client may
+/// join under it.
+pub const SERVER_PEER: &str = "server";
+
 /// What a client sends.
 #[derive(Debug)]
 pub enum ClientMessage {

@@ -1,5 +1,6 @@
-// A connection to one peer, whatever carries it: a WebRTC data channel or
-// a BroadcastChannel between tabs. The provider runs a sync session over it.
+// A connection to one peer, whatever carries it: a WebRTC data channel, a
+// BroadcastChannel between tabs, or the socket to the server's replica of
+// the room. A sync session runs over it.
 
 /** What a link reports to its owner. */
 export interface LinkEvents {
@@ -12,7 +13,7 @@ export interface LinkEvents {
 }
 
 export interface Link {
-  readonly via: "webrtc" | "tab";
+  readonly via: "webrtc" | "tab" | "server";
   /** Queues one frame; frames arrive in order or the link closes. */
   send(frame: Uint8Array): void;
   /** Closes the link; `close` is reported once. */

@@ -1,9 +1,11 @@
 // A client of weft-server (see docs/format.md, "Signaling messages"): joins
-// one room, relays WebRTC negotiation, and reconnects with backoff when the
-// server goes away.
+// one room, relays WebRTC negotiation, carries the sync frames of the
+// server's replica of the room when the server has one, and reconnects with
+// backoff when the server goes away.
 
 import { withCode } from "../errors.js";
 import { Backoff } from "./backoff.js";
+import { ServerLink, splitChannel } from "./server-link.js";
 
 /** A member of the room as the signaling server describes it. */
 export interface SignalPeer {
@@ -17,6 +19,8 @@ export interface SignalingHandlers {
   peerJoined(peer: SignalPeer): void;
   peerLeft(peer: string): void;
   signal(from: string, data: unknown): void;
+  /** The server syncs the room with its replica over this link (again after each reconnect). */
+  server(link: ServerLink): void;
   /** The socket closed; it is being reopened. */
   lost(reason: string): void;
   error(error: Error & { code: string }): void;
@@ -32,12 +36,15 @@ export class SignalingClient {
   #backoff = new Backoff(250, 10_000);
   #ping: ReturnType<typeof setInterval> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
+  #server: ServerLink | undefined;
 
   constructor(
     readonly url: string,
     readonly room: string,
     readonly peer: string,
     readonly browser: string | undefined,
+    /** Whether to sync with the server's replica of the room, where it has one. */
+    readonly sync: boolean,
     readonly handlers: SignalingHandlers,
   ) {
     this.#connect();
@@ -60,6 +67,13 @@ export class SignalingClient {
     this.#socket?.close(1000, "disconnect");
     this.#socket = undefined;
     this.#open = false;
+    this.#endServer("disconnected");
+  }
+
+  #endServer(reason: string): void {
+    const server = this.#server;
+    this.#server = undefined;
+    server?.ended(reason);
   }
 
   #send(message: object): void {
@@ -76,15 +90,19 @@ export class SignalingClient {
       return;
     }
     this.#socket = socket;
+    socket.binaryType = "arraybuffer";
     socket.addEventListener("open", () => {
-      this.#send({ type: "join", room: this.room, peer: this.peer, ...(this.browser ? { browser: this.browser } : {}) });
       this.#ping = setInterval(() => this.#send({ type: "ping" }), PING_MS);
     });
-    socket.addEventListener("message", (e: MessageEvent) => this.#message(e.data));
+    socket.addEventListener("message", (e: MessageEvent) => {
+      if (e.data instanceof ArrayBuffer) this.#frame(new Uint8Array(e.data));
+      else this.#message(e.data);
+    });
     socket.addEventListener("close", (e: CloseEvent) => {
       clearInterval(this.#ping);
       const wasOpen = this.#open;
       this.#open = false;
+      if (this.#socket === socket) this.#endServer(e.reason || "connection lost");
       if (this.#closed || this.#socket !== socket) return;
       const reason = e.reason || (wasOpen ? "connection lost" : "unreachable");
       this.handlers.lost(reason);
@@ -93,6 +111,17 @@ export class SignalingClient {
       }
       this.#retry = setTimeout(() => this.#connect(), this.#backoff.next());
     });
+  }
+
+  /** A sync frame from the server's replica. */
+  #frame(message: Uint8Array): void {
+    const split = splitChannel(message);
+    if (split && split.channel === this.#server?.channel) this.#server.events?.message(split.frame.slice());
+  }
+
+  /** Starts over with a new socket (a sync session with the server broke). */
+  #restart(socket: WebSocket, reason: string): void {
+    if (this.#socket === socket) socket.close(4002, reason.slice(0, 120));
   }
 
   #message(data: unknown): void {
@@ -104,11 +133,25 @@ export class SignalingClient {
     }
     if (m.room !== undefined && m.room !== this.room) return;
     switch (m.type) {
-      case "joined":
+      case "joined": {
         this.#open = true;
         this.#backoff.reset();
         this.handlers.joined((m.peers as SignalPeer[]) ?? []);
+        const socket = this.#socket;
+        if (typeof m.channel === "number" && socket) {
+          this.#endServer("superseded");
+          const link = new ServerLink(
+            m.channel,
+            (bytes) => {
+              if (this.#socket === socket && socket.readyState === WebSocket.OPEN) socket.send(bytes);
+            },
+            (reason) => this.#restart(socket, reason),
+          );
+          this.#server = link;
+          this.handlers.server(link);
+        }
         break;
+      }
       case "peer-joined":
         this.handlers.peerJoined({ peer: String(m.peer), ...(m.browser ? { browser: String(m.browser) } : {}) });
         break;
@@ -122,6 +165,14 @@ export class SignalingClient {
         if (m.version !== 1) {
           this.handlers.error(withCode(new Error(`signaling server speaks version ${String(m.version)}, this client 1`), "SIGNALING_VERSION"));
         }
+        // Joined once the server has said what it offers: sync only where it holds replicas.
+        this.#send({
+          type: "join",
+          room: this.room,
+          peer: this.peer,
+          ...(this.browser ? { browser: this.browser } : {}),
+          ...(this.sync && m.sync === true ? { sync: true } : {}),
+        });
         break;
       case "error":
         this.handlers.error(withCode(new Error(`signaling server: ${String(m.reason)}`), `SIGNALING_${String(m.code).toUpperCase().replace(/-/g, "_")}`));

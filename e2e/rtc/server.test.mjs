@@ -1,0 +1,102 @@
+// The server as one more peer: it keeps each room's document while the
+// browsers come and go, and carries edits where WebRTC cannot. Real
+// Chromium processes and a real weft-server, in a loopback-only network
+// namespace (`npm run test:rtc`).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { buildApp } from "../lib/serve.mjs";
+import { E2E, installPackedWeft } from "../lib/package.mjs";
+import { launchRtcContext } from "../lib/browser.mjs";
+import { startSignal } from "../lib/signal.mjs";
+import { assertLoopbackOnly } from "../lib/netns.mjs";
+
+let server;
+
+before(async () => {
+  assertLoopbackOnly();
+  installPackedWeft();
+  server = await startSignal({ staticDir: await buildApp(join(E2E, "sync-app")) });
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+/** A page in a browser process (and profile) of its own; `noWebRtc` removes WebRTC from it. */
+async function newPeer({ noWebRtc = false } = {}) {
+  const { browser, context } = await launchRtcContext();
+  if (noWebRtc) await context.addInitScript(() => delete window.RTCPeerConnection);
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  await page.goto(server.url);
+  await page.waitForFunction(() => window.ready === true);
+  return { page, browser };
+}
+
+const text = (p) => p.evaluate(() => window.peer.doc.toString());
+
+test("Ada types alone and closes her browser; Bob opens the room later and finds her text", async () => {
+  const room = `alone-${Date.now()}`;
+  const ada = await newPeer();
+  await ada.page.evaluate((room) => window.join(room), room);
+  await ada.page.waitForFunction(() => window.peer.provider.status === "synced" && window.peer.provider.peers.some((p) => p.via === "server"));
+  await ada.page.evaluate(() => window.peer.doc.insert(0, "Ada's paragraph, written while nobody else was there."));
+  // In sync with the server (its session has everything) before she goes.
+  await ada.page.waitForFunction(() => window.peer.provider.status === "synced");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(ada.page.errors, []);
+  await ada.browser.close();
+
+  const bob = await newPeer();
+  await bob.page.evaluate((room) => window.join(room), room);
+  await bob.page.waitForFunction(() => window.peer.doc.toString().length > 0, null, { timeout: 20_000 });
+  assert.equal(await text(bob.page), "Ada's paragraph, written while nobody else was there.");
+  const server = await bob.page.evaluate(() => window.peer.provider.peers.find((p) => p.via === "server"));
+  assert.equal(server.peer, "server");
+  assert.deepEqual(bob.page.errors, []);
+  await bob.browser.close();
+});
+
+test("two browsers without WebRTC still edit together through the server", async () => {
+  const room = `relayed-${Date.now()}`;
+  const a = await newPeer({ noWebRtc: true });
+  const b = await newPeer({ noWebRtc: true });
+  for (const p of [a, b]) await p.page.evaluate((room) => window.join(room), room);
+  await a.page.evaluate(() => window.peer.doc.insert(0, "from a"));
+  await b.page.waitForFunction(() => window.peer.doc.toString().includes("from a"), null, { timeout: 20_000 });
+  await b.page.evaluate(() => window.peer.doc.insert(window.peer.doc.length, ", from b"));
+  await a.page.waitForFunction(() => window.peer.doc.toString() === "from a, from b", null, { timeout: 20_000 });
+  // Neither has a WebRTC connection: the server carried everything.
+  for (const p of [a, b]) {
+    const vias = await p.page.evaluate(() => window.peer.provider.peers.map((x) => x.via));
+    assert.deepEqual(vias, ["server"]);
+  }
+  for (const p of [a, b]) await p.browser.close();
+});
+
+test("in Node (no WebRTC), connect syncs through the server alone", async () => {
+  const room = `node-${Date.now()}`;
+  // Node 20 has WebSocket behind a flag (Node 22 and later: always).
+  const script = `
+    import { Doc, connect } from "weft";
+    const until = async (f) => { const end = Date.now() + 10000; while (!f()) { if (Date.now() > end) throw new Error("timed out"); await new Promise((r) => setTimeout(r, 20)); } };
+    const bot = new Doc();
+    const provider = connect(bot, { room: ${JSON.stringify(room)}, signalingUrl: ${JSON.stringify(server.signalingUrl)} });
+    await until(() => provider.status === "synced" && provider.peers.length === 1);
+    bot.insert(0, "written by a bot");
+    await until(() => provider.peers[0].synced);
+    await new Promise((r) => setTimeout(r, 200));
+    provider.disconnect();
+    const reader = new Doc();
+    const again = connect(reader, { room: ${JSON.stringify(room)}, signalingUrl: ${JSON.stringify(server.signalingUrl)} });
+    await until(() => reader.toString() === "written by a bot");
+    again.disconnect();
+    console.log(JSON.stringify({ text: reader.toString(), via: again.peers.map((p) => p.via) }));
+    process.exit(0);
+  `;
+  const out = execFileSync(process.execPath, ["--experimental-websocket", "--no-warnings", "--input-type=module", "-e", script], { cwd: E2E, encoding: "utf8", timeout: 30_000 });
+  assert.equal(JSON.parse(out.trim().split("\n").pop()).text, "written by a bot");
+});
