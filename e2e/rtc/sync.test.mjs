@@ -67,7 +67,7 @@ async function typingTogether(n) {
   const room = `typing-${n}-${Date.now()}`;
   const pages = await Promise.all(Array.from({ length: n }, newPeer));
   await Promise.all(pages.map((p) => p.evaluate((room) => window.join(room), room)));
-  await Promise.all(pages.map((p) => p.waitForFunction((n) => window.peer.provider.peers.length === n - 1, n, { timeout: 20_000 })));
+  await Promise.all(pages.map((p) => p.waitForFunction((n) => window.people().length === n - 1, n, { timeout: 20_000 })));
   // Everyone types at once, each with its own letter.
   const letters = "abcdefgh";
   await Promise.all(pages.map((p, i) => p.evaluate((tag) => window.typeRandomly(60, 5, tag), letters[i])));
@@ -79,7 +79,8 @@ async function typingTogether(n) {
     await waitForStatus(p, "synced");
     assert.deepEqual(p.errors, []);
     assert.deepEqual((await log(p)).errors, []);
-    assert.ok((await log(p)).joined.every((e) => e.via === "webrtc"));
+    // Everyone directly, over WebRTC (the server's replica besides).
+    assert.deepEqual((await log(p)).joined.filter((e) => e.via !== "server").map((e) => e.via), Array(n - 1).fill("webrtc"));
   }
   await Promise.all(pages.map((p) => p.context().browser().close()));
 }
@@ -115,7 +116,7 @@ test("a peer cut off keeps editing and converges after reconnecting", async () =
   await a.evaluate(() => window.peer.doc.insert(0, "shared. "));
   await converged([a, b]);
   await b.evaluate(() => window.peer.provider.disconnect());
-  await a.waitForFunction(() => window.peer.provider.peers.length === 0);
+  await a.waitForFunction(() => window.people().length === 0);
   await a.evaluate(() => window.peer.doc.insert(0, "A offline? no, B is. "));
   await b.evaluate(() => window.peer.doc.insert(window.peer.doc.length, "B typed alone."));
   assert.notEqual(await text(a), await text(b));
@@ -157,11 +158,14 @@ test("a WebRTC connection that drops while both stay in the room is redialled", 
   await b.evaluate(() => window.peer.doc.insert(window.peer.doc.length, "B meanwhile."));
   const final = await converged([a, b]);
   assert.equal(final, "A meanwhile. before. B meanwhile.");
+  // The server carried the edits meanwhile; the direct link comes back too.
+  await Promise.all([a, b].map((p) => p.waitForFunction(() => window.people().length === 1, null, { timeout: 20_000 })));
   for (const p of [a, b]) {
     const { joined, left } = await log(p);
-    assert.equal(joined.length, 2, "connected, then connected again");
+    const direct = joined.filter((e) => e.via !== "server");
+    assert.equal(direct.length, 2, "connected, then connected again");
     assert.equal(left.length, 1);
-    assert.ok(joined.every((e) => e.via === "webrtc"));
+    assert.ok(direct.every((e) => e.via === "webrtc"));
     assert.equal(await p.evaluate(() => window.connections.length), 2, "a new peer connection");
     await waitForStatus(p, "synced");
   }
@@ -227,7 +231,7 @@ test("tabs of one browser sync over BroadcastChannel and share presence", async 
   await second.evaluate((room) => window.join(room, { presence: { name: "Grace" } }), room);
   await first.evaluate(() => window.peer.doc.insert(0, "hello tabs"));
   await converged([first, second]);
-  const peers = await second.evaluate(() => window.peer.provider.peers);
+  const peers = await second.evaluate(() => window.people());
   assert.deepEqual(peers.map((p) => p.via), ["tab"]);
   // Presence: a selection follows its text through later edits.
   await first.evaluate(() => window.peer.provider.setPresence({ name: "Ada", color: "#c33", selection: { anchor: 6, head: 10 } }));
@@ -248,7 +252,7 @@ test("peers keep syncing while the signaling server is down, and find newcomers 
   const port = Number(new URL(relay.url).port);
   const [a, b, c] = await Promise.all([newPeer(), newPeer(), newPeer()]);
   for (const p of [a, b]) await p.evaluate(([room, url]) => window.join(room, { signalingUrl: url }), [room, relay.signalingUrl]);
-  await a.waitForFunction(() => window.peer.provider.peers.length === 1, null, { timeout: 20_000 });
+  await a.waitForFunction(() => window.people().length === 1, null, { timeout: 20_000 });
   await relay.stop();
   for (const p of [a, b]) {
     await p.waitForFunction(() => window.peer.log.errors.some((e) => e.code === "SIGNALING_UNAVAILABLE"), null, { timeout: 20_000 });
@@ -260,7 +264,7 @@ test("peers keep syncing while the signaling server is down, and find newcomers 
   relay = await startSignal({ port });
   try {
     await c.evaluate(([room, url]) => window.join(room, { signalingUrl: url }), [room, relay.signalingUrl]);
-    await c.waitForFunction(() => window.peer.provider.peers.length === 2, null, { timeout: 30_000 });
+    await c.waitForFunction(() => window.people().length === 2, null, { timeout: 30_000 });
     await c.evaluate(() => window.peer.doc.insert(window.peer.doc.length, "After."));
     assert.equal(await converged([a, b, c]), "during the outage. After.");
   } finally {

@@ -35,4 +35,7 @@ window.typeRandomly = async (count, delayMs, tag) => {
   }
 };
 
+/** The people connected: peers but the server's replica. */
+window.people = () => window.peer.provider.peers.filter((p) => p.via !== "server");
+
 window.ready = true;

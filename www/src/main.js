@@ -53,7 +53,8 @@ function refresh() {
     ),
   });
   showPeople(me, others);
-  showSync(provider ? provider.status : "offline", provider ? provider.peers.length : 0);
+  const peers = provider ? provider.peers : [];
+  showSync(provider ? provider.status : "offline", peers.filter((p) => p.via !== "server").length, peers.find((p) => p.via === "server"));
   showFacts(doc, store);
 }
 

@@ -20,11 +20,16 @@ export function showPeople(me, others) {
   );
 }
 
-export function showSync(status, peers) {
+/** The sync status, the people connected, and the server's replica (undefined: not connected). */
+export function showSync(status, peers, server) {
   const el = $("sync-status");
   el.textContent = status;
   el.dataset.state = status;
   $("peer-count").textContent = `${peers} ${peers === 1 ? "peer" : "peers"}`;
+  const state = !server ? "not connected" : server.synced ? "in sync" : "syncing";
+  const serverEl = $("server-status");
+  serverEl.textContent = `server ${state}`;
+  serverEl.dataset.state = state;
 }
 
 export function showStorage(state) {
