@@ -74,9 +74,18 @@ export interface PresenceEvent {
 /** An error of the provider; `peer` is set when one peer caused it. */
 export type ProviderError = Error & { code: string; peer?: string };
 
+/** The server reported what it has stored. */
+export interface ServerDurableEvent {
+  /** The version (encoded, as `doc.version()`) the server has on disk. */
+  version: Uint8Array;
+  /** Whether that includes everything this document holds now (`provider.savedOnServer`). */
+  saved: boolean;
+}
+
 /** Events of a `Provider`. */
 export interface ProviderEvents {
   status: SyncStatus;
+  serverDurable: ServerDurableEvent;
   peerJoin: PeerEvent;
   peerLeave: PeerEvent;
   presence: PresenceEvent;
@@ -158,6 +167,8 @@ export class Provider {
   /** This peer's presence as sent: encoded (its selection anchored) when it was set. */
   #presence: Uint8Array | undefined;
   #status: SyncStatus = "connecting";
+  /** The latest version the server reported stored. */
+  #serverStored: Uint8Array | undefined;
   #stopped = false;
   #flushQueued = false;
   #events = new Emitter<ProviderEvents>();
@@ -190,6 +201,16 @@ export class Provider {
   /** The current sync status. */
   get status(): SyncStatus {
     return this.#status;
+  }
+
+  /**
+   * Whether the server has stored everything this document holds: its
+   * latest `serverDurable` report includes every change made here and
+   * merged here (false before any report, and while new changes travel).
+   */
+  get savedOnServer(): boolean {
+    const stored = this.#serverStored;
+    return stored !== undefined && docInternals.use(this.doc, (raw) => raw.coveredBy(stored));
   }
 
   /** Peers connected now, directly, and whether each is in sync yet. */
@@ -454,6 +475,10 @@ export class Provider {
   #received(c: PeerConnection, received: RawReceived): void {
     // Forward to the others even when nothing visible changed.
     this.#queueFlush();
+    if (received.durable && c.link.via === "server") {
+      this.#serverStored = received.durable;
+      this.#emit("serverDurable", { version: received.durable, saved: this.savedOnServer });
+    }
     if (received.presence) {
       try {
         c.presence = RemotePresence.decode(received.presence);

@@ -108,6 +108,14 @@ impl RawDoc {
         self.0.version().encode()
     }
 
+    /// Whether `version` (encoded) includes everything this document holds
+    /// (say, what a server reported stored).
+    #[wasm_bindgen(js_name = coveredBy)]
+    pub fn covered_by(&self, version: &[u8]) -> Result<bool, JsValue> {
+        let version = Version::decode(version).map_err(|e| to_js(e.into()))?;
+        Ok(version.includes(&self.0.version()))
+    }
+
     /// The full state and history (a snapshot).
     #[wasm_bindgen(js_name = encodeState)]
     pub fn encode_state(&mut self) -> Result<Vec<u8>, JsValue> {
