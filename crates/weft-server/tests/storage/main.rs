@@ -2,6 +2,7 @@
 //! trips, compaction, damaged entries, failed commits, and a writer killed
 //! with SIGKILL at random moments.
 
+mod crash;
 mod damage;
 mod failures;
 mod round_trip;
