@@ -22,6 +22,7 @@ mod outbox;
 mod protocol;
 mod rate;
 mod replica;
+pub mod storage;
 
 pub use limits::{LimitError, Limits};
 pub use protocol::SIGNAL_VERSION;

@@ -1,0 +1,87 @@
+//! What can go wrong with the database, sorted by what the caller must do.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A storage failure. Each kind says what is known about the file, and so
+/// what the caller must do:
+///
+/// - [`Open`](Self::Open), [`UnsupportedSchema`](Self::UnsupportedSchema):
+///   nothing was opened; fix the cause and open again.
+/// - [`Read`](Self::Read): nothing was loaded or counted; the file is as it
+///   was. Trying again later is fine.
+/// - [`Write`](Self::Write): the transaction was rolled back before its
+///   commit, so nothing was written (the database was busy, the disk full, a
+///   constraint failed). Nothing is acknowledged and the `Journal` is left
+///   as it was (no `appended` or `compacted`); the same changes may be
+///   written again later, for instance with the next edit.
+/// - [`Unknown`](Self::Unknown): a commit, or the I/O under a write, failed.
+///   The write may or may not be on disk, and after a failed fsync the
+///   kernel may have dropped pages it had accepted earlier, so nothing can
+///   be trusted: the write must not be acknowledged nor retried blindly.
+///   From then on every call on this [`Storage`](super::Storage) (and its
+///   clones) returns this error until [`Storage::reopen`](super::Storage::reopen)
+///   succeeds. After that, drop every `Journal` made before, load each
+///   active room again (with a fresh replica id), and merge the room's
+///   in-memory document into the loaded one: whatever did not reach the
+///   disk then shows up as the new journal's `unsaved` and is written again
+///   (merging is idempotent, so what did reach it changes nothing).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The database file (or its directory) cannot be created, opened or
+    /// set up.
+    #[error("cannot open the database {}: {source}", path.display())]
+    Open {
+        /// The directory or file.
+        path: PathBuf,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// The database was written by a newer server, whose schema this one
+    /// does not know: refusing beats writing in a format it may not read.
+    #[error(
+        "the database {} has schema version {found}; this server knows versions up to {supported}",
+        path.display()
+    )]
+    UnsupportedSchema {
+        /// The file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this server knows.
+        supported: i64,
+    },
+    /// A read failed; nothing was loaded.
+    #[error("reading {} failed: {source}", room.as_deref().map_or_else(|| "the database".to_owned(), |r| format!("room {r:?}")))]
+    Read {
+        /// The room being loaded, if any.
+        room: Option<String>,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// A write failed before its commit and was rolled back: nothing was
+    /// written. See the type's documentation.
+    #[error("writing room {room:?} failed, nothing was written: {source}")]
+    Write {
+        /// The room written.
+        room: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// The file's state is unknown since a commit or the I/O under a write
+    /// failed: stop acknowledging, [`reopen`](super::Storage::reopen), and
+    /// reload every room. See the type's documentation.
+    #[error(
+        "the state of {} is unknown since writing room {room:?} failed ({source}): reopen it and reload the rooms",
+        path.display()
+    )]
+    Unknown {
+        /// The file.
+        path: PathBuf,
+        /// The room whose write failed first.
+        room: String,
+        /// Why (shared by every call refused since).
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+}
