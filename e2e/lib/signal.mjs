@@ -2,15 +2,21 @@
 // free loopback port, and stops it.
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { E2E } from "./package.mjs";
 
 const ROOT = join(E2E, "..");
 
-export async function startSignal({ staticDir, port = 0 } = {}) {
+/**
+ * `dataDir`: where it keeps rooms (a fresh temporary folder unless given:
+ * pass the same one to a restarted server).
+ */
+export async function startSignal({ staticDir, port = 0, dataDir = mkdtempSync(join(tmpdir(), "weft-data-")) } = {}) {
   execFileSync("cargo", ["build", "--quiet", "--locked", "-p", "weft-server"], { cwd: ROOT, stdio: "inherit" });
-  const args = ["--port", String(port)];
+  const args = ["--port", String(port), "--data", dataDir];
   if (staticDir) args.push("--static", staticDir);
   const child = spawn(join(ROOT, "target/debug/weft-server"), args, { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
@@ -20,6 +26,7 @@ export async function startSignal({ staticDir, port = 0 } = {}) {
   ]);
   return {
     url,
+    dataDir,
     signalingUrl: url.replace(/^http/, "ws") + "signal",
     async stop() {
       if (child.exitCode !== null) return;

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 use weft_server::{Config, LimitError, Limits};
 
-/// Signaling server for Weft: WebSocket at /signal, JSON counts and caps at
-/// /health.
+/// The Weft server: signaling for WebRTC and a stored replica of each room
+/// at /signal (WebSocket), JSON counts and caps at /health.
 ///
 /// Stops on Ctrl-C or SIGTERM: every connection is closed with 1001 and the
 /// process exits within 3 seconds whatever clients do.
@@ -32,6 +32,20 @@ pub struct Cli {
     /// Also serve the files in DIR
     #[arg(long = "static", value_name = "DIR")]
     static_dir: Option<PathBuf>,
+    /// Keep rooms in DIR (one SQLite file, weft.sqlite3, created if missing)
+    #[arg(
+        long = "data",
+        value_name = "DIR",
+        env = "WEFT_DATA",
+        default_value = "weft-data"
+    )]
+    data_dir: PathBuf,
+    /// Keep rooms in memory only: they are gone when the server stops
+    #[arg(long, conflicts_with = "data_dir")]
+    memory: bool,
+    /// Unload a room nobody has synced for this long (seconds, 1 to 86400)
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    room_idle_secs: u64,
     #[command(flatten, next_help_heading = LIMITS)]
     limits: LimitFlags,
 }
@@ -124,6 +138,8 @@ impl Cli {
         let config = Config {
             limits,
             static_dir: self.static_dir,
+            data_dir: (!self.memory).then_some(self.data_dir),
+            room_idle: Duration::from_secs(self.room_idle_secs),
         };
         Ok((SocketAddr::new(self.bind, self.port), config))
     }

@@ -94,7 +94,7 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
                 }
                 Some(Ok(message)) => {
                     idle = after(limits.idle_timeout);
-                    conn.handle(message).map_err(Some)
+                    conn.handle(message).await.map_err(Some)
                 }
             },
             item = outgoing.next() => match item {
@@ -230,7 +230,7 @@ impl Connection {
             })
     }
 
-    fn handle(&mut self, message: Message) -> Result<(), Close> {
+    async fn handle(&mut self, message: Message) -> Result<(), Close> {
         let text = match message {
             Message::Text(text) => text,
             Message::Binary(bytes) => return self.sync_frame(&bytes),
@@ -264,7 +264,7 @@ impl Connection {
                 peer,
                 browser,
                 sync,
-            } => self.join(room, peer, browser, sync),
+            } => self.join(room, peer, browser, sync).await,
             ClientMessage::Leave { room } => {
                 let peer = self.member(&room)?.to_owned();
                 self.leave(&room, &peer);
@@ -291,7 +291,7 @@ impl Connection {
         }
     }
 
-    fn join(
+    async fn join(
         &mut self,
         room: String,
         peer: String,
@@ -336,13 +336,21 @@ impl Connection {
         match joined {
             Ok(()) => {
                 log!(Debug, "connection {} joined {room:?} as {peer}", self.id());
+                self.rooms.insert(room.clone(), peer);
                 if let Some(channel) = channel {
                     self.next_channel += 1;
-                    self.replicas
-                        .attach(&room, self.id(), channel, self.outbox.clone());
-                    self.channels.insert(channel, room.clone());
+                    // Frames that follow on this connection wait for the load.
+                    let outbox = self.outbox.clone();
+                    let attached = self.replicas.attach(&room, self.id(), channel, outbox);
+                    if let Err(e) = attached.await {
+                        log!(Warn, "room {room:?} could not be loaded: {e}");
+                        return Err(Close(
+                            close::TRY_AGAIN_LATER,
+                            format!("room {room:?} could not be loaded"),
+                        ));
+                    }
+                    self.channels.insert(channel, room);
                 }
-                self.rooms.insert(room, peer);
             }
             Err(refusal) => {
                 let reason = format!("cannot join {room:?} as {peer}");

@@ -48,12 +48,28 @@ use tokio::sync::watch;
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How the server is set up.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// What the server and each connection may do.
     pub limits: Limits,
     /// A directory of static files to serve besides the signaling routes.
     pub static_dir: Option<PathBuf>,
+    /// Where rooms are stored (`weft.sqlite3` in it); `None`: in memory
+    /// only, while the server runs.
+    pub data_dir: Option<PathBuf>,
+    /// How long a room nobody syncs stays loaded.
+    pub room_idle: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limits: Limits::default(),
+            static_dir: None,
+            data_dir: None,
+            room_idle: Duration::from_secs(30),
+        }
+    }
 }
 
 /// What every request handler and connection shares.
@@ -83,10 +99,18 @@ pub async fn serve(
     limits
         .validate()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let storage = match &config.data_dir {
+        Some(dir) => Some(
+            storage::Storage::open(dir)
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?,
+        ),
+        None => None,
+    };
     let (stop, stopped) = watch::channel(false);
     let state = AppState {
         hub: Arc::new(Hub::new(&limits)),
-        replicas: Arc::new(Replicas::new(weft::sync::Budget::default())),
+        replicas: Replicas::new(weft::sync::Budget::default(), storage, config.room_idle),
         admission: Arc::new(Admission::new(limits.max_connections)),
         budget: Arc::new(Budget::new(limits.max_queued_bytes)),
         limits: Arc::new(limits),
@@ -166,7 +190,8 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         "connections": state.admission.open(),
         "max_connections": state.admission.max(),
         "rooms": state.hub.room_count(),
-        "replicas": state.replicas.room_count(),
+        "rooms_loaded": state.replicas.room_count(),
+        "stored_bytes": state.replicas.stored_bytes().await,
         "max_rooms": state.hub.max_rooms(),
         "queued_bytes": state.budget.used(),
         "max_queued_bytes": state.budget.max(),

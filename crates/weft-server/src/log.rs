@@ -1,4 +1,4 @@
-//! Plain log lines on stderr: `LEVEL message`. `WEFT_SIGNAL_LOG=debug`
+//! Plain log lines on stderr: `LEVEL message`. `WEFT_SERVER_LOG=debug`
 //! shows every connection's requests; the default `info` shows connections
 //! opening and closing and anything refused.
 
@@ -15,10 +15,10 @@ pub enum Level {
     Warn,
 }
 
-/// The level set by `WEFT_SIGNAL_LOG` (default `info`).
+/// The level set by `WEFT_SERVER_LOG` (default `info`).
 pub fn level() -> Level {
     static LEVEL: OnceLock<Level> = OnceLock::new();
-    *LEVEL.get_or_init(|| match std::env::var("WEFT_SIGNAL_LOG").as_deref() {
+    *LEVEL.get_or_init(|| match std::env::var("WEFT_SERVER_LOG").as_deref() {
         Ok("debug") => Level::Debug,
         Ok("warn") => Level::Warn,
         _ => Level::Info,

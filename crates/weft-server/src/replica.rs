@@ -4,11 +4,16 @@
 //! the server is one more peer of the room.
 
 use crate::admission::ConnectionId;
+use crate::log;
 use crate::outbox::Outbox;
+use crate::storage::{Storage, StorageError};
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+use weft::journal::{CompactionPolicy, Journal};
 use weft::sync::{Budget, Session, SyncError};
 use weft::Doc;
 
@@ -20,17 +25,36 @@ struct Attached {
     channel: u32,
 }
 
-/// A room's replica and the sessions syncing with it.
+/// A room's replica, what of it is stored, and the sessions syncing with it.
 struct Replica {
     doc: Doc,
+    journal: Journal,
     sessions: HashMap<ConnectionId, Attached>,
+    /// A task is writing what is unsaved (it loops until nothing is).
+    saving: bool,
+    /// Taken out of the map: a connection that found it just before must
+    /// load the room anew.
+    unloaded: bool,
 }
 
-/// Every room's replica, created when a connection first syncs the room.
+/// A room's place in the map: loaded once, however many join at once.
+#[derive(Default)]
+struct Slot {
+    replica: OnceCell<Mutex<Replica>>,
+}
+
+/// Every room's replica, loaded from storage when a connection first syncs
+/// the room, written back as it changes, and unloaded once nobody has
+/// synced it for the idle time.
 pub struct Replicas {
-    rooms: Mutex<HashMap<String, Arc<Mutex<Replica>>>>,
+    rooms: Mutex<HashMap<String, Arc<Slot>>>,
     /// What all sessions may buffer between them while messages arrive.
     budget: Budget,
+    /// Where rooms live; `None`: in memory only, while the server runs.
+    storage: Option<Storage>,
+    policy: CompactionPolicy,
+    /// How long a room nobody syncs stays loaded.
+    idle: Duration,
 }
 
 /// A frame prefixed with its channel: one binary WebSocket message.
@@ -77,74 +101,185 @@ fn random_replica() -> u64 {
 }
 
 impl Replicas {
-    /// No rooms yet; sessions buffer against `budget`.
-    pub fn new(budget: Budget) -> Replicas {
-        Replicas {
+    /// No rooms loaded yet; sessions buffer against `budget`; rooms are
+    /// kept in `storage` (if any) and unloaded after `idle` without a
+    /// session.
+    pub fn new(budget: Budget, storage: Option<Storage>, idle: Duration) -> Arc<Replicas> {
+        Arc::new(Replicas {
             rooms: Mutex::default(),
             budget,
-        }
+            storage,
+            policy: CompactionPolicy::default(),
+            idle,
+        })
     }
 
-    /// Rooms with a replica.
+    /// Rooms loaded.
     pub fn room_count(&self) -> usize {
         lock(&self.rooms).len()
     }
 
-    fn replica(&self, room: &str) -> Option<Arc<Mutex<Replica>>> {
-        lock(&self.rooms).get(room).cloned()
+    /// Bytes stored for every room (`None`: rooms are not stored, or the
+    /// database cannot say now).
+    pub async fn stored_bytes(&self) -> Option<u64> {
+        self.storage.as_ref()?.stored_bytes().await.ok()
+    }
+
+    fn slot(&self, room: &str) -> Arc<Slot> {
+        lock(&self.rooms)
+            .entry(room.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// The loaded replica of `room`, if it is loaded.
+    fn loaded(&self, room: &str) -> Option<Arc<Slot>> {
+        let slot = lock(&self.rooms).get(room).cloned()?;
+        slot.replica.initialized().then_some(slot)
+    }
+
+    /// What `room` holds: loaded from storage, or empty.
+    async fn load(&self, room: &str) -> Result<Mutex<Replica>, StorageError> {
+        let replica = random_replica();
+        let (doc, journal) = match &self.storage {
+            Some(storage) => {
+                let loaded = storage.load(room, replica, self.policy).await?;
+                for problem in &loaded.problems {
+                    log!(Warn, "room {room:?}: skipped a damaged entry: {problem:?}");
+                }
+                (loaded.doc, loaded.journal)
+            }
+            None => (Doc::new(replica), Journal::empty(self.policy)),
+        };
+        Ok(Mutex::new(Replica {
+            doc,
+            journal,
+            sessions: HashMap::new(),
+            saving: false,
+            unloaded: false,
+        }))
     }
 
     /// Starts syncing `room` with `connection`, whose frames for it carry
-    /// `channel`: the replica says Hello on it.
-    pub fn attach(&self, room: &str, connection: ConnectionId, channel: u32, outbox: Outbox) {
-        let replica = lock(&self.rooms)
-            .entry(room.to_owned())
-            .or_insert_with(|| {
-                Arc::new(Mutex::new(Replica {
-                    doc: Doc::new(random_replica()),
-                    sessions: HashMap::new(),
-                }))
-            })
-            .clone();
-        let mut replica = lock(&replica);
-        let mut session = Session::new().with_budget(&self.budget);
-        let hello = session.start(&replica.doc);
-        outbox.push_frames(hello.iter().map(|f| on_channel(channel, f)));
-        replica.sessions.insert(
-            connection,
-            Attached {
-                session,
-                outbox,
-                channel,
-            },
-        );
+    /// `channel`: loads the room if needed, then the replica says Hello on
+    /// it, and what of it is stored.
+    ///
+    /// # Errors
+    /// The room could not be loaded.
+    pub async fn attach(
+        self: &Arc<Self>,
+        room: &str,
+        connection: ConnectionId,
+        channel: u32,
+        outbox: Outbox,
+    ) -> Result<(), StorageError> {
+        loop {
+            let slot = self.slot(room);
+            let mutex = slot.replica.get_or_try_init(|| self.load(room)).await?;
+            let mut replica = lock(mutex);
+            if replica.unloaded {
+                continue; // unloaded since it was found: load it anew
+            }
+            let mut session = Session::new().with_budget(&self.budget);
+            let mut frames = session.start(&replica.doc);
+            if self.storage.is_some() {
+                frames.extend(session.durable(replica.journal.saved()));
+            }
+            outbox.push_frames(frames.iter().map(|f| on_channel(channel, f)));
+            replica.sessions.insert(
+                connection,
+                Attached {
+                    session,
+                    outbox,
+                    channel,
+                },
+            );
+            return Ok(());
+        }
     }
 
-    /// Stops syncing `room` with `connection`. The replica stays (it is
-    /// the room's document while the server runs).
-    pub fn detach(&self, room: &str, connection: ConnectionId) {
-        if let Some(replica) = self.replica(room) {
-            lock(&replica).sessions.remove(&connection);
+    /// Stops syncing `room` with `connection`. A room nobody syncs is
+    /// unloaded after the idle time, once everything is stored.
+    pub fn detach(self: &Arc<Self>, room: &str, connection: ConnectionId) {
+        let Some(slot) = self.loaded(room) else {
+            return;
+        };
+        let Some(replica) = slot.replica.get() else {
+            return;
+        };
+        let mut replica = lock(replica);
+        replica.sessions.remove(&connection);
+        if replica.sessions.is_empty() {
+            let replicas = self.clone();
+            let room = room.to_owned();
+            let slot = slot.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(replicas.idle).await;
+                replicas.unload_if_idle(&room, &slot).await;
+            });
+        }
+    }
+
+    /// Folds the room's records into a checkpoint (the next load reads one
+    /// snapshot) and unloads it, unless someone synced it meanwhile or it
+    /// holds what is not stored yet.
+    async fn unload_if_idle(&self, room: &str, slot: &Arc<Slot>) {
+        let Some(mutex) = slot.replica.get() else {
+            return;
+        };
+        let compaction = {
+            let mut replica = lock(mutex);
+            if !replica.sessions.is_empty() || replica.saving {
+                return;
+            }
+            let stored =
+                self.storage.is_none() || replica.journal.saved().includes(&replica.doc.version());
+            if self.storage.is_none() || !stored {
+                // In memory only, the replica is the room: it stays.
+                return;
+            }
+            let Replica { doc, journal, .. } = &mut *replica;
+            match journal.has_records().then(|| journal.compaction(doc)) {
+                Some(Ok(c)) => Some(c),
+                _ => None,
+            }
+        };
+        if let (Some(storage), Some(compaction)) = (&self.storage, compaction) {
+            if let Err(e) = storage.compact(room, &compaction).await {
+                log!(
+                    Warn,
+                    "room {room:?}: compacting before unloading failed: {e}"
+                );
+            }
+        }
+        let mut rooms = lock(&self.rooms);
+        let mut replica = lock(mutex);
+        if replica.sessions.is_empty() && rooms.get(room).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            replica.unloaded = true;
+            rooms.remove(room);
         }
     }
 
     /// Handles a frame from `connection` for `room`: its answer goes back,
-    /// and what it merged goes to every other session.
+    /// what it merged goes to every other session, and to storage.
     ///
     /// # Errors
     /// The session's refusal: the connection should be closed (the
     /// replica is unchanged).
     pub fn receive(
-        &self,
+        self: &Arc<Self>,
         room: &str,
         connection: ConnectionId,
         frame: &[u8],
     ) -> Result<(), SyncError> {
-        let Some(replica) = self.replica(room) else {
+        let Some(slot) = self.loaded(room) else {
             return Ok(());
         };
-        let mut guard = lock(&replica);
-        let Replica { doc, sessions } = &mut *guard;
+        let Some(mutex) = slot.replica.get() else {
+            return Ok(());
+        };
+        let mut guard = lock(mutex);
+        let Replica { doc, sessions, .. } = &mut *guard;
         let Some(attached) = sessions.get_mut(&connection) else {
             return Ok(());
         };
@@ -154,19 +289,133 @@ impl Replicas {
         attached
             .outbox
             .push_frames(received.frames.iter().map(|f| on_channel(channel, f)));
-        if doc.version() != before {
-            for (&other, attached) in sessions.iter_mut() {
-                if other == connection {
-                    continue;
-                }
-                let frames = attached.session.outgoing(doc);
-                let channel = attached.channel;
-                attached
-                    .outbox
-                    .push_frames(frames.iter().map(|f| on_channel(channel, f)));
+        if doc.version() == before {
+            return Ok(());
+        }
+        for (&other, attached) in sessions.iter_mut() {
+            if other == connection {
+                continue;
             }
+            let frames = attached.session.outgoing(doc);
+            let channel = attached.channel;
+            attached
+                .outbox
+                .push_frames(frames.iter().map(|f| on_channel(channel, f)));
+        }
+        if self.storage.is_some() && !guard.saving {
+            guard.saving = true;
+            let replicas = self.clone();
+            let room = room.to_owned();
+            let slot = slot.clone();
+            tokio::spawn(async move { replicas.save(&room, &slot).await });
         }
         Ok(())
+    }
+
+    /// Writes what the room holds and storage lacks, until nothing is
+    /// left; after each commit every session hears what is stored. A
+    /// failure is never acknowledged (see `StorageError`): after one that
+    /// leaves the file's state unknown the database is reopened and the
+    /// room reloaded from it, with everything in memory merged in, so the
+    /// next round writes what did not reach the disk.
+    async fn save(&self, room: &str, slot: &Slot) {
+        let Some(storage) = &self.storage else {
+            return;
+        };
+        let Some(mutex) = slot.replica.get() else {
+            return;
+        };
+        loop {
+            let unsaved = {
+                let mut replica = lock(mutex);
+                let Replica { doc, journal, .. } = &mut *replica;
+                match journal.unsaved(doc) {
+                    Ok(Some(unsaved)) => unsaved,
+                    Ok(None) => {
+                        replica.saving = false;
+                        return;
+                    }
+                    Err(e) => {
+                        log!(Warn, "room {room:?}: cannot encode what to store: {e}");
+                        replica.saving = false;
+                        return;
+                    }
+                }
+            };
+            match storage.append(room, &unsaved).await {
+                Ok((key, bytes)) => {
+                    let mut replica = lock(mutex);
+                    replica.journal.appended(key, bytes, unsaved);
+                    let saved = replica.journal.saved().clone();
+                    for attached in replica.sessions.values_mut() {
+                        let frames = attached.session.durable(&saved);
+                        let channel = attached.channel;
+                        attached
+                            .outbox
+                            .push_frames(frames.iter().map(|f| on_channel(channel, f)));
+                    }
+                }
+                Err(e) => {
+                    log!(Warn, "room {room:?}: storing failed, not acknowledged: {e}");
+                    if let Err(e) = self.recover(room, storage, mutex, &e).await {
+                        log!(Warn, "room {room:?}: still cannot store: {e}");
+                        lock(mutex).saving = false;
+                        return;
+                    }
+                    continue;
+                }
+            }
+            self.compact_if_due(room, storage, mutex).await;
+        }
+    }
+
+    /// After a failed write: when the file's state is unknown, reopens the
+    /// database and reloads the room from it, merging in what memory
+    /// holds; otherwise waits a moment before the next try.
+    async fn recover(
+        &self,
+        room: &str,
+        storage: &Storage,
+        mutex: &Mutex<Replica>,
+        error: &StorageError,
+    ) -> Result<(), StorageError> {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if !matches!(error, StorageError::Unknown { .. }) {
+            return Ok(());
+        }
+        storage.reopen().await?;
+        let mut loaded = storage.load(room, random_replica(), self.policy).await?;
+        let mut replica = lock(mutex);
+        let mut memory = std::mem::replace(&mut replica.doc, Doc::new(0));
+        if let Err(e) = loaded.doc.merge(&mut memory, weft::IndexUnit::CodePoint) {
+            replica.doc = memory;
+            log!(
+                Warn,
+                "room {room:?}: could not merge memory into what is stored: {e}"
+            );
+            return Ok(());
+        }
+        replica.doc = loaded.doc;
+        replica.journal = loaded.journal;
+        Ok(())
+    }
+
+    async fn compact_if_due(&self, room: &str, storage: &Storage, mutex: &Mutex<Replica>) {
+        let compaction = {
+            let mut replica = lock(mutex);
+            if !replica.journal.should_compact() {
+                return;
+            }
+            let Replica { doc, journal, .. } = &mut *replica;
+            match journal.compaction(doc) {
+                Ok(c) => c,
+                Err(_) => return,
+            }
+        };
+        match storage.compact(room, &compaction).await {
+            Ok((key, bytes)) => lock(mutex).journal.compacted(&compaction, key, bytes),
+            Err(e) => log!(Warn, "room {room:?}: compaction failed (records stay): {e}"),
+        }
     }
 }
 

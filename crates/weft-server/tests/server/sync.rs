@@ -2,13 +2,13 @@
 //! session over binary messages (a channel number, then a frame), as the
 //! npm package does.
 
-use crate::client::{closed, connect, recv, send, start, Socket};
+use crate::client::{closed, connect, health_shows, recv, send, start, Socket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use weft::sync::Session;
-use weft::{Doc, IndexUnit::CodePoint};
+use weft::{Doc, IndexUnit::CodePoint, Version};
 use weft_server::{close, Config};
 
 /// A client's replica of one room, synced with the server over `ws`.
@@ -56,6 +56,29 @@ impl Client {
         self.doc.insert(index, text, CodePoint).unwrap();
         let frames = self.session.outgoing(&mut self.doc);
         self.send(frames).await;
+    }
+
+    /// Handles frames until the server reports `version` stored.
+    async fn until_durable(&mut self, version: &Version) {
+        let mut stored = Version::new();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while !stored.includes(version) {
+                let message = self.ws.next().await.expect("open").expect("readable");
+                let Message::Binary(bytes) = message else {
+                    continue;
+                };
+                let received = self
+                    .session
+                    .receive(&mut self.doc, &bytes[1..], CodePoint)
+                    .unwrap();
+                if let Some(durable) = received.durable {
+                    stored.merge(&durable);
+                }
+                self.send(received.frames).await;
+            }
+        })
+        .await
+        .expect("stored in time");
     }
 
     /// Handles frames until `done` holds for the document (10 s at most).
@@ -149,5 +172,41 @@ async fn frames_that_break_the_protocol_close_only_their_connection() {
     // The room is intact for the next honest client.
     let mut later = Client::join(server.addr, "r", "later", 2).await;
     later.until(|d| d.to_string() == "kept").await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn rooms_are_stored_acknowledged_unloaded_and_survive_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let config = || Config {
+        data_dir: Some(data.path().to_owned()),
+        room_idle: Duration::from_secs(1),
+        ..Config::default()
+    };
+    let server = start(config()).await;
+    let mut ada = Client::join(server.addr, "kept", "ada", 1).await;
+    ada.until(|_| true).await;
+    for i in 0..20 {
+        ada.edit(ada.doc.len(CodePoint), &format!("line {i}\n"))
+            .await;
+    }
+    // The server says what it has on disk: everything Ada wrote, in time.
+    let version = ada.doc.version();
+    ada.until_durable(&version).await;
+    drop(ada);
+    // Nobody syncs the room: it is unloaded after the idle time.
+    health_shows(server.addr, "rooms_loaded", 0).await;
+    let mut bob = Client::join(server.addr, "kept", "bob", 2).await;
+    bob.until(|d| d.to_string().ends_with("line 19\n")).await;
+    drop(bob);
+    server.shutdown().await;
+
+    // Another process would see the same file: a new server on it.
+    let server = start(config()).await;
+    let mut cy = Client::join(server.addr, "kept", "cy", 3).await;
+    cy.until(|d| {
+        d.to_string().starts_with("line 0\nline 1\n") && d.to_string().ends_with("line 19\n")
+    })
+    .await;
     server.shutdown().await;
 }
