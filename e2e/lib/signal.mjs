@@ -28,8 +28,14 @@ export async function startSignal({ staticDir, port = 0, dataDir = mkdtempSync(j
     url,
     dataDir,
     signalingUrl: url.replace(/^http/, "ws") + "signal",
+    /** Kills it at once (SIGKILL), as a crash or power cut would. */
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    },
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");
       await once(child, "exit");
     },

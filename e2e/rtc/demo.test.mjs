@@ -92,6 +92,9 @@ test("two people edit together in the demo", async () => {
   await ada.waitForFunction(() => window.weftReady === true);
   assert.equal(await editorText(ada), "Hello from Ada. Hi Ada!");
   await until(async () => (await ada.getByTestId("storage-status").textContent()) === "saved", "stored");
+  // Both persistence states: this browser's, and the server's.
+  await until(async () => (await ada.getByTestId("server-storage").textContent()) === "saved on server", "saved on server");
+  assert.equal(await ada.getByTestId("server-status").textContent(), "server in sync");
 
   // Offline: both edit, then back online, they converge.
   await until(async () => (await ada.locator("#peer-count").textContent()) === "1 peer", "reconnected after reload");

@@ -100,3 +100,64 @@ test("in Node (no WebRTC), connect syncs through the server alone", async () => 
   const out = execFileSync(process.execPath, ["--experimental-websocket", "--no-warnings", "--input-type=module", "-e", script], { cwd: E2E, encoding: "utf8", timeout: 30_000 });
   assert.equal(JSON.parse(out.trim().split("\n").pop()).text, "written by a bot");
 });
+
+test("the server killed while two browsers type keeps every edit it acknowledged, and the browsers resend the rest", async () => {
+  const room = `killed-${Date.now()}`;
+  let own = await startSignal({ staticDir: await buildApp(join(E2E, "sync-app")) });
+  const port = Number(new URL(own.url).port);
+  const { dataDir } = own;
+  const open = async () => {
+    const { browser, context } = await launchRtcContext();
+    const page = await context.newPage();
+    await page.goto(own.url);
+    await page.waitForFunction(() => window.ready === true);
+    return { page, browser };
+  };
+  const [a, b] = [await open(), await open()];
+  for (const p of [a, b]) await p.page.evaluate((room) => window.join(room), room);
+  const typing = [a, b].map((p, i) => p.page.evaluate((tag) => window.typeRandomly(150, 15, tag), "ab"[i]));
+  await new Promise((r) => setTimeout(r, 1200));
+  await own.kill();
+  await Promise.all(typing);
+  // Nothing reaches the server until the check: what it holds is what it stored.
+  const saved = [];
+  for (const p of [a, b]) {
+    saved.push(await p.page.evaluate(() => {
+      window.peer.provider.disconnect();
+      return window.peer.log.savedOnServer && Array.from(window.peer.log.savedOnServer);
+    }));
+  }
+  assert.ok(saved.every((s) => s && s.length > 0), "the server acknowledged edits before it was killed");
+
+  own = await startSignal({ port, dataDir, staticDir: await buildApp(join(E2E, "sync-app")) });
+  try {
+    const reader = await open();
+    await reader.page.evaluate((room) => window.join(room), room);
+    await reader.page.waitForFunction(() => window.peer.provider.status === "synced" && window.peer.provider.peers.length === 1, null, { timeout: 20_000 });
+    // Every state acknowledged as stored is in what the restarted server has.
+    const included = await reader.page.evaluate((saved) => {
+      const { Doc } = window.weft;
+      const same = (x, y) => x.length === y.length && x.every((v, i) => v === y[i]);
+      return saved.map((state) => {
+        const probe = Doc.load(new Uint8Array(state));
+        probe.applyUpdate(window.peer.doc.encodeState());
+        return same(probe.version(), window.peer.doc.version());
+      });
+    }, saved);
+    assert.deepEqual(included, [true, true]);
+    // Back online, the browsers resend what the server never stored.
+    for (const p of [a, b]) {
+      await p.page.evaluate((room) => {
+        window.peer.provider = window.weft.connect(window.peer.doc, { room, signalingUrl: window.signalingUrl });
+      }, room);
+    }
+    const each = 150 - Math.floor(150 / 7);
+    for (const p of [a, b, reader]) await p.page.waitForFunction((n) => window.peer.doc.length === n, 2 * each, { timeout: 20_000 });
+    const texts = await Promise.all([a, b, reader].map((p) => p.page.evaluate(() => window.peer.doc.toString())));
+    assert.ok(texts.every((t) => t === texts[0]), "all three converge on every edit of both");
+    await reader.browser.close();
+  } finally {
+    await own.stop();
+    for (const p of [a, b]) await p.browser.close();
+  }
+});

@@ -14,6 +14,10 @@ window.join = (room, options = {}) => {
   provider.on("peerJoin", (e) => log.joined.push(e));
   provider.on("peerLeave", (e) => log.left.push(e));
   provider.on("presence", (e) => log.presence.push(e));
+  // The latest state the server reported wholly stored.
+  provider.on("serverDurable", (e) => {
+    if (e.saved) log.savedOnServer = doc.encodeState();
+  });
   window.peer = { doc, provider, log };
   return provider.peer;
 };

@@ -5,7 +5,7 @@ import { Doc, Store, connect } from "weft";
 import { bindEditor } from "./editor.js";
 import { setCursors } from "./cursors.js";
 import { identity, roomFromUrl } from "./identity.js";
-import { clearErrors, showError, showFacts, showPeople, showRoom, showStorage, showSync } from "./panel.js";
+import { clearErrors, showError, showFacts, showPeople, showRoom, showServerStorage, showStorage, showSync } from "./panel.js";
 
 const room = roomFromUrl();
 // `#room=NAME&signal=ws://host:port/signal` points the demo at another signaling server.
@@ -55,6 +55,7 @@ function refresh() {
   showPeople(me, others);
   const peers = provider ? provider.peers : [];
   showSync(provider ? provider.status : "offline", peers.filter((p) => p.via !== "server").length, peers.find((p) => p.via === "server"));
+  showServerStorage(provider);
   showFacts(doc, store);
 }
 
@@ -71,6 +72,7 @@ function goOnline() {
   provider.on("peerJoin", refresh);
   provider.on("peerLeave", refresh);
   provider.on("presence", refresh);
+  provider.on("serverDurable", refresh);
   provider.on("error", (e) => {
     showError(e);
     refresh();

@@ -38,6 +38,15 @@ export function showStorage(state) {
   el.dataset.state = state;
 }
 
+/** Whether the server has stored everything this page holds. */
+export function showServerStorage(provider) {
+  const server = provider?.peers.find((p) => p.via === "server");
+  const state = !server ? "not saved on a server" : provider.savedOnServer ? "saved on server" : "saving to server";
+  const el = $("server-storage");
+  el.textContent = state;
+  el.dataset.state = state;
+}
+
 export function showFacts(doc, store) {
   const s = doc.stats();
   const facts = [
