@@ -124,16 +124,10 @@ impl Limits {
         )?;
         count("--max-connections", self.max_connections, 1, 1_000_000)?;
         count("--max-total-rooms", self.max_rooms, 1, 10_000_000)?;
-        let (rate, burst) = (self.messages_per_second, self.message_burst);
-        let fits = rate > 0.0 && rate <= 1e6;
-        real(
-            "--messages-per-second",
-            rate,
-            fits,
-            "above 0 and at most 1000000",
+        rate_and_burst(
+            ("--messages-per-second", self.messages_per_second),
+            ("--message-burst", self.message_burst),
         )?;
-        let fits = (1.0..=1e6).contains(&burst);
-        real("--message-burst", burst, fits, "from 1 to 1000000")?;
         seconds("--idle-timeout-secs", self.idle_timeout)?;
         seconds("--write-timeout-secs", self.write_timeout)?;
         count("--queue-messages", self.queue_messages, 1, 1_000_000)?;
@@ -145,16 +139,10 @@ impl Limits {
             self.queue_bytes,
             1 << 40,
         )?;
-        let (rate, burst) = (self.sync_frames_per_second, self.sync_frame_burst);
-        let fits = rate > 0.0 && rate <= 1e6;
-        real(
-            "--sync-frames-per-second",
-            rate,
-            fits,
-            "above 0 and at most 1000000",
+        rate_and_burst(
+            ("--sync-frames-per-second", self.sync_frames_per_second),
+            ("--sync-frame-burst", self.sync_frame_burst),
         )?;
-        let fits = (1.0..=1e6).contains(&burst);
-        real("--sync-frame-burst", burst, fits, "from 1 to 1000000")?;
         // At least one whole frame, or nothing could be sent.
         count(
             "--sync-queue-bytes",
@@ -174,6 +162,18 @@ fn count(flag: &'static str, value: usize, min: usize, max: usize) -> Result<(),
         value: value.to_string(),
         allowed: format!("from {min} to {max}"),
     })
+}
+
+/// A token bucket's rate (above 0, at most a million a second) and burst
+/// (1 to a million), each with its flag.
+fn rate_and_burst(
+    (rate_flag, rate): (&'static str, f64),
+    (burst_flag, burst): (&'static str, f64),
+) -> Result<(), LimitError> {
+    let fits = rate > 0.0 && rate <= 1e6;
+    real(rate_flag, rate, fits, "above 0 and at most 1000000")?;
+    let fits = (1.0..=1e6).contains(&burst);
+    real(burst_flag, burst, fits, "from 1 to 1000000")
 }
 
 /// A rate or burst: NaN fails every comparison, so it never `fits`.

@@ -25,6 +25,15 @@ struct Attached {
     channel: u32,
 }
 
+impl Attached {
+    /// Queues `frames` on the connection, behind the session's channel.
+    fn send(&self, frames: &[Vec<u8>]) {
+        let channel = self.channel;
+        self.outbox
+            .push_frames(frames.iter().map(|f| on_channel(channel, f)));
+    }
+}
+
 /// A room's replica, what of it is stored, and the sessions syncing with it.
 struct Replica {
     doc: Doc,
@@ -185,15 +194,13 @@ impl Replicas {
             if self.storage.is_some() {
                 frames.extend(session.durable(replica.journal.saved()));
             }
-            outbox.push_frames(frames.iter().map(|f| on_channel(channel, f)));
-            replica.sessions.insert(
-                connection,
-                Attached {
-                    session,
-                    outbox,
-                    channel,
-                },
-            );
+            let attached = Attached {
+                session,
+                outbox,
+                channel,
+            };
+            attached.send(&frames);
+            replica.sessions.insert(connection, attached);
             return Ok(());
         }
     }
@@ -285,10 +292,7 @@ impl Replicas {
         };
         let before = doc.version();
         let received = attached.session.receive_unwatched(doc, frame)?;
-        let channel = attached.channel;
-        attached
-            .outbox
-            .push_frames(received.frames.iter().map(|f| on_channel(channel, f)));
+        attached.send(&received.frames);
         if doc.version() == before {
             return Ok(());
         }
@@ -297,10 +301,7 @@ impl Replicas {
                 continue;
             }
             let frames = attached.session.outgoing(doc);
-            let channel = attached.channel;
-            attached
-                .outbox
-                .push_frames(frames.iter().map(|f| on_channel(channel, f)));
+            attached.send(&frames);
         }
         if self.storage.is_some() && !guard.saving {
             guard.saving = true;
@@ -349,10 +350,7 @@ impl Replicas {
                     let saved = replica.journal.saved().clone();
                     for attached in replica.sessions.values_mut() {
                         let frames = attached.session.durable(&saved);
-                        let channel = attached.channel;
-                        attached
-                            .outbox
-                            .push_frames(frames.iter().map(|f| on_channel(channel, f)));
+                        attached.send(&frames);
                     }
                 }
                 Err(e) => {
