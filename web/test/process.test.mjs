@@ -142,3 +142,32 @@ test("garbage on a provider's tab channel closes at most that link with a code; 
   // Refused by the protocol (a version it does not speak, or broken bytes).
   assert.ok(out.errors.length > 0 && out.errors.every((c) => c === "SYNC_VERSION" || c === "SYNC_PROTOCOL"), JSON.stringify(out.errors));
 });
+
+test("a tab link broken by a spoofed frame starts over: both sides resync and later edits flow", () => {
+  const out = run(`
+    import { Doc, connect } from "weft";
+    ${helpers}
+    const room = "heal-" + Math.random();
+    const [da, db] = [new Doc(), new Doc()];
+    const a = connect(da, { room });
+    const b = connect(db, { room });
+    const errors = [];
+    a.on("error", (e) => errors.push(e.code));
+    da.insert(0, "before ");
+    await until(() => db.toString() === "before ", "the tabs to sync");
+    // Another page posts garbage as if it came from b: a's link to b fails.
+    const hostile = new BroadcastChannel("weft-sync:" + room + ":open");
+    hostile.postMessage({ t: "frame", from: b.peer, to: a.peer, bytes: new Uint8Array([0xff, 0, 1]) });
+    await until(() => errors.length > 0, "the spoofed frame to be refused");
+    // Both sides start over with fresh sessions: edits flow both ways again.
+    db.insert(db.length, "after b");
+    await until(() => da.toString() === "before after b", "b's edit after the restart");
+    da.insert(0, "> ");
+    await until(() => db.toString() === "> before after b", "a's edit after the restart");
+    a.disconnect();
+    b.disconnect();
+    hostile.close();
+    console.log(JSON.stringify({ errors }));
+  `);
+  assert.deepEqual(out.errors, ["SYNC_VERSION"]);
+});

@@ -96,6 +96,15 @@ pub fn split_channel(message: &[u8]) -> Option<(u32, &[u8])> {
     None
 }
 
+/// Tells every session of the room what is stored now (after a commit).
+fn acknowledge(replica: &mut Replica) {
+    let saved = replica.journal.saved().clone();
+    for attached in replica.sessions.values_mut() {
+        let frames = attached.session.durable(&saved);
+        attached.send(&frames);
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every change leaves the maps and documents consistent between calls
     // (a merge either applies whole or not at all), so a panic elsewhere
@@ -184,7 +193,17 @@ impl Replicas {
     ) -> Result<(), StorageError> {
         loop {
             let slot = self.slot(room);
-            let mutex = slot.replica.get_or_try_init(|| self.load(room)).await?;
+            let mutex = match slot.replica.get_or_try_init(|| self.load(room)).await {
+                Ok(mutex) => mutex,
+                Err(e) => {
+                    // Not left behind: the next join tries again.
+                    let mut rooms = lock(&self.rooms);
+                    if rooms.get(room).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+                        rooms.remove(room);
+                    }
+                    return Err(e);
+                }
+            };
             let mut replica = lock(mutex);
             if replica.unloaded {
                 continue; // unloaded since it was found: load it anew
@@ -252,16 +271,27 @@ impl Replicas {
             }
         };
         if let (Some(storage), Some(compaction)) = (&self.storage, compaction) {
-            if let Err(e) = storage.compact(room, &compaction).await {
-                log!(
-                    Warn,
-                    "room {room:?}: compacting before unloading failed: {e}"
-                );
+            match storage.compact(room, &compaction).await {
+                Ok((key, bytes)) => lock(mutex).journal.compacted(&compaction, key, bytes),
+                Err(e) => {
+                    // The room stays loaded: memory may be all there is.
+                    log!(
+                        Warn,
+                        "room {room:?}: compacting before unloading failed: {e}"
+                    );
+                    if matches!(e, StorageError::Unknown { .. }) {
+                        let _ = self.recover(room, storage, mutex, &e).await;
+                    }
+                    return;
+                }
             }
         }
         let mut rooms = lock(&self.rooms);
         let mut replica = lock(mutex);
-        if replica.sessions.is_empty() && rooms.get(room).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+        // Someone may have synced, edited and left meanwhile.
+        let stored = replica.journal.saved().includes(&replica.doc.version());
+        let idle = replica.sessions.is_empty() && !replica.saving && stored;
+        if idle && rooms.get(room).is_some_and(|s| Arc::ptr_eq(s, slot)) {
             replica.unloaded = true;
             rooms.remove(room);
         }
@@ -326,6 +356,9 @@ impl Replicas {
         let Some(mutex) = slot.replica.get() else {
             return;
         };
+        // A recovery may find the failed write on disk after all: then
+        // nothing is left to write, and the sessions hear it from here.
+        let mut recovered = false;
         loop {
             let unsaved = {
                 let mut replica = lock(mutex);
@@ -333,6 +366,9 @@ impl Replicas {
                 match journal.unsaved(doc) {
                     Ok(Some(unsaved)) => unsaved,
                     Ok(None) => {
+                        if recovered {
+                            acknowledge(&mut replica);
+                        }
                         replica.saving = false;
                         return;
                     }
@@ -347,11 +383,7 @@ impl Replicas {
                 Ok((key, bytes)) => {
                     let mut replica = lock(mutex);
                     replica.journal.appended(key, bytes, unsaved);
-                    let saved = replica.journal.saved().clone();
-                    for attached in replica.sessions.values_mut() {
-                        let frames = attached.session.durable(&saved);
-                        attached.send(&frames);
-                    }
+                    acknowledge(&mut replica);
                 }
                 Err(e) => {
                     log!(Warn, "room {room:?}: storing failed, not acknowledged: {e}");
@@ -360,6 +392,7 @@ impl Replicas {
                         lock(mutex).saving = false;
                         return;
                     }
+                    recovered = true;
                     continue;
                 }
             }
@@ -411,8 +444,19 @@ impl Replicas {
             }
         };
         match storage.compact(room, &compaction).await {
-            Ok((key, bytes)) => lock(mutex).journal.compacted(&compaction, key, bytes),
-            Err(e) => log!(Warn, "room {room:?}: compaction failed (records stay): {e}"),
+            Ok((key, bytes)) => {
+                let mut replica = lock(mutex);
+                replica.journal.compacted(&compaction, key, bytes);
+                acknowledge(&mut replica);
+            }
+            Err(e) => {
+                log!(Warn, "room {room:?}: compaction failed (records stay): {e}");
+                if matches!(e, StorageError::Unknown { .. }) {
+                    if let Err(e) = self.recover(room, storage, mutex, &e).await {
+                        log!(Warn, "room {room:?}: still cannot store: {e}");
+                    }
+                }
+            }
         }
     }
 }

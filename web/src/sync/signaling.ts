@@ -37,6 +37,8 @@ export class SignalingClient {
   #ping: ReturnType<typeof setInterval> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #server: ServerLink | undefined;
+  /** The socket this client closed to start a broken server session over. */
+  #restarted: WebSocket | undefined;
 
   constructor(
     readonly url: string,
@@ -106,7 +108,8 @@ export class SignalingClient {
       if (this.#closed || this.#socket !== socket) return;
       const reason = e.reason || (wasOpen ? "connection lost" : "unreachable");
       this.handlers.lost(reason);
-      if (!wasOpen || e.code !== 1000) {
+      // Closed by this client to start over: said already, by whoever broke the session.
+      if (this.#restarted !== socket && (!wasOpen || e.code !== 1000)) {
         this.handlers.error(withCode(new Error(`signaling server ${this.url}: ${reason} (code ${e.code})`), "SIGNALING_UNAVAILABLE"));
       }
       this.#retry = setTimeout(() => this.#connect(), this.#backoff.next());
@@ -120,8 +123,11 @@ export class SignalingClient {
   }
 
   /** Starts over with a new socket (a sync session with the server broke). */
-  #restart(socket: WebSocket, reason: string): void {
-    if (this.#socket === socket) socket.close(4002, reason.slice(0, 120));
+  #restart(socket: WebSocket, _reason: string): void {
+    if (this.#socket !== socket) return;
+    this.#restarted = socket;
+    // A close reason is at most 123 bytes: a fixed one, whatever failed.
+    socket.close(4002, "sync session restarted");
   }
 
   #message(data: unknown): void {

@@ -15,9 +15,9 @@ export interface TabHubEvents {
 }
 
 type TabMessage =
-  | { t: "hello"; from: string; to?: string }
+  | { t: "hello"; from: string; to?: string; again?: true }
   | { t: "frame"; from: string; to: string; bytes: Uint8Array }
-  | { t: "bye"; from: string };
+  | { t: "bye"; from: string; to?: string };
 
 class TabLink implements Link {
   readonly via = "tab";
@@ -34,6 +34,14 @@ class TabLink implements Link {
   }
 
   close(reason = "closed"): void {
+    this.end(reason);
+    // Closed by this side (its session failed): the other tab ends its
+    // side too, then both start over with fresh sessions, Hello first.
+    this.hub.restart(this.peer);
+  }
+
+  /** Ends the link without a word to the peer (it left, or said bye). */
+  end(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
     this.gone.abort();
@@ -96,11 +104,18 @@ export class TabHub {
     if (this.#links.get(peer) === link) this.#links.delete(peer);
   }
 
+  /** After this side closed the link to `peer`: both sides start over. */
+  restart(peer: string): void {
+    if (this.#closed) return;
+    this.post({ t: "bye", from: this.me, to: peer });
+    this.post({ t: "hello", from: this.me, to: peer, again: true });
+  }
+
   close(): void {
     if (this.#closed) return;
     this.post({ t: "bye", from: this.me });
     this.#closed = true;
-    for (const link of [...this.#links.values()]) link.close("disconnected");
+    for (const link of [...this.#links.values()]) link.end("disconnected");
     this.#channel.close();
     this.#release?.();
   }
@@ -109,10 +124,15 @@ export class TabHub {
     if (this.#closed || !m || typeof m.from !== "string" || m.from === this.me) return;
     if ("to" in m && m.to !== undefined && m.to !== this.me) return;
     if (m.t === "bye") {
-      this.#links.get(m.from)?.close("the tab left");
+      this.#links.get(m.from)?.end(m.to === undefined ? "the tab left" : "the tab started over");
       return;
     }
     let link = this.#links.get(m.from);
+    if (link && m.t === "hello" && m.again === true) {
+      // The peer started over (its bye may have been lost): so does this side.
+      link.end("the tab started over");
+      link = undefined;
+    }
     if (!link) {
       link = this.#open(m.from);
       if (m.t === "hello" && m.to === undefined) this.post({ t: "hello", from: this.me, to: m.from });
@@ -131,7 +151,7 @@ export class TabHub {
       throw err;
     }
     globalThis.navigator?.locks
-      ?.request(lockName(peer), { signal: gone.signal }, () => link.close("the tab went away"))
+      ?.request(lockName(peer), { signal: gone.signal }, () => link.end("the tab went away"))
       .catch(() => {}); // aborted: the link closed first
     link.events.open();
     return link;
