@@ -118,6 +118,11 @@ struct LimitFlags {
     /// clients together stay within max-queued-bytes)
     #[arg(long, value_name = "N", default_value_t = Limits::default().sync_queue_bytes)]
     sync_queue_bytes: usize,
+    /// Rooms loaded in memory at once; idle ones are unloaded to load
+    /// another, and joins are refused (1013) while none is idle, 1 to
+    /// 10000000
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_loaded_rooms)]
+    max_loaded_rooms: usize,
 }
 
 /// The burst's help, its default `between` the range and the default as
@@ -168,6 +173,7 @@ impl LimitFlags {
             sync_frames_per_second: self.sync_frames_per_second,
             sync_frame_burst: self.sync_frame_burst,
             sync_queue_bytes: self.sync_queue_bytes,
+            max_loaded_rooms: self.max_loaded_rooms,
         }
     }
 }

@@ -343,11 +343,8 @@ impl Connection {
                     let outbox = self.outbox.clone();
                     let attached = self.replicas.attach(&room, self.id(), channel, outbox);
                     if let Err(e) = attached.await {
-                        log!(Warn, "room {room:?} could not be loaded: {e}");
-                        return Err(Close(
-                            close::TRY_AGAIN_LATER,
-                            format!("room {room:?} could not be loaded"),
-                        ));
+                        log!(Warn, "room {room:?}: {e}");
+                        return Err(Close(close::TRY_AGAIN_LATER, format!("room {room:?}: {e}")));
                     }
                     self.channels.insert(channel, room);
                 }

@@ -1,10 +1,11 @@
-//! The Weft signaling server: browsers in the same room find each other and
-//! exchange WebRTC offers, answers and ICE candidates through it. It relays
-//! opaque messages between members of a room and never sees document
-//! content. The protocol is in `docs/format.md`.
+//! The Weft server: browsers in the same room find each other and exchange
+//! WebRTC offers, answers and ICE candidates through it, and it is one more
+//! peer of each room they sync with it, storing the room (`replica`,
+//! `storage`). The protocols are in `docs/format.md`.
 //!
 //! Routes: `GET /signal` (the WebSocket), `GET /health` (JSON counts beside
-//! their caps), and,
+//! their caps), `GET /metrics` (Prometheus text: connections, rooms, rooms
+//! loaded, bytes queued and stored, commit latency and failures), and,
 //! when a static directory is configured, everything else from that
 //! directory (the demo app).
 
@@ -18,6 +19,7 @@ mod connection;
 mod hub;
 mod limits;
 pub mod log;
+mod metrics;
 mod outbox;
 mod protocol;
 mod rate;
@@ -110,7 +112,12 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let state = AppState {
         hub: Arc::new(Hub::new(&limits)),
-        replicas: Replicas::new(weft::sync::Budget::default(), storage, config.room_idle),
+        replicas: Replicas::new(
+            weft::sync::Budget::default(),
+            storage,
+            config.room_idle,
+            limits.max_loaded_rooms,
+        ),
         admission: Arc::new(Admission::new(limits.max_connections)),
         budget: Arc::new(Budget::new(limits.max_queued_bytes)),
         limits: Arc::new(limits),
@@ -120,6 +127,7 @@ pub async fn serve(
     let mut app = Router::new()
         .route("/signal", get(upgrade))
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .with_state(state);
     if let Some(dir) = config.static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
@@ -181,6 +189,20 @@ async fn upgrade(
             let client = address::client_of(from.ip());
             connection::serve(socket, admitted, client, state).await
         })
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let snapshot = metrics::Snapshot {
+        connections: state.admission.open(),
+        rooms: state.hub.room_count(),
+        rooms_loaded: state.replicas.room_count(),
+        stored_bytes: state.replicas.stored_bytes().await,
+        queued_bytes: state.budget.used(),
+    };
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        metrics::render(&snapshot, state.replicas.commits()),
+    )
 }
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {

@@ -44,6 +44,9 @@ pub struct Limits {
     /// Bytes of sync frames waiting for one client; past them the
     /// connection closes (4001) and its next session starts over.
     pub sync_queue_bytes: usize,
+    /// Rooms whose replica is in memory at once; loading another unloads
+    /// idle ones first, and is refused (1013) while none is idle.
+    pub max_loaded_rooms: usize,
 }
 
 impl Default for Limits {
@@ -67,6 +70,7 @@ impl Default for Limits {
             sync_frame_burst: 4096.0,
             // The largest update, and room for what follows it.
             sync_queue_bytes: 80 << 20,
+            max_loaded_rooms: 10_000,
         }
     }
 }
@@ -149,7 +153,8 @@ impl Limits {
             self.sync_queue_bytes,
             weft::sync::MAX_FRAME + 16,
             1 << 40,
-        )
+        )?;
+        count("--max-loaded-rooms", self.max_loaded_rooms, 1, 10_000_000)
     }
 }
 

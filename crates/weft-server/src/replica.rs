@@ -5,6 +5,7 @@
 
 use crate::admission::ConnectionId;
 use crate::log;
+use crate::metrics::Commits;
 use crate::outbox::Outbox;
 use crate::storage::{Storage, StorageError};
 use std::collections::hash_map::RandomState;
@@ -64,6 +65,33 @@ pub struct Replicas {
     policy: CompactionPolicy,
     /// How long a room nobody syncs stays loaded.
     idle: Duration,
+    /// Commit latency and failures, for `/metrics`.
+    commits: Commits,
+    /// Rooms loaded at once.
+    max_loaded: usize,
+}
+
+/// Why a room could not be synced.
+#[derive(Debug)]
+pub enum AttachError {
+    /// Loading it failed.
+    Load(StorageError),
+    /// As many rooms as allowed are loaded, and none is idle.
+    Full {
+        /// The most rooms loaded at once.
+        max: usize,
+    },
+}
+
+impl std::fmt::Display for AttachError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttachError::Load(e) => write!(f, "the room could not be loaded: {e}"),
+            AttachError::Full { max } => {
+                write!(f, "the server holds {max} rooms loaded, none idle")
+            }
+        }
+    }
 }
 
 /// A frame prefixed with its channel: one binary WebSocket message.
@@ -122,19 +150,31 @@ impl Replicas {
     /// No rooms loaded yet; sessions buffer against `budget`; rooms are
     /// kept in `storage` (if any) and unloaded after `idle` without a
     /// session.
-    pub fn new(budget: Budget, storage: Option<Storage>, idle: Duration) -> Arc<Replicas> {
+    pub fn new(
+        budget: Budget,
+        storage: Option<Storage>,
+        idle: Duration,
+        max_loaded: usize,
+    ) -> Arc<Replicas> {
         Arc::new(Replicas {
             rooms: Mutex::default(),
             budget,
             storage,
             policy: CompactionPolicy::default(),
             idle,
+            commits: Commits::default(),
+            max_loaded,
         })
     }
 
     /// Rooms loaded.
     pub fn room_count(&self) -> usize {
         lock(&self.rooms).len()
+    }
+
+    /// Commit latency and failures.
+    pub fn commits(&self) -> &Commits {
+        &self.commits
     }
 
     /// Bytes stored for every room (`None`: rooms are not stored, or the
@@ -190,8 +230,9 @@ impl Replicas {
         connection: ConnectionId,
         channel: u32,
         outbox: Outbox,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(), AttachError> {
         loop {
+            self.make_room_for(room).await?;
             let slot = self.slot(room);
             let mutex = match slot.replica.get_or_try_init(|| self.load(room)).await {
                 Ok(mutex) => mutex,
@@ -201,7 +242,7 @@ impl Replicas {
                     if rooms.get(room).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
                         rooms.remove(room);
                     }
-                    return Err(e);
+                    return Err(AttachError::Load(e));
                 }
             };
             let mut replica = lock(mutex);
@@ -222,6 +263,35 @@ impl Replicas {
             replica.sessions.insert(connection, attached);
             return Ok(());
         }
+    }
+
+    /// Unloads idle rooms until `room` fits under the cap (if it is not
+    /// loaded already).
+    async fn make_room_for(&self, room: &str) -> Result<(), AttachError> {
+        let idle: Vec<(String, Arc<Slot>)> = {
+            let rooms = lock(&self.rooms);
+            if rooms.contains_key(room) || rooms.len() < self.max_loaded {
+                return Ok(());
+            }
+            rooms
+                .iter()
+                .filter(|(_, slot)| {
+                    slot.replica
+                        .get()
+                        .is_some_and(|r| lock(r).sessions.is_empty())
+                })
+                .map(|(name, slot)| (name.clone(), slot.clone()))
+                .collect()
+        };
+        for (name, slot) in idle {
+            self.unload_if_idle(&name, &slot).await;
+            if self.room_count() < self.max_loaded {
+                return Ok(());
+            }
+        }
+        Err(AttachError::Full {
+            max: self.max_loaded,
+        })
     }
 
     /// Stops syncing `room` with `connection`. A room nobody syncs is
@@ -379,7 +449,13 @@ impl Replicas {
                     }
                 }
             };
-            match storage.append(room, &unsaved).await {
+            let started = std::time::Instant::now();
+            let appended = storage.append(room, &unsaved).await;
+            match &appended {
+                Ok(_) => self.commits.committed(started.elapsed()),
+                Err(_) => self.commits.failed(),
+            }
+            match appended {
                 Ok((key, bytes)) => {
                     let mut replica = lock(mutex);
                     replica.journal.appended(key, bytes, unsaved);

@@ -2,7 +2,7 @@
 //! session over binary messages (a channel number, then a frame), as the
 //! npm package does.
 
-use crate::client::{closed, connect, health_shows, recv, send, start, Socket};
+use crate::client::{closed, connect, health_shows, http_get, recv, send, start, Socket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use std::time::Duration;
@@ -193,6 +193,14 @@ async fn rooms_are_stored_acknowledged_unloaded_and_survive_a_restart() {
     // The server says what it has on disk: everything Ada wrote, in time.
     let version = ada.doc.version();
     ada.until_durable(&version).await;
+    let metrics = http_get(server.addr, "/metrics").await;
+    let commits = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("weft_commit_seconds_count "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("commit count in /metrics");
+    assert!(commits >= 1, "{metrics}");
+    assert!(metrics.contains("weft_stored_bytes "), "{metrics}");
     drop(ada);
     // Nobody syncs the room: it is unloaded after the idle time.
     health_shows(server.addr, "rooms_loaded", 0).await;
@@ -208,5 +216,46 @@ async fn rooms_are_stored_acknowledged_unloaded_and_survive_a_restart() {
         d.to_string().starts_with("line 0\nline 1\n") && d.to_string().ends_with("line 19\n")
     })
     .await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn loaded_rooms_are_capped_idle_ones_make_way() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start(Config {
+        data_dir: Some(data.path().to_owned()),
+        // Longer than the test: only the cap unloads rooms here.
+        room_idle: Duration::from_secs(600),
+        limits: weft_server::Limits {
+            max_loaded_rooms: 1,
+            ..weft_server::Limits::default()
+        },
+        ..Config::default()
+    })
+    .await;
+    let mut first = Client::join(server.addr, "first", "a", 1).await;
+    first.until(|_| true).await;
+    first.edit(0, "in the first room").await;
+    first.until_durable(&first.doc.version()).await;
+    drop(first);
+    health_shows(server.addr, "rooms_loaded", 1).await;
+    // The first room is idle and stored: it makes way for the second.
+    let mut second = Client::join(server.addr, "second", "b", 2).await;
+    second.until(|_| true).await;
+    // While the second is synced, no third room fits.
+    let mut ws = connect(server.addr).await;
+    send(
+        &mut ws,
+        json!({"type": "join", "room": "third", "peer": "c", "sync": true}),
+    )
+    .await;
+    let (code, reason) = closed(&mut ws).await;
+    assert_eq!(code, close::TRY_AGAIN_LATER, "{reason}");
+    drop(second);
+    drop(ws);
+    health_shows(server.addr, "connections", 0).await;
+    // The first room comes back from storage.
+    let mut again = Client::join(server.addr, "first", "d", 3).await;
+    again.until(|d| d.to_string() == "in the first room").await;
     server.shutdown().await;
 }
