@@ -161,3 +161,16 @@ test("the server killed while two browsers type keeps every edit it acknowledged
     for (const p of [a, b]) await p.browser.close();
   }
 });
+
+test("a peer that cannot be reached is named, and the status is not synced while nothing carries its edits", async () => {
+  const room = `cutoff-${Date.now()}`;
+  // Without WebRTC, and with a room secret (so the server cannot carry the edits either).
+  const a = await newPeer({ noWebRtc: true });
+  const b = await newPeer({ noWebRtc: true });
+  for (const p of [a, b]) await p.page.evaluate((room) => window.join(room, { secret: "between us" }), room);
+  const ids = await Promise.all([a, b].map((p) => p.page.evaluate(() => window.peer.provider.peer)));
+  await a.page.waitForFunction((other) => window.peer.provider.unreachable.includes(other), ids[1], { timeout: 30_000 });
+  await b.page.waitForFunction((other) => window.peer.provider.unreachable.includes(other), ids[0], { timeout: 30_000 });
+  for (const p of [a, b]) assert.notEqual(await p.page.evaluate(() => window.peer.provider.status), "synced");
+  for (const p of [a, b]) await p.browser.close();
+});

@@ -13,7 +13,7 @@ import { Connection } from "./sync/connection.js";
 import type { Link, LinkEvents } from "./sync/link.js";
 import { encodePresence, RemotePresence, type PresenceState } from "./sync/presence.js";
 import { randomId } from "./sync/random-id.js";
-import { RtcLink, type RtcSignal } from "./sync/rtc.js";
+import { OPEN_TIMEOUT_MS, RtcLink, type RtcSignal } from "./sync/rtc.js";
 import { deriveRoomKey } from "./sync/secret.js";
 import { SignalingClient, type SignalPeer } from "./sync/signaling.js";
 import { TabHub } from "./sync/tabs.js";
@@ -167,6 +167,8 @@ export class Provider {
   /** This peer's presence as sent: encoded (its selection anchored) when it was set. */
   #presence: Uint8Array | undefined;
   #status: SyncStatus = "connecting";
+  /** Peers in the room this one could not connect to (yet). */
+  #unreachable = new Set<string>();
   /** The latest version the server reported stored. */
   #serverStored: Uint8Array | undefined;
   #stopped = false;
@@ -211,6 +213,15 @@ export class Provider {
   get savedOnServer(): boolean {
     const stored = this.#serverStored;
     return stored !== undefined && docInternals.use(this.doc, (raw) => raw.coveredBy(stored));
+  }
+
+  /**
+   * Peers in the room that this one could not connect to (WebRTC failed
+   * or is missing). While the server's replica is in sync their edits
+   * still arrive through it; without it, `status` is not `synced`.
+   */
+  get unreachable(): string[] {
+    return [...this.#unreachable];
   }
 
   /** Peers connected now, directly, and whether each is in sync yet. */
@@ -314,6 +325,7 @@ export class Provider {
         }),
         peerJoined: guarded((p) => this.#peerJoined(p)),
         peerLeft: guarded((peer) => {
+          this.#unreachable.delete(peer);
           // The data channel may well outlive the peer's signaling socket.
           this.#roomPeers.delete(peer);
           this.#rejected.delete(peer);
@@ -350,6 +362,23 @@ export class Provider {
     this.#roomPeers.set(p.peer, p);
     this.#rejected.delete(p.peer);
     this.#dial(p.peer);
+    if (this.peer > p.peer) this.#awaitOffer(p.peer);
+  }
+
+  /**
+   * The peer with the smaller id offers: if no connection to `peer` opens
+   * in time (it has no WebRTC, or its offer cannot get through), it is
+   * unreachable, as it is for the side that dials.
+   */
+  #awaitOffer(peer: string): void {
+    setTimeout(
+      () =>
+        this.#guard(undefined, () => {
+          if (this.#stopped || !this.#roomPeers.has(peer) || this.#connections.get(peer)?.open) return;
+          this.#peerError(peer, "PEER_UNREACHABLE", `no connection within ${OPEN_TIMEOUT_MS / 1000} s`);
+        }),
+      OPEN_TIMEOUT_MS + 1_000,
+    );
   }
 
   /** Opens a WebRTC connection if this side is the one to offer. */
@@ -415,6 +444,7 @@ export class Provider {
         this.#guard(c, () => {
           if (this.#stopped || this.#connections.get(peer) !== c) return link.close("superseded");
           c.open = true;
+          this.#unreachable.delete(peer);
           this.#retries.get(peer)?.backoff.reset();
           // Chromium may drop what arrives on a data channel before its own
           // `open` event: over WebRTC only the offering side speaks first (the
@@ -498,6 +528,10 @@ export class Provider {
   }
 
   #peerError(peer: string, code: string, message: string): void {
+    if (code === "PEER_UNREACHABLE" && this.#roomPeers.has(peer)) {
+      this.#unreachable.add(peer);
+      this.#updateStatus();
+    }
     const err = withCode(new Error(`peer ${peer}: ${message}`), code) as ProviderError;
     err.peer = peer;
     this.#emit("error", err);
@@ -563,7 +597,10 @@ export class Provider {
     if (this.#stopped) return;
     const open = [...this.#connections.values()].filter((c) => c.open);
     let status: SyncStatus;
-    if (open.some((c) => !c.synced)) status = "syncing";
+    const server = this.#connections.get(SERVER_PEER);
+    // Someone in the room is out of reach, and no synced server carries their edits.
+    const cutOff = this.#unreachable.size > 0 && !(server?.open && server.synced);
+    if (open.some((c) => !c.synced) || cutOff) status = "syncing";
     else if (open.length > 0 || this.#signaling?.open || (!this.#signaling && this.#tabs)) status = "synced";
     else status = "connecting";
     this.#setStatus(status);

@@ -5,7 +5,7 @@ import { Doc, Store, connect } from "weft";
 import { bindEditor } from "./editor.js";
 import { setCursors } from "./cursors.js";
 import { identity, roomFromUrl } from "./identity.js";
-import { clearErrors, showError, showFacts, showPeople, showRoom, showServerStorage, showStorage, showSync } from "./panel.js";
+import { clearErrors, showError, showFacts, showPeople, showRoom, showServerStorage, showStorage, showSync, showUnreachable } from "./panel.js";
 
 const room = roomFromUrl();
 // `#room=NAME&signal=ws://host:port/signal` points the demo at another signaling server.
@@ -56,6 +56,7 @@ function refresh() {
   const peers = provider ? provider.peers : [];
   showSync(provider ? provider.status : "offline", peers.filter((p) => p.via !== "server").length, peers.find((p) => p.via === "server"));
   showServerStorage(provider);
+  showUnreachable(provider ? provider.unreachable : []);
   showFacts(doc, store);
 }
 

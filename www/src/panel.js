@@ -32,6 +32,13 @@ export function showSync(status, peers, server) {
   serverEl.dataset.state = state;
 }
 
+/** Peers in the room this page could not connect to, by id. */
+export function showUnreachable(ids) {
+  const el = $("unreachable");
+  el.hidden = ids.length === 0;
+  el.textContent = `cannot reach: ${ids.map((id) => id.slice(0, 8)).join(", ")}`;
+}
+
 export function showStorage(state) {
   const el = $("storage-status");
   el.textContent = state;

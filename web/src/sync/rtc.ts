@@ -8,7 +8,7 @@ import type { Link, LinkEvents } from "./link.js";
 const HIGH_WATER = 256 * 1024;
 const LOW_WATER = 64 * 1024;
 /** A connection that does not open in this time is given up (and retried). */
-const OPEN_TIMEOUT_MS = 15_000;
+export const OPEN_TIMEOUT_MS = 15_000;
 /** How long a connection may stay `disconnected` before it counts as lost. */
 const DISCONNECTED_GRACE_MS = 5_000;
 
