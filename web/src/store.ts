@@ -105,9 +105,6 @@ function emptyVersion(): Uint8Array {
   return empty;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
 
 /** Codes of a document that can no longer be read: the store stops. */
 function isDocEnd(err: unknown): err is WeftError {
@@ -192,7 +189,7 @@ export class Store {
       error: (err) => this.#report(err),
     });
     // A given document's own state: written at once.
-    if (this.#raw && !sameBytes(this.#saved(), this.doc.version())) this.#schedule(0);
+    if (this.#raw && !this.#covers(this.#saved())) this.#schedule(0);
   }
 
   /**
@@ -261,7 +258,7 @@ export class Store {
       if (this.#ended) throw this.#ended;
       if (this.#closed) {
         // Closed meanwhile: its last write either stored everything or failed.
-        if (sameBytes(this.#saved(), this.doc.version())) return;
+        if (this.#covers(this.#saved())) return;
         throw closedError();
       }
       // A failed write schedules its retry before the flush settles.
@@ -404,7 +401,7 @@ export class Store {
     // only step in if no tab reports it durable within the grace.
     const theirs = e.origin === this || (!e.local && !this.#writer);
     // The writer may have reported it durable before this tab received it.
-    if (theirs && this.#reportedDurable && sameBytes(this.#reportedDurable, this.doc.version())) {
+    if (theirs && this.#reportedDurable && this.#covers(this.#reportedDurable)) {
       this.#storedElsewhere(this.#reportedDurable);
       return;
     }
@@ -444,11 +441,16 @@ export class Store {
       });
   }
 
+  /** Whether `version` (encoded) includes everything the document holds. */
+  #covers(version: Uint8Array): boolean {
+    return docInternals.use(this.doc, (raw) => raw.coveredBy(version));
+  }
+
   /** Another tab stored everything in `version`. */
   #durableElsewhere(version: Uint8Array): void {
     if (this.#closed) return;
     this.#reportedDurable = version;
-    if (sameBytes(version, this.doc.version())) this.#storedElsewhere(version);
+    if (this.#covers(version)) this.#storedElsewhere(version);
   }
 
   /**
