@@ -150,6 +150,8 @@ test("a WebRTC connection that drops while both stay in the room is redialled", 
   await b.evaluate((room) => window.join(room), room);
   await a.evaluate(() => window.peer.doc.insert(0, "before. "));
   await converged([a, b]);
+  // The server may carry the first edit before the direct link opens: wait for it.
+  await Promise.all([a, b].map((p) => p.waitForFunction(() => window.people().length === 1, null, { timeout: 20_000 })));
   // As when the network path fails: one side's connection dies; nobody
   // leaves the room or the signaling server.
   await b.evaluate(() => window.connections.forEach((c) => c.close()));
