@@ -2,6 +2,7 @@
 //! what others relay to it, and leaves its rooms when it goes.
 
 use crate::admission::{Admitted, ConnectionId};
+use crate::auth::{Auth, Role};
 use crate::close;
 use crate::hub::{Hub, Member, Refusal};
 use crate::limits::{Limits, MAX_TIMEOUT};
@@ -30,6 +31,8 @@ type Ended = Result<(), Option<Close>>;
 
 struct Connection {
     admitted: Admitted,
+    /// Checks the tokens of joins, when the server requires them.
+    auth: Option<Arc<Auth>>,
     client: IpAddr,
     hub: Arc<Hub>,
     limits: Arc<Limits>,
@@ -53,6 +56,7 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
         replicas,
         limits,
         budget,
+        auth,
         mut shutdown,
         ..
     } = state;
@@ -64,6 +68,7 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
     );
     let mut conn = Connection {
         admitted,
+        auth,
         client,
         hub,
         rate: RateLimiter::new(limits.messages_per_second, limits.message_burst),
@@ -81,6 +86,7 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
     let welcome = ServerMessage::Welcome {
         version: SIGNAL_VERSION,
         sync: true,
+        auth: conn.auth.is_some(),
     };
     let welcome = Item::Text(welcome.to_json());
     let mut ended = write(&mut socket, welcome, &limits, idle, &mut shutdown).await;
@@ -226,6 +232,10 @@ impl Connection {
             .map_err(|e| match e {
                 // Not this client's fault: others are sending meanwhile.
                 SyncError::OverBudget { .. } => Close(close::TRY_AGAIN_LATER, e.to_string()),
+                SyncError::ReadOnly => Close(
+                    close::FORBIDDEN,
+                    format!("read-only: this token may not change room {room:?}"),
+                ),
                 e => Close(close::POLICY, format!("sync in room {room:?}: {e}")),
             })
     }
@@ -264,7 +274,11 @@ impl Connection {
                 peer,
                 browser,
                 sync,
-            } => self.join(room, peer, browser, sync).await,
+                token,
+            } => {
+                let role = self.authorize(&room, token.as_deref())?;
+                self.join(room, peer, browser, sync, role).await
+            }
             ClientMessage::Leave { room } => {
                 let peer = self.member(&room)?.to_owned();
                 self.leave(&room, &peer);
@@ -297,6 +311,7 @@ impl Connection {
         peer: String,
         browser: Option<String>,
         sync: bool,
+        role: Option<Role>,
     ) -> Result<(), Close> {
         if !valid_room(&room) {
             return Err(Close(
@@ -328,7 +343,8 @@ impl Connection {
                 ),
             ));
         }
-        let member = Member::new(self.id(), self.client, browser, self.outbox.clone());
+        let member =
+            Member::new(self.id(), self.client, browser, self.outbox.clone()).with_role(role);
         // Channels are never reused on a connection: a late frame of a room
         // left cannot reach another.
         let channel = sync.then_some(self.next_channel);
@@ -341,7 +357,10 @@ impl Connection {
                     self.next_channel += 1;
                     // Frames that follow on this connection wait for the load.
                     let outbox = self.outbox.clone();
-                    let attached = self.replicas.attach(&room, self.id(), channel, outbox);
+                    let writes = role != Some(Role::Read);
+                    let attached = self
+                        .replicas
+                        .attach(&room, self.id(), channel, outbox, writes);
                     if let Err(e) = attached.await {
                         log!(Warn, "room {room:?}: {e}");
                         return Err(Close(close::TRY_AGAIN_LATER, format!("room {room:?}: {e}")));
@@ -355,6 +374,20 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// The role the join's token grants in `room` (`None` when the server
+    /// checks no tokens). A join without a valid token closes the
+    /// connection, the reason starting with the error's code: nothing of
+    /// it is stored or relayed.
+    fn authorize(&self, room: &str, token: Option<&str>) -> Result<Option<Role>, Close> {
+        let Some(auth) = &self.auth else {
+            return Ok(None);
+        };
+        auth.check(token, room).map(Some).map_err(|e| {
+            log!(Info, "connection {} refused in {room:?}: {e}", self.id());
+            Close(close::FORBIDDEN, format!("{}: {e}", e.code()))
+        })
     }
 
     /// This connection's peer id in `room`; relaying needs membership.

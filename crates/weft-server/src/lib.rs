@@ -14,6 +14,7 @@
 
 mod address;
 mod admission;
+pub mod auth;
 pub mod close;
 mod connection;
 mod hub;
@@ -61,6 +62,8 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// How long a room nobody syncs stays loaded.
     pub room_idle: Duration,
+    /// Checks access tokens; `None`: rooms are open to anyone.
+    pub auth: Option<auth::Auth>,
 }
 
 impl Default for Config {
@@ -70,6 +73,7 @@ impl Default for Config {
             static_dir: None,
             data_dir: None,
             room_idle: Duration::from_secs(30),
+            auth: None,
         }
     }
 }
@@ -82,6 +86,7 @@ struct AppState {
     admission: Arc<Admission>,
     budget: Arc<Budget>,
     limits: Arc<Limits>,
+    auth: Option<Arc<auth::Auth>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -121,6 +126,7 @@ pub async fn serve(
         admission: Arc::new(Admission::new(limits.max_connections)),
         budget: Arc::new(Budget::new(limits.max_queued_bytes)),
         limits: Arc::new(limits),
+        auth: config.auth.map(Arc::new),
         shutdown: stopped.clone(),
     };
     let admission = state.admission.clone();

@@ -220,7 +220,8 @@ impl Replicas {
 
     /// Starts syncing `room` with `connection`, whose frames for it carry
     /// `channel`: loads the room if needed, then the replica says Hello on
-    /// it, and what of it is stored.
+    /// it, and what of it is stored. Unless `writes`, the connection may
+    /// only read: changes it sends are refused ([`SyncError::ReadOnly`]).
     ///
     /// # Errors
     /// The room could not be loaded.
@@ -230,6 +231,7 @@ impl Replicas {
         connection: ConnectionId,
         channel: u32,
         outbox: Outbox,
+        writes: bool,
     ) -> Result<(), AttachError> {
         loop {
             self.make_room_for(room).await?;
@@ -250,6 +252,9 @@ impl Replicas {
                 continue; // unloaded since it was found: load it anew
             }
             let mut session = Session::new().with_budget(&self.budget);
+            if !writes {
+                session = session.peer_reads_only();
+            }
             let mut frames = session.start(&replica.doc);
             if self.storage.is_some() {
                 frames.extend(session.durable(replica.journal.saved()));

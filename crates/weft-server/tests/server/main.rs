@@ -1,6 +1,7 @@
 //! The server over real sockets on loopback: signaling, and sync with its
 //! replicas.
 
+mod auth;
 mod caps;
 mod client;
 mod config;
