@@ -15,10 +15,11 @@ import { encodePresence, RemotePresence, type PresenceState } from "./sync/prese
 import { randomId } from "./sync/random-id.js";
 import { OPEN_TIMEOUT_MS, RtcLink, type RtcSignal } from "./sync/rtc.js";
 import { deriveRoomKey } from "./sync/secret.js";
-import { SignalingClient, type SignalPeer } from "./sync/signaling.js";
+import { SignalingClient, type Role, type SignalPeer, type TokenSource } from "./sync/signaling.js";
 import { TabHub } from "./sync/tabs.js";
 
 export type { PresenceState } from "./sync/presence.js";
+export type { Role, TokenSource } from "./sync/signaling.js";
 
 /** Options for `connect`. */
 export interface ConnectOptions {
@@ -34,6 +35,15 @@ export interface ConnectOptions {
   secret?: string;
   /** This peer's presence from the start. */
   presence?: PresenceState;
+  /**
+   * An access token, for a server started with `--auth-secret-file`: a
+   * string, or a function returning one (or a promise of one), called
+   * before each (re)connection so an expired token can be replaced. A
+   * token that is refused is reported as an `error` (`SIGNALING_TOKEN_EXPIRED`,
+   * `SIGNALING_TOKEN_INVALID`, `SIGNALING_TOKEN_WRONG_ROOM`,
+   * `SIGNALING_TOKEN_MISSING`); a string is not tried again.
+   */
+  token?: TokenSource;
 }
 
 /**
@@ -85,6 +95,8 @@ export interface ServerDurableEvent {
 /** Events of a `Provider`. */
 export interface ProviderEvents {
   status: SyncStatus;
+  /** The server said what this peer's token grants (see `provider.role`). */
+  role: Role;
   serverDurable: ServerDurableEvent;
   peerJoin: PeerEvent;
   peerLeave: PeerEvent;
@@ -171,6 +183,8 @@ export class Provider {
   #unreachable = new Set<string>();
   /** The latest version the server reported stored. */
   #serverStored: Uint8Array | undefined;
+  /** What this peer's token grants, once the server said. */
+  #role: Role | undefined;
   #stopped = false;
   #flushQueued = false;
   #events = new Emitter<ProviderEvents>();
@@ -181,13 +195,14 @@ export class Provider {
   #stopWatching: () => void;
 
   constructor(doc: Doc, options: ConnectOptions) {
-    const { room, signalingUrl, iceServers, maxPeers, secret, presence } = checkOptions<ConnectOptions>(options, "options");
+    const { room, signalingUrl, iceServers, maxPeers, secret, presence, token } = checkOptions<ConnectOptions>(options, "options");
     if (typeof room !== "string") throw typeError("connect needs a room name (a string)");
     if (room.length === 0) throw rangeError("connect needs a room name (not empty)");
     if (signalingUrl !== undefined) checkString(signalingUrl, "signalingUrl");
     if (iceServers !== undefined && !Array.isArray(iceServers)) throw typeError("iceServers must be an array");
     if (maxPeers !== undefined) checkIndex(maxPeers, "maxPeers");
     if (secret !== undefined) checkString(secret, "secret");
+    if (token !== undefined && typeof token !== "function") checkString(token, "token");
     // A freed or broken document is refused with its code.
     docInternals.use(doc, () => {});
     this.doc = doc;
@@ -203,6 +218,16 @@ export class Provider {
   /** The current sync status. */
   get status(): SyncStatus {
     return this.#status;
+  }
+
+  /**
+   * What this peer may do in the room, as the server attests it once
+   * joined: `"read"` (nothing changed here is sent anywhere; make the
+   * editor read-only) or `"write"`; `undefined` before, and on servers
+   * that check no tokens (everyone writes).
+   */
+  get role(): Role | undefined {
+    return this.#role;
   }
 
   /**
@@ -317,9 +342,17 @@ export class Provider {
           this.#guard(undefined, () => f(...args));
       // An encrypted room is not synced with the server: it could not read it.
       const sync = this.#options.secret === undefined;
-      this.#signaling = new SignalingClient(url, this.room, this.peer, this.#browser, sync, {
-        joined: guarded((peers) => {
+      this.#signaling = new SignalingClient(url, this.room, this.peer, this.#browser, sync, this.#options.token, {
+        joined: guarded((peers, role) => {
           this.#roomPeers.clear();
+          if (role === "read" && this.#role !== "read") {
+            // From now on nothing of this side's is sent, to tabs either.
+            for (const c of this.#connections.values()) c.session.readsOnly();
+          }
+          if (role && role !== this.#role) {
+            this.#role = role;
+            this.#emit("role", role);
+          }
           for (const p of peers) this.#peerJoined(p);
           this.#updateStatus();
         }),
@@ -432,10 +465,16 @@ export class Provider {
     const c: PeerConnection = new PeerConnection(peer, link, this.doc, this, this.#key, {
       received: (received) => this.#received(c, received),
       failed: (err) => {
-        if (isCoded(err) && err.code === "PEER_REJECTED") this.#rejected.add(peer);
+        if (isCoded(err) && (err.code === "PEER_REJECTED" || err.code === "PEER_READ_ONLY")) this.#rejected.add(peer);
         this.#failed(c, err);
       },
     });
+    if (this.#role === "read") c.session.readsOnly();
+    // Where the server attests roles, another browser may write only if it
+    // says so (the server's own replica and this browser's tabs may).
+    if (link.via === "webrtc" && this.#role !== undefined && this.#roomPeers.get(peer)?.role !== "write") {
+      c.session.peerReadsOnly();
+    }
     this.#connections.set(peer, c);
     // Links call these from their own event handlers: nothing may throw
     // out of them (see `#guard`).

@@ -384,10 +384,9 @@ impl Connection {
         let Some(auth) = &self.auth else {
             return Ok(None);
         };
-        auth.check(token, room).map(Some).map_err(|e| {
-            log!(Info, "connection {} refused in {room:?}: {e}", self.id());
-            Close(close::FORBIDDEN, format!("{}: {e}", e.code()))
-        })
+        auth.check(token, room)
+            .map(Some)
+            .map_err(|e| Close(close::FORBIDDEN, format!("{}: {e}", e.code())))
     }
 
     /// This connection's peer id in `room`; relaying needs membership.
