@@ -13,6 +13,7 @@ use crate::protocol::{
 };
 use crate::rate::RateLimiter;
 use crate::replica::{split_channel, Replicas};
+use crate::sealed::{SealedError, SealedRooms};
 use crate::AppState;
 use axum::extract::ws::{Message, WebSocket};
 use std::collections::HashMap;
@@ -21,10 +22,21 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
-use weft::sync::{SyncError, MAX_FRAME};
+use weft::sync::{SealedChannel, SealedMessage, SyncError, MAX_FRAME};
 
 /// Why the server closes a connection.
 struct Close(u16, String);
+
+/// What the server keeps of a room a connection joins.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    /// Nothing: signaling only.
+    No,
+    /// A replica it syncs with.
+    Synced,
+    /// Opaque records of an encrypted room.
+    Sealed,
+}
 
 /// How a connection ends: with a close frame, or without (the client went).
 type Ended = Result<(), Option<Close>>;
@@ -41,6 +53,12 @@ struct Connection {
     rooms: HashMap<String, String>,
     /// channel -> the room it syncs with the server's replica.
     channels: HashMap<u32, String>,
+    /// channel -> the encrypted room it keeps on the server, and its
+    /// messages' reassembly.
+    sealed_channels: HashMap<u32, (String, SealedChannel)>,
+    sealed: Arc<SealedRooms>,
+    /// room -> whether this connection may change it.
+    writes: HashMap<String, bool>,
     next_channel: u32,
     replicas: Arc<Replicas>,
     rate: RateLimiter,
@@ -54,6 +72,7 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
     let AppState {
         hub,
         replicas,
+        sealed,
         limits,
         budget,
         auth,
@@ -77,6 +96,9 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
         outbox,
         rooms: HashMap::new(),
         channels: HashMap::new(),
+        sealed_channels: HashMap::new(),
+        sealed,
+        writes: HashMap::new(),
         next_channel: 0,
         replicas,
     };
@@ -182,6 +204,9 @@ impl Connection {
         for (_, room) in self.channels.drain() {
             self.replicas.detach(&room, self.admitted.id());
         }
+        for (_, (room, _)) in self.sealed_channels.drain() {
+            self.sealed.detach(&room, self.admitted.id());
+        }
         for (room, peer) in self.rooms.drain() {
             self.hub.leave(&room, &peer, self.admitted.id());
         }
@@ -191,12 +216,15 @@ impl Connection {
     fn leave(&mut self, room: &str, peer: &str) {
         self.channels.retain(|_, synced| synced != room);
         self.replicas.detach(room, self.id());
+        self.sealed_channels.retain(|_, (kept, _)| kept != room);
+        self.sealed.detach(room, self.id());
+        self.writes.remove(room);
         self.rooms.remove(room);
         self.hub.leave(room, peer, self.id());
     }
 
     /// A sync frame behind its channel number.
-    fn sync_frame(&mut self, message: &[u8]) -> Result<(), Close> {
+    async fn sync_frame(&mut self, message: &[u8]) -> Result<(), Close> {
         if message.len() > MAX_FRAME + 5 {
             return Err(Close(
                 close::TOO_BIG,
@@ -221,6 +249,9 @@ impl Connection {
                 "a sync frame without a channel".into(),
             ));
         };
+        if self.sealed_channels.contains_key(&channel) {
+            return self.sealed_frame(channel, frame).await;
+        }
         let Some(room) = self.channels.get(&channel) else {
             return Err(Close(
                 close::POLICY,
@@ -240,10 +271,47 @@ impl Connection {
             })
     }
 
+    /// A frame of an encrypted room kept on the server.
+    async fn sealed_frame(&mut self, channel: u32, frame: &[u8]) -> Result<(), Close> {
+        let id = self.id();
+        let Some((room, reassembly)) = self.sealed_channels.get_mut(&channel) else {
+            return Ok(());
+        };
+        let message = match reassembly.receive(frame) {
+            Ok(Some(message)) => message,
+            Ok(None) => return Ok(()),
+            Err(e @ SyncError::OverBudget { .. }) => {
+                return Err(Close(close::TRY_AGAIN_LATER, e.to_string()))
+            }
+            Err(e) => return Err(Close(close::POLICY, format!("sealed room {room:?}: {e}"))),
+        };
+        let changes = matches!(
+            message,
+            SealedMessage::Append { .. } | SealedMessage::Compact { .. }
+        );
+        if changes && self.writes.get(room.as_str()) == Some(&false) {
+            return Err(Close(
+                close::FORBIDDEN,
+                format!("read-only: this token may not change room {room:?}"),
+            ));
+        }
+        let room = room.clone();
+        self.sealed
+            .handle(&room, id, channel, &self.outbox, message)
+            .await
+            .map_err(|e| match e {
+                SealedError::Storage(e) => {
+                    log!(Warn, "room {room:?}: {e}");
+                    Close(close::TRY_AGAIN_LATER, format!("room {room:?}: {e}"))
+                }
+                e @ SealedError::Protocol(_) => Close(close::POLICY, e.to_string()),
+            })
+    }
+
     async fn handle(&mut self, message: Message) -> Result<(), Close> {
         let text = match message {
             Message::Text(text) => text,
-            Message::Binary(bytes) => return self.sync_frame(&bytes),
+            Message::Binary(bytes) => return self.sync_frame(&bytes).await,
             Message::Close(_) => return Err(Close(close::NORMAL, "bye".into())),
             Message::Ping(_) | Message::Pong(_) => return Ok(()),
         };
@@ -275,9 +343,22 @@ impl Connection {
                 browser,
                 sync,
                 token,
+                sealed,
             } => {
+                if sync && sealed {
+                    let reason =
+                        "a room is synced with the server's replica or kept sealed, not both";
+                    return Err(Close(close::POLICY, reason.into()));
+                }
                 let role = self.authorize(&room, token.as_deref())?;
-                self.join(room, peer, browser, sync, role).await
+                let kept = if sealed {
+                    Kept::Sealed
+                } else if sync {
+                    Kept::Synced
+                } else {
+                    Kept::No
+                };
+                self.join(room, peer, browser, kept, role).await
             }
             ClientMessage::Leave { room } => {
                 let peer = self.member(&room)?.to_owned();
@@ -310,7 +391,7 @@ impl Connection {
         room: String,
         peer: String,
         browser: Option<String>,
-        sync: bool,
+        kept: Kept,
         role: Option<Role>,
     ) -> Result<(), Close> {
         if !valid_room(&room) {
@@ -347,14 +428,20 @@ impl Connection {
             Member::new(self.id(), self.client, browser, self.outbox.clone()).with_role(role);
         // Channels are never reused on a connection: a late frame of a room
         // left cannot reach another.
-        let channel = sync.then_some(self.next_channel);
+        let channel = (kept != Kept::No).then_some(self.next_channel);
         let joined = self.hub.join(&room, &peer, member, channel);
         match joined {
             Ok(()) => {
                 log!(Debug, "connection {} joined {room:?} as {peer}", self.id());
                 self.rooms.insert(room.clone(), peer);
-                if let Some(channel) = channel {
+                self.writes.insert(room.clone(), role != Some(Role::Read));
+                if channel.is_some() {
                     self.next_channel += 1;
+                }
+                if let (Some(channel), Kept::Sealed) = (channel, kept) {
+                    self.sealed_channels
+                        .insert(channel, (room, self.sealed.channel()));
+                } else if let Some(channel) = channel {
                     // Frames that follow on this connection wait for the load.
                     let outbox = self.outbox.clone();
                     let writes = role != Some(Role::Read);

@@ -25,6 +25,7 @@ mod outbox;
 mod protocol;
 mod rate;
 mod replica;
+mod sealed;
 pub mod storage;
 
 pub use limits::{LimitError, Limits};
@@ -83,6 +84,7 @@ impl Default for Config {
 struct AppState {
     hub: Arc<Hub>,
     replicas: Arc<Replicas>,
+    sealed: Arc<sealed::SealedRooms>,
     admission: Arc<Admission>,
     budget: Arc<Budget>,
     limits: Arc<Limits>,
@@ -117,6 +119,7 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let state = AppState {
         hub: Arc::new(Hub::new(&limits)),
+        sealed: Arc::new(sealed::SealedRooms::new(storage.clone())),
         replicas: Replicas::new(
             weft::sync::Budget::default(),
             storage,

@@ -26,6 +26,8 @@ pub enum ClientMessage {
         sync: bool,
         /// An access token (required when the server has an auth secret).
         token: Option<String>,
+        /// Keep the (encrypted) room on the server as opaque records.
+        sealed: bool,
     },
     /// Leave `room`.
     Leave { room: String },
@@ -53,6 +55,7 @@ struct Request {
     data: Option<Box<RawValue>>,
     sync: Option<bool>,
     token: Option<String>,
+    sealed: Option<bool>,
 }
 
 impl ClientMessage {
@@ -78,6 +81,7 @@ impl ClientMessage {
                     browser: r.browser.clone(),
                     sync: r.sync.unwrap_or(false),
                     token: r.token.clone(),
+                    sealed: r.sealed.unwrap_or(false),
                 })
             }
             "leave" => {
@@ -87,7 +91,8 @@ impl ClientMessage {
                         || r.to.is_some()
                         || r.data.is_some()
                         || r.sync.is_some()
-                        || r.token.is_some(),
+                        || r.token.is_some()
+                        || r.sealed.is_some(),
                 )?;
                 Ok(ClientMessage::Leave {
                     room: need(r.room.clone(), "room")?,
@@ -98,7 +103,8 @@ impl ClientMessage {
                     r.peer.is_some()
                         || r.browser.is_some()
                         || r.sync.is_some()
-                        || r.token.is_some(),
+                        || r.token.is_some()
+                        || r.sealed.is_some(),
                 )?;
                 Ok(ClientMessage::Signal {
                     room: need(r.room.clone(), "room")?,
@@ -114,7 +120,8 @@ impl ClientMessage {
                         || r.to.is_some()
                         || r.data.is_some()
                         || r.sync.is_some()
-                        || r.token.is_some(),
+                        || r.token.is_some()
+                        || r.sealed.is_some(),
                 )?;
                 Ok(ClientMessage::Ping)
             }

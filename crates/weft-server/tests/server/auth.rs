@@ -236,3 +236,42 @@ async fn readers_receive_the_room_and_their_changes_are_refused() {
     assert!(!on_disk(&g.data, "FORGED"));
     assert!(!on_disk(&g.data, "bob's draft"));
 }
+
+#[tokio::test]
+async fn readers_of_an_encrypted_room_cannot_add_to_it() {
+    use weft::sync::{Budget, SealedChannel, SealedMessage};
+    let g = guarded().await;
+    let read = g.auth.mint("vault", Role::Read, Duration::from_secs(60));
+    let mut ws = connect(g.server.addr).await;
+    let mut join = join("vault", "bob", Some(&read));
+    join["sync"] = false.into();
+    join["sealed"] = true.into();
+    send(&mut ws, join).await;
+    let channel = recv(&mut ws).await["channel"].as_u64().unwrap() as u8;
+    let mut reassembly = SealedChannel::client(&Budget::default());
+    for message in [
+        SealedMessage::Open { after: 0 },
+        SealedMessage::Append {
+            body: b"SEALED-BY-READER".to_vec(),
+        },
+    ] {
+        for f in message.to_frames() {
+            let mut m = vec![channel];
+            m.extend(f);
+            ws.send(Message::binary(m)).await.unwrap();
+        }
+    }
+    // Opening is allowed: the room (empty) is replayed.
+    let caught_up = loop {
+        if let Some(Ok(Message::Binary(b))) = ws.next().await {
+            if let Some(m) = reassembly.receive(&b[1..]).unwrap() {
+                break m;
+            }
+        }
+    };
+    assert_eq!(caught_up, SealedMessage::CaughtUp { seq: 0 });
+    let (code, reason) = closed(&mut ws).await;
+    assert_eq!(code, close::FORBIDDEN, "{reason}");
+    g.server.shutdown().await;
+    assert!(!on_disk(&g.data, "SEALED-BY-READER"));
+}

@@ -6,6 +6,7 @@ mod caps;
 mod client;
 mod config;
 mod relay;
+mod sealed;
 mod shutdown;
 mod slow_readers;
 mod sync;
