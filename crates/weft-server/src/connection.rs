@@ -27,15 +27,23 @@ use weft::sync::{SealedChannel, SealedMessage, SyncError, MAX_FRAME};
 /// Why the server closes a connection.
 struct Close(u16, String);
 
+/// An encrypted room this connection keeps on the server.
+struct Sealed {
+    room: String,
+    /// Its name among the sealed rooms: the key's name, then the room's.
+    kept_as: String,
+    reassembly: SealedChannel,
+}
+
 /// What the server keeps of a room a connection joins.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Kept {
     /// Nothing: signaling only.
     No,
     /// A replica it syncs with.
     Synced,
-    /// Opaque records of an encrypted room.
-    Sealed,
+    /// Opaque records of an encrypted room, under the name of its key.
+    Sealed(String),
 }
 
 /// How a connection ends: with a close frame, or without (the client went).
@@ -55,7 +63,7 @@ struct Connection {
     channels: HashMap<u32, String>,
     /// channel -> the encrypted room it keeps on the server, and its
     /// messages' reassembly.
-    sealed_channels: HashMap<u32, (String, SealedChannel)>,
+    sealed_channels: HashMap<u32, Sealed>,
     sealed: Arc<SealedRooms>,
     /// room -> whether this connection may change it.
     writes: HashMap<String, bool>,
@@ -204,8 +212,8 @@ impl Connection {
         for (_, room) in self.channels.drain() {
             self.replicas.detach(&room, self.admitted.id());
         }
-        for (_, (room, _)) in self.sealed_channels.drain() {
-            self.sealed.detach(&room, self.admitted.id());
+        for (_, kept) in self.sealed_channels.drain() {
+            self.sealed.detach(&kept.kept_as, self.admitted.id());
         }
         for (room, peer) in self.rooms.drain() {
             self.hub.leave(&room, &peer, self.admitted.id());
@@ -216,8 +224,14 @@ impl Connection {
     fn leave(&mut self, room: &str, peer: &str) {
         self.channels.retain(|_, synced| synced != room);
         self.replicas.detach(room, self.id());
-        self.sealed_channels.retain(|_, (kept, _)| kept != room);
-        self.sealed.detach(room, self.id());
+        let (id, sealed) = (self.id(), &self.sealed);
+        self.sealed_channels.retain(|_, kept| {
+            let stays = kept.room != room;
+            if !stays {
+                sealed.detach(&kept.kept_as, id);
+            }
+            stays
+        });
         self.writes.remove(room);
         self.rooms.remove(room);
         self.hub.leave(room, peer, self.id());
@@ -274,7 +288,12 @@ impl Connection {
     /// A frame of an encrypted room kept on the server.
     async fn sealed_frame(&mut self, channel: u32, frame: &[u8]) -> Result<(), Close> {
         let id = self.id();
-        let Some((room, reassembly)) = self.sealed_channels.get_mut(&channel) else {
+        let Some(Sealed {
+            room,
+            kept_as,
+            reassembly,
+        }) = self.sealed_channels.get_mut(&channel)
+        else {
             return Ok(());
         };
         let message = match reassembly.receive(frame) {
@@ -295,9 +314,9 @@ impl Connection {
                 format!("read-only: this token may not change room {room:?}"),
             ));
         }
-        let room = room.clone();
+        let (room, kept_as) = (room.clone(), kept_as.clone());
         self.sealed
-            .handle(&room, id, channel, &self.outbox, message)
+            .handle(&kept_as, id, channel, &self.outbox, message)
             .await
             .map_err(|e| match e {
                 SealedError::Storage(e) => {
@@ -345,18 +364,20 @@ impl Connection {
                 token,
                 sealed,
             } => {
-                if sync && sealed {
+                if sync && sealed.is_some() {
                     let reason =
                         "a room is synced with the server's replica or kept sealed, not both";
                     return Err(Close(close::POLICY, reason.into()));
                 }
+                if !sealed.as_deref().is_none_or(valid_id) {
+                    let reason = "a sealed room's key name is 1 to 64 of A-Z a-z 0-9 _ -";
+                    return Err(Close(close::POLICY, reason.into()));
+                }
                 let role = self.authorize(&room, token.as_deref())?;
-                let kept = if sealed {
-                    Kept::Sealed
-                } else if sync {
-                    Kept::Synced
-                } else {
-                    Kept::No
+                let kept = match sealed {
+                    Some(key) => Kept::Sealed(key),
+                    None if sync => Kept::Synced,
+                    None => Kept::No,
                 };
                 self.join(room, peer, browser, kept, role).await
             }
@@ -438,9 +459,14 @@ impl Connection {
                 if channel.is_some() {
                     self.next_channel += 1;
                 }
-                if let (Some(channel), Kept::Sealed) = (channel, kept) {
-                    self.sealed_channels
-                        .insert(channel, (room, self.sealed.channel()));
+                if let (Some(channel), Kept::Sealed(key)) = (channel, &kept) {
+                    let kept = Sealed {
+                        // Apart from the plain room, and from another secret's.
+                        kept_as: format!("{key}/{room}"),
+                        room,
+                        reassembly: self.sealed.channel(),
+                    };
+                    self.sealed_channels.insert(channel, kept);
                 } else if let Some(channel) = channel {
                     // Frames that follow on this connection wait for the load.
                     let outbox = self.outbox.clone();

@@ -26,8 +26,10 @@ pub enum ClientMessage {
         sync: bool,
         /// An access token (required when the server has an auth secret).
         token: Option<String>,
-        /// Keep the (encrypted) room on the server as opaque records.
-        sealed: bool,
+        /// Keep the (encrypted) room on the server as opaque records, under
+        /// this name of its key (a fingerprint: rooms with another secret
+        /// are kept apart).
+        sealed: Option<String>,
     },
     /// Leave `room`.
     Leave { room: String },
@@ -55,7 +57,7 @@ struct Request {
     data: Option<Box<RawValue>>,
     sync: Option<bool>,
     token: Option<String>,
-    sealed: Option<bool>,
+    sealed: Option<String>,
 }
 
 impl ClientMessage {
@@ -81,7 +83,7 @@ impl ClientMessage {
                     browser: r.browser.clone(),
                     sync: r.sync.unwrap_or(false),
                     token: r.token.clone(),
-                    sealed: r.sealed.unwrap_or(false),
+                    sealed: r.sealed.clone(),
                 })
             }
             "leave" => {

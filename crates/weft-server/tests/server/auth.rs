@@ -245,7 +245,7 @@ async fn readers_of_an_encrypted_room_cannot_add_to_it() {
     let mut ws = connect(g.server.addr).await;
     let mut join = join("vault", "bob", Some(&read));
     join["sync"] = false.into();
-    join["sealed"] = true.into();
+    join["sealed"] = "k3y".into();
     send(&mut ws, join).await;
     let channel = recv(&mut ws).await["channel"].as_u64().unwrap() as u8;
     let mut reassembly = SealedChannel::client(&Budget::default());

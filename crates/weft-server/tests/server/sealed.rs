@@ -21,7 +21,7 @@ impl Sealed {
     async fn open(addr: SocketAddr, room: &str, peer: &str, after: u64) -> Sealed {
         Sealed::open_with(
             addr,
-            json!({"type": "join", "room": room, "peer": peer, "sealed": true}),
+            json!({"type": "join", "room": room, "peer": peer, "sealed": "k3y"}),
             after,
         )
         .await
@@ -159,6 +159,10 @@ async fn encrypted_rooms_are_stored_replayed_and_compacted_as_opaque_bytes() {
     );
     // Numbers keep growing after a restart.
     assert!(dee.append(b"five").await > d);
+    // Another secret's records are kept apart.
+    let other = json!({"type": "join", "room": "secret plans", "peer": "fay", "sealed": "0ther"});
+    let mut fay = Sealed::open_with(server.addr, other, 0).await;
+    assert_eq!(fay.replay().await, (vec![], 0));
     // A plain room of the same name is another document.
     let mut plain = connect(server.addr).await;
     send(
@@ -201,7 +205,7 @@ async fn requests_that_break_the_protocol_close_the_connection() {
     let mut ws = connect(server.addr).await;
     send(
         &mut ws,
-        json!({"type": "join", "room": "r", "peer": "x", "sealed": true}),
+        json!({"type": "join", "room": "r", "peer": "x", "sealed": "k3y"}),
     )
     .await;
     recv(&mut ws).await;
@@ -212,7 +216,7 @@ async fn requests_that_break_the_protocol_close_the_connection() {
     let mut ws = connect(server.addr).await;
     send(
         &mut ws,
-        json!({"type": "join", "room": "r", "peer": "y", "sealed": true, "sync": true}),
+        json!({"type": "join", "room": "r", "peer": "y", "sealed": "k3y", "sync": true}),
     )
     .await;
     assert_eq!(closed(&mut ws).await.0, close::POLICY);
