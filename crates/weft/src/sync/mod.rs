@@ -30,6 +30,7 @@
 mod budget;
 pub(crate) mod frame;
 mod sealed;
+mod sealed_client;
 mod session;
 
 #[cfg(test)]
@@ -38,4 +39,5 @@ mod tests;
 pub use budget::{Budget, DEFAULT_BUDGET};
 pub use frame::{MAX_FRAME, PROTOCOL_VERSION};
 pub use sealed::{SealedChannel, SealedMessage};
+pub use sealed_client::{SealedClient, SealedEvent};
 pub use session::{Received, Session, SyncError, DEFAULT_MAX_MESSAGE, MAX_PRESENCE};
