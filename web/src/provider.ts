@@ -15,6 +15,8 @@ import { encodePresence, RemotePresence, type PresenceState } from "./sync/prese
 import { randomId } from "./sync/random-id.js";
 import { OPEN_TIMEOUT_MS, RtcLink, type RtcSignal } from "./sync/rtc.js";
 import { deriveRoomKey } from "./sync/secret.js";
+import { SealedSync } from "./sync/sealed-sync.js";
+import type { ServerLink } from "./sync/server-link.js";
 import { SignalingClient, type Role, type SignalPeer, type TokenSource } from "./sync/signaling.js";
 import { TabHub } from "./sync/tabs.js";
 
@@ -35,6 +37,12 @@ export interface ConnectOptions {
   secret?: string;
   /** This peer's presence from the start. */
   presence?: PresenceState;
+  /**
+   * Whether the server keeps the room (default true): a replica it syncs
+   * with, or for a room with a `secret`, sealed records it cannot read. With
+   * false it only introduces peers, and the room lives in the browsers alone.
+   */
+  storeOnServer?: boolean;
   /**
    * An access token, for a server started with `--auth-secret-file`: a
    * string, or a function returning one (or a promise of one), called
@@ -185,6 +193,8 @@ export class Provider {
   #serverStored: Uint8Array | undefined;
   /** What this peer's token grants, once the server said. */
   #role: Role | undefined;
+  /** An encrypted room's records on the server. */
+  #sealed: SealedSync | undefined;
   #stopped = false;
   #flushQueued = false;
   #events = new Emitter<ProviderEvents>();
@@ -195,7 +205,7 @@ export class Provider {
   #stopWatching: () => void;
 
   constructor(doc: Doc, options: ConnectOptions) {
-    const { room, signalingUrl, iceServers, maxPeers, secret, presence, token } = checkOptions<ConnectOptions>(options, "options");
+    const { room, signalingUrl, iceServers, maxPeers, secret, presence, token, storeOnServer } = checkOptions<ConnectOptions>(options, "options");
     if (typeof room !== "string") throw typeError("connect needs a room name (a string)");
     if (room.length === 0) throw rangeError("connect needs a room name (not empty)");
     if (signalingUrl !== undefined) checkString(signalingUrl, "signalingUrl");
@@ -203,6 +213,7 @@ export class Provider {
     if (maxPeers !== undefined) checkIndex(maxPeers, "maxPeers");
     if (secret !== undefined) checkString(secret, "secret");
     if (token !== undefined && typeof token !== "function") checkString(token, "token");
+    if (storeOnServer !== undefined && typeof storeOnServer !== "boolean") throw typeError("storeOnServer must be a boolean");
     // A freed or broken document is refused with its code.
     docInternals.use(doc, () => {});
     this.doc = doc;
@@ -290,6 +301,7 @@ export class Provider {
     this.#stopWatching();
     this.#signaling?.close();
     this.#tabs?.close();
+    this.#sealed?.close();
     for (const c of [...this.#connections.values()]) c.link.close("disconnected");
     for (const r of this.#retries.values()) clearTimeout(r.timer);
     this.#retries.clear();
@@ -340,9 +352,9 @@ export class Provider {
         <A extends unknown[]>(f: (...args: A) => void) =>
         (...args: A) =>
           this.#guard(undefined, () => f(...args));
-      // An encrypted room is not synced with the server: it could not read it.
-      const sync = this.#options.secret === undefined;
-      this.#signaling = new SignalingClient(url, this.room, this.peer, this.#browser, sync, this.#options.token, {
+      // The server cannot read an encrypted room: it keeps its records sealed.
+      const kept = this.#options.storeOnServer === false ? "none" : this.#key ? { sealed: fingerprint } : "sync";
+      this.#signaling = new SignalingClient(url, this.room, this.peer, this.#browser, kept, this.#options.token, {
         joined: guarded((peers, role) => {
           this.#roomPeers.clear();
           if (role === "read" && this.#role !== "read") {
@@ -367,6 +379,7 @@ export class Provider {
         }),
         signal: guarded((from, data) => this.#signal(from, data as RtcSignal)),
         server: guarded((link) => {
+          if (this.#key) return this.#keepSealed(link, this.#key);
           const events = this.#accept(SERVER_PEER, link);
           link.events = events;
           events.open();
@@ -540,14 +553,46 @@ export class Provider {
     this.#emit("error", err as ProviderError);
   }
 
+  /**
+   * Keeps an encrypted room on the server over `link`: it stores what this
+   * peer seals and replays what others sealed (one `SealedSync` across
+   * reconnections, so only what is new is sent again).
+   */
+  #keepSealed(link: ServerLink, key: CryptoKey): void {
+    const sealed = (this.#sealed ??= new SealedSync(this.doc, key, this, {
+      caughtUp: () => this.#guard(undefined, () => this.#updateStatus()),
+      stored: (version) => this.#guard(undefined, () => this.#serverReported(version)),
+      error: (err) => this.#emit("error", err as ProviderError),
+      failed: (err) => {
+        if (isDocEnd(err)) return this.#docEnded(err);
+        const coded = isCoded(err) ? err : withCode(new Error(`the server's records: ${String(err)}`, { cause: err }), "INTERNAL");
+        this.#emit("error", coded as ProviderError);
+        link.close(coded.message);
+      },
+    }));
+    link.events = {
+      open: () => {},
+      message: (frame) => sealed.message(frame),
+      close: () => {
+        sealed.disconnect();
+        this.#guard(undefined, () => this.#updateStatus());
+      },
+    };
+    sealed.connect((frame) => link.send(frame));
+    this.#updateStatus();
+  }
+
+  /** The server reported `version` stored. */
+  #serverReported(version: Uint8Array): void {
+    this.#serverStored = version;
+    this.#emit("serverDurable", { version, saved: this.savedOnServer });
+  }
+
   /** What a frame brought: forwarded to the others, presence said. */
   #received(c: PeerConnection, received: RawReceived): void {
     // Forward to the others even when nothing visible changed.
     this.#queueFlush();
-    if (received.durable && c.link.via === "server") {
-      this.#serverStored = received.durable;
-      this.#emit("serverDurable", { version: received.durable, saved: this.savedOnServer });
-    }
+    if (received.durable && c.link.via === "server") this.#serverReported(received.durable);
     if (received.presence) {
       try {
         c.presence = RemotePresence.decode(received.presence);
@@ -615,6 +660,7 @@ export class Provider {
     // Edits of one task go out together.
     queueMicrotask(() => {
       this.#flushQueued = false;
+      this.#sealed?.flush();
       for (const c of this.#connections.values()) {
         if (this.#stopped) return;
         this.#guard(c, () => c.flush());
@@ -637,9 +683,12 @@ export class Provider {
     const open = [...this.#connections.values()].filter((c) => c.open);
     let status: SyncStatus;
     const server = this.#connections.get(SERVER_PEER);
+    const sealed = this.#sealed;
+    const serverSynced = sealed ? sealed.caughtUp : server?.open === true && server.synced;
     // Someone in the room is out of reach, and no synced server carries their edits.
-    const cutOff = this.#unreachable.size > 0 && !(server?.open && server.synced);
-    if (open.some((c) => !c.synced) || cutOff) status = "syncing";
+    const cutOff = this.#unreachable.size > 0 && !serverSynced;
+    const sealedBehind = sealed !== undefined && this.#signaling?.open === true && !sealed.caughtUp;
+    if (open.some((c) => !c.synced) || cutOff || sealedBehind) status = "syncing";
     else if (open.length > 0 || this.#signaling?.open || (!this.#signaling && this.#tabs)) status = "synced";
     else status = "connecting";
     this.#setStatus(status);

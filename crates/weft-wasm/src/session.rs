@@ -19,16 +19,16 @@ pub struct RawSession(Session);
 /// messages arrive (128 MiB): they share its memory, whatever document each
 /// syncs, so one budget for all keeps unfinished messages on many
 /// connections from exhausting it.
-static BUDGET: LazyLock<Budget> = LazyLock::new(Budget::default);
+pub(crate) static BUDGET: LazyLock<Budget> = LazyLock::new(Budget::default);
 
-fn frames_to_js(frames: Vec<Vec<u8>>) -> Array {
+pub(crate) fn frames_to_js(frames: Vec<Vec<u8>>) -> Array {
     frames
         .into_iter()
         .map(|f| JsValue::from(Uint8Array::from(&f[..])))
         .collect()
 }
 
-fn sync_error(e: SyncError) -> JsValue {
+pub(crate) fn sync_error(e: SyncError) -> JsValue {
     let (message, code) = match e {
         SyncError::Update(e) | SyncError::History(e) => return to_js(e),
         // Worth its own code: the fix is upgrading one side, not a bug.

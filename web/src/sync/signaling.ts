@@ -34,7 +34,7 @@ export interface SignalingHandlers {
   peerJoined(peer: SignalPeer): void;
   peerLeft(peer: string): void;
   signal(from: string, data: unknown): void;
-  /** The server syncs the room with its replica over this link (again after each reconnect). */
+  /** The server keeps the room: its replica, or its sealed records, over this link (again after each reconnect). */
   server(link: ServerLink): void;
   /** The socket closed; it is being reopened. */
   lost(reason: string): void;
@@ -60,8 +60,12 @@ export class SignalingClient {
     readonly room: string,
     readonly peer: string,
     readonly browser: string | undefined,
-    /** Whether to sync with the server's replica of the room, where it has one. */
-    readonly sync: boolean,
+    /**
+     * What the server keeps of the room, where it keeps rooms: `"sync"`, a
+     * replica to sync with; `{ sealed }`, opaque records of an encrypted room
+     * under the name of its key; `"none"`: nothing, it only introduces peers.
+     */
+    readonly kept: "sync" | { sealed: string } | "none",
     readonly token: TokenSource | undefined,
     readonly handlers: SignalingHandlers,
   ) {
@@ -180,7 +184,7 @@ export class SignalingClient {
       room: this.room,
       peer: this.peer,
       ...(this.browser ? { browser: this.browser } : {}),
-      ...(this.sync && sync ? { sync: true } : {}),
+      ...(!sync || this.kept === "none" ? {} : this.kept === "sync" ? { sync: true } : { sealed: this.kept.sealed }),
       ...(token !== undefined ? { token } : {}),
     });
   }
