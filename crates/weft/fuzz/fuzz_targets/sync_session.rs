@@ -1,5 +1,6 @@
 //! Bytes read as frames (a length byte, then that many bytes) handed to a
-//! sync session over a document with text, after a valid Hello or not:
+//! sync session over a document with text, after a valid Hello or not,
+//! from a peer that may write or only read:
 //! no panic, a refused frame changes nothing, an accepted one keeps every
 //! invariant. Run with `-rss_limit_mb=256` so that an allocation bomb (a
 //! declared length buffered ahead, a column inflated past its bytes) fails.
@@ -29,6 +30,11 @@ fuzz_target!(|data: &[u8]| {
     doc.insert(0, "seed text \u{1F600}\n", IndexUnit::Utf16).unwrap();
     let budget = Budget::new(1 << 20);
     let mut session = Session::with_max_message(4 << 20).with_budget(&budget);
+    // With the mode's third bit the peer may only read: what it sends is
+    // refused unless it holds no operation.
+    if mode & 4 == 4 {
+        session = session.peer_reads_only();
+    }
     let _ = session.start(&doc);
     if mode & 1 == 1 {
         let hello = single_frame(1, &Version::new().encode());
