@@ -7,7 +7,7 @@
 //!
 //! | table | columns | what |
 //! |---|---|---|
-//! | `meta` | `name` (key), `value` | `schema_version` |
+//! | `meta` | `name` (key), `value` | `schema_version`; `opens`, counted by each open (a write that proves the file writable) |
 //! | `rooms` | `room` (key), `last_key` | the last entry key issued to the room |
 //! | `records` | `room`, `key`, `bytes`; key `(room, key)` | `journal::encode_record` entries |
 //! | `checkpoints` | `room`, `key`, `bytes`; key `(room, key)` | `Compaction::entry` entries |
