@@ -67,7 +67,7 @@ const LIMITS: &str = "Limits (a value out of range is refused at start-up)";
 
 const MEMORY: &str = "Memory for queues is at most max-queued-bytes, plus per \
 connection one message being written and up to 2 x max-message-bytes being \
-read.";
+read; sync messages being received hold at most max-sync-receive-bytes.";
 
 /// One flag per field of [`Limits`], named as in [`LimitError`].
 #[derive(Debug, Args)]
@@ -136,6 +136,15 @@ struct LimitFlags {
     /// 10000000
     #[arg(long, env = "WEFT_MAX_LOADED_ROOMS", value_name = "N", default_value_t = Limits::default().max_loaded_rooms)]
     max_loaded_rooms: usize,
+    /// Bytes of sync messages one connection may hold while their frames
+    /// arrive (a larger message cannot be received); beyond them it is
+    /// closed (1013), 16384 to 1099511627776
+    #[arg(long, env = "WEFT_SYNC_RECEIVE_BYTES", value_name = "N", default_value_t = Limits::default().sync_receive_bytes)]
+    sync_receive_bytes: usize,
+    /// ...and all connections together, sync-receive-bytes to
+    /// 1099511627776
+    #[arg(long, env = "WEFT_MAX_SYNC_RECEIVE_BYTES", value_name = "N", default_value_t = Limits::default().max_sync_receive_bytes)]
+    max_sync_receive_bytes: usize,
 }
 
 /// The burst's help, its default `between` the range and the default as
@@ -187,6 +196,8 @@ impl LimitFlags {
             sync_frame_burst: self.sync_frame_burst,
             sync_queue_bytes: self.sync_queue_bytes,
             max_loaded_rooms: self.max_loaded_rooms,
+            sync_receive_bytes: self.sync_receive_bytes,
+            max_sync_receive_bytes: self.max_sync_receive_bytes,
         }
     }
 }

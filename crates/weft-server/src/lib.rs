@@ -4,8 +4,9 @@
 //! `storage`). The protocols are in `docs/format.md`.
 //!
 //! Routes: `GET /signal` (the WebSocket), `GET /health` (JSON counts beside
-//! their caps), `GET /metrics` (Prometheus text: connections, rooms, rooms
-//! loaded, bytes queued and stored, commit latency and failures), and,
+//! their caps, and the storage's state: 503 while it failed), `GET
+//! /metrics` (Prometheus text: connections, rooms, rooms loaded, bytes
+//! queued and stored, commit latency and failures, storage failures), and,
 //! when a static directory is configured, everything else from that
 //! directory (the demo app).
 
@@ -25,12 +26,14 @@ mod protocol;
 mod rate;
 mod replica;
 pub mod storage;
+mod storage_health;
 
 pub use limits::{LimitError, Limits};
 pub use protocol::SIGNAL_VERSION;
 
 use admission::Admission;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -112,12 +115,7 @@ pub async fn serve(
     let (stop, stopped) = watch::channel(false);
     let state = AppState {
         hub: Arc::new(Hub::new(&limits)),
-        replicas: Replicas::new(
-            weft::sync::Budget::default(),
-            storage,
-            config.room_idle,
-            limits.max_loaded_rooms,
-        ),
+        replicas: Replicas::new(storage, &limits, config.room_idle),
         admission: Arc::new(Admission::new(limits.max_connections)),
         budget: Arc::new(Budget::new(limits.max_queued_bytes)),
         limits: Arc::new(limits),
@@ -192,12 +190,16 @@ async fn upgrade(
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let (room_reloads, room_unloads) = state.replicas.reloads_and_unloads();
     let snapshot = metrics::Snapshot {
         connections: state.admission.open(),
         rooms: state.hub.room_count(),
         rooms_loaded: state.replicas.room_count(),
         stored_bytes: state.replicas.stored_bytes().await,
         queued_bytes: state.budget.used(),
+        storage: state.replicas.storage_report(),
+        room_reloads,
+        room_unloads,
     };
     (
         [("content-type", "text/plain; version=0.0.4")],
@@ -205,9 +207,21 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// 200 with `status` `ok`, or 503 with `storage-failed` while the storage
+/// is unusable (nothing is acknowledged then); `storage` says since when
+/// and why, and keeps the last failure after the recovery.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    Json(serde_json::json!({
-        "status": "ok",
+    let storage = state.replicas.storage_report();
+    let (code, status) = match &storage {
+        Some(report) if report.failed => (StatusCode::SERVICE_UNAVAILABLE, "storage-failed"),
+        _ => (StatusCode::OK, "ok"),
+    };
+    let storage = match storage {
+        Some(report) => report.to_json(),
+        None => serde_json::json!({ "state": "memory" }),
+    };
+    let body = Json(serde_json::json!({
+        "status": status,
         "version": SIGNAL_VERSION,
         "connections": state.admission.open(),
         "max_connections": state.admission.max(),
@@ -217,5 +231,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         "max_rooms": state.hub.max_rooms(),
         "queued_bytes": state.budget.used(),
         "max_queued_bytes": state.budget.max(),
-    }))
+        "storage": storage,
+    }));
+    (code, body)
 }

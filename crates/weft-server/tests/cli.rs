@@ -53,6 +53,8 @@ fn limits_out_of_range_stop_it_with_a_message() {
         ("--queue-messages", "0"),
         ("--queue-bytes", "1000"),
         ("--max-queued-bytes", "1000"),
+        ("--sync-receive-bytes", "1000"),
+        ("--max-sync-receive-bytes", "16383"),
     ];
     for (flag, value) in cases {
         let out = run(&[flag, value]);
@@ -121,6 +123,14 @@ fn help_lists_every_limit() {
         "--queue-messages",
         "--queue-bytes",
         "--max-queued-bytes",
+        "--sync-frames-per-second",
+        "--sync-frame-burst",
+        "--sync-queue-bytes",
+        "--max-loaded-rooms",
+        "--sync-receive-bytes",
+        "--max-sync-receive-bytes",
+        "--room-idle-secs",
+        "--data",
     ] {
         assert!(
             help.contains(&format!("  {flag} ")),
@@ -155,6 +165,8 @@ const ENV_VARS: &[&str] = &[
     "WEFT_SYNC_FRAME_BURST",
     "WEFT_SYNC_QUEUE_BYTES",
     "WEFT_MAX_LOADED_ROOMS",
+    "WEFT_SYNC_RECEIVE_BYTES",
+    "WEFT_MAX_SYNC_RECEIVE_BYTES",
 ];
 
 #[test]
@@ -255,7 +267,9 @@ fn environment_variables_set_their_flags() {
             ("WEFT_DATA", other.to_str().unwrap()),
         ],
     );
-    assert_eq!(health(&server.url)["max_connections"], 9);
+    let health = health(&server.url);
+    assert_eq!(health["max_connections"], 9);
+    assert_eq!(health["storage"]["state"], "memory", "{health}");
     assert!(!other.exists());
     drop(server);
     // A value out of range from the environment is refused like a flag's.
