@@ -1,6 +1,6 @@
 //! Plain log lines on stderr: `LEVEL message`. `WEFT_SERVER_LOG=debug`
 //! shows every connection's requests; the default `info` shows connections
-//! opening and closing and anything refused.
+//! opening and closing and anything refused; `warn` and `error` show less.
 
 use std::sync::OnceLock;
 
