@@ -5,9 +5,10 @@
 /**
  * Joins `room` at `signalingUrl` as the peer that offers to everyone
  * (smallest id) and sends `frames` (arrays of bytes, or strings) on every
- * data channel; resolves with the number of channels.
+ * data channel; resolves with the number of channels. With `token`, it
+ * joins with that token.
  */
-window.rawPeer = (signalingUrl, room, frames) =>
+window.rawPeer = (signalingUrl, room, frames, token) =>
   new Promise((resolve) => {
     const me = "0".repeat(32);
     const ws = new WebSocket(signalingUrl);
@@ -27,7 +28,7 @@ window.rawPeer = (signalingUrl, room, frames) =>
         ws.send(JSON.stringify({ type: "signal", room, to: peer, data: { kind: "offer", sdp: pc.localDescription.sdp } })),
       );
     };
-    ws.onopen = () => ws.send(JSON.stringify({ type: "join", room, peer: me }));
+    ws.onopen = () => ws.send(JSON.stringify({ type: "join", room, peer: me, ...(token ? { token } : {}) }));
     ws.onmessage = async (e) => {
       const m = JSON.parse(e.data);
       if (m.type === "joined") m.peers.forEach((p) => dial(p.peer));
@@ -35,3 +36,34 @@ window.rawPeer = (signalingUrl, room, frames) =>
       if (m.type === "signal" && m.data.kind === "candidate") await pcs.get(m.from)?.addIceCandidate(m.data.candidate);
     };
   });
+
+/**
+ * Joins `room` with `token` and sync, sends `frames` to the server's replica
+ * of the room, and resolves with how the server closed the connection.
+ */
+window.rawServerPeer = (signalingUrl, room, frames, token) =>
+  new Promise((resolve) => {
+    const ws = new WebSocket(signalingUrl);
+    ws.binaryType = "arraybuffer";
+    ws.onopen = () => ws.send(JSON.stringify({ type: "join", room, peer: "1".repeat(32), sync: true, token }));
+    ws.onmessage = (e) => {
+      if (typeof e.data !== "string") return;
+      const m = JSON.parse(e.data);
+      if (m.type === "joined") for (const f of frames) ws.send(new Uint8Array([m.channel, ...f]));
+    };
+    ws.onclose = (e) => resolve({ code: e.code, reason: e.reason });
+  });
+
+/** A sync message in one frame (docs/format.md): version 1, first and last, its length, its bytes. */
+window.syncFrame = (kind, body) => {
+  const message = [kind, ...body];
+  const length = [];
+  for (let n = message.length; ; n >>>= 7) {
+    if (n < 0x80) {
+      length.push(n);
+      break;
+    }
+    length.push((n & 0x7f) | 0x80);
+  }
+  return [1, 3, ...length, ...message];
+};

@@ -12,12 +12,14 @@ const ROOT = join(E2E, "..");
 
 /**
  * `dataDir`: where it keeps rooms (a fresh temporary folder unless given:
- * pass the same one to a restarted server).
+ * pass the same one to a restarted server). `authSecretFile`: joins need
+ * tokens signed with the secret in it.
  */
-export async function startSignal({ staticDir, port = 0, dataDir = mkdtempSync(join(tmpdir(), "weft-data-")) } = {}) {
+export async function startSignal({ staticDir, port = 0, dataDir = mkdtempSync(join(tmpdir(), "weft-data-")), authSecretFile } = {}) {
   execFileSync("cargo", ["build", "--quiet", "--locked", "-p", "weft-server"], { cwd: ROOT, stdio: "inherit" });
   const args = ["--port", String(port), "--data", dataDir];
   if (staticDir) args.push("--static", staticDir);
+  if (authSecretFile) args.push("--auth-secret-file", authSecretFile);
   const child = spawn(join(ROOT, "target/debug/weft-server"), args, { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const [url] = await Promise.race([

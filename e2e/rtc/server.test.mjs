@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildApp } from "../lib/serve.mjs";
 import { E2E, installPackedWeft } from "../lib/package.mjs";
@@ -164,13 +165,58 @@ test("the server killed while two browsers type keeps every edit it acknowledged
 
 test("a peer that cannot be reached is named, and the status is not synced while nothing carries its edits", async () => {
   const room = `cutoff-${Date.now()}`;
-  // Without WebRTC, and with a room secret (so the server cannot carry the edits either).
+  // Without WebRTC, and with the room kept off the server (so it cannot carry the edits either).
   const a = await newPeer({ noWebRtc: true });
   const b = await newPeer({ noWebRtc: true });
-  for (const p of [a, b]) await p.page.evaluate((room) => window.join(room, { secret: "between us" }), room);
+  for (const p of [a, b]) await p.page.evaluate((room) => window.join(room, { storeOnServer: false }), room);
   const ids = await Promise.all([a, b].map((p) => p.page.evaluate(() => window.peer.provider.peer)));
   await a.page.waitForFunction((other) => window.peer.provider.unreachable.includes(other), ids[1], { timeout: 30_000 });
   await b.page.waitForFunction((other) => window.peer.provider.unreachable.includes(other), ids[0], { timeout: 30_000 });
   for (const p of [a, b]) assert.notEqual(await p.page.evaluate(() => window.peer.provider.status), "synced");
   for (const p of [a, b]) await p.browser.close();
+});
+
+/** Whether `text` is in the server's data files (database and write-ahead log). */
+function stored(text) {
+  return readdirSync(server.dataDir).some((f) => readFileSync(join(server.dataDir, f)).includes(text));
+}
+
+test("an encrypted room is kept on the server as sealed records it cannot read, compacted, and replayed to whoever comes later", async () => {
+  const room = `sealed-${Date.now()}`;
+  const secret = "only the two of us";
+  const ada = await newPeer({ noWebRtc: true });
+  await ada.page.evaluate(([room, secret]) => window.join(room, { secret }), [room, secret]);
+  await ada.page.waitForFunction(() => window.peer.provider.status === "synced", null, { timeout: 20_000 });
+  // Typed and taken back many times: 200 records of 1 KB that a checkpoint replaces.
+  await ada.page.evaluate(async () => {
+    const { doc } = window.peer;
+    for (let i = 0; i < 200; i++) {
+      doc.insert(0, `draft ${i} `.padEnd(1000, "~"));
+      await new Promise((r) => setTimeout(r, 5));
+      doc.delete(0, 1000);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    doc.insert(0, "SEALED-MARKER: the plan stays between us");
+  });
+  await ada.page.waitForFunction(() => window.peer.provider.savedOnServer, null, { timeout: 20_000 });
+  assert.deepEqual(ada.page.errors, []);
+  const log = await ada.page.evaluate(() => window.peer.log.errors);
+  assert.deepEqual(log, []);
+  await ada.browser.close();
+
+  const bob = await newPeer({ noWebRtc: true });
+  await bob.page.evaluate(([room, secret]) => window.join(room, { secret }), [room, secret]);
+  await bob.page.waitForFunction(() => window.peer.doc.toString() === "SEALED-MARKER: the plan stays between us", null, { timeout: 20_000 });
+  // Another secret finds nothing of it.
+  const eve = await newPeer({ noWebRtc: true });
+  await eve.page.evaluate((room) => window.join(room, { secret: "a guess" }), room);
+  await eve.page.waitForFunction(() => window.peer.provider.status === "synced", null, { timeout: 20_000 });
+  assert.equal(await eve.page.evaluate(() => window.peer.doc.toString()), "");
+  for (const p of [bob, eve]) await p.browser.close();
+
+  // The server never had the text, and the records were folded away.
+  assert.equal(stored("SEALED-MARKER"), false);
+  assert.equal(stored("draft 1"), false);
+  const health = await (await fetch(new URL("/health", server.url))).json();
+  assert.ok(health.stored_bytes < 100_000, `stored ${health.stored_bytes} bytes for 200 KB of records`);
 });

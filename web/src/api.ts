@@ -8,4 +8,4 @@ export type { Delta, DeltaOp, DeleteOp, InsertOp, Patch, RetainOp } from "./delt
 export { Store } from "./store.js";
 export type { CorruptionEvent, StoreEvents, StoreOptions, StoreStats } from "./store.js";
 export { connect, Provider } from "./provider.js";
-export type { ConnectOptions, PeerEvent, PeerInfo, PresenceEvent, PresenceState, ProviderError, ProviderEvents, ServerDurableEvent, SyncStatus } from "./provider.js";
+export type { ConnectOptions, PeerEvent, PeerInfo, PresenceEvent, PresenceState, ProviderError, ProviderEvents, Role, ServerDurableEvent, SyncStatus, TokenSource } from "./provider.js";

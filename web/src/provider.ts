@@ -15,10 +15,13 @@ import { encodePresence, RemotePresence, type PresenceState } from "./sync/prese
 import { randomId } from "./sync/random-id.js";
 import { OPEN_TIMEOUT_MS, RtcLink, type RtcSignal } from "./sync/rtc.js";
 import { deriveRoomKey } from "./sync/secret.js";
-import { SignalingClient, type SignalPeer } from "./sync/signaling.js";
+import { SealedSync } from "./sync/sealed-sync.js";
+import type { ServerLink } from "./sync/server-link.js";
+import { SignalingClient, type Role, type SignalPeer, type TokenSource } from "./sync/signaling.js";
 import { TabHub } from "./sync/tabs.js";
 
 export type { PresenceState } from "./sync/presence.js";
+export type { Role, TokenSource } from "./sync/signaling.js";
 
 /** Options for `connect`. */
 export interface ConnectOptions {
@@ -34,6 +37,21 @@ export interface ConnectOptions {
   secret?: string;
   /** This peer's presence from the start. */
   presence?: PresenceState;
+  /**
+   * Whether the server keeps the room (default true): a replica it syncs
+   * with, or for a room with a `secret`, sealed records it cannot read. With
+   * false it only introduces peers, and the room lives in the browsers alone.
+   */
+  storeOnServer?: boolean;
+  /**
+   * An access token, for a server started with `--auth-secret-file`: a
+   * string, or a function returning one (or a promise of one), called
+   * before each (re)connection so an expired token can be replaced. A
+   * token that is refused is reported as an `error` (`SIGNALING_TOKEN_EXPIRED`,
+   * `SIGNALING_TOKEN_INVALID`, `SIGNALING_TOKEN_WRONG_ROOM`,
+   * `SIGNALING_TOKEN_MISSING`); a string is not tried again.
+   */
+  token?: TokenSource;
 }
 
 /**
@@ -85,6 +103,8 @@ export interface ServerDurableEvent {
 /** Events of a `Provider`. */
 export interface ProviderEvents {
   status: SyncStatus;
+  /** The server said what this peer's token grants (see `provider.role`). */
+  role: Role;
   serverDurable: ServerDurableEvent;
   peerJoin: PeerEvent;
   peerLeave: PeerEvent;
@@ -171,6 +191,10 @@ export class Provider {
   #unreachable = new Set<string>();
   /** The latest version the server reported stored. */
   #serverStored: Uint8Array | undefined;
+  /** What this peer's token grants, once the server said. */
+  #role: Role | undefined;
+  /** An encrypted room's records on the server. */
+  #sealed: SealedSync | undefined;
   #stopped = false;
   #flushQueued = false;
   #events = new Emitter<ProviderEvents>();
@@ -181,13 +205,15 @@ export class Provider {
   #stopWatching: () => void;
 
   constructor(doc: Doc, options: ConnectOptions) {
-    const { room, signalingUrl, iceServers, maxPeers, secret, presence } = checkOptions<ConnectOptions>(options, "options");
+    const { room, signalingUrl, iceServers, maxPeers, secret, presence, token, storeOnServer } = checkOptions<ConnectOptions>(options, "options");
     if (typeof room !== "string") throw typeError("connect needs a room name (a string)");
     if (room.length === 0) throw rangeError("connect needs a room name (not empty)");
     if (signalingUrl !== undefined) checkString(signalingUrl, "signalingUrl");
     if (iceServers !== undefined && !Array.isArray(iceServers)) throw typeError("iceServers must be an array");
     if (maxPeers !== undefined) checkIndex(maxPeers, "maxPeers");
     if (secret !== undefined) checkString(secret, "secret");
+    if (token !== undefined && typeof token !== "function") checkString(token, "token");
+    if (storeOnServer !== undefined && typeof storeOnServer !== "boolean") throw typeError("storeOnServer must be a boolean");
     // A freed or broken document is refused with its code.
     docInternals.use(doc, () => {});
     this.doc = doc;
@@ -203,6 +229,16 @@ export class Provider {
   /** The current sync status. */
   get status(): SyncStatus {
     return this.#status;
+  }
+
+  /**
+   * What this peer may do in the room, as the server attests it once
+   * joined: `"read"` (nothing changed here is sent anywhere; make the
+   * editor read-only) or `"write"`; `undefined` before, and on servers
+   * that check no tokens (everyone writes).
+   */
+  get role(): Role | undefined {
+    return this.#role;
   }
 
   /**
@@ -265,6 +301,7 @@ export class Provider {
     this.#stopWatching();
     this.#signaling?.close();
     this.#tabs?.close();
+    this.#sealed?.close();
     for (const c of [...this.#connections.values()]) c.link.close("disconnected");
     for (const r of this.#retries.values()) clearTimeout(r.timer);
     this.#retries.clear();
@@ -315,11 +352,19 @@ export class Provider {
         <A extends unknown[]>(f: (...args: A) => void) =>
         (...args: A) =>
           this.#guard(undefined, () => f(...args));
-      // An encrypted room is not synced with the server: it could not read it.
-      const sync = this.#options.secret === undefined;
-      this.#signaling = new SignalingClient(url, this.room, this.peer, this.#browser, sync, {
-        joined: guarded((peers) => {
+      // The server cannot read an encrypted room: it keeps its records sealed.
+      const kept = this.#options.storeOnServer === false ? "none" : this.#key ? { sealed: fingerprint } : "sync";
+      this.#signaling = new SignalingClient(url, this.room, this.peer, this.#browser, kept, this.#options.token, {
+        joined: guarded((peers, role) => {
           this.#roomPeers.clear();
+          if (role === "read" && this.#role !== "read") {
+            // From now on nothing of this side's is sent, to tabs either.
+            for (const c of this.#connections.values()) c.session.readsOnly();
+          }
+          if (role && role !== this.#role) {
+            this.#role = role;
+            this.#emit("role", role);
+          }
           for (const p of peers) this.#peerJoined(p);
           this.#updateStatus();
         }),
@@ -334,6 +379,7 @@ export class Provider {
         }),
         signal: guarded((from, data) => this.#signal(from, data as RtcSignal)),
         server: guarded((link) => {
+          if (this.#key) return this.#keepSealed(link, this.#key);
           const events = this.#accept(SERVER_PEER, link);
           link.events = events;
           events.open();
@@ -432,10 +478,16 @@ export class Provider {
     const c: PeerConnection = new PeerConnection(peer, link, this.doc, this, this.#key, {
       received: (received) => this.#received(c, received),
       failed: (err) => {
-        if (isCoded(err) && err.code === "PEER_REJECTED") this.#rejected.add(peer);
+        if (isCoded(err) && (err.code === "PEER_REJECTED" || err.code === "PEER_READ_ONLY")) this.#rejected.add(peer);
         this.#failed(c, err);
       },
     });
+    if (this.#role === "read") c.session.readsOnly();
+    // Where the server attests roles, another browser may write only if it
+    // says so (the server's own replica and this browser's tabs may).
+    if (link.via === "webrtc" && this.#role !== undefined && this.#roomPeers.get(peer)?.role !== "write") {
+      c.session.peerReadsOnly();
+    }
     this.#connections.set(peer, c);
     // Links call these from their own event handlers: nothing may throw
     // out of them (see `#guard`).
@@ -501,14 +553,46 @@ export class Provider {
     this.#emit("error", err as ProviderError);
   }
 
+  /**
+   * Keeps an encrypted room on the server over `link`: it stores what this
+   * peer seals and replays what others sealed (one `SealedSync` across
+   * reconnections, so only what is new is sent again).
+   */
+  #keepSealed(link: ServerLink, key: CryptoKey): void {
+    const sealed = (this.#sealed ??= new SealedSync(this.doc, key, this, {
+      caughtUp: () => this.#guard(undefined, () => this.#updateStatus()),
+      stored: (version) => this.#guard(undefined, () => this.#serverReported(version)),
+      error: (err) => this.#emit("error", err as ProviderError),
+      failed: (err) => {
+        if (isDocEnd(err)) return this.#docEnded(err);
+        const coded = isCoded(err) ? err : withCode(new Error(`the server's records: ${String(err)}`, { cause: err }), "INTERNAL");
+        this.#emit("error", coded as ProviderError);
+        link.close(coded.message);
+      },
+    }));
+    link.events = {
+      open: () => {},
+      message: (frame) => sealed.message(frame),
+      close: () => {
+        sealed.disconnect();
+        this.#guard(undefined, () => this.#updateStatus());
+      },
+    };
+    sealed.connect((frame) => link.send(frame));
+    this.#updateStatus();
+  }
+
+  /** The server reported `version` stored. */
+  #serverReported(version: Uint8Array): void {
+    this.#serverStored = version;
+    this.#emit("serverDurable", { version, saved: this.savedOnServer });
+  }
+
   /** What a frame brought: forwarded to the others, presence said. */
   #received(c: PeerConnection, received: RawReceived): void {
     // Forward to the others even when nothing visible changed.
     this.#queueFlush();
-    if (received.durable && c.link.via === "server") {
-      this.#serverStored = received.durable;
-      this.#emit("serverDurable", { version: received.durable, saved: this.savedOnServer });
-    }
+    if (received.durable && c.link.via === "server") this.#serverReported(received.durable);
     if (received.presence) {
       try {
         c.presence = RemotePresence.decode(received.presence);
@@ -576,6 +660,7 @@ export class Provider {
     // Edits of one task go out together.
     queueMicrotask(() => {
       this.#flushQueued = false;
+      this.#sealed?.flush();
       for (const c of this.#connections.values()) {
         if (this.#stopped) return;
         this.#guard(c, () => c.flush());
@@ -598,9 +683,12 @@ export class Provider {
     const open = [...this.#connections.values()].filter((c) => c.open);
     let status: SyncStatus;
     const server = this.#connections.get(SERVER_PEER);
+    const sealed = this.#sealed;
+    const serverSynced = sealed ? sealed.caughtUp : server?.open === true && server.synced;
     // Someone in the room is out of reach, and no synced server carries their edits.
-    const cutOff = this.#unreachable.size > 0 && !(server?.open && server.synced);
-    if (open.some((c) => !c.synced) || cutOff) status = "syncing";
+    const cutOff = this.#unreachable.size > 0 && !serverSynced;
+    const sealedBehind = sealed !== undefined && this.#signaling?.open === true && !sealed.caughtUp;
+    if (open.some((c) => !c.synced) || cutOff || sealedBehind) status = "syncing";
     else if (open.length > 0 || this.#signaling?.open || (!this.#signaling && this.#tabs)) status = "synced";
     else status = "connecting";
     this.#setStatus(status);

@@ -2,10 +2,11 @@
 //! [`Config`]. Ranges are checked in one place, [`Limits::validate`]; the
 //! help text only states them.
 
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+use weft_server::auth::{parse_ttl, Auth, Role, SecretError};
 use weft_server::{Config, LimitError, Limits};
 
 /// The Weft server: signaling for WebRTC and a stored replica of each room
@@ -59,8 +60,54 @@ pub struct Cli {
     /// Unload a room nobody has synced for this long (seconds, 1 to 86400)
     #[arg(long, env = "WEFT_ROOM_IDLE_SECS", value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     room_idle_secs: u64,
+    /// Require an access token to join a room: an HS256 JWT signed with the
+    /// secret in FILE (at least 32 bytes), naming the room (or a prefix
+    /// ending in *), the role read or write, and an expiry. Without it,
+    /// rooms are open to anyone who knows their name
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "WEFT_AUTH_SECRET_FILE",
+        global = true
+    )]
+    auth_secret_file: Option<PathBuf>,
     #[command(flatten, next_help_heading = LIMITS)]
     limits: LimitFlags,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print an access token signed with --auth-secret-file, for
+    /// development (an app's backend mints its own: see the README)
+    Token {
+        /// The room, or a prefix ending in * (team/* grants every room
+        /// whose name starts with team/)
+        #[arg(long, value_name = "ROOM")]
+        room: String,
+        /// What the token lets its holder do
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// How long it is valid: a whole number and s, m, h or d
+        #[arg(long, value_name = "TIME", default_value = "1h", value_parser = parse_ttl)]
+        ttl: Duration,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    /// Receive the document; changes are refused
+    Read,
+    /// Read and change the document
+    Write,
+}
+
+/// What a token to print grants.
+pub struct TokenRequest<'a> {
+    pub room: &'a str,
+    pub role: Role,
+    pub ttl: Duration,
 }
 
 const LIMITS: &str = "Limits (a value out of range is refused at start-up)";
@@ -155,6 +202,33 @@ fn burst_help(between: &str) -> String {
 }
 
 impl Cli {
+    /// The secret tokens are checked (and minted) with, if one is set.
+    ///
+    /// # Errors
+    /// The file cannot be read or holds too short a secret.
+    pub fn auth(&self) -> Result<Option<Auth>, SecretError> {
+        self.auth_secret_file
+            .as_deref()
+            .map(Auth::from_file)
+            .transpose()
+    }
+
+    /// The token to print instead of serving (`weft-server token ...`).
+    pub fn token_request(&self) -> Option<TokenRequest<'_>> {
+        let Some(Command::Token { room, role, ttl }) = &self.command else {
+            return None;
+        };
+        let role = match role {
+            RoleArg::Read => Role::Read,
+            RoleArg::Write => Role::Write,
+        };
+        Some(TokenRequest {
+            room,
+            role,
+            ttl: *ttl,
+        })
+    }
+
     /// Where to listen and how to serve.
     ///
     /// # Errors
@@ -167,6 +241,7 @@ impl Cli {
             static_dir: self.static_dir,
             data_dir: (!self.memory).then_some(self.data_dir),
             room_idle: Duration::from_secs(self.room_idle_secs),
+            auth: None,
         };
         Ok((SocketAddr::new(self.bind, self.port), config))
     }

@@ -18,6 +18,10 @@ pub const IDLE: u16 = 4000;
 /// A message could not be written within the write timeout: the client
 /// stopped reading (it rarely sees this frame, for the same reason).
 pub const NOT_READING: u16 = 4001;
+/// A join without a valid token for its room, or changes sent by a peer
+/// whose token only lets it read. The reason starts with the error code
+/// (`token-expired: ...`, `read-only: ...`).
+pub const FORBIDDEN: u16 = 4003;
 
 /// How long closing may take: sending the frame, then waiting for the
 /// client's own close frame.

@@ -2,6 +2,7 @@
 //! what others relay to it, and leaves its rooms when it goes.
 
 use crate::admission::{Admitted, ConnectionId};
+use crate::auth::{Auth, Role};
 use crate::close;
 use crate::hub::{Hub, Member, Refusal};
 use crate::limits::{Limits, MAX_TIMEOUT};
@@ -12,6 +13,7 @@ use crate::protocol::{
 };
 use crate::rate::RateLimiter;
 use crate::replica::{split_channel, Replicas};
+use crate::sealed::{SealedError, SealedRooms};
 use crate::AppState;
 use axum::extract::ws::{Message, WebSocket};
 use std::collections::HashMap;
@@ -20,16 +22,37 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
-use weft::sync::{SyncError, MAX_FRAME};
+use weft::sync::{SealedChannel, SealedMessage, SyncError, MAX_FRAME};
 
 /// Why the server closes a connection.
 struct Close(u16, String);
+
+/// An encrypted room this connection keeps on the server.
+struct Sealed {
+    room: String,
+    /// Its name among the sealed rooms: the key's name, then the room's.
+    kept_as: String,
+    reassembly: SealedChannel,
+}
+
+/// What the server keeps of a room a connection joins.
+#[derive(Clone, PartialEq, Eq)]
+enum Kept {
+    /// Nothing: signaling only.
+    No,
+    /// A replica it syncs with.
+    Synced,
+    /// Opaque records of an encrypted room, under the name of its key.
+    Sealed(String),
+}
 
 /// How a connection ends: with a close frame, or without (the client went).
 type Ended = Result<(), Option<Close>>;
 
 struct Connection {
     admitted: Admitted,
+    /// Checks the tokens of joins, when the server requires them.
+    auth: Option<Arc<Auth>>,
     client: IpAddr,
     hub: Arc<Hub>,
     limits: Arc<Limits>,
@@ -38,6 +61,12 @@ struct Connection {
     rooms: HashMap<String, String>,
     /// channel -> the room it syncs with the server's replica.
     channels: HashMap<u32, String>,
+    /// channel -> the encrypted room it keeps on the server, and its
+    /// messages' reassembly.
+    sealed_channels: HashMap<u32, Sealed>,
+    sealed: Arc<SealedRooms>,
+    /// room -> whether this connection may change it.
+    writes: HashMap<String, bool>,
     next_channel: u32,
     replicas: Arc<Replicas>,
     rate: RateLimiter,
@@ -51,8 +80,10 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
     let AppState {
         hub,
         replicas,
+        sealed,
         limits,
         budget,
+        auth,
         mut shutdown,
         ..
     } = state;
@@ -64,6 +95,7 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
     );
     let mut conn = Connection {
         admitted,
+        auth,
         client,
         hub,
         rate: RateLimiter::new(limits.messages_per_second, limits.message_burst),
@@ -72,6 +104,9 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
         outbox,
         rooms: HashMap::new(),
         channels: HashMap::new(),
+        sealed_channels: HashMap::new(),
+        sealed,
+        writes: HashMap::new(),
         next_channel: 0,
         replicas,
     };
@@ -81,6 +116,7 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
     let welcome = ServerMessage::Welcome {
         version: SIGNAL_VERSION,
         sync: true,
+        auth: conn.auth.is_some(),
     };
     let welcome = Item::Text(welcome.to_json());
     let mut ended = write(&mut socket, welcome, &limits, idle, &mut shutdown).await;
@@ -176,6 +212,9 @@ impl Connection {
         for (_, room) in self.channels.drain() {
             self.replicas.detach(&room, self.admitted.id());
         }
+        for (_, kept) in self.sealed_channels.drain() {
+            self.sealed.detach(&kept.kept_as, self.admitted.id());
+        }
         for (room, peer) in self.rooms.drain() {
             self.hub.leave(&room, &peer, self.admitted.id());
         }
@@ -185,12 +224,21 @@ impl Connection {
     fn leave(&mut self, room: &str, peer: &str) {
         self.channels.retain(|_, synced| synced != room);
         self.replicas.detach(room, self.id());
+        let (id, sealed) = (self.id(), &self.sealed);
+        self.sealed_channels.retain(|_, kept| {
+            let stays = kept.room != room;
+            if !stays {
+                sealed.detach(&kept.kept_as, id);
+            }
+            stays
+        });
+        self.writes.remove(room);
         self.rooms.remove(room);
         self.hub.leave(room, peer, self.id());
     }
 
     /// A sync frame behind its channel number.
-    fn sync_frame(&mut self, message: &[u8]) -> Result<(), Close> {
+    async fn sync_frame(&mut self, message: &[u8]) -> Result<(), Close> {
         if message.len() > MAX_FRAME + 5 {
             return Err(Close(
                 close::TOO_BIG,
@@ -215,6 +263,9 @@ impl Connection {
                 "a sync frame without a channel".into(),
             ));
         };
+        if self.sealed_channels.contains_key(&channel) {
+            return self.sealed_frame(channel, frame).await;
+        }
         let Some(room) = self.channels.get(&channel) else {
             return Err(Close(
                 close::POLICY,
@@ -226,14 +277,60 @@ impl Connection {
             .map_err(|e| match e {
                 // Not this client's fault: others are sending meanwhile.
                 SyncError::OverBudget { .. } => Close(close::TRY_AGAIN_LATER, e.to_string()),
+                SyncError::ReadOnly => Close(
+                    close::FORBIDDEN,
+                    format!("read-only: this token may not change room {room:?}"),
+                ),
                 e => Close(close::POLICY, format!("sync in room {room:?}: {e}")),
+            })
+    }
+
+    /// A frame of an encrypted room kept on the server.
+    async fn sealed_frame(&mut self, channel: u32, frame: &[u8]) -> Result<(), Close> {
+        let id = self.id();
+        let Some(Sealed {
+            room,
+            kept_as,
+            reassembly,
+        }) = self.sealed_channels.get_mut(&channel)
+        else {
+            return Ok(());
+        };
+        let message = match reassembly.receive(frame) {
+            Ok(Some(message)) => message,
+            Ok(None) => return Ok(()),
+            Err(e @ SyncError::OverBudget { .. }) => {
+                return Err(Close(close::TRY_AGAIN_LATER, e.to_string()))
+            }
+            Err(e) => return Err(Close(close::POLICY, format!("sealed room {room:?}: {e}"))),
+        };
+        let changes = matches!(
+            message,
+            SealedMessage::Append { .. } | SealedMessage::Compact { .. }
+        );
+        if changes && self.writes.get(room.as_str()) == Some(&false) {
+            return Err(Close(
+                close::FORBIDDEN,
+                format!("read-only: this token may not change room {room:?}"),
+            ));
+        }
+        let (room, kept_as) = (room.clone(), kept_as.clone());
+        self.sealed
+            .handle(&kept_as, id, channel, &self.outbox, message)
+            .await
+            .map_err(|e| match e {
+                SealedError::Storage(e) => {
+                    log!(Warn, "room {room:?}: {e}");
+                    Close(close::TRY_AGAIN_LATER, format!("room {room:?}: {e}"))
+                }
+                e @ SealedError::Protocol(_) => Close(close::POLICY, e.to_string()),
             })
     }
 
     async fn handle(&mut self, message: Message) -> Result<(), Close> {
         let text = match message {
             Message::Text(text) => text,
-            Message::Binary(bytes) => return self.sync_frame(&bytes),
+            Message::Binary(bytes) => return self.sync_frame(&bytes).await,
             Message::Close(_) => return Err(Close(close::NORMAL, "bye".into())),
             Message::Ping(_) | Message::Pong(_) => return Ok(()),
         };
@@ -264,7 +361,26 @@ impl Connection {
                 peer,
                 browser,
                 sync,
-            } => self.join(room, peer, browser, sync).await,
+                token,
+                sealed,
+            } => {
+                if sync && sealed.is_some() {
+                    let reason =
+                        "a room is synced with the server's replica or kept sealed, not both";
+                    return Err(Close(close::POLICY, reason.into()));
+                }
+                if !sealed.as_deref().is_none_or(valid_id) {
+                    let reason = "a sealed room's key name is 1 to 64 of A-Z a-z 0-9 _ -";
+                    return Err(Close(close::POLICY, reason.into()));
+                }
+                let role = self.authorize(&room, token.as_deref())?;
+                let kept = match sealed {
+                    Some(key) => Kept::Sealed(key),
+                    None if sync => Kept::Synced,
+                    None => Kept::No,
+                };
+                self.join(room, peer, browser, kept, role).await
+            }
             ClientMessage::Leave { room } => {
                 let peer = self.member(&room)?.to_owned();
                 self.leave(&room, &peer);
@@ -296,7 +412,8 @@ impl Connection {
         room: String,
         peer: String,
         browser: Option<String>,
-        sync: bool,
+        kept: Kept,
+        role: Option<Role>,
     ) -> Result<(), Close> {
         if !valid_room(&room) {
             return Err(Close(
@@ -328,20 +445,35 @@ impl Connection {
                 ),
             ));
         }
-        let member = Member::new(self.id(), self.client, browser, self.outbox.clone());
+        let member =
+            Member::new(self.id(), self.client, browser, self.outbox.clone()).with_role(role);
         // Channels are never reused on a connection: a late frame of a room
         // left cannot reach another.
-        let channel = sync.then_some(self.next_channel);
+        let channel = (kept != Kept::No).then_some(self.next_channel);
         let joined = self.hub.join(&room, &peer, member, channel);
         match joined {
             Ok(()) => {
                 log!(Debug, "connection {} joined {room:?} as {peer}", self.id());
                 self.rooms.insert(room.clone(), peer);
-                if let Some(channel) = channel {
+                self.writes.insert(room.clone(), role != Some(Role::Read));
+                if channel.is_some() {
                     self.next_channel += 1;
+                }
+                if let (Some(channel), Kept::Sealed(key)) = (channel, &kept) {
+                    let kept = Sealed {
+                        // Apart from the plain room, and from another secret's.
+                        kept_as: format!("{key}/{room}"),
+                        room,
+                        reassembly: self.sealed.channel(),
+                    };
+                    self.sealed_channels.insert(channel, kept);
+                } else if let Some(channel) = channel {
                     // Frames that follow on this connection wait for the load.
                     let outbox = self.outbox.clone();
-                    let attached = self.replicas.attach(&room, self.id(), channel, outbox);
+                    let writes = role != Some(Role::Read);
+                    let attached = self
+                        .replicas
+                        .attach(&room, self.id(), channel, outbox, writes);
                     if let Err(e) = attached.await {
                         log!(Warn, "room {room:?}: {e}");
                         return Err(Close(close::TRY_AGAIN_LATER, format!("room {room:?}: {e}")));
@@ -355,6 +487,19 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// The role the join's token grants in `room` (`None` when the server
+    /// checks no tokens). A join without a valid token closes the
+    /// connection, the reason starting with the error's code: nothing of
+    /// it is stored or relayed.
+    fn authorize(&self, room: &str, token: Option<&str>) -> Result<Option<Role>, Close> {
+        let Some(auth) = &self.auth else {
+            return Ok(None);
+        };
+        auth.check(token, room)
+            .map(Some)
+            .map_err(|e| Close(close::FORBIDDEN, format!("{}: {e}", e.code())))
     }
 
     /// This connection's peer id in `room`; relaying needs membership.

@@ -1,6 +1,7 @@
 //! Rooms and their members: who is where, and the queues to reach them.
 
 use crate::admission::ConnectionId;
+use crate::auth::Role;
 use crate::limits::Limits;
 use crate::outbox::{Full, Outbox};
 use crate::protocol::{PeerInfo, ServerMessage};
@@ -14,6 +15,7 @@ pub struct Member {
     client: IpAddr,
     browser: Option<String>,
     outbox: Outbox,
+    role: Option<Role>,
 }
 
 impl Member {
@@ -29,6 +31,21 @@ impl Member {
             client,
             browser,
             outbox,
+            role: None,
+        }
+    }
+
+    /// This member, with the role its token grants (told to the others).
+    pub fn with_role(mut self, role: Option<Role>) -> Member {
+        self.role = role;
+        self
+    }
+
+    fn info(&self, peer: &str) -> PeerInfo {
+        PeerInfo {
+            peer: peer.to_owned(),
+            browser: self.browser.clone(),
+            role: self.role,
         }
     }
 }
@@ -143,23 +160,15 @@ impl Hub {
         if same_client.count() >= self.max_peers_per_address {
             return Err(Refusal::AddressFull);
         }
-        let before = members
-            .iter()
-            .map(|(id, m)| PeerInfo {
-                peer: id.clone(),
-                browser: m.browser.clone(),
-            })
-            .collect();
+        let before = members.iter().map(|(id, m)| m.info(id)).collect();
         let joined = ServerMessage::Joined {
             room,
             peers: before,
             channel,
+            role: member.role,
         };
         member.outbox.push(joined.to_json())?;
-        let info = PeerInfo {
-            peer: peer.to_owned(),
-            browser: member.browser.clone(),
-        };
+        let info = member.info(peer);
         let announce = ServerMessage::PeerJoined { room, peer: info }.to_json();
         for m in members.values() {
             // A member whose queue is full misses the announcement like any

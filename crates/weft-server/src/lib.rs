@@ -15,6 +15,7 @@
 
 mod address;
 mod admission;
+pub mod auth;
 pub mod close;
 mod connection;
 mod hub;
@@ -25,6 +26,7 @@ mod outbox;
 mod protocol;
 mod rate;
 mod replica;
+mod sealed;
 pub mod storage;
 mod storage_health;
 
@@ -64,6 +66,8 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// How long a room nobody syncs stays loaded.
     pub room_idle: Duration,
+    /// Checks access tokens; `None`: rooms are open to anyone.
+    pub auth: Option<auth::Auth>,
 }
 
 impl Default for Config {
@@ -73,6 +77,7 @@ impl Default for Config {
             static_dir: None,
             data_dir: None,
             room_idle: Duration::from_secs(30),
+            auth: None,
         }
     }
 }
@@ -82,9 +87,11 @@ impl Default for Config {
 struct AppState {
     hub: Arc<Hub>,
     replicas: Arc<Replicas>,
+    sealed: Arc<sealed::SealedRooms>,
     admission: Arc<Admission>,
     budget: Arc<Budget>,
     limits: Arc<Limits>,
+    auth: Option<Arc<auth::Auth>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -113,12 +120,21 @@ pub async fn serve(
         None => None,
     };
     let (stop, stopped) = watch::channel(false);
+    // Sealed rooms share the storage: their failures count as the plain
+    // rooms' do, and so does the recovery.
+    let replicas = Replicas::new(storage.clone(), &limits, config.room_idle);
+    let failures = replicas.clone();
     let state = AppState {
         hub: Arc::new(Hub::new(&limits)),
-        replicas: Replicas::new(storage, &limits, config.room_idle),
+        sealed: Arc::new(sealed::SealedRooms::new(
+            storage.clone(),
+            Box::new(move |e| failures.storage_failed(e)),
+        )),
+        replicas,
         admission: Arc::new(Admission::new(limits.max_connections)),
         budget: Arc::new(Budget::new(limits.max_queued_bytes)),
         limits: Arc::new(limits),
+        auth: config.auth.map(Arc::new),
         shutdown: stopped.clone(),
     };
     let admission = state.admission.clone();

@@ -1,7 +1,8 @@
-//! `weft-server [OPTIONS]`: runs the signaling server until SIGINT or
-//! SIGTERM. The port defaults to `$PORT`, else 8080; the address to
-//! 127.0.0.1. The last line printed at start-up is the URL. `--help` lists
-//! every limit; a value out of range stops it with exit code 2.
+//! `weft-server [OPTIONS]`: runs the server until SIGINT or SIGTERM. The
+//! port defaults to `$PORT`, else 8080; the address to 127.0.0.1. The last
+//! line printed at start-up is the URL. `--help` lists every limit; a value
+//! out of range stops it with exit code 2. `weft-server token ...` prints
+//! an access token instead.
 
 mod cli;
 
@@ -27,11 +28,31 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Clap's own errors, and a limit out of range, exit with code 2.
-    let (addr, config) = match Cli::parse().into_config() {
+    // Clap's own errors, a limit out of range and an unusable secret exit
+    // with code 2.
+    let cli = Cli::parse();
+    let auth = match cli.auth() {
+        Ok(auth) => auth,
+        Err(e) => Cli::command().error(ErrorKind::ValueValidation, e).exit(),
+    };
+    if let Some(request) = cli.token_request() {
+        let Some(auth) = auth else {
+            let needed = "printing a token needs --auth-secret-file (or WEFT_AUTH_SECRET_FILE)";
+            Cli::command()
+                .error(ErrorKind::MissingRequiredArgument, needed)
+                .exit()
+        };
+        println!("{}", auth.mint(request.room, request.role, request.ttl));
+        return ExitCode::SUCCESS;
+    }
+    let (addr, mut config) = match cli.into_config() {
         Ok(served) => served,
         Err(e) => Cli::command().error(ErrorKind::ValueValidation, e).exit(),
     };
+    if auth.is_none() {
+        log!(Info, "rooms are open: no --auth-secret-file");
+    }
+    config.auth = auth;
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(e) => {

@@ -2,6 +2,7 @@
 //! message). Documented in `docs/format.md`; the server never sees document
 //! content, only opaque `data` it relays between members of a room.
 
+use crate::auth::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -23,6 +24,12 @@ pub enum ClientMessage {
         browser: Option<String>,
         /// Sync the room with the server's replica too.
         sync: bool,
+        /// An access token (required when the server has an auth secret).
+        token: Option<String>,
+        /// Keep the (encrypted) room on the server as opaque records, under
+        /// this name of its key (a fingerprint: rooms with another secret
+        /// are kept apart).
+        sealed: Option<String>,
     },
     /// Leave `room`.
     Leave { room: String },
@@ -49,6 +56,8 @@ struct Request {
     to: Option<String>,
     data: Option<Box<RawValue>>,
     sync: Option<bool>,
+    token: Option<String>,
+    sealed: Option<String>,
 }
 
 impl ClientMessage {
@@ -73,6 +82,8 @@ impl ClientMessage {
                     peer: need(r.peer.clone(), "peer")?,
                     browser: r.browser.clone(),
                     sync: r.sync.unwrap_or(false),
+                    token: r.token.clone(),
+                    sealed: r.sealed.clone(),
                 })
             }
             "leave" => {
@@ -81,14 +92,22 @@ impl ClientMessage {
                         || r.browser.is_some()
                         || r.to.is_some()
                         || r.data.is_some()
-                        || r.sync.is_some(),
+                        || r.sync.is_some()
+                        || r.token.is_some()
+                        || r.sealed.is_some(),
                 )?;
                 Ok(ClientMessage::Leave {
                     room: need(r.room.clone(), "room")?,
                 })
             }
             "signal" => {
-                extra(r.peer.is_some() || r.browser.is_some() || r.sync.is_some())?;
+                extra(
+                    r.peer.is_some()
+                        || r.browser.is_some()
+                        || r.sync.is_some()
+                        || r.token.is_some()
+                        || r.sealed.is_some(),
+                )?;
                 Ok(ClientMessage::Signal {
                     room: need(r.room.clone(), "room")?,
                     to: need(r.to.clone(), "to")?,
@@ -102,7 +121,9 @@ impl ClientMessage {
                         || r.browser.is_some()
                         || r.to.is_some()
                         || r.data.is_some()
-                        || r.sync.is_some(),
+                        || r.sync.is_some()
+                        || r.token.is_some()
+                        || r.sealed.is_some(),
                 )?;
                 Ok(ClientMessage::Ping)
             }
@@ -117,6 +138,10 @@ pub struct PeerInfo {
     pub peer: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub browser: Option<String>,
+    /// The role its token grants, attested by the server (`None`: the
+    /// server checks no tokens, and everyone may write).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 /// What the server sends.
@@ -124,8 +149,13 @@ pub struct PeerInfo {
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ServerMessage<'a> {
     /// First message on every connection; `sync`: rooms can be synced
-    /// with the server's replica (`join` with `sync`).
-    Welcome { version: u32, sync: bool },
+    /// with the server's replica (`join` with `sync`); `auth`: joins need
+    /// a token.
+    Welcome {
+        version: u32,
+        sync: bool,
+        auth: bool,
+    },
     /// The join succeeded; these were already in the room. `channel`: the
     /// number the room's sync frames carry, when it syncs with the server.
     Joined {
@@ -133,6 +163,9 @@ pub enum ServerMessage<'a> {
         peers: Vec<PeerInfo>,
         #[serde(skip_serializing_if = "Option::is_none")]
         channel: Option<u32>,
+        /// The role the joiner's token grants it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        role: Option<Role>,
     },
     /// Someone entered a room this connection is in.
     PeerJoined {

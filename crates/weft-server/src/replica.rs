@@ -296,7 +296,8 @@ impl Replicas {
 
     /// Starts syncing `room` with `connection`, whose frames for it carry
     /// `channel`: loads the room if needed, then the replica says Hello on
-    /// it, and what of it is stored.
+    /// it, and what of it is stored. Unless `writes`, the connection may
+    /// only read: changes it sends are refused ([`SyncError::ReadOnly`]).
     ///
     /// # Errors
     /// The room could not be loaded.
@@ -306,6 +307,7 @@ impl Replicas {
         connection: ConnectionId,
         channel: u32,
         outbox: Outbox,
+        writes: bool,
     ) -> Result<(), AttachError> {
         loop {
             self.make_room_for(room).await?;
@@ -326,6 +328,9 @@ impl Replicas {
                 continue; // unloaded since it was found: load it anew
             }
             let mut session = Session::new().with_budget(&self.share(connection));
+            if !writes {
+                session = session.peer_reads_only();
+            }
             let mut frames = session.start(&replica.doc);
             if self.current(&replica) {
                 frames.extend(session.durable(replica.journal.saved()));

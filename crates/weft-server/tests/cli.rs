@@ -167,6 +167,7 @@ const ENV_VARS: &[&str] = &[
     "WEFT_MAX_LOADED_ROOMS",
     "WEFT_SYNC_RECEIVE_BYTES",
     "WEFT_MAX_SYNC_RECEIVE_BYTES",
+    "WEFT_AUTH_SECRET_FILE",
 ];
 
 #[test]
@@ -280,4 +281,30 @@ fn environment_variables_set_their_flags() {
         stderr.starts_with("error: --max-loaded-rooms must be "),
         "{stderr}"
     );
+}
+
+#[test]
+fn token_prints_a_token_the_server_accepts() {
+    use weft_server::auth::{Auth, Role};
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "0123456789abcdef0123456789abcdef\n").unwrap();
+    let secret_arg = secret.to_str().unwrap();
+    let args = ["token", "--room", "team/*", "--role", "read", "--ttl", "2h"];
+    let out = run(&[&args[..], &["--auth-secret-file", secret_arg]].concat());
+    assert!(out.status.success(), "{out:?}");
+    let token = String::from_utf8(out.stdout).unwrap();
+    let auth = Auth::from_file(&secret).unwrap();
+    assert_eq!(auth.check(Some(token.trim()), "team/a"), Ok(Role::Read));
+    assert!(auth.check(Some(token.trim()), "other").is_err());
+    // Without a secret, or with one too short, it says what is missing.
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--auth-secret-file"));
+    std::fs::write(&secret, "short").unwrap();
+    let out = run(&["--auth-secret-file", secret_arg]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 32"));
+    let out = run(&["token", "--room", "r", "--role", "admin"]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -12,6 +12,7 @@ mod doc;
 mod error;
 mod idb;
 mod panic;
+mod sealed;
 mod session;
 mod store;
 mod values;

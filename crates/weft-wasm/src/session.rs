@@ -19,16 +19,16 @@ pub struct RawSession(Session);
 /// messages arrive (128 MiB): they share its memory, whatever document each
 /// syncs, so one budget for all keeps unfinished messages on many
 /// connections from exhausting it.
-static BUDGET: LazyLock<Budget> = LazyLock::new(Budget::default);
+pub(crate) static BUDGET: LazyLock<Budget> = LazyLock::new(Budget::default);
 
-fn frames_to_js(frames: Vec<Vec<u8>>) -> Array {
+pub(crate) fn frames_to_js(frames: Vec<Vec<u8>>) -> Array {
     frames
         .into_iter()
         .map(|f| JsValue::from(Uint8Array::from(&f[..])))
         .collect()
 }
 
-fn sync_error(e: SyncError) -> JsValue {
+pub(crate) fn sync_error(e: SyncError) -> JsValue {
     let (message, code) = match e {
         SyncError::Update(e) | SyncError::History(e) => return to_js(e),
         // Worth its own code: the fix is upgrading one side, not a bug.
@@ -38,6 +38,7 @@ fn sync_error(e: SyncError) -> JsValue {
         ),
         // Not the peer's fault: other connections are receiving meanwhile.
         e @ SyncError::OverBudget { .. } => (e.to_string(), "SYNC_BUSY"),
+        e @ SyncError::ReadOnly => (e.to_string(), "PEER_READ_ONLY"),
         other => (other.to_string(), "SYNC_PROTOCOL"),
     };
     let err = js_sys::Error::new(&message);
@@ -53,6 +54,20 @@ impl RawSession {
     #[wasm_bindgen(constructor)]
     pub fn new() -> RawSession {
         RawSession(Session::new().with_budget(&BUDGET))
+    }
+
+    /// From now on this side may only read (its role in the room): it
+    /// sends none of its operations.
+    #[wasm_bindgen(js_name = readsOnly)]
+    pub fn reads_only(&mut self) {
+        self.0 = std::mem::take(&mut self.0).reads_only();
+    }
+
+    /// From now on the peer may only read: an update from it holding any
+    /// operation is refused (`PEER_READ_ONLY`) before anything is merged.
+    #[wasm_bindgen(js_name = peerReadsOnly)]
+    pub fn peer_reads_only(&mut self) {
+        self.0 = std::mem::take(&mut self.0).peer_reads_only();
     }
 
     /// Frames to send when the connection opens.

@@ -41,6 +41,13 @@ export interface RawReceived {
   durable?: Uint8Array;
 }
 
+/** What `RawSealedClient.receive` returns for a complete message. */
+export type RawSealedEvent =
+  | { kind: "sealed"; seq: bigint; body: Uint8Array }
+  | { kind: "caughtUp" }
+  | { kind: "stored"; version: Uint8Array }
+  | { kind: "compacted" };
+
 /** What a store knows is stored (`RawStore.stats`). */
 export interface RawStoreStats {
   /** Journal records not yet folded into a checkpoint. */

@@ -236,3 +236,34 @@ fn to_remote(section: OpsSection) -> Vec<RemoteOp> {
         })
         .collect()
 }
+
+/// An update holding no operation: what a side that may only read answers
+/// (it tells the peer it is in sync, and gives it nothing).
+pub(crate) fn empty_update() -> Vec<u8> {
+    let section = OpsSection {
+        table: Vec::new(),
+        runs: Vec::new(),
+        texts: Vec::new(),
+    };
+    let mut w = Writer::default();
+    ops::write(&mut w, &section);
+    envelope::seal(Kind::Update, &w.into_bytes())
+}
+
+/// Whether `bytes`, an update or a snapshot, holds any operation (a
+/// snapshot always counts as holding some), checked without merging.
+///
+/// # Errors
+/// [`Error::Decode`] when the bytes are neither.
+pub(crate) fn holds_operations(bytes: &[u8]) -> Result<bool, Error> {
+    let (kind, mut r) = envelope::open(bytes)?;
+    match kind {
+        Kind::Update => {
+            let section = ops::read(&mut r)?;
+            r.finish()?;
+            Ok(!section.runs.is_empty())
+        }
+        Kind::Snapshot => Ok(true),
+        Kind::Record | Kind::Checkpoint => Err(DecodeError::WrongKind(kind as u8).into()),
+    }
+}

@@ -7,19 +7,34 @@ import { withCode } from "../errors.js";
 import { Backoff } from "./backoff.js";
 import { ServerLink, splitChannel } from "./server-link.js";
 
+/** What a token lets a peer do in the room, as the server attests it. */
+export type Role = "read" | "write";
+
 /** A member of the room as the signaling server describes it. */
 export interface SignalPeer {
   peer: string;
   browser?: string;
+  /** Set when the server checks tokens: what this peer's token grants. */
+  role?: Role;
 }
 
+/**
+ * An access token for the room (see the README): the token, or a function
+ * that fetches one, called again before each reconnection (so an expired
+ * token is replaced).
+ */
+export type TokenSource = string | (() => string | Promise<string>);
+
+/** The close code of a join the server refused (no valid token) or of a reader that wrote. */
+const FORBIDDEN = 4003;
+
 export interface SignalingHandlers {
-  /** The socket is open and the room joined (again): these are there. */
-  joined(peers: SignalPeer[]): void;
+  /** The socket is open and the room joined (again): these are there; `role` is this peer's, when the server checks tokens. */
+  joined(peers: SignalPeer[], role: Role | undefined): void;
   peerJoined(peer: SignalPeer): void;
   peerLeft(peer: string): void;
   signal(from: string, data: unknown): void;
-  /** The server syncs the room with its replica over this link (again after each reconnect). */
+  /** The server keeps the room: its replica, or its sealed records, over this link (again after each reconnect). */
   server(link: ServerLink): void;
   /** The socket closed; it is being reopened. */
   lost(reason: string): void;
@@ -45,8 +60,13 @@ export class SignalingClient {
     readonly room: string,
     readonly peer: string,
     readonly browser: string | undefined,
-    /** Whether to sync with the server's replica of the room, where it has one. */
-    readonly sync: boolean,
+    /**
+     * What the server keeps of the room, where it keeps rooms: `"sync"`, a
+     * replica to sync with; `{ sealed }`, opaque records of an encrypted room
+     * under the name of its key; `"none"`: nothing, it only introduces peers.
+     */
+    readonly kept: "sync" | { sealed: string } | "none",
+    readonly token: TokenSource | undefined,
     readonly handlers: SignalingHandlers,
   ) {
     this.#connect();
@@ -108,6 +128,18 @@ export class SignalingClient {
       if (this.#closed || this.#socket !== socket) return;
       const reason = e.reason || (wasOpen ? "connection lost" : "unreachable");
       this.handlers.lost(reason);
+      if (e.code === FORBIDDEN) {
+        // "token-expired: ...": the code, then why.
+        const code = (reason.split(":")[0] ?? "forbidden").toUpperCase().replace(/-/g, "_");
+        this.handlers.error(withCode(new Error(`signaling server refused: ${reason}`), `SIGNALING_${code}`));
+        // The same token would be refused again; a function may fetch a new one.
+        if (typeof this.token !== "function") {
+          this.#closed = true;
+          return;
+        }
+        this.#retry = setTimeout(() => this.#connect(), this.#backoff.next());
+        return;
+      }
       // Closed by this client to start over: said already, by whoever broke the session.
       if (this.#restarted !== socket && (!wasOpen || e.code !== 1000)) {
         this.handlers.error(withCode(new Error(`signaling server ${this.url}: ${reason} (code ${e.code})`), "SIGNALING_UNAVAILABLE"));
@@ -130,6 +162,33 @@ export class SignalingClient {
     socket.close(4002, "sync session restarted");
   }
 
+  /** Joins the room, with a token when the server needs one. */
+  async #join(sync: boolean, auth: boolean): Promise<void> {
+    const socket = this.#socket;
+    let token: string | undefined;
+    if (auth && this.token !== undefined) {
+      try {
+        token = typeof this.token === "function" ? await this.token() : this.token;
+        if (typeof token !== "string") throw new TypeError(`got ${typeof token}`);
+      } catch (err) {
+        this.handlers.error(withCode(new Error(`the token function failed: ${String(err)}`, { cause: err }), "TOKEN_UNAVAILABLE"));
+        // Tried again with backoff, like a lost connection (said once: here).
+        this.#restarted = socket;
+        socket?.close(1000, "no token");
+        return;
+      }
+    }
+    if (this.#socket !== socket) return; // reconnected or closed meanwhile
+    this.#send({
+      type: "join",
+      room: this.room,
+      peer: this.peer,
+      ...(this.browser ? { browser: this.browser } : {}),
+      ...(!sync || this.kept === "none" ? {} : this.kept === "sync" ? { sync: true } : { sealed: this.kept.sealed }),
+      ...(token !== undefined ? { token } : {}),
+    });
+  }
+
   #message(data: unknown): void {
     let m: { type?: string; [k: string]: unknown };
     try {
@@ -142,7 +201,7 @@ export class SignalingClient {
       case "joined": {
         this.#open = true;
         this.#backoff.reset();
-        this.handlers.joined((m.peers as SignalPeer[]) ?? []);
+        this.handlers.joined(((m.peers as unknown[]) ?? []).map(signalPeer), role(m.role));
         const socket = this.#socket;
         if (typeof m.channel === "number" && socket) {
           this.#endServer("superseded");
@@ -159,7 +218,7 @@ export class SignalingClient {
         break;
       }
       case "peer-joined":
-        this.handlers.peerJoined({ peer: String(m.peer), ...(m.browser ? { browser: String(m.browser) } : {}) });
+        this.handlers.peerJoined(signalPeer(m));
         break;
       case "peer-left":
         this.handlers.peerLeft(String(m.peer));
@@ -172,17 +231,25 @@ export class SignalingClient {
           this.handlers.error(withCode(new Error(`signaling server speaks version ${String(m.version)}, this client 1`), "SIGNALING_VERSION"));
         }
         // Joined once the server has said what it offers: sync only where it holds replicas.
-        this.#send({
-          type: "join",
-          room: this.room,
-          peer: this.peer,
-          ...(this.browser ? { browser: this.browser } : {}),
-          ...(this.sync && m.sync === true ? { sync: true } : {}),
-        });
+        void this.#join(m.sync === true, m.auth === true);
         break;
       case "error":
         this.handlers.error(withCode(new Error(`signaling server: ${String(m.reason)}`), `SIGNALING_${String(m.code).toUpperCase().replace(/-/g, "_")}`));
         break;
     }
   }
+}
+
+function role(value: unknown): Role | undefined {
+  return value === "read" || value === "write" ? value : undefined;
+}
+
+/** A peer of a `joined` or `peer-joined` message. */
+function signalPeer(value: unknown): SignalPeer {
+  const m = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
+  const peer: SignalPeer = { peer: String(m.peer) };
+  if (m.browser) peer.browser = String(m.browser);
+  const r = role(m.role);
+  if (r) peer.role = r;
+  return peer;
 }

@@ -219,6 +219,12 @@ impl Replicas {
         }
     }
 
+    /// After a failed write or load elsewhere (a sealed room's): as
+    /// [`failed`](Self::failed).
+    pub fn storage_failed(self: &Arc<Self>, error: &StorageError) {
+        self.failed(error);
+    }
+
     /// After a failed write or load: if it left the file's state unknown
     /// (returns true then), the storage is unusable until reopened: the
     /// failure is reported and the recovery started, once.

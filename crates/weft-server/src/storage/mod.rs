@@ -36,9 +36,11 @@
 //! queries here are plain SQL.
 
 mod error;
+mod sealed;
 mod sqlite;
 
 pub use error::StorageError;
+pub use sealed::SealedLoaded;
 
 use sqlite::Refused;
 use sqlx::SqlitePool;
@@ -127,6 +129,9 @@ struct Write {
     entry: Box<dyn FnOnce(u64) -> Vec<u8> + Send>,
     delete_records: Vec<u64>,
     delete_checkpoints: Vec<u64>,
+    /// Also deletes every record with a key up to this one, and every
+    /// checkpoint but the new one (a sealed room's compaction).
+    delete_through: Option<u64>,
 }
 
 impl Storage {
@@ -291,6 +296,7 @@ impl Storage {
             entry: Box::new(move |key| journal::encode_record(key, &update)),
             delete_records: Vec::new(),
             delete_checkpoints: Vec::new(),
+            delete_through: None,
         };
         self.write(room, write).await
     }
@@ -319,6 +325,7 @@ impl Storage {
             delete_records: std::mem::take(&mut planned.records),
             delete_checkpoints: std::mem::take(&mut planned.checkpoints),
             entry: Box::new(move |key| planned.entry(key)),
+            delete_through: None,
         };
         self.write(room, write).await
     }
@@ -464,6 +471,18 @@ async fn transact(pool: &SqlitePool, room: &str, write: Write) -> Result<(u64, u
         sqlx::query("DELETE FROM checkpoints WHERE room = $1 AND key = $2")
             .bind(room)
             .bind(to_sql(k))
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(through) = write.delete_through {
+        sqlx::query("DELETE FROM records WHERE room = $1 AND key <= $2")
+            .bind(room)
+            .bind(to_sql(through))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM checkpoints WHERE room = $1 AND key <> $2")
+            .bind(room)
+            .bind(to_sql(key))
             .execute(&mut *tx)
             .await?;
     }

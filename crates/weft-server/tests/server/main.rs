@@ -1,6 +1,7 @@
 //! The server over real sockets on loopback: signaling, sync with its
 //! replicas, their storage failing and their idle timers.
 
+mod auth;
 mod budget;
 mod caps;
 mod client;
@@ -8,6 +9,7 @@ mod config;
 mod idle;
 mod peer;
 mod relay;
+mod sealed;
 mod shutdown;
 mod slow_readers;
 mod storage_failure;

@@ -9,16 +9,21 @@
 //! under `unshare --user --map-root-user --mount` (as root or not, where
 //! user namespaces are allowed), and only that run does the work.
 
-use crate::client::start;
-use crate::peer::{health_with_status, metric, random_text, Peer};
-use serde_json::Value;
+use crate::client::{closed, connect, send, start, Socket};
+use crate::peer::{health_with_status, metric, next_text, random_text, send_frame, Peer};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::SqlitePool;
+use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use tempfile::TempDir;
+use tokio_tungstenite::tungstenite::Message;
+use weft::sync::{Budget, SealedChannel, SealedMessage};
 use weft_server::storage::Storage;
 use weft_server::Config;
 
@@ -29,14 +34,30 @@ const LONG: Duration = Duration::from_secs(30);
 
 #[test]
 fn a_failed_commit_is_reported_and_nothing_is_acknowledged_until_the_storage_recovers() {
-    let name = "storage_failure::a_failed_commit_is_reported_and_nothing_is_acknowledged_until_the_storage_recovers";
+    in_mount_namespace(
+        "storage_failure::a_failed_commit_is_reported_and_nothing_is_acknowledged_until_the_storage_recovers",
+        disk_full,
+    );
+}
+
+#[test]
+fn a_sealed_room_failing_to_store_is_reported_and_recovered_too() {
+    in_mount_namespace(
+        "storage_failure::a_sealed_room_failing_to_store_is_reported_and_recovered_too",
+        sealed_disk_full,
+    );
+}
+
+/// Runs `scenario` in this test binary run again in a mount namespace of
+/// its own (the test `name` alone); fails with its output if it fails.
+fn in_mount_namespace<F: Future<Output = ()>>(name: &str, scenario: impl FnOnce() -> F) {
     if std::env::var_os(INSIDE).is_some() {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        return runtime.block_on(disk_full());
+        return runtime.block_on(scenario());
     }
     let out = Command::new("unshare")
         .args([
@@ -58,6 +79,27 @@ fn a_failed_commit_is_reported_and_nothing_is_acknowledged_until_the_storage_rec
         "the run in a mount namespace failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
+}
+
+/// A tmpfs of 1 MiB mounted on a new temporary directory, and a server
+/// storing rooms in it.
+async fn tiny_disk() -> (TempDir, PathBuf, crate::client::Server) {
+    let mount = tempfile::tempdir().unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "weft-test"])
+        .arg(mount.path())
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount tmpfs");
+    let data = mount.path().join("data");
+    let server = start(Config {
+        data_dir: Some(data.clone()),
+        // Longer than the test: rooms stay loaded.
+        room_idle: Duration::from_secs(600),
+        ..Config::default()
+    })
+    .await;
+    (mount, data, server)
 }
 
 /// Writes zeros to `file` until the file system is full.
@@ -84,21 +126,7 @@ async fn health_until(addr: SocketAddr, wanted: impl Fn(u16, &Value) -> bool) ->
 }
 
 async fn disk_full() {
-    let mount = tempfile::tempdir().unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "weft-test"])
-        .arg(mount.path())
-        .status()
-        .unwrap();
-    assert!(mounted.success(), "mount tmpfs");
-    let data = mount.path().join("data");
-    let server = start(Config {
-        data_dir: Some(data.clone()),
-        // Longer than the test: rooms stay loaded.
-        room_idle: Duration::from_secs(600),
-        ..Config::default()
-    })
-    .await;
+    let (mount, data, server) = tiny_disk().await;
     let addr = server.addr;
     let (code, ok) = health_with_status(addr).await;
     assert_eq!((code, &ok["status"]), (200, &"ok".into()), "{ok}");
@@ -213,4 +241,96 @@ async fn disk_full() {
     assert_eq!(b.doc.to_string(), bob_text);
     assert_eq!(bob_text, "bob's line, stored\n");
     storage.close().await;
+}
+
+/// A connection with an encrypted room open (the sealed-room protocol).
+struct Sealed {
+    ws: Socket,
+    channel: u32,
+    reassembly: SealedChannel,
+}
+
+impl Sealed {
+    /// Joins `room` sealed and opens it past record `after`; waits for
+    /// `CaughtUp`.
+    async fn open(addr: SocketAddr, room: &str, after: u64) -> Sealed {
+        let mut ws = connect(addr).await;
+        let join = json!({"type": "join", "room": room, "peer": "p", "sealed": "k3y"});
+        send(&mut ws, join).await;
+        let joined = next_text(&mut ws).await;
+        assert_eq!(joined["type"], "joined", "{joined}");
+        let channel = u32::try_from(joined["channel"].as_u64().unwrap()).unwrap();
+        let mut sealed = Sealed {
+            ws,
+            channel,
+            reassembly: SealedChannel::client(&Budget::default()),
+        };
+        sealed.send(SealedMessage::Open { after }).await;
+        while !matches!(sealed.next().await, SealedMessage::CaughtUp { .. }) {}
+        sealed
+    }
+
+    async fn send(&mut self, message: SealedMessage) {
+        for frame in message.to_frames() {
+            send_frame(&mut self.ws, self.channel, &frame).await;
+        }
+    }
+
+    async fn next(&mut self) -> SealedMessage {
+        tokio::time::timeout(LONG, async {
+            loop {
+                let message = self.ws.next().await.expect("open").expect("readable");
+                if let Message::Binary(bytes) = message {
+                    if let Some(m) = self.reassembly.receive(&bytes[1..]).unwrap() {
+                        return m;
+                    }
+                }
+            }
+        })
+        .await
+        .expect("a message in time")
+    }
+
+    /// Appends `body`; returns the number it was stored as.
+    async fn append(&mut self, body: &[u8]) -> u64 {
+        self.send(SealedMessage::Append {
+            body: body.to_vec(),
+        })
+        .await;
+        match self.next().await {
+            SealedMessage::Stored { seq } => seq,
+            other => panic!("expected Stored, got {other:?}"),
+        }
+    }
+}
+
+/// A server keeping only an encrypted room: its failed write makes the
+/// storage unusable, which must be reported and recovered as for plain
+/// rooms (no plain room's write is there to notice it).
+async fn sealed_disk_full() {
+    let (mount, _data, server) = tiny_disk().await;
+    let addr = server.addr;
+    let mut sealed = Sealed::open(addr, "secret", 0).await;
+    assert_eq!(sealed.append(b"first sealed record").await, 1);
+    let filler = mount.path().join("filler");
+    fill(&filler);
+    let body = random_text(64 * 1024, 3);
+    sealed
+        .send(SealedMessage::Append {
+            body: body.clone().into_bytes(),
+        })
+        .await;
+    // Not stored, so not acknowledged: the connection is closed instead
+    // (the client resends on its next one).
+    closed(&mut sealed.ws).await;
+    let (code, failed) = health_until(addr, |_, h| h["status"] == "storage-failed").await;
+    assert_eq!(code, 503, "{failed}");
+    assert_eq!(failed["storage"]["failures"], 1, "{failed}");
+    std::fs::remove_file(&filler).unwrap();
+    let (code, recovered) = health_until(addr, |_, h| h["status"] == "ok").await;
+    assert_eq!(code, 200, "{recovered}");
+    let mut again = Sealed::open(addr, "secret", 1).await;
+    assert!(again.append(body.as_bytes()).await > 1);
+    drop((sealed, again));
+    server.shutdown().await;
 }

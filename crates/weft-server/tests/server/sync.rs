@@ -12,39 +12,47 @@ use weft::{Doc, IndexUnit::CodePoint, Version};
 use weft_server::{close, Config};
 
 /// A client's replica of one room, synced with the server over `ws`.
-struct Client {
-    ws: Socket,
-    doc: Doc,
-    session: Session,
+pub struct Client {
+    pub ws: Socket,
+    pub doc: Doc,
+    pub session: Session,
     channel: u8,
+    /// The server's `joined` message.
+    pub joined: serde_json::Value,
 }
 
 impl Client {
     /// Joins `room` with sync and says Hello.
-    async fn join(addr: std::net::SocketAddr, room: &str, peer: &str, replica: u64) -> Client {
+    pub async fn join(addr: std::net::SocketAddr, room: &str, peer: &str, replica: u64) -> Client {
+        let join = json!({"type": "join", "room": room, "peer": peer, "sync": true});
+        Client::join_with(addr, join, Doc::new(replica), Session::new()).await
+    }
+
+    /// Sends `join` (which must ask for sync), then `session`'s Hello for `doc`.
+    pub async fn join_with(
+        addr: std::net::SocketAddr,
+        join: serde_json::Value,
+        doc: Doc,
+        mut session: Session,
+    ) -> Client {
         let mut ws = connect(addr).await;
-        send(
-            &mut ws,
-            json!({"type": "join", "room": room, "peer": peer, "sync": true}),
-        )
-        .await;
+        send(&mut ws, join).await;
         let joined = recv(&mut ws).await;
         assert_eq!(joined["type"], "joined", "{joined}");
         let channel = joined["channel"].as_u64().expect("a sync channel") as u8;
-        let doc = Doc::new(replica);
-        let mut session = Session::new();
         let hello = session.start(&doc);
         let mut client = Client {
             ws,
             doc,
             session,
             channel,
+            joined,
         };
         client.send(hello).await;
         client
     }
 
-    async fn send(&mut self, frames: Vec<Vec<u8>>) {
+    pub async fn send(&mut self, frames: Vec<Vec<u8>>) {
         for frame in frames {
             let mut message = vec![self.channel];
             message.extend(frame);
@@ -52,14 +60,14 @@ impl Client {
         }
     }
 
-    async fn edit(&mut self, index: usize, text: &str) {
+    pub async fn edit(&mut self, index: usize, text: &str) {
         self.doc.insert(index, text, CodePoint).unwrap();
         let frames = self.session.outgoing(&mut self.doc);
         self.send(frames).await;
     }
 
     /// Handles frames until the server reports `version` stored.
-    async fn until_durable(&mut self, version: &Version) {
+    pub async fn until_durable(&mut self, version: &Version) {
         let mut stored = Version::new();
         tokio::time::timeout(Duration::from_secs(10), async {
             while !stored.includes(version) {
@@ -82,7 +90,7 @@ impl Client {
     }
 
     /// Handles frames until `done` holds for the document (10 s at most).
-    async fn until(&mut self, done: impl Fn(&Doc) -> bool) {
+    pub async fn until(&mut self, done: impl Fn(&Doc) -> bool) {
         tokio::time::timeout(Duration::from_secs(10), async {
             while !(done(&self.doc) && self.session.is_synced()) {
                 let message = self.ws.next().await.expect("open").expect("readable");

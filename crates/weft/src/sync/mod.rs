@@ -21,10 +21,16 @@
 //! the sessions sharing a [`Budget`] buffer at most its limit between them. Everything is idempotent: duplicates change nothing, and after
 //! a reconnect a new session's handshake resumes where things were.
 //!
+//! An encrypted room is kept on a server that cannot read it with the
+//! sealed-room protocol instead ([`SealedChannel`]): opaque records and
+//! checkpoints, stored and replayed.
+//!
 //! The bytes are described in `docs/format.md`.
 
 mod budget;
 pub(crate) mod frame;
+mod sealed;
+mod sealed_client;
 mod session;
 
 #[cfg(test)]
@@ -32,4 +38,6 @@ mod tests;
 
 pub use budget::{Budget, DEFAULT_BUDGET};
 pub use frame::{MAX_FRAME, PROTOCOL_VERSION};
+pub use sealed::{SealedChannel, SealedMessage};
+pub use sealed_client::{SealedClient, SealedEvent};
 pub use session::{Received, Session, SyncError, DEFAULT_MAX_MESSAGE, MAX_PRESENCE};

@@ -2,6 +2,7 @@
 
 use super::budget::Budget;
 use super::frame::{split, FrameError, Reassembly};
+use crate::update::{empty_update, holds_operations};
 use crate::{DecodeError, Doc, Error, IndexUnit, Patch, Version};
 use std::fmt;
 
@@ -39,6 +40,9 @@ pub enum SyncError {
         /// The limit in bytes of the budget that has too little left.
         limit: usize,
     },
+    /// The peer may only read (see [`Session::peer_reads_only`]) and sent
+    /// an update holding operations; none was merged.
+    ReadOnly,
 }
 
 impl fmt::Display for SyncError {
@@ -51,6 +55,7 @@ impl fmt::Display for SyncError {
                 f,
                 "messages arriving would hold more than the {limit} bytes their budget allows"
             ),
+            SyncError::ReadOnly => write!(f, "the peer may only read, yet sent changes"),
         }
     }
 }
@@ -89,6 +94,10 @@ pub struct Session {
     /// Likewise a durable report asked for before our `Hello`.
     durable_waiting: Option<Version>,
     max_message: usize,
+    /// Whether this side sends its operations (false: it may only read).
+    sends: bool,
+    /// Whether the peer's operations are merged (false: it may only read).
+    accepts: bool,
 }
 
 impl Default for Session {
@@ -115,6 +124,8 @@ impl Session {
             presence_waiting: None,
             durable_waiting: None,
             max_message,
+            sends: true,
+            accepts: true,
         }
     }
 
@@ -124,6 +135,24 @@ impl Session {
     /// limit between them.
     pub fn with_budget(mut self, budget: &Budget) -> Session {
         self.reassembly = Reassembly::new(budget.clone());
+        self
+    }
+
+    /// This session, for a side that may only read (a role granted by the
+    /// server): it sends none of its operations, so edits made on this side
+    /// stay here. Its answer to the peer's `Hello` is an empty update, which
+    /// still tells the peer it is in sync.
+    pub fn reads_only(mut self) -> Session {
+        self.sends = false;
+        self
+    }
+
+    /// This session, for a peer that may only read: an update from it that
+    /// holds any operation is refused with [`SyncError::ReadOnly`] before
+    /// anything is merged. (Its empty answers, presence and durable reports
+    /// are accepted.)
+    pub fn peer_reads_only(mut self) -> Session {
+        self.accepts = false;
         self
     }
 
@@ -238,6 +267,9 @@ impl Session {
                 out.frames.extend(self.answer(doc, theirs)?);
             }
             UPDATE => {
+                if !self.accepts && holds_operations(body).map_err(SyncError::Update)? {
+                    return Err(SyncError::ReadOnly);
+                }
                 let (patches, sent) = doc.apply_update_in(body, unit).map_err(SyncError::Update)?;
                 out.patches = patches;
                 if let Some(has) = &mut self.peer_has {
@@ -278,6 +310,18 @@ impl Session {
     /// arrives, and the first answer is on its way. So no request costs
     /// more than its own size again, but the first `Hello`.
     fn answer(&mut self, doc: &mut Doc, theirs: Version) -> Result<Vec<Vec<u8>>, SyncError> {
+        if !self.sends {
+            // Nothing of ours goes out, but the answer still does.
+            let first = self.peer_has.is_none();
+            self.peer_has
+                .get_or_insert_with(Version::default)
+                .merge(&theirs);
+            return Ok(if first {
+                message(UPDATE, &empty_update())
+            } else {
+                Vec::new()
+            });
+        }
         let ours = doc.version();
         if let Some(has) = &mut self.peer_has {
             has.merge(&theirs);
@@ -305,6 +349,9 @@ impl Session {
     /// from another peer). Empty until the handshake is done, or when the
     /// peer has everything.
     pub fn outgoing(&mut self, doc: &mut Doc) -> Vec<Vec<u8>> {
+        if !self.sends {
+            return Vec::new();
+        }
         let Some(has) = &mut self.peer_has else {
             return Vec::new();
         };

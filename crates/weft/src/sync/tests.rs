@@ -686,3 +686,79 @@ fn mutated_conversations_never_panic_and_refusals_change_nothing() {
         }
     }
 }
+
+/// Delivers frames both ways until neither side has more to say; the first
+/// refusal by `sessions[i]` is returned.
+fn pump(
+    docs: &mut [Doc; 2],
+    sessions: &mut [Session; 2],
+    mut queues: [Vec<Vec<u8>>; 2],
+) -> Result<(), (usize, SyncError)> {
+    while queues.iter().any(|q| !q.is_empty()) {
+        for from in 0..2 {
+            let to = 1 - from;
+            for frame in std::mem::take(&mut queues[from]) {
+                let got = sessions[to]
+                    .receive(&mut docs[to], &frame, CodePoint)
+                    .map_err(|e| (to, e))?;
+                queues[to].extend(got.frames);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn a_reader_receives_everything_and_sends_nothing() {
+    let mut docs = [Doc::new(1), Doc::new(2)];
+    docs[0].insert(0, "written", CodePoint).unwrap();
+    docs[1].insert(0, "kept here ", CodePoint).unwrap();
+    let mut sessions = [
+        Session::new().peer_reads_only(),
+        Session::new().reads_only(),
+    ];
+    let hellos = [sessions[0].start(&docs[0]), sessions[1].start(&docs[1])];
+    pump(&mut docs, &mut sessions, hellos).unwrap();
+    assert!(sessions[0].is_synced() && sessions[1].is_synced());
+    assert_eq!(docs[0].to_string(), "written");
+    assert!(docs[1].to_string().contains("written"));
+    // Later edits of the reader stay with it; the writer's still arrive.
+    docs[1].insert(0, "more ", CodePoint).unwrap();
+    assert!(sessions[1].outgoing(&mut docs[1]).is_empty());
+    docs[0].insert(7, "!", CodePoint).unwrap();
+    let frames = sessions[0].outgoing(&mut docs[0]);
+    pump(&mut docs, &mut sessions, [frames, Vec::new()]).unwrap();
+    assert_eq!(docs[0].to_string(), "written!");
+    assert!(docs[1].to_string().contains("written!"));
+}
+
+#[test]
+fn a_reader_that_sends_operations_is_refused_and_nothing_merges() {
+    let mut docs = [Doc::new(1), Doc::new(2)];
+    docs[0].insert(0, "written", CodePoint).unwrap();
+    docs[1].insert(0, "forged", CodePoint).unwrap();
+    let before = docs[0].version();
+    // A hostile reader runs an ordinary session.
+    let mut sessions = [Session::new().peer_reads_only(), Session::new()];
+    let hellos = [sessions[0].start(&docs[0]), sessions[1].start(&docs[1])];
+    let refused = pump(&mut docs, &mut sessions, hellos).unwrap_err();
+    assert_eq!(refused, (0, SyncError::ReadOnly));
+    assert_eq!(docs[0].to_string(), "written");
+    assert_eq!(docs[0].version(), before);
+    // Even operations the writer already has are refused: a reader sends none.
+    let mut copy = docs[0].clone();
+    let mut reader = Session::new();
+    let mut writer = Session::new().peer_reads_only();
+    for f in reader.start(&copy) {
+        writer.receive(&mut docs[0], &f, CodePoint).unwrap();
+    }
+    let snapshot = copy.encode_snapshot().unwrap();
+    let mut refused = None;
+    for f in frames_of(2, &snapshot) {
+        if let Err(e) = writer.receive(&mut docs[0], &f, CodePoint) {
+            refused = Some(e);
+        }
+    }
+    assert_eq!(refused, Some(SyncError::ReadOnly));
+    assert_eq!(docs[0].version(), before);
+}
