@@ -12,6 +12,9 @@ use weft_server::{Config, LimitError, Limits};
 /// The Weft server: signaling for WebRTC and a stored replica of each room
 /// at /signal (WebSocket), JSON counts and caps at /health.
 ///
+/// Every flag can also be set by the environment variable shown beside it
+/// (the flag wins when both are given).
+///
 /// Stops on Ctrl-C or SIGTERM: every connection is closed with 1001 and the
 /// process exits within 3 seconds whatever clients do.
 #[derive(Debug, Parser)]
@@ -25,13 +28,18 @@ use weft_server::{Config, LimitError, Limits};
 )]
 pub struct Cli {
     /// IP address to listen on
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    #[arg(
+        long,
+        env = "WEFT_BIND",
+        value_name = "ADDR",
+        default_value = "127.0.0.1"
+    )]
     bind: IpAddr,
     /// Port (0: any free port)
     #[arg(long, value_name = "N", env = "PORT", default_value_t = 8080)]
     port: u16,
     /// Also serve the files in DIR
-    #[arg(long = "static", value_name = "DIR")]
+    #[arg(long = "static", value_name = "DIR", env = "WEFT_STATIC")]
     static_dir: Option<PathBuf>,
     /// Keep rooms in DIR (one SQLite file, weft.sqlite3, created if missing)
     #[arg(
@@ -42,10 +50,15 @@ pub struct Cli {
     )]
     data_dir: PathBuf,
     /// Keep rooms in memory only: they are gone when the server stops
-    #[arg(long, conflicts_with = "data_dir")]
+    /// (--data is then ignored)
+    #[arg(
+        long,
+        env = "WEFT_MEMORY",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     memory: bool,
     /// Unload a room nobody has synced for this long (seconds, 1 to 86400)
-    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, env = "WEFT_ROOM_IDLE_SECS", value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     room_idle_secs: u64,
     /// Require an access token to join a room: an HS256 JWT signed with the
     /// secret in FILE (at least 32 bytes), naming the room (or a prefix
@@ -101,75 +114,84 @@ const LIMITS: &str = "Limits (a value out of range is refused at start-up)";
 
 const MEMORY: &str = "Memory for queues is at most max-queued-bytes, plus per \
 connection one message being written and up to 2 x max-message-bytes being \
-read.";
+read; sync messages being received hold at most max-sync-receive-bytes.";
 
 /// One flag per field of [`Limits`], named as in [`LimitError`].
 #[derive(Debug, Args)]
 struct LimitFlags {
     /// Largest message a client may send, 1024 to 16777216
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_message_bytes)]
+    #[arg(long, env = "WEFT_MAX_MESSAGE_BYTES", value_name = "N", default_value_t = Limits::default().max_message_bytes)]
     max_message_bytes: usize,
     /// Rooms one connection may be in, 1 to 1024
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_rooms_per_connection)]
+    #[arg(long, env = "WEFT_MAX_ROOMS", value_name = "N", default_value_t = Limits::default().max_rooms_per_connection)]
     max_rooms: usize,
     /// Peers in one room, 2 to 100000
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_peers_per_room)]
+    #[arg(long, env = "WEFT_MAX_PEERS_PER_ROOM", value_name = "N", default_value_t = Limits::default().max_peers_per_room)]
     max_peers_per_room: usize,
     /// Peers in one room from one address (an IPv4 address or an IPv6 /64;
     /// behind a proxy every client has the proxy's), 1 to 100000
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_peers_per_address)]
+    #[arg(long, env = "WEFT_MAX_PEERS_PER_ADDRESS", value_name = "N", default_value_t = Limits::default().max_peers_per_address)]
     max_peers_per_address: usize,
     /// Open connections; more are closed with 1013, 1 to 1000000
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    #[arg(long, env = "WEFT_MAX_CONNECTIONS", value_name = "N", default_value_t = Limits::default().max_connections)]
     max_connections: usize,
     /// Rooms on the server; joining more is refused with server-full, 1 to
     /// 10000000
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_rooms)]
+    #[arg(long, env = "WEFT_MAX_TOTAL_ROOMS", value_name = "N", default_value_t = Limits::default().max_rooms)]
     max_total_rooms: usize,
     /// Messages a connection may send per second on average, above 0 to
     /// 1000000
-    #[arg(long, value_name = "R", default_value_t = Limits::default().messages_per_second)]
+    #[arg(long, env = "WEFT_MESSAGES_PER_SECOND", value_name = "R", default_value_t = Limits::default().messages_per_second)]
     messages_per_second: f64,
     /// `None`: the default burst, or the rate if higher (a burst smaller
     /// than the rate would make the rate unreachable).
-    #[arg(long, value_name = "N", help = burst_help(" "), long_help = burst_help("\n\n"))]
+    #[arg(long, env = "WEFT_MESSAGE_BURST", value_name = "N", help = burst_help(" "), long_help = burst_help("\n\n"))]
     message_burst: Option<f64>,
     /// Close a connection that sends nothing for this long (4000), 1 to
     /// 86400
-    #[arg(long, value_name = "N", default_value_t = Limits::default().idle_timeout.as_secs())]
+    #[arg(long, env = "WEFT_IDLE_TIMEOUT_SECS", value_name = "N", default_value_t = Limits::default().idle_timeout.as_secs())]
     idle_timeout_secs: u64,
     /// Close a connection that takes longer than this to accept one
     /// message: it stopped reading (4001), 1 to 86400
-    #[arg(long, value_name = "N", default_value_t = Limits::default().write_timeout.as_secs())]
+    #[arg(long, env = "WEFT_WRITE_TIMEOUT_SECS", value_name = "N", default_value_t = Limits::default().write_timeout.as_secs())]
     write_timeout_secs: u64,
     /// Messages waiting for one client before more are refused
     /// (peer-not-reading), 1 to 1000000
-    #[arg(long, value_name = "N", default_value_t = Limits::default().queue_messages)]
+    #[arg(long, env = "WEFT_QUEUE_MESSAGES", value_name = "N", default_value_t = Limits::default().queue_messages)]
     queue_messages: usize,
     /// ...and bytes, 2 x max-message-bytes to 1073741824
-    #[arg(long, value_name = "N", default_value_t = Limits::default().queue_bytes)]
+    #[arg(long, env = "WEFT_QUEUE_BYTES", value_name = "N", default_value_t = Limits::default().queue_bytes)]
     queue_bytes: usize,
     /// Bytes waiting for all clients together before more are refused
     /// (server-busy), queue-bytes to 1099511627776
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_queued_bytes)]
+    #[arg(long, env = "WEFT_MAX_QUEUED_BYTES", value_name = "N", default_value_t = Limits::default().max_queued_bytes)]
     max_queued_bytes: usize,
     /// Sync frames (up to 16 KiB each) a connection may send per second on
     /// average, above 0 to 1000000
-    #[arg(long, value_name = "R", default_value_t = Limits::default().sync_frames_per_second)]
+    #[arg(long, env = "WEFT_SYNC_FRAMES_PER_SECOND", value_name = "R", default_value_t = Limits::default().sync_frames_per_second)]
     sync_frames_per_second: f64,
     /// ...and in a burst (a whole document uploaded at once), 1 to 1000000
-    #[arg(long, value_name = "N", default_value_t = Limits::default().sync_frame_burst)]
+    #[arg(long, env = "WEFT_SYNC_FRAME_BURST", value_name = "N", default_value_t = Limits::default().sync_frame_burst)]
     sync_frame_burst: f64,
     /// Bytes of sync frames waiting for one client; beyond them it is
     /// closed (4001) and resyncs on reconnecting, 16400 to 1099511627776 (all
     /// clients together stay within max-queued-bytes)
-    #[arg(long, value_name = "N", default_value_t = Limits::default().sync_queue_bytes)]
+    #[arg(long, env = "WEFT_SYNC_QUEUE_BYTES", value_name = "N", default_value_t = Limits::default().sync_queue_bytes)]
     sync_queue_bytes: usize,
     /// Rooms loaded in memory at once; idle ones are unloaded to load
     /// another, and joins are refused (1013) while none is idle, 1 to
     /// 10000000
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_loaded_rooms)]
+    #[arg(long, env = "WEFT_MAX_LOADED_ROOMS", value_name = "N", default_value_t = Limits::default().max_loaded_rooms)]
     max_loaded_rooms: usize,
+    /// Bytes of sync messages one connection may hold while their frames
+    /// arrive (a larger message cannot be received); beyond them it is
+    /// closed (1013), 16384 to 1099511627776
+    #[arg(long, env = "WEFT_SYNC_RECEIVE_BYTES", value_name = "N", default_value_t = Limits::default().sync_receive_bytes)]
+    sync_receive_bytes: usize,
+    /// ...and all connections together, sync-receive-bytes to
+    /// 1099511627776
+    #[arg(long, env = "WEFT_MAX_SYNC_RECEIVE_BYTES", value_name = "N", default_value_t = Limits::default().max_sync_receive_bytes)]
+    max_sync_receive_bytes: usize,
 }
 
 /// The burst's help, its default `between` the range and the default as
@@ -249,6 +271,8 @@ impl LimitFlags {
             sync_frame_burst: self.sync_frame_burst,
             sync_queue_bytes: self.sync_queue_bytes,
             max_loaded_rooms: self.max_loaded_rooms,
+            sync_receive_bytes: self.sync_receive_bytes,
+            max_sync_receive_bytes: self.max_sync_receive_bytes,
         }
     }
 }
@@ -261,6 +285,25 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_flag_has_its_environment_variable() {
+        let command = Cli::command();
+        let mut flags = 0;
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long().filter(|l| *l != "help") else {
+                continue;
+            };
+            let expected = match long {
+                "port" => "PORT".to_owned(),
+                _ => format!("WEFT_{}", long.replace('-', "_").to_uppercase()),
+            };
+            let env = arg.get_env().and_then(|e| e.to_str());
+            assert_eq!(env, Some(expected.as_str()), "--{long}");
+            flags += 1;
+        }
+        assert!(flags > 20, "only {flags} flags seen");
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! `storage`). The protocols are in `docs/format.md`.
 //!
 //! Routes: `GET /signal` (the WebSocket), `GET /health` (JSON counts beside
-//! their caps), `GET /metrics` (Prometheus text: connections, rooms, rooms
-//! loaded, bytes queued and stored, commit latency and failures), and,
+//! their caps, and the storage's state: 503 while it failed), `GET
+//! /metrics` (Prometheus text: connections, rooms, rooms loaded, bytes
+//! queued and stored, commit latency and failures, storage failures), and,
 //! when a static directory is configured, everything else from that
 //! directory (the demo app).
 
@@ -27,12 +28,14 @@ mod rate;
 mod replica;
 mod sealed;
 pub mod storage;
+mod storage_health;
 
 pub use limits::{LimitError, Limits};
 pub use protocol::SIGNAL_VERSION;
 
 use admission::Admission;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -117,15 +120,17 @@ pub async fn serve(
         None => None,
     };
     let (stop, stopped) = watch::channel(false);
+    // Sealed rooms share the storage: their failures count as the plain
+    // rooms' do, and so does the recovery.
+    let replicas = Replicas::new(storage.clone(), &limits, config.room_idle);
+    let failures = replicas.clone();
     let state = AppState {
         hub: Arc::new(Hub::new(&limits)),
-        sealed: Arc::new(sealed::SealedRooms::new(storage.clone())),
-        replicas: Replicas::new(
-            weft::sync::Budget::default(),
-            storage,
-            config.room_idle,
-            limits.max_loaded_rooms,
-        ),
+        sealed: Arc::new(sealed::SealedRooms::new(
+            storage.clone(),
+            Box::new(move |e| failures.storage_failed(e)),
+        )),
+        replicas,
         admission: Arc::new(Admission::new(limits.max_connections)),
         budget: Arc::new(Budget::new(limits.max_queued_bytes)),
         limits: Arc::new(limits),
@@ -201,12 +206,16 @@ async fn upgrade(
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let (room_reloads, room_unloads) = state.replicas.reloads_and_unloads();
     let snapshot = metrics::Snapshot {
         connections: state.admission.open(),
         rooms: state.hub.room_count(),
         rooms_loaded: state.replicas.room_count(),
         stored_bytes: state.replicas.stored_bytes().await,
         queued_bytes: state.budget.used(),
+        storage: state.replicas.storage_report(),
+        room_reloads,
+        room_unloads,
     };
     (
         [("content-type", "text/plain; version=0.0.4")],
@@ -214,9 +223,21 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// 200 with `status` `ok`, or 503 with `storage-failed` while the storage
+/// is unusable (nothing is acknowledged then); `storage` says since when
+/// and why, and keeps the last failure after the recovery.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    Json(serde_json::json!({
-        "status": "ok",
+    let storage = state.replicas.storage_report();
+    let (code, status) = match &storage {
+        Some(report) if report.failed => (StatusCode::SERVICE_UNAVAILABLE, "storage-failed"),
+        _ => (StatusCode::OK, "ok"),
+    };
+    let storage = match storage {
+        Some(report) => report.to_json(),
+        None => serde_json::json!({ "state": "memory" }),
+    };
+    let body = Json(serde_json::json!({
+        "status": status,
         "version": SIGNAL_VERSION,
         "connections": state.admission.open(),
         "max_connections": state.admission.max(),
@@ -226,5 +247,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         "max_rooms": state.hub.max_rooms(),
         "queued_bytes": state.budget.used(),
         "max_queued_bytes": state.budget.max(),
-    }))
+        "storage": storage,
+    }));
+    (code, body)
 }

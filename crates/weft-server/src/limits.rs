@@ -47,6 +47,12 @@ pub struct Limits {
     /// Rooms whose replica is in memory at once; loading another unloads
     /// idle ones first, and is refused (1013) while none is idle.
     pub max_loaded_rooms: usize,
+    /// Bytes of sync messages one connection may hold while their frames
+    /// arrive (its share of the next): a message larger than this cannot be
+    /// received, and a connection that would hold more is closed (1013).
+    pub sync_receive_bytes: usize,
+    /// ...and all connections together.
+    pub max_sync_receive_bytes: usize,
 }
 
 impl Default for Limits {
@@ -71,6 +77,10 @@ impl Default for Limits {
             // The largest update, and room for what follows it.
             sync_queue_bytes: 80 << 20,
             max_loaded_rooms: 10_000,
+            // The largest message a session accepts: one connection may
+            // upload a whole document, two at once hold all there is.
+            sync_receive_bytes: weft::sync::DEFAULT_MAX_MESSAGE,
+            max_sync_receive_bytes: weft::sync::DEFAULT_BUDGET,
         }
     }
 }
@@ -154,7 +164,20 @@ impl Limits {
             weft::sync::MAX_FRAME + 16,
             1 << 40,
         )?;
-        count("--max-loaded-rooms", self.max_loaded_rooms, 1, 10_000_000)
+        count("--max-loaded-rooms", self.max_loaded_rooms, 1, 10_000_000)?;
+        // A message of two frames at least.
+        count(
+            "--sync-receive-bytes",
+            self.sync_receive_bytes,
+            weft::sync::MAX_FRAME,
+            1 << 40,
+        )?;
+        count(
+            "--max-sync-receive-bytes",
+            self.max_sync_receive_bytes,
+            self.sync_receive_bytes,
+            1 << 40,
+        )
     }
 }
 

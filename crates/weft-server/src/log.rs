@@ -1,6 +1,6 @@
 //! Plain log lines on stderr: `LEVEL message`. `WEFT_SERVER_LOG=debug`
 //! shows every connection's requests; the default `info` shows connections
-//! opening and closing and anything refused.
+//! opening and closing and anything refused; `warn` and `error` show less.
 
 use std::sync::OnceLock;
 
@@ -13,6 +13,8 @@ pub enum Level {
     Info,
     /// Only what needs attention.
     Warn,
+    /// Only what stops the server from doing its job (the storage failed).
+    Error,
 }
 
 /// The level set by `WEFT_SERVER_LOG` (default `info`).
@@ -21,6 +23,7 @@ pub fn level() -> Level {
     *LEVEL.get_or_init(|| match std::env::var("WEFT_SERVER_LOG").as_deref() {
         Ok("debug") => Level::Debug,
         Ok("warn") => Level::Warn,
+        Ok("error") => Level::Error,
         _ => Level::Info,
     })
 }

@@ -1,7 +1,8 @@
 //! Counters for `/metrics`, in Prometheus' text format: what an operator
 //! graphs and alerts on (rooms loaded, connections, bytes stored, commit
-//! latency and failures).
+//! latency and failures, whether the storage is usable).
 
+use crate::storage_health::Report;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -59,6 +60,12 @@ pub struct Snapshot {
     pub stored_bytes: Option<u64>,
     /// Bytes waiting to be sent to clients.
     pub queued_bytes: usize,
+    /// The storage's state (`None`: not stored).
+    pub storage: Option<Report>,
+    /// Rooms loaded again after the storage was reopened.
+    pub room_reloads: u64,
+    /// Rooms unloaded (idle, stored).
+    pub room_unloads: u64,
 }
 
 /// The text format of `snapshot` and `commits`.
@@ -105,6 +112,40 @@ pub fn render(snapshot: &Snapshot, commits: &Commits) -> String {
             bytes,
         );
     }
+    if let Some(storage) = &snapshot.storage {
+        metric(
+            &mut out,
+            "weft_storage_failed",
+            "gauge",
+            "1 while the storage is unusable (a failed commit; nothing is acknowledged until it is reopened).",
+            f64::from(u8::from(storage.failed)),
+        );
+        #[allow(clippy::cast_precision_loss)]
+        let failures = storage.failures as f64;
+        metric(
+            &mut out,
+            "weft_storage_failures_total",
+            "counter",
+            "Times the storage became unusable.",
+            failures,
+        );
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let (reloads, unloads) = (snapshot.room_reloads as f64, snapshot.room_unloads as f64);
+    metric(
+        &mut out,
+        "weft_room_reloads_total",
+        "counter",
+        "Rooms loaded again after the storage was reopened.",
+        reloads,
+    );
+    metric(
+        &mut out,
+        "weft_room_unloads_total",
+        "counter",
+        "Idle rooms unloaded.",
+        unloads,
+    );
     let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
     #[allow(clippy::cast_precision_loss)]
     let failures = load(&commits.failures) as f64;
@@ -147,6 +188,14 @@ mod tests {
             rooms_loaded: 1,
             stored_bytes: Some(4096),
             queued_bytes: 0,
+            storage: Some(Report {
+                failed: true,
+                failures: 2,
+                last: None,
+                recovered_at: None,
+            }),
+            room_reloads: 5,
+            room_unloads: 7,
         };
         let text = render(&snapshot, &commits);
         for line in [
@@ -154,6 +203,10 @@ mod tests {
             "weft_rooms_loaded 1",
             "weft_stored_bytes 4096",
             "weft_commit_failures_total 1",
+            "weft_storage_failed 1",
+            "weft_storage_failures_total 2",
+            "weft_room_reloads_total 5",
+            "weft_room_unloads_total 7",
             "weft_commit_seconds_bucket{le=\"0.001\"} 1",
             "weft_commit_seconds_bucket{le=\"0.01\"} 1",
             "weft_commit_seconds_bucket{le=\"0.025\"} 2",

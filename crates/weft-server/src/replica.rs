@@ -2,21 +2,37 @@
 //! sync `Session` per connection that asked for it. Whatever one
 //! connection's frame merges goes out to the others, as between browsers:
 //! the server is one more peer of the room.
+//!
+//! Each room is written back by one task at a time, and acknowledged
+//! (`Durable`) only from a journal loaded in the storage's current
+//! generation: after a failed commit the storage is reopened and every
+//! loaded room reloaded from disk, memory merged in, before anything more
+//! of it is acknowledged (`replica/writer.rs`). A room nobody syncs has one
+//! idle timer, pushed back by each detach, that unloads it
+//! (`replica/idle.rs`). Each connection's sessions buffer what arrives
+//! within its share of one budget.
 
 use crate::admission::ConnectionId;
+use crate::limits::Limits;
 use crate::log;
 use crate::metrics::Commits;
 use crate::outbox::Outbox;
 use crate::storage::{Storage, StorageError};
-use std::collections::hash_map::RandomState;
+use crate::storage_health::{Report, StorageHealth};
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 use weft::journal::{CompactionPolicy, Journal};
 use weft::sync::{Budget, Session, SyncError};
 use weft::Doc;
+
+mod idle;
+mod writer;
 
 /// One connection's session with a room's replica.
 struct Attached {
@@ -39,12 +55,23 @@ impl Attached {
 struct Replica {
     doc: Doc,
     journal: Journal,
+    /// The storage generation `journal` was loaded in. Behind the
+    /// storage's, what the journal says is stored may not be: the room is
+    /// loaded again, memory merged in, before anything of it is written or
+    /// acknowledged.
+    generation: u64,
     sessions: HashMap<ConnectionId, Attached>,
     /// A task is writing what is unsaved (it loops until nothing is).
     saving: bool,
     /// Taken out of the map: a connection that found it just before must
     /// load the room anew.
     unloaded: bool,
+    /// When the room, synced by nobody, is to be unloaded (`None` while
+    /// someone syncs it).
+    idle_until: Option<Instant>,
+    /// Its idle timer runs: one per room, however often sessions come and
+    /// go.
+    timer: bool,
 }
 
 /// A room's place in the map: loaded once, however many join at once.
@@ -53,20 +80,35 @@ struct Slot {
     replica: OnceCell<Mutex<Replica>>,
 }
 
+/// One connection's share of the sync budget, while it has sessions.
+struct Share {
+    budget: Budget,
+    sessions: usize,
+}
+
 /// Every room's replica, loaded from storage when a connection first syncs
 /// the room, written back as it changes, and unloaded once nobody has
 /// synced it for the idle time.
 pub struct Replicas {
     rooms: Mutex<HashMap<String, Arc<Slot>>>,
-    /// What all sessions may buffer between them while messages arrive.
+    /// What all sessions may buffer between them while messages arrive...
     budget: Budget,
+    /// ...and each connection's share of it, so that one connection cannot
+    /// take it all.
+    shares: Mutex<HashMap<ConnectionId, Share>>,
+    share_bytes: usize,
     /// Where rooms live; `None`: in memory only, while the server runs.
     storage: Option<Storage>,
+    /// Whether the storage is usable, and its failures since start.
+    health: StorageHealth,
     policy: CompactionPolicy,
     /// How long a room nobody syncs stays loaded.
     idle: Duration,
     /// Commit latency and failures, for `/metrics`.
     commits: Commits,
+    /// Rooms loaded again after a reopen, and rooms unloaded.
+    reloads: AtomicU64,
+    unloads: AtomicU64,
     /// Rooms loaded at once.
     max_loaded: usize,
 }
@@ -147,23 +189,23 @@ fn random_replica() -> u64 {
 }
 
 impl Replicas {
-    /// No rooms loaded yet; sessions buffer against `budget`; rooms are
-    /// kept in `storage` (if any) and unloaded after `idle` without a
-    /// session.
-    pub fn new(
-        budget: Budget,
-        storage: Option<Storage>,
-        idle: Duration,
-        max_loaded: usize,
-    ) -> Arc<Replicas> {
+    /// No rooms loaded yet; rooms are kept in `storage` (if any) and
+    /// unloaded after `idle` without a session; `limits` caps the rooms
+    /// loaded and what sessions buffer.
+    pub fn new(storage: Option<Storage>, limits: &Limits, idle: Duration) -> Arc<Replicas> {
         Arc::new(Replicas {
             rooms: Mutex::default(),
-            budget,
+            budget: Budget::new(limits.max_sync_receive_bytes),
+            shares: Mutex::default(),
+            share_bytes: limits.sync_receive_bytes,
             storage,
+            health: StorageHealth::default(),
             policy: CompactionPolicy::default(),
             idle,
             commits: Commits::default(),
-            max_loaded,
+            reloads: AtomicU64::new(0),
+            unloads: AtomicU64::new(0),
+            max_loaded: limits.max_loaded_rooms,
         })
     }
 
@@ -175,6 +217,18 @@ impl Replicas {
     /// Commit latency and failures.
     pub fn commits(&self) -> &Commits {
         &self.commits
+    }
+
+    /// The storage's state (`None`: rooms are not stored).
+    pub fn storage_report(&self) -> Option<Report> {
+        self.storage.as_ref().map(|_| self.health.report())
+    }
+
+    /// Rooms loaded again after the storage was reopened, and rooms
+    /// unloaded, since start.
+    pub fn reloads_and_unloads(&self) -> (u64, u64) {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        (load(&self.reloads), load(&self.unloads))
     }
 
     /// Bytes stored for every room (`None`: rooms are not stored, or the
@@ -197,25 +251,47 @@ impl Replicas {
     }
 
     /// What `room` holds: loaded from storage, or empty.
-    async fn load(&self, room: &str) -> Result<Mutex<Replica>, StorageError> {
+    async fn load(self: &Arc<Self>, room: &str) -> Result<Mutex<Replica>, StorageError> {
         let replica = random_replica();
-        let (doc, journal) = match &self.storage {
+        let (doc, journal, generation) = match &self.storage {
             Some(storage) => {
-                let loaded = storage.load(room, replica, self.policy).await?;
+                let loaded = match storage.load(room, replica, self.policy).await {
+                    Ok(loaded) => loaded,
+                    Err(e) => {
+                        self.failed(&e);
+                        return Err(e);
+                    }
+                };
                 for problem in &loaded.problems {
                     log!(Warn, "room {room:?}: skipped a damaged entry: {problem:?}");
                 }
-                (loaded.doc, loaded.journal)
+                (loaded.doc, loaded.journal, loaded.generation)
             }
-            None => (Doc::new(replica), Journal::empty(self.policy)),
+            None => (Doc::new(replica), Journal::empty(self.policy), 0),
         };
         Ok(Mutex::new(Replica {
             doc,
             journal,
+            generation,
             sessions: HashMap::new(),
             saving: false,
             unloaded: false,
+            idle_until: None,
+            timer: false,
         }))
+    }
+
+    /// Whether the room's journal can be trusted: loaded in the storage's
+    /// generation, and the storage usable.
+    fn current(&self, replica: &Replica) -> bool {
+        self.storage
+            .as_ref()
+            .is_some_and(|s| s.generation().is_ok_and(|g| g == replica.generation))
+    }
+
+    /// Whether everything the room holds is stored, as far as can be told.
+    fn stored(&self, replica: &Replica) -> bool {
+        self.current(replica) && replica.journal.saved().includes(&replica.doc.version())
     }
 
     /// Starts syncing `room` with `connection`, whose frames for it carry
@@ -251,13 +327,17 @@ impl Replicas {
             if replica.unloaded {
                 continue; // unloaded since it was found: load it anew
             }
-            let mut session = Session::new().with_budget(&self.budget);
+            let mut session = Session::new().with_budget(&self.share(connection));
             if !writes {
                 session = session.peer_reads_only();
             }
             let mut frames = session.start(&replica.doc);
-            if self.storage.is_some() {
+            if self.current(&replica) {
                 frames.extend(session.durable(replica.journal.saved()));
+            } else {
+                // Loaded before a reopen: reloaded (and acknowledged) by
+                // its writer.
+                self.refresh_if_stale(room, &slot, &mut replica);
             }
             let attached = Attached {
                 session,
@@ -266,109 +346,56 @@ impl Replicas {
             };
             attached.send(&frames);
             replica.sessions.insert(connection, attached);
+            replica.idle_until = None;
             return Ok(());
         }
     }
 
-    /// Unloads idle rooms until `room` fits under the cap (if it is not
-    /// loaded already).
-    async fn make_room_for(&self, room: &str) -> Result<(), AttachError> {
-        let idle: Vec<(String, Arc<Slot>)> = {
-            let rooms = lock(&self.rooms);
-            if rooms.contains_key(room) || rooms.len() < self.max_loaded {
-                return Ok(());
-            }
-            rooms
-                .iter()
-                .filter(|(_, slot)| {
-                    slot.replica
-                        .get()
-                        .is_some_and(|r| lock(r).sessions.is_empty())
-                })
-                .map(|(name, slot)| (name.clone(), slot.clone()))
-                .collect()
-        };
-        for (name, slot) in idle {
-            self.unload_if_idle(&name, &slot).await;
-            if self.room_count() < self.max_loaded {
-                return Ok(());
+    /// `connection`'s share of the sync budget, for one more session.
+    fn share(&self, connection: ConnectionId) -> Budget {
+        let mut shares = lock(&self.shares);
+        let share = shares.entry(connection).or_insert_with(|| Share {
+            budget: Budget::within(&self.budget, self.share_bytes),
+            sessions: 0,
+        });
+        share.sessions += 1;
+        share.budget.clone()
+    }
+
+    /// One session of `connection` fewer.
+    fn unshare(&self, connection: ConnectionId) {
+        if let Entry::Occupied(mut share) = lock(&self.shares).entry(connection) {
+            share.get_mut().sessions -= 1;
+            if share.get().sessions == 0 {
+                share.remove();
             }
         }
-        Err(AttachError::Full {
-            max: self.max_loaded,
-        })
     }
 
     /// Stops syncing `room` with `connection`. A room nobody syncs is
-    /// unloaded after the idle time, once everything is stored.
+    /// unloaded after the idle time (counted from the last detach), once
+    /// everything is stored.
     pub fn detach(self: &Arc<Self>, room: &str, connection: ConnectionId) {
         let Some(slot) = self.loaded(room) else {
             return;
         };
-        let Some(replica) = slot.replica.get() else {
-            return;
-        };
-        let mut replica = lock(replica);
-        replica.sessions.remove(&connection);
-        if replica.sessions.is_empty() {
-            let replicas = self.clone();
-            let room = room.to_owned();
-            let slot = slot.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(replicas.idle).await;
-                replicas.unload_if_idle(&room, &slot).await;
-            });
-        }
-    }
-
-    /// Folds the room's records into a checkpoint (the next load reads one
-    /// snapshot) and unloads it, unless someone synced it meanwhile or it
-    /// holds what is not stored yet.
-    async fn unload_if_idle(&self, room: &str, slot: &Arc<Slot>) {
         let Some(mutex) = slot.replica.get() else {
             return;
         };
-        let compaction = {
-            let mut replica = lock(mutex);
-            if !replica.sessions.is_empty() || replica.saving {
-                return;
-            }
-            let stored =
-                self.storage.is_none() || replica.journal.saved().includes(&replica.doc.version());
-            if self.storage.is_none() || !stored {
-                // In memory only, the replica is the room: it stays.
-                return;
-            }
-            let Replica { doc, journal, .. } = &mut *replica;
-            match journal.has_records().then(|| journal.compaction(doc)) {
-                Some(Ok(c)) => Some(c),
-                _ => None,
-            }
-        };
-        if let (Some(storage), Some(compaction)) = (&self.storage, compaction) {
-            match storage.compact(room, &compaction).await {
-                Ok((key, bytes)) => lock(mutex).journal.compacted(&compaction, key, bytes),
-                Err(e) => {
-                    // The room stays loaded: memory may be all there is.
-                    log!(
-                        Warn,
-                        "room {room:?}: compacting before unloading failed: {e}"
-                    );
-                    if matches!(e, StorageError::Unknown { .. }) {
-                        let _ = self.recover(room, storage, mutex, &e).await;
-                    }
-                    return;
-                }
-            }
-        }
-        let mut rooms = lock(&self.rooms);
         let mut replica = lock(mutex);
-        // Someone may have synced, edited and left meanwhile.
-        let stored = replica.journal.saved().includes(&replica.doc.version());
-        let idle = replica.sessions.is_empty() && !replica.saving && stored;
-        if idle && rooms.get(room).is_some_and(|s| Arc::ptr_eq(s, slot)) {
-            replica.unloaded = true;
-            rooms.remove(room);
+        if replica.sessions.remove(&connection).is_none() {
+            return;
+        }
+        self.unshare(connection);
+        // In memory only, the replica is the room: it stays.
+        if !replica.sessions.is_empty() || self.storage.is_none() {
+            return;
+        }
+        replica.idle_until = Some(Instant::now() + self.idle);
+        if !replica.timer {
+            replica.timer = true;
+            let (replicas, room, slot) = (self.clone(), room.to_owned(), slot.clone());
+            tokio::spawn(async move { replicas.idle_timer(&room, &slot).await });
         }
     }
 
@@ -408,137 +435,8 @@ impl Replicas {
             let frames = attached.session.outgoing(doc);
             attached.send(&frames);
         }
-        if self.storage.is_some() && !guard.saving {
-            guard.saving = true;
-            let replicas = self.clone();
-            let room = room.to_owned();
-            let slot = slot.clone();
-            tokio::spawn(async move { replicas.save(&room, &slot).await });
-        }
+        self.start_saving(room, &slot, &mut guard);
         Ok(())
-    }
-
-    /// Writes what the room holds and storage lacks, until nothing is
-    /// left; after each commit every session hears what is stored. A
-    /// failure is never acknowledged (see `StorageError`): after one that
-    /// leaves the file's state unknown the database is reopened and the
-    /// room reloaded from it, with everything in memory merged in, so the
-    /// next round writes what did not reach the disk.
-    async fn save(&self, room: &str, slot: &Slot) {
-        let Some(storage) = &self.storage else {
-            return;
-        };
-        let Some(mutex) = slot.replica.get() else {
-            return;
-        };
-        // A recovery may find the failed write on disk after all: then
-        // nothing is left to write, and the sessions hear it from here.
-        let mut recovered = false;
-        loop {
-            let unsaved = {
-                let mut replica = lock(mutex);
-                let Replica { doc, journal, .. } = &mut *replica;
-                match journal.unsaved(doc) {
-                    Ok(Some(unsaved)) => unsaved,
-                    Ok(None) => {
-                        if recovered {
-                            acknowledge(&mut replica);
-                        }
-                        replica.saving = false;
-                        return;
-                    }
-                    Err(e) => {
-                        log!(Warn, "room {room:?}: cannot encode what to store: {e}");
-                        replica.saving = false;
-                        return;
-                    }
-                }
-            };
-            let started = std::time::Instant::now();
-            let appended = storage.append(room, &unsaved).await;
-            match &appended {
-                Ok(_) => self.commits.committed(started.elapsed()),
-                Err(_) => self.commits.failed(),
-            }
-            match appended {
-                Ok((key, bytes)) => {
-                    let mut replica = lock(mutex);
-                    replica.journal.appended(key, bytes, unsaved);
-                    acknowledge(&mut replica);
-                }
-                Err(e) => {
-                    log!(Warn, "room {room:?}: storing failed, not acknowledged: {e}");
-                    if let Err(e) = self.recover(room, storage, mutex, &e).await {
-                        log!(Warn, "room {room:?}: still cannot store: {e}");
-                        lock(mutex).saving = false;
-                        return;
-                    }
-                    recovered = true;
-                    continue;
-                }
-            }
-            self.compact_if_due(room, storage, mutex).await;
-        }
-    }
-
-    /// After a failed write: when the file's state is unknown, reopens the
-    /// database and reloads the room from it, merging in what memory
-    /// holds; otherwise waits a moment before the next try.
-    async fn recover(
-        &self,
-        room: &str,
-        storage: &Storage,
-        mutex: &Mutex<Replica>,
-        error: &StorageError,
-    ) -> Result<(), StorageError> {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        if !matches!(error, StorageError::Unknown { .. }) {
-            return Ok(());
-        }
-        storage.reopen().await?;
-        let mut loaded = storage.load(room, random_replica(), self.policy).await?;
-        let mut replica = lock(mutex);
-        let mut memory = std::mem::replace(&mut replica.doc, Doc::new(0));
-        if let Err(e) = loaded.doc.merge(&mut memory, weft::IndexUnit::CodePoint) {
-            replica.doc = memory;
-            log!(
-                Warn,
-                "room {room:?}: could not merge memory into what is stored: {e}"
-            );
-            return Ok(());
-        }
-        replica.doc = loaded.doc;
-        replica.journal = loaded.journal;
-        Ok(())
-    }
-
-    async fn compact_if_due(&self, room: &str, storage: &Storage, mutex: &Mutex<Replica>) {
-        let compaction = {
-            let mut replica = lock(mutex);
-            if !replica.journal.should_compact() {
-                return;
-            }
-            let Replica { doc, journal, .. } = &mut *replica;
-            match journal.compaction(doc) {
-                Ok(c) => c,
-                Err(_) => return,
-            }
-        };
-        match storage.compact(room, &compaction).await {
-            Ok((key, bytes)) => {
-                let mut replica = lock(mutex);
-                replica.journal.compacted(&compaction, key, bytes);
-                acknowledge(&mut replica);
-            }
-            Err(e) => {
-                log!(Warn, "room {room:?}: compaction failed (records stay): {e}");
-                if matches!(e, StorageError::Unknown { .. }) {
-                    if let Err(e) = self.recover(room, storage, mutex, &e).await {
-                        log!(Warn, "room {room:?}: still cannot store: {e}");
-                    }
-                }
-            }
-        }
     }
 }
 

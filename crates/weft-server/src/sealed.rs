@@ -60,9 +60,14 @@ struct Memory {
     checkpoint: Option<(u64, Vec<u8>)>,
 }
 
+/// Told of every storage failure, so that one that leaves the file's
+/// state unknown is reported and the storage reopened (as for plain rooms).
+pub type OnStorageFailure = Box<dyn Fn(&StorageError) + Send + Sync>;
+
 /// Every open encrypted room.
 pub struct SealedRooms {
     storage: Option<Storage>,
+    on_failure: OnStorageFailure,
     /// What the connections' unfinished messages may hold between them.
     budget: Budget,
     /// Stored rooms while open; without storage, every room while the
@@ -75,10 +80,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl SealedRooms {
-    /// Rooms stored in `storage`, or kept in memory without it.
-    pub fn new(storage: Option<Storage>) -> SealedRooms {
+    /// Rooms stored in `storage`, or kept in memory without it; storage
+    /// failures are told to `on_failure`.
+    pub fn new(storage: Option<Storage>, on_failure: OnStorageFailure) -> SealedRooms {
         SealedRooms {
             storage,
+            on_failure,
             budget: Budget::default(),
             rooms: Mutex::default(),
         }
@@ -95,6 +102,23 @@ impl SealedRooms {
     /// # Errors
     /// A [`SealedError`]; the connection should be closed.
     pub async fn handle(
+        &self,
+        room: &str,
+        connection: ConnectionId,
+        channel: u32,
+        outbox: &Outbox,
+        message: SealedMessage,
+    ) -> Result<(), SealedError> {
+        let handled = self
+            .handle_message(room, connection, channel, outbox, message)
+            .await;
+        if let Err(SealedError::Storage(e)) = &handled {
+            (self.on_failure)(e);
+        }
+        handled
+    }
+
+    async fn handle_message(
         &self,
         room: &str,
         connection: ConnectionId,

@@ -1,15 +1,24 @@
 //! The `weft-server` binary: `--help`, limits out of range at start-up,
-//! values that do not parse and unknown flags.
+//! values that do not parse, unknown flags, and flags set through the
+//! environment.
 
-use std::process::{Command, Output, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Runs the binary; fails if it is still running after 5 s (it would be
 /// serving when it should have refused to start).
 fn run(args: &[&str]) -> Output {
+    run_with(args, &[])
+}
+
+/// [`run`] with environment variables `env` set.
+fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_weft-server"))
         .args(["--port", "0"])
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -44,6 +53,8 @@ fn limits_out_of_range_stop_it_with_a_message() {
         ("--queue-messages", "0"),
         ("--queue-bytes", "1000"),
         ("--max-queued-bytes", "1000"),
+        ("--sync-receive-bytes", "1000"),
+        ("--max-sync-receive-bytes", "16383"),
     ];
     for (flag, value) in cases {
         let out = run(&[flag, value]);
@@ -112,12 +123,164 @@ fn help_lists_every_limit() {
         "--queue-messages",
         "--queue-bytes",
         "--max-queued-bytes",
+        "--sync-frames-per-second",
+        "--sync-frame-burst",
+        "--sync-queue-bytes",
+        "--max-loaded-rooms",
+        "--sync-receive-bytes",
+        "--max-sync-receive-bytes",
+        "--room-idle-secs",
+        "--data",
     ] {
         assert!(
             help.contains(&format!("  {flag} ")),
             "{flag} missing:\n{help}"
         );
     }
+}
+
+/// The names of every flag's environment variable, as `--help` must show
+/// them: `WEFT_` and the flag in upper snake case, except `PORT`.
+const ENV_VARS: &[&str] = &[
+    "WEFT_BIND",
+    "PORT",
+    "WEFT_STATIC",
+    "WEFT_DATA",
+    "WEFT_MEMORY",
+    "WEFT_ROOM_IDLE_SECS",
+    "WEFT_MAX_MESSAGE_BYTES",
+    "WEFT_MAX_ROOMS",
+    "WEFT_MAX_PEERS_PER_ROOM",
+    "WEFT_MAX_PEERS_PER_ADDRESS",
+    "WEFT_MAX_CONNECTIONS",
+    "WEFT_MAX_TOTAL_ROOMS",
+    "WEFT_MESSAGES_PER_SECOND",
+    "WEFT_MESSAGE_BURST",
+    "WEFT_IDLE_TIMEOUT_SECS",
+    "WEFT_WRITE_TIMEOUT_SECS",
+    "WEFT_QUEUE_MESSAGES",
+    "WEFT_QUEUE_BYTES",
+    "WEFT_MAX_QUEUED_BYTES",
+    "WEFT_SYNC_FRAMES_PER_SECOND",
+    "WEFT_SYNC_FRAME_BURST",
+    "WEFT_SYNC_QUEUE_BYTES",
+    "WEFT_MAX_LOADED_ROOMS",
+    "WEFT_SYNC_RECEIVE_BYTES",
+    "WEFT_MAX_SYNC_RECEIVE_BYTES",
+    "WEFT_AUTH_SECRET_FILE",
+];
+
+#[test]
+fn help_names_every_environment_variable() {
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for var in ENV_VARS {
+        assert!(
+            help.contains(&format!("[env: {var}=")),
+            "{var} missing:\n{help}"
+        );
+    }
+    // Each beside its flag's default.
+    let bind = help.split("--bind").nth(1).unwrap();
+    let bind = &bind[..bind.find("--port").unwrap()];
+    assert!(bind.contains("[env: WEFT_BIND=]"), "{bind}");
+    assert!(bind.contains("[default: 127.0.0.1]"), "{bind}");
+}
+
+/// A server started by [`serving`]: killed when dropped.
+struct Serving {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the binary with `args` and `env` and waits for the URL it
+/// prints once it listens.
+fn serving(args: &[&str], env: &[(&str, &str)]) -> Serving {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft-server"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().to_owned();
+    Serving { child, url }
+}
+
+/// The body of `GET /health` from the server at `url` (`http://host:port/`).
+fn health(url: &str) -> serde_json::Value {
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+}
+
+#[test]
+fn environment_variables_set_their_flags() {
+    let data = tempfile::tempdir().unwrap();
+    let stored = data.path().join("rooms");
+    let stored = stored.to_str().unwrap();
+    // A limit, the address, the port and the data directory, all from the
+    // environment.
+    let server = serving(
+        &[],
+        &[
+            ("WEFT_MAX_CONNECTIONS", "7"),
+            ("WEFT_BIND", "127.0.0.2"),
+            ("PORT", "0"),
+            ("WEFT_DATA", stored),
+        ],
+    );
+    assert!(
+        server.url.starts_with("http://127.0.0.2:"),
+        "{}",
+        server.url
+    );
+    assert_eq!(health(&server.url)["max_connections"], 7);
+    assert!(std::path::Path::new(stored).join("weft.sqlite3").exists());
+    drop(server);
+    // A flag given on the command line wins over its variable; WEFT_MEMORY
+    // takes 1 as true, and then nothing is stored.
+    let other = data.path().join("unused");
+    let server = serving(
+        &["--port", "0", "--max-connections", "9"],
+        &[
+            ("WEFT_MAX_CONNECTIONS", "7"),
+            ("WEFT_MEMORY", "1"),
+            ("WEFT_DATA", other.to_str().unwrap()),
+        ],
+    );
+    let health = health(&server.url);
+    assert_eq!(health["max_connections"], 9);
+    assert_eq!(health["storage"]["state"], "memory", "{health}");
+    assert!(!other.exists());
+    drop(server);
+    // A value out of range from the environment is refused like a flag's.
+    let out = run_with(&[], &[("WEFT_MAX_LOADED_ROOMS", "0")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: --max-loaded-rooms must be "),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //!
 //! | table | columns | what |
 //! |---|---|---|
-//! | `meta` | `name` (key), `value` | `schema_version` |
+//! | `meta` | `name` (key), `value` | `schema_version`; `opens`, counted by each open (a write that proves the file writable) |
 //! | `rooms` | `room` (key), `last_key` | the last entry key issued to the room |
 //! | `records` | `room`, `key`, `bytes`; key `(room, key)` | `journal::encode_record` entries |
 //! | `checkpoints` | `room`, `key`, `bytes`; key `(room, key)` | `Compaction::entry` entries |
@@ -61,6 +61,9 @@ pub struct LoadedRoom {
     /// Entries that could not be read, with their keys (they stay on disk,
     /// and no compaction deletes them).
     pub problems: Vec<Problem>,
+    /// The [`Storage::generation`] it was loaded in: once the storage is
+    /// reopened, what `journal` says is stored may not be.
+    pub generation: u64,
 }
 
 /// The rooms' database. Cheap to clone: clones share the connection pool,
@@ -100,6 +103,8 @@ struct State {
     pool: SqlitePool,
     /// Why the file's state is unknown, once a write said so.
     unknown: Option<Unknown>,
+    /// Reopens so far.
+    generation: u64,
 }
 
 /// The first failure that left the file's state unknown.
@@ -152,6 +157,7 @@ impl Storage {
                 state: RwLock::new(State {
                     pool,
                     unknown: None,
+                    generation: 0,
                 }),
             }),
         })
@@ -164,7 +170,8 @@ impl Storage {
 
     /// Closes the connections and opens the file again, waiting for the
     /// write in progress, if any; clears the [`StorageError::Unknown`]
-    /// state. Then load every room again (see [`StorageError`]).
+    /// state and starts the next [`generation`](Storage::generation). Then
+    /// load every room again (see [`StorageError`]).
     ///
     /// # Errors
     /// As [`Storage::open`]; the storage stays as it was (still refusing
@@ -173,19 +180,36 @@ impl Storage {
         let _writer = self.shared.writer.lock().await;
         // The new pool first: if it cannot be had, the old state stays.
         let pool = connect(&self.shared.file).await?;
-        let old = std::mem::replace(
-            &mut *self
+        let old = {
+            let mut state = self
                 .shared
                 .state
                 .write()
-                .unwrap_or_else(PoisonError::into_inner),
-            State {
-                pool,
-                unknown: None,
-            },
-        );
+                .unwrap_or_else(PoisonError::into_inner);
+            let generation = state.generation + 1;
+            std::mem::replace(
+                &mut *state,
+                State {
+                    pool,
+                    unknown: None,
+                    generation,
+                },
+            )
+        };
         old.pool.close().await;
         Ok(())
+    }
+
+    /// How many times the storage was reopened: a room loaded in an
+    /// earlier generation ([`LoadedRoom::generation`]) must be loaded again
+    /// before its journal is trusted, since the file's state was unknown in
+    /// between. Shared by every clone.
+    ///
+    /// # Errors
+    /// [`StorageError::Unknown`] while the file's state is unknown: nothing
+    /// loaded or written before can be trusted until [`reopen`](Storage::reopen).
+    pub fn generation(&self) -> Result<u64, StorageError> {
+        self.usable().map(|(_, generation)| generation)
     }
 
     /// Closes the connections once the calls using them are done (SQLite
@@ -218,7 +242,7 @@ impl Storage {
         replica: ReplicaId,
         policy: CompactionPolicy,
     ) -> Result<LoadedRoom, StorageError> {
-        let pool = self.usable()?;
+        let (pool, generation) = self.usable()?;
         let read = |source| StorageError::Read {
             room: Some(room.to_owned()),
             source,
@@ -249,6 +273,7 @@ impl Storage {
             doc: opened.doc,
             journal,
             problems: opened.problems,
+            generation,
         })
     }
 
@@ -312,7 +337,7 @@ impl Storage {
     /// # Errors
     /// [`StorageError::Read`], or [`StorageError::Unknown`].
     pub async fn stored_bytes(&self) -> Result<u64, StorageError> {
-        let pool = self.usable()?;
+        let (pool, _) = self.usable()?;
         let total: i64 = sqlx::query_scalar(
             "SELECT (SELECT COALESCE(SUM(LENGTH(bytes)), 0) FROM records) \
                   + (SELECT COALESCE(SUM(LENGTH(bytes)), 0) FROM checkpoints)",
@@ -323,15 +348,16 @@ impl Storage {
         Ok(u64::try_from(total).unwrap_or(0))
     }
 
-    /// The pool, or the error to return while the file's state is unknown.
-    fn usable(&self) -> Result<SqlitePool, StorageError> {
+    /// The pool and its generation, or the error to return while the
+    /// file's state is unknown.
+    fn usable(&self) -> Result<(SqlitePool, u64), StorageError> {
         let state = self
             .shared
             .state
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         match &state.unknown {
-            None => Ok(state.pool.clone()),
+            None => Ok((state.pool.clone(), state.generation)),
             Some(unknown) => Err(self.unknown_error(unknown.clone())),
         }
     }
@@ -349,7 +375,7 @@ impl Storage {
     /// can start.
     async fn write(&self, room: &str, write: Write) -> Result<(u64, u64), StorageError> {
         let writer = self.shared.writer.clone().lock_owned().await;
-        let pool = self.usable()?;
+        let (pool, _) = self.usable()?;
         let this = self.clone();
         let name = room.to_owned();
         let task = tokio::spawn(async move {

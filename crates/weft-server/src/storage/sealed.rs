@@ -36,7 +36,7 @@ impl Storage {
     /// [`StorageError::Read`] (also for a checkpoint row too short to hold
     /// its number), or [`StorageError::Unknown`].
     pub async fn sealed_load(&self, room: &str, after: u64) -> Result<SealedLoaded, StorageError> {
-        let pool = self.usable()?;
+        let (pool, _) = self.usable()?;
         let name = stored_name(room);
         let read = |source| StorageError::Read {
             room: Some(room.to_owned()),

@@ -42,7 +42,10 @@ const MIGRATIONS: &[&[&str]] = &[&[
 /// Opens (creating it if missing) the database file `file`: WAL, so readers
 /// never block the writer; `synchronous = FULL`, so a commit returns only
 /// once the WAL is fsynced (NORMAL would lose the last commits on power
-/// loss). Checks that both took effect and brings the schema up to date.
+/// loss). Checks that both took effect, brings the schema up to date and
+/// counts the open in `meta` (`opens`): a real commit, so a file that
+/// cannot be written (disk full, read-only) fails the open, and a reopen
+/// after a failed commit succeeds only once writing works again.
 ///
 /// # Errors
 /// See [`Refused`].
@@ -95,7 +98,8 @@ impl From<sqlx::Error> for Refused {
     }
 }
 
-/// Brings the schema to [`SCHEMA_VERSION`], in one transaction.
+/// Brings the schema to [`SCHEMA_VERSION`] and counts the open, in one
+/// transaction.
 async fn migrate(pool: &SqlitePool) -> Result<(), Refused> {
     let mut tx = begin_write(pool).await?;
     sqlx::query(
@@ -125,6 +129,13 @@ async fn migrate(pool: &SqlitePool) -> Result<(), Refused> {
          ON CONFLICT (name) DO UPDATE SET value = excluded.value",
     )
     .bind(SCHEMA_VERSION)
+    .execute(&mut *tx)
+    .await?;
+    // Changes a row every time: rewriting a row unchanged writes nothing.
+    sqlx::query(
+        "INSERT INTO meta (name, value) VALUES ('opens', 1) \
+         ON CONFLICT (name) DO UPDATE SET value = meta.value + 1",
+    )
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -1,12 +1,16 @@
-//! The server over real sockets on loopback: signaling, and sync with its
-//! replicas.
+//! The server over real sockets on loopback: signaling, sync with its
+//! replicas, their storage failing and their idle timers.
 
 mod auth;
+mod budget;
 mod caps;
 mod client;
 mod config;
+mod idle;
+mod peer;
 mod relay;
 mod sealed;
 mod shutdown;
 mod slow_readers;
+mod storage_failure;
 mod sync;

@@ -79,7 +79,7 @@ async fn a_write_refused_before_commit_changes_nothing() {
 /// A commit that fails leaves the file's state unknown: that write and
 /// every later call on every clone report `Unknown` (naming the first
 /// failure) until `reopen`, after which what is on disk loads and writes
-/// go through again.
+/// go through again, in the next generation.
 ///
 /// The commit is made to fail for real: a trigger inserts a row that
 /// breaks a deferred foreign key, which SQLite checks at COMMIT.
@@ -90,6 +90,7 @@ async fn a_failed_commit_stops_everything_until_reopen() {
     let clone = storage.clone();
     let mut rng = Rng::new(5);
     let mut room = storage.load("room", 1, policy()).await.unwrap();
+    assert_eq!((room.generation, storage.generation().unwrap()), (0, 0));
     append_edits(&storage, "room", &mut room, 2, &mut rng).await;
     let stored = room.doc.to_string();
     let raw = raw(&storage).await;
@@ -121,6 +122,7 @@ async fn a_failed_commit_stops_everything_until_reopen() {
         clone.append("other", &fresh).await.map(drop),
         clone.load("room", 2, policy()).await.map(drop),
         clone.stored_bytes().await.map(drop),
+        clone.generation().map(drop),
     ] {
         match result {
             Err(e @ StorageError::Unknown { .. }) => {
@@ -133,6 +135,8 @@ async fn a_failed_commit_stops_everything_until_reopen() {
     // The failed commit was rolled back: the disk has the first two edits.
     let mut loaded = storage.load("room", 3, policy()).await.unwrap();
     assert_eq!(loaded.doc.to_string(), stored);
+    // Journals loaded before the reopen are from an older generation.
+    assert_eq!((loaded.generation, storage.generation().unwrap()), (1, 1));
     assert_eq!(keys(&raw, "records", "room").await, [1, 2]);
     // The recovery the error's documentation describes: merge the
     // in-memory document in, and store what the disk lacks.

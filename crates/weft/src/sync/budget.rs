@@ -15,7 +15,10 @@ pub const DEFAULT_BUDGET: usize = 128 << 20;
 /// session is dropped.
 ///
 /// Cloning shares the budget: create one per document (or per program)
-/// and pass it to every session with [`Session::with_budget`].
+/// and pass it to every session with [`Session::with_budget`]. A share of
+/// it ([`Budget::within`]) caps what some of those sessions hold (those of
+/// one connection, say) while every byte still counts against the whole,
+/// so one peer cannot take all of it from the others.
 ///
 /// [`Session::with_budget`]: super::Session::with_budget
 #[derive(Debug, Clone)]
@@ -25,6 +28,8 @@ pub struct Budget(Arc<Inner>);
 struct Inner {
     used: AtomicUsize,
     limit: usize,
+    /// The budget this one is a share of.
+    whole: Option<Budget>,
 }
 
 impl Default for Budget {
@@ -39,6 +44,18 @@ impl Budget {
         Budget(Arc::new(Inner {
             used: AtomicUsize::new(0),
             limit,
+            whole: None,
+        }))
+    }
+
+    /// A share of `whole` of at most `limit` bytes: what sessions given
+    /// this share buffer counts against both, so they hold at most `limit`
+    /// between them, and everything sharing `whole` at most its limit.
+    pub fn within(whole: &Budget, limit: usize) -> Budget {
+        Budget(Arc::new(Inner {
+            used: AtomicUsize::new(0),
+            limit,
+            whole: Some(whole.clone()),
         }))
     }
 
@@ -52,18 +69,30 @@ impl Budget {
         self.0.used.load(Ordering::Relaxed)
     }
 
-    /// Takes `n` bytes if they are left.
-    pub(crate) fn take(&self, n: usize) -> bool {
+    /// Takes `n` bytes if they are left, here and in the budget this is a
+    /// share of (if any); otherwise takes nothing and returns the limit of
+    /// the budget that has too little left.
+    pub(crate) fn take(&self, n: usize) -> Result<(), usize> {
         self.0
             .used
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
                 used.checked_add(n).filter(|&u| u <= self.0.limit)
             })
-            .is_ok()
+            .map_err(|_| self.0.limit)?;
+        if let Some(whole) = &self.0.whole {
+            if let Err(limit) = whole.take(n) {
+                self.0.used.fetch_sub(n, Ordering::Relaxed);
+                return Err(limit);
+            }
+        }
+        Ok(())
     }
 
-    /// Gives back `n` bytes taken earlier.
+    /// Gives back `n` bytes taken earlier (to the whole as well).
     pub(crate) fn give(&self, n: usize) {
         self.0.used.fetch_sub(n, Ordering::Relaxed);
+        if let Some(whole) = &self.0.whole {
+            whole.give(n);
+        }
     }
 }

@@ -51,8 +51,9 @@ pub fn split(message: &[u8]) -> Vec<Vec<u8>> {
 pub enum FrameError {
     /// Not a valid frame, or out of sequence.
     Invalid(DecodeError),
-    /// Buffering it would exceed the shared budget.
-    OverBudget,
+    /// Buffering it would exceed the budget (or the whole it is a share
+    /// of) whose limit this is.
+    OverBudget(usize),
 }
 
 impl From<DecodeError> for FrameError {
@@ -152,9 +153,7 @@ impl Reassembly {
             // bytes arrive: a declared length alone holds nothing.
             let capacity = needed.max(2 * self.buf.capacity()).min(expected);
             let more = capacity - self.charged;
-            if !self.budget.take(more) {
-                return Err(FrameError::OverBudget);
-            }
+            self.budget.take(more).map_err(FrameError::OverBudget)?;
             self.charged = capacity;
             self.buf.reserve_exact(capacity - self.buf.len());
         }
@@ -165,11 +164,6 @@ impl Reassembly {
         let message = std::mem::take(&mut self.buf);
         self.reset();
         Ok(Some(message))
-    }
-
-    /// The limit of the budget it buffers against.
-    pub fn limit(&self) -> usize {
-        self.budget.limit()
     }
 
     /// Drops what is buffered and gives its budget back.

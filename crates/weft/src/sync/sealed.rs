@@ -213,11 +213,7 @@ impl SealedChannel {
             Ok(Some(message)) => message,
             Ok(None) => return Ok(None),
             Err(FrameError::Invalid(e)) => return Err(SyncError::Protocol(e)),
-            Err(FrameError::OverBudget) => {
-                return Err(SyncError::OverBudget {
-                    limit: self.reassembly.limit(),
-                })
-            }
+            Err(FrameError::OverBudget(limit)) => return Err(SyncError::OverBudget { limit }),
         };
         let message = SealedMessage::decode(&message).map_err(SyncError::Protocol)?;
         if message.from_client() == self.client {

@@ -32,11 +32,12 @@ pub enum SyncError {
     /// loaded from has an invalid one (see [`Doc::finish_loading`]).
     History(Error),
     /// The message arriving would take the sessions sharing this session's
-    /// [`Budget`] over its limit (messages on other connections are
-    /// arriving meanwhile). Not necessarily the peer's fault: a new
-    /// connection may try again.
+    /// [`Budget`] over its limit, or over the limit of the whole budget it
+    /// is a share of (messages on other connections are arriving
+    /// meanwhile). Not necessarily the peer's fault: a new connection may
+    /// try again.
     OverBudget {
-        /// The budget's limit in bytes.
+        /// The limit in bytes of the budget that has too little left.
         limit: usize,
     },
     /// The peer may only read (see [`Session::peer_reads_only`]) and sent
@@ -52,7 +53,7 @@ impl fmt::Display for SyncError {
             SyncError::History(e) => write!(f, "this document's history is unreadable: {e}"),
             SyncError::OverBudget { limit } => write!(
                 f,
-                "messages arriving on this document's connections would hold more than {limit} bytes"
+                "messages arriving would hold more than the {limit} bytes their budget allows"
             ),
             SyncError::ReadOnly => write!(f, "the peer may only read, yet sent changes"),
         }
@@ -246,11 +247,7 @@ impl Session {
             Ok(Some(msg)) => msg,
             Ok(None) => return Ok(Received::default()),
             Err(FrameError::Invalid(e)) => return Err(SyncError::Protocol(e)),
-            Err(FrameError::OverBudget) => {
-                return Err(SyncError::OverBudget {
-                    limit: self.reassembly.limit(),
-                })
-            }
+            Err(FrameError::OverBudget(limit)) => return Err(SyncError::OverBudget { limit }),
         };
         let (&kind, body) = msg
             .split_first()

@@ -531,6 +531,78 @@ fn sessions_sharing_a_budget_buffer_at_most_its_limit_between_them() {
 }
 
 #[test]
+fn a_share_of_a_budget_caps_its_sessions_and_leaves_the_rest_to_others() {
+    let whole = Budget::new(8 * MAX_FRAME);
+    let hostile = Budget::within(&whole, 3 * MAX_FRAME);
+    let honest = Budget::within(&whole, 3 * MAX_FRAME);
+    let mut doc = Doc::new(1);
+    let hello = frames_of(1, &Version::new().encode());
+    let session = |budget: &Budget, doc: &mut Doc| {
+        let mut s = Session::new().with_budget(budget);
+        s.receive(doc, &hello[0], CodePoint).unwrap();
+        s
+    };
+    // One peer opens as many sessions as it likes on its share (rooms of
+    // one connection), each starting a long message: the share stops it
+    // with the share's limit, and the whole keeps the rest.
+    let frames = unfinished(64 * MAX_FRAME, 64);
+    let mut hostile_sessions: Vec<Session> = (0..4).map(|_| session(&hostile, &mut doc)).collect();
+    let mut refused = 0;
+    for s in &mut hostile_sessions {
+        for frame in &frames[..4] {
+            match s.receive(&mut doc, frame, CodePoint) {
+                Ok(_) => {}
+                Err(SyncError::OverBudget { limit }) => {
+                    assert_eq!(limit, 3 * MAX_FRAME, "the share's limit");
+                    refused += 1;
+                    break;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    assert!(refused >= 3, "the share refused the rest: {refused}");
+    assert!(hostile.used() <= 3 * MAX_FRAME);
+    assert_eq!(whole.used(), hostile.used(), "counted in the whole too");
+    // The honest peer's message of the same size as the share fits.
+    let mut s = session(&honest, &mut doc);
+    let mut other = Doc::new(2);
+    // Pseudo-random letters, so the update does not compress to one frame.
+    let mut seed = 0x2545_f491_u32;
+    let text: String = (0..2 * MAX_FRAME)
+        .map(|_| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            char::from(b'a' + (seed >> 24) as u8 % 26)
+        })
+        .collect();
+    other.insert(0, &text, CodePoint).unwrap();
+    let update = other.encode_update(&Version::new()).unwrap();
+    assert!(update.len() > MAX_FRAME, "spans frames");
+    for f in frames_of(2, &update) {
+        s.receive(&mut doc, &f, CodePoint).unwrap();
+    }
+    assert!(doc.to_string().contains(&text[..100]));
+    assert_eq!(honest.used(), 0);
+    // When the whole has too little left, its limit is the one reported,
+    // and a refused share takes nothing from either.
+    let greedy = Budget::within(&whole, 8 * MAX_FRAME);
+    let mut s = session(&greedy, &mut doc);
+    let mut refused_by = None;
+    for frame in &frames {
+        if let Err(SyncError::OverBudget { limit }) = s.receive(&mut doc, frame, CodePoint) {
+            refused_by = Some(limit);
+            break;
+        }
+    }
+    assert_eq!(refused_by, Some(8 * MAX_FRAME));
+    assert_eq!(greedy.used(), 0);
+    assert_eq!(whole.used(), hostile.used());
+    // Dropped sessions give back to the share and to the whole.
+    drop(hostile_sessions);
+    assert_eq!((hostile.used(), whole.used()), (0, 0));
+}
+
+#[test]
 fn a_session_refuses_messages_over_its_limit_before_buffering() {
     let mut doc = Doc::new(1);
     let mut s = Session::new();
