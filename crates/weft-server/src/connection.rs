@@ -65,6 +65,8 @@ struct Connection {
     /// messages' reassembly.
     sealed_channels: HashMap<u32, Sealed>,
     sealed: Arc<SealedRooms>,
+    /// This connection's share of what sealed messages may buffer.
+    sealed_share: Option<weft::sync::Budget>,
     /// room -> whether this connection may change it.
     writes: HashMap<String, bool>,
     next_channel: u32,
@@ -106,6 +108,7 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
         channels: HashMap::new(),
         sealed_channels: HashMap::new(),
         sealed,
+        sealed_share: None,
         writes: HashMap::new(),
         next_channel: 0,
         replicas,
@@ -464,7 +467,11 @@ impl Connection {
                         // Apart from the plain room, and from another secret's.
                         kept_as: format!("{key}/{room}"),
                         room,
-                        reassembly: self.sealed.channel(),
+                        reassembly: {
+                            let sealed = &self.sealed;
+                            let share = self.sealed_share.get_or_insert_with(|| sealed.share());
+                            sealed.channel(share)
+                        },
                     };
                     self.sealed_channels.insert(channel, kept);
                 } else if let Some(channel) = channel {

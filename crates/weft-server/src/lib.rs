@@ -129,6 +129,7 @@ pub async fn serve(
         sealed: Arc::new(sealed::SealedRooms::new(
             storage.clone(),
             Box::new(move |e| failures.storage_failed(e)),
+            &limits,
         )),
         replicas,
         admission: Arc::new(Admission::new(limits.max_connections)),

@@ -68,8 +68,10 @@ pub type OnStorageFailure = Box<dyn Fn(&StorageError) + Send + Sync>;
 pub struct SealedRooms {
     storage: Option<Storage>,
     on_failure: OnStorageFailure,
-    /// What the connections' unfinished messages may hold between them.
+    /// What the connections' unfinished messages may hold between them...
     budget: Budget,
+    /// ...and each connection's share of it.
+    share_bytes: usize,
     /// Stored rooms while open; without storage, every room while the
     /// server runs (memory is where they are kept).
     rooms: Mutex<HashMap<String, Arc<Room>>>,
@@ -82,18 +84,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl SealedRooms {
     /// Rooms stored in `storage`, or kept in memory without it; storage
     /// failures are told to `on_failure`.
-    pub fn new(storage: Option<Storage>, on_failure: OnStorageFailure) -> SealedRooms {
+    pub fn new(
+        storage: Option<Storage>,
+        on_failure: OnStorageFailure,
+        limits: &crate::Limits,
+    ) -> SealedRooms {
         SealedRooms {
             storage,
             on_failure,
-            budget: Budget::default(),
+            budget: Budget::new(limits.max_sync_receive_bytes),
+            share_bytes: limits.sync_receive_bytes,
             rooms: Mutex::default(),
         }
     }
 
-    /// The server's side of a new connection to a room.
-    pub fn channel(&self) -> SealedChannel {
-        SealedChannel::server(&self.budget)
+    /// The server's side of a new connection to a room, buffering within
+    /// the connection's `share`.
+    pub fn channel(&self, share: &Budget) -> SealedChannel {
+        SealedChannel::server(share)
+    }
+
+    /// A connection's share of what messages may buffer, for its channels
+    /// (so that one connection cannot take it all).
+    pub fn share(&self) -> Budget {
+        Budget::within(&self.budget, self.share_bytes)
     }
 
     /// Handles `message` from `connection`, whose frames for `room` carry
