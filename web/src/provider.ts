@@ -252,6 +252,19 @@ export class Provider {
   }
 
   /**
+   * The server's keeping of the room, while connected: `sealed` for an
+   * encrypted room (sealed records), else its replica; `synced` once
+   * everything it holds has arrived here. `undefined` while not connected
+   * to it (or `storeOnServer` is false).
+   */
+  get server(): { synced: boolean; sealed: boolean } | undefined {
+    const replica = this.#connections.get(SERVER_PEER);
+    if (replica?.open) return { synced: replica.synced, sealed: false };
+    if (this.#sealed?.connected) return { synced: this.#sealed.caughtUp, sealed: true };
+    return undefined;
+  }
+
+  /**
    * Peers in the room that this one could not connect to (WebRTC failed
    * or is missing). While the server's replica is in sync their edits
    * still arrive through it; without it, `status` is not `synced`.

@@ -54,7 +54,7 @@ function refresh() {
   });
   showPeople(me, others);
   const peers = provider ? provider.peers : [];
-  showSync(provider ? provider.status : "offline", peers.filter((p) => p.via !== "server").length, peers.find((p) => p.via === "server"));
+  showSync(provider ? provider.status : "offline", peers.filter((p) => p.via !== "server").length, provider?.server);
   showServerStorage(provider);
   showUnreachable(provider ? provider.unreachable : []);
   showFacts(doc, store);

@@ -20,7 +20,7 @@ export function showPeople(me, others) {
   );
 }
 
-/** The sync status, the people connected, and the server's replica (undefined: not connected). */
+/** The sync status, the people connected, and the server's keeping of the room (undefined: not connected). */
 export function showSync(status, peers, server) {
   const el = $("sync-status");
   el.textContent = status;
@@ -47,7 +47,7 @@ export function showStorage(state) {
 
 /** Whether the server has stored everything this page holds. */
 export function showServerStorage(provider) {
-  const server = provider?.peers.find((p) => p.via === "server");
+  const server = provider?.server;
   const state = !server ? "not saved on a server" : provider.savedOnServer ? "saved on server" : "saving to server";
   const el = $("server-storage");
   el.textContent = state;

@@ -35,6 +35,11 @@ export class SealedSync {
     readonly events: SealedSyncEvents,
   ) {}
 
+  /** Whether a connection to the server is open. */
+  get connected(): boolean {
+    return this.#send !== undefined;
+  }
+
   /** Whether everything stored arrived on the current connection. */
   get caughtUp(): boolean {
     return this.#send !== undefined && this.client.caughtUp;
