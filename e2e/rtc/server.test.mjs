@@ -207,6 +207,8 @@ test("an encrypted room is kept on the server as sealed records it cannot read, 
   const bob = await newPeer({ noWebRtc: true });
   await bob.page.evaluate(([room, secret]) => window.join(room, { secret }), [room, secret]);
   await bob.page.waitForFunction(() => window.peer.doc.toString() === "SEALED-MARKER: the plan stays between us", null, { timeout: 20_000 });
+  await bob.page.waitForFunction(() => window.peer.provider.server?.synced === true);
+  assert.deepEqual(await bob.page.evaluate(() => window.peer.provider.server), { synced: true, sealed: true });
   // Another secret finds nothing of it.
   const eve = await newPeer({ noWebRtc: true });
   await eve.page.evaluate((room) => window.join(room, { secret: "a guess" }), room);
