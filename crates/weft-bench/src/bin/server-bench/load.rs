@@ -40,6 +40,9 @@ pub struct LoadResult {
     pub edits: usize,
     pub server_cpu: f64,
     pub generator_cpu: f64,
+    /// CPU that other processes on the machine used meanwhile: builds or
+    /// browsers running beside the benchmark skew its figures.
+    pub other_cpu: f64,
     /// The server's memory at the end of the window.
     pub memory: Memory,
     /// From the first connect until every client was in sync.
@@ -89,8 +92,11 @@ pub async fn run(
     sleep_until(window.0).await;
     let server_cpu = CpuWindow::start(server_pid);
     let generator_cpu = CpuWindow::start(std::process::id());
+    let machine = procfs::machine_busy();
     sleep_until(window.1).await;
     let (server_cpu, generator_cpu) = (server_cpu.percent(), generator_cpu.percent());
+    let machine = procfs::machine_busy().saturating_sub(machine).as_secs_f64();
+    let other_cpu = 100.0 * machine / plan.duration.as_secs_f64() - server_cpu - generator_cpu;
     let memory = procfs::memory(server_pid);
 
     let mut result = LoadResult {
@@ -99,6 +105,7 @@ pub async fn run(
         edits: 0,
         server_cpu,
         generator_cpu,
+        other_cpu: other_cpu.max(0.0),
         memory,
         connect: connected,
         failed: 0,

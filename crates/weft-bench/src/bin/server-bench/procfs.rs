@@ -22,6 +22,26 @@ pub fn cpu_time(pid: u32) -> Duration {
     Duration::from_secs_f64((ticks(11) + ticks(12)) as f64 / TICKS_PER_SECOND)
 }
 
+/// CPU time every process on the machine has used so far (all cores).
+pub fn machine_busy() -> Duration {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: all but idle and
+    // iowait (guest time is inside user already).
+    let busy: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| ticks.get(i))
+        .sum();
+    Duration::from_secs_f64(busy as f64 / TICKS_PER_SECOND)
+}
+
 /// Resident memory now (`VmRSS`) and at its peak (`VmHWM`), in bytes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Memory {

@@ -8,6 +8,7 @@ pub struct Table {
     title: String,
     servers: Vec<Wire>,
     rows: Vec<Row>,
+    notes: Vec<String>,
 }
 
 struct Row {
@@ -26,6 +27,7 @@ impl Table {
             title,
             servers: servers.to_vec(),
             rows: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -35,6 +37,11 @@ impl Table {
             values,
             decimals,
         });
+    }
+
+    /// A line printed under the table.
+    pub fn note(&mut self, note: &str) {
+        self.notes.push(note.to_owned());
     }
 
     pub fn print(&self) {
@@ -69,6 +76,9 @@ impl Table {
                 }
             }
             println!("{line}");
+        }
+        for note in &self.notes {
+            println!("  {note}");
         }
     }
 }

@@ -39,6 +39,7 @@ pub fn load(args: &Args, results: &mut [Result<LoadResult, String>]) -> Table {
     let rss = col(&mut |r| mib(r.memory.rss));
     let hwm = col(&mut |r| mib(r.memory.peak));
     let gen = col(&mut |r| r.generator_cpu);
+    let other = col(&mut |r| r.other_cpu);
     let connect = col(&mut |r| r.connect.as_secs_f64());
     t.row("edit to other clients p50 (ms)", 2, p50);
     t.row("edit to other clients p99 (ms)", 2, p99);
@@ -51,7 +52,14 @@ pub fn load(args: &Args, results: &mut [Result<LoadResult, String>]) -> Table {
     t.row("server RSS at end (MiB)", 1, rss);
     t.row("server peak RSS, VmHWM (MiB)", 1, hwm);
     t.row("generator CPU (% of one core)", 1, gen);
+    let busy = other.iter().flatten().any(|&o| o > 25.0);
+    t.row("other processes' CPU (% of one core)", 1, other);
     t.row("connect + sync all clients (s)", 2, connect);
+    t.note("latency: from the sender producing an insert's update to each other client having merged it");
+    t.note("(deletes are sent but not timed: they do not advance a yrs state vector)");
+    if busy {
+        t.note("WARNING: other processes used CPU during the window; latency figures are skewed");
+    }
     t
 }
 
@@ -74,7 +82,7 @@ pub fn paper(args: &Args, docs: &PaperDocs, results: &[Result<PaperResult, Strin
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let mib = |b: i64| b as f64 / (1024.0 * 1024.0);
     t.row(
-        "upload: connect to held (ms)",
+        "upload: connect to acknowledged (ms)",
         1,
         col(&|r| r.upload.map(ms)),
     );
@@ -108,5 +116,9 @@ pub fn paper(args: &Args, docs: &PaperDocs, results: &[Result<PaperResult, Strin
         2,
         col(&|r| r.cold_rss.map(mib)),
     );
+    t.note(
+        "acknowledged: weft-server once stored on disk (Durable), Hocuspocus once merged in memory",
+    );
+    t.note("(SyncStatus); y-websocket acknowledges nothing and stores nothing (in memory only)");
     t
 }
