@@ -1,0 +1,171 @@
+//! The server benchmark: weft-server against Hocuspocus (with its SQLite
+//! extension) and the y-websocket server, on this machine in one run,
+//! driven by native clients that behave like browsers (see `client/`).
+//!
+//! ```text
+//! bash scripts/server-bench.sh [--duration SECS] [--servers weft,hocuspocus,y-websocket] ...
+//! ```
+//!
+//! - Load: many clients over many rooms typing at a steady rate;
+//!   edit-to-other-clients latency, server CPU and memory.
+//! - Paper room: the automerge-paper history uploaded through a client;
+//!   memory while loaded, bytes stored, time for a new client to be in
+//!   sync, with the room in memory and after a restart.
+
+mod args;
+mod client;
+mod delivery;
+mod load;
+mod paper;
+mod procfs;
+mod report;
+mod rng;
+mod servers;
+mod stats;
+mod tables;
+mod typing;
+
+use paper::PaperDocs;
+use servers::{name, Programs, Server};
+use std::process::ExitCode;
+use weft_bench::impls::{WeftDoc, YrsDoc};
+
+fn main() -> ExitCode {
+    let args = match args::parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: args::Args) -> Result<(), String> {
+    let programs = programs(&args)?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut docs = if args.paper {
+        Some(paper_docs(&args)?)
+    } else {
+        None
+    };
+    let mut loads = Vec::new();
+    let mut papers = Vec::new();
+    for &wire in &args.servers {
+        if args.load {
+            eprintln!("{}: load", name(wire));
+            let data = dir.path().join(format!("{}-load", name(wire)));
+            let server = Server::start(
+                wire,
+                &programs,
+                servers::free_port().map_err(|e| e.to_string())?,
+                &data,
+            )?;
+            let result = load::run(wire, server.addr, server.pid(), &args.plan).await;
+            let result = result.map_err(|e| format!("{e}\n{}", server.log_tail()));
+            server.stop()?;
+            loads.push(result);
+        }
+        if let Some(docs) = &mut docs {
+            eprintln!("{}: paper room", name(wire));
+            let data = dir.path().join(format!("{}-paper", name(wire)));
+            let server = Server::start(
+                wire,
+                &programs,
+                servers::free_port().map_err(|e| e.to_string())?,
+                &data,
+            )?;
+            let log = data.with_extension("log");
+            let result = paper::run(server, &programs, docs).await;
+            papers.push(result.map_err(|e| format!("{e} (log: {})", log.display())));
+        }
+    }
+    if args.load {
+        tables::load(&args, &mut loads).print();
+    }
+    if let Some(docs) = &docs {
+        tables::paper(&args, docs, &papers).print();
+    }
+    let failures: Vec<String> = args
+        .servers
+        .iter()
+        .zip(
+            loads
+                .iter()
+                .map(|r| r.as_ref().err())
+                .chain(papers.iter().map(|r| r.as_ref().err())),
+        )
+        .filter_map(|(w, e)| e.map(|e| format!("{}: {e}", name(*w))))
+        .collect();
+    if !failures.is_empty() {
+        // Kept for reading the servers' logs.
+        let kept = dir.keep();
+        return Err(format!(
+            "{}\n(logs in {})",
+            failures.join("\n"),
+            kept.display()
+        ));
+    }
+    Ok(())
+}
+
+fn programs(args: &args::Args) -> Result<Programs, String> {
+    // Built beside this binary by the same `cargo build --release`.
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let weft_server = args
+        .weft_server
+        .clone()
+        .unwrap_or_else(|| exe.with_file_name("weft-server"));
+    if !weft_server.exists() {
+        return Err(format!(
+            "{} is missing: cargo build --release -p weft-server",
+            weft_server.display()
+        ));
+    }
+    if !args.peers.join("node_modules").exists() {
+        return Err(format!(
+            "{}/node_modules is missing: run scripts/server-bench.sh",
+            args.peers.display()
+        ));
+    }
+    Ok(Programs {
+        weft_server,
+        weft_args: args.weft_args.clone(),
+        peers: args.peers.clone(),
+    })
+}
+
+fn paper_docs(args: &args::Args) -> Result<PaperDocs, String> {
+    eprintln!("replaying {}", args.trace.display());
+    let trace = weft_traces::load(&args.trace)?;
+    if trace.concurrent || trace.has_astral() {
+        return Err("the paper room needs a sequential trace without astral characters".to_owned());
+    }
+    let weft = weft_traces::replay_sequential::<WeftDoc>(&trace).0;
+    let yrs = weft_traces::replay_sequential::<YrsDoc>(&trace);
+    let yjs = {
+        use yrs::{ReadTxn, Transact};
+        yrs.doc
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default())
+    };
+    if weft.to_string() != trace.end {
+        return Err("the Weft replay does not end with the trace's text".to_owned());
+    }
+    Ok(PaperDocs {
+        weft: Some(weft),
+        yjs,
+        text: trace.end,
+    })
+}
