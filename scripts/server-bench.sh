@@ -32,7 +32,7 @@ fi
 echo "ok" >&2
 
 step "Release build of weft-server and the benchmark"
-cargo build --release --locked -p weft-server -p weft-bench --bin server-bench
+cargo build --release --locked -p weft-server -p weft-bench --bin weft-server --bin server-bench
 
 step "Running (about 4 minutes with the defaults)"
 # A thousand client sockets here and a thousand in each server.
