@@ -52,7 +52,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// Bytes a WebSocket reads at a time (see `upgrade`).
-const READ_BUFFER: usize = 16 * 1024;
+const READ_BUFFER: usize = 4 * 1024;
 
 /// How long shutting down may take: connections get [`close::CLOSE_TIMEOUT`]
 /// to finish their close handshake, then the server stops regardless.
@@ -203,7 +203,8 @@ async fn upgrade(
         .max(weft::sync::MAX_FRAME + 16);
     // The read buffer is zero-filled to its size before every read and
     // kept per connection: tungstenite's 128 KiB default cost half the CPU
-    // and 128 KiB of memory per connection; sync frames are 16 KiB.
+    // and 128 KiB of memory per connection. Most messages are a few hundred
+    // bytes; a 16 KiB frame takes a few reads.
     ws.max_message_size(max)
         .read_buffer_size(READ_BUFFER)
         .max_frame_size(max)

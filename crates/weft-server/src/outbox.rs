@@ -208,6 +208,11 @@ impl Outgoing {
         }
     }
 
+    /// The next message if one is queued now (see [`Outgoing::next`]).
+    pub fn try_next(&self) -> Result<Option<Item>, Overflowed> {
+        self.pop()
+    }
+
     fn pop(&self) -> Result<Option<Item>, Overflowed> {
         let mut queue = self.shared.lock();
         if queue.overflowed {
