@@ -10,15 +10,16 @@ use tokio_tungstenite::tungstenite::Message;
 use weft::sync::{Budget, SealedChannel, SealedMessage};
 use weft_server::{close, Config};
 
-struct Sealed {
-    ws: Socket,
+/// A connection with an encrypted room open (the sealed-room protocol).
+pub struct Sealed {
+    pub ws: Socket,
     channel: u8,
     reassembly: SealedChannel,
 }
 
 impl Sealed {
     /// Joins `room` to keep it sealed, and opens it past record `after`.
-    async fn open(addr: SocketAddr, room: &str, peer: &str, after: u64) -> Sealed {
+    pub async fn open(addr: SocketAddr, room: &str, peer: &str, after: u64) -> Sealed {
         Sealed::open_with(
             addr,
             json!({"type": "join", "room": room, "peer": peer, "sealed": "k3y"}),
@@ -42,7 +43,7 @@ impl Sealed {
         client
     }
 
-    async fn send(&mut self, message: SealedMessage) {
+    pub async fn send(&mut self, message: SealedMessage) {
         for frame in message.to_frames() {
             let mut m = vec![self.channel];
             m.extend(frame);
@@ -50,8 +51,8 @@ impl Sealed {
         }
     }
 
-    async fn next(&mut self) -> SealedMessage {
-        tokio::time::timeout(Duration::from_secs(10), async {
+    pub async fn next(&mut self) -> SealedMessage {
+        tokio::time::timeout(Duration::from_secs(30), async {
             loop {
                 match self.ws.next().await.expect("open").expect("readable") {
                     Message::Binary(bytes) => {
@@ -70,7 +71,7 @@ impl Sealed {
     }
 
     /// Everything up to `CaughtUp`, and its number.
-    async fn replay(&mut self) -> (Vec<SealedMessage>, u64) {
+    pub async fn replay(&mut self) -> (Vec<SealedMessage>, u64) {
         let mut got = Vec::new();
         loop {
             match self.next().await {
@@ -80,7 +81,7 @@ impl Sealed {
         }
     }
 
-    async fn append(&mut self, body: &[u8]) -> u64 {
+    pub async fn append(&mut self, body: &[u8]) -> u64 {
         self.send(SealedMessage::Append {
             body: body.to_vec(),
         })

@@ -9,10 +9,10 @@
 //! under `unshare --user --map-root-user --mount` (as root or not, where
 //! user namespaces are allowed), and only that run does the work.
 
-use crate::client::{closed, connect, send, start, Socket};
-use crate::peer::{health_with_status, metric, next_text, random_text, send_frame, Peer};
-use futures_util::StreamExt;
-use serde_json::{json, Value};
+use crate::client::{closed, start};
+use crate::peer::{health_with_status, metric, random_text, Peer};
+use crate::sealed::Sealed;
+use serde_json::Value;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::SqlitePool;
 use std::future::Future;
@@ -22,8 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use tempfile::TempDir;
-use tokio_tungstenite::tungstenite::Message;
-use weft::sync::{Budget, SealedChannel, SealedMessage};
+use weft::sync::SealedMessage;
 use weft_server::storage::Storage;
 use weft_server::Config;
 
@@ -243,74 +242,14 @@ async fn disk_full() {
     storage.close().await;
 }
 
-/// A connection with an encrypted room open (the sealed-room protocol).
-struct Sealed {
-    ws: Socket,
-    channel: u32,
-    reassembly: SealedChannel,
-}
-
-impl Sealed {
-    /// Joins `room` sealed and opens it past record `after`; waits for
-    /// `CaughtUp`.
-    async fn open(addr: SocketAddr, room: &str, after: u64) -> Sealed {
-        let mut ws = connect(addr).await;
-        let join = json!({"type": "join", "room": room, "peer": "p", "sealed": "k3y"});
-        send(&mut ws, join).await;
-        let joined = next_text(&mut ws).await;
-        assert_eq!(joined["type"], "joined", "{joined}");
-        let channel = u32::try_from(joined["channel"].as_u64().unwrap()).unwrap();
-        let mut sealed = Sealed {
-            ws,
-            channel,
-            reassembly: SealedChannel::client(&Budget::default()),
-        };
-        sealed.send(SealedMessage::Open { after }).await;
-        while !matches!(sealed.next().await, SealedMessage::CaughtUp { .. }) {}
-        sealed
-    }
-
-    async fn send(&mut self, message: SealedMessage) {
-        for frame in message.to_frames() {
-            send_frame(&mut self.ws, self.channel, &frame).await;
-        }
-    }
-
-    async fn next(&mut self) -> SealedMessage {
-        tokio::time::timeout(LONG, async {
-            loop {
-                let message = self.ws.next().await.expect("open").expect("readable");
-                if let Message::Binary(bytes) = message {
-                    if let Some(m) = self.reassembly.receive(&bytes[1..]).unwrap() {
-                        return m;
-                    }
-                }
-            }
-        })
-        .await
-        .expect("a message in time")
-    }
-
-    /// Appends `body`; returns the number it was stored as.
-    async fn append(&mut self, body: &[u8]) -> u64 {
-        self.send(SealedMessage::Append {
-            body: body.to_vec(),
-        })
-        .await;
-        match self.next().await {
-            SealedMessage::Stored { seq } => seq,
-            other => panic!("expected Stored, got {other:?}"),
-        }
-    }
-}
-
 /// A server keeping only an encrypted room: its failed write makes the
 /// storage unusable, which must be reported and recovered as for plain
 /// rooms (no plain room's write is there to notice it).
 async fn sealed_disk_full() {
     let (mount, _data, server) = tiny_disk().await;
     let addr = server.addr;
-    let mut sealed = Sealed::open(addr, "secret", 0).await;
+    let mut sealed = Sealed::open(addr, "secret", "p", 0).await;
+    sealed.replay().await;
     assert_eq!(sealed.append(b"first sealed record").await, 1);
     let filler = mount.path().join("filler");
     fill(&filler);
@@ -329,7 +268,8 @@ async fn sealed_disk_full() {
     std::fs::remove_file(&filler).unwrap();
     let (code, recovered) = health_until(addr, |_, h| h["status"] == "ok").await;
     assert_eq!(code, 200, "{recovered}");
-    let mut again = Sealed::open(addr, "secret", 1).await;
+    let mut again = Sealed::open(addr, "secret", "q", 1).await;
+    again.replay().await;
     assert!(again.append(body.as_bytes()).await > 1);
     drop((sealed, again));
     server.shutdown().await;
