@@ -1,4 +1,6 @@
 // Launching Debian's Chromium with playwright-core (never a downloaded browser).
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -32,4 +34,25 @@ export async function launchRtcContext(contextOptions = {}) {
   const browser = await launch({ args: [...CHROMIUM_ARGS, "--allow-loopback-in-peer-connection"] });
   const context = await browser.newContext({ permissions: ["camera", "microphone"], ...contextOptions });
   return { browser, context };
+}
+
+/**
+ * A page of the sync app at `url` in a browser process (and profile) of its
+ * own, ready; `noWebRtc` removes WebRTC from it. Uncaught page errors are
+ * collected in `page.errors`.
+ */
+export async function openSyncPage(url, { noWebRtc = false } = {}) {
+  const { browser, context } = await launchRtcContext();
+  if (noWebRtc) await context.addInitScript(() => delete window.RTCPeerConnection);
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => window.ready === true);
+  return { page, browser };
+}
+
+/** Whether `text` is in a file of `dir` (a server's database and its write-ahead log). */
+export function inFiles(dir, text) {
+  return readdirSync(dir).some((f) => readFileSync(join(dir, f)).includes(text));
 }

@@ -3,12 +3,12 @@
 // (`npm run test:rtc`). Tokens are minted as an app's backend would.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildApp } from "../lib/serve.mjs";
 import { E2E, installPackedWeft } from "../lib/package.mjs";
-import { launchRtcContext } from "../lib/browser.mjs";
+import { inFiles, openSyncPage } from "../lib/browser.mjs";
 import { startSignal } from "../lib/signal.mjs";
 import { assertLoopbackOnly } from "../lib/netns.mjs";
 import { mintToken } from "../lib/token.mjs";
@@ -29,20 +29,10 @@ after(async () => {
   await server?.stop();
 });
 
-async function newPeer() {
-  const { browser, context } = await launchRtcContext();
-  const page = await context.newPage();
-  page.errors = [];
-  page.on("pageerror", (e) => page.errors.push(String(e)));
-  await page.goto(server.url);
-  await page.waitForFunction(() => window.ready === true);
-  return { page, browser };
-}
+/** A page of the sync app in a browser of its own. */
+const newPeer = (options) => openSyncPage(server.url, options);
 
-/** Whether `text` is in the server's data files (database and write-ahead log). */
-function stored(text) {
-  return readdirSync(server.dataDir).some((f) => readFileSync(join(server.dataDir, f)).includes(text));
-}
+const stored = (text) => inFiles(server.dataDir, text);
 
 const token = (room, role, exp) => mintToken(SECRET, { room, role, ...(exp ? { exp } : {}) });
 

@@ -5,11 +5,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildApp } from "../lib/serve.mjs";
 import { E2E, installPackedWeft } from "../lib/package.mjs";
-import { launchRtcContext } from "../lib/browser.mjs";
+import { inFiles, launchRtcContext, openSyncPage } from "../lib/browser.mjs";
 import { startSignal } from "../lib/signal.mjs";
 import { assertLoopbackOnly } from "../lib/netns.mjs";
 
@@ -26,16 +25,8 @@ after(async () => {
 });
 
 /** A page in a browser process (and profile) of its own; `noWebRtc` removes WebRTC from it. */
-async function newPeer({ noWebRtc = false } = {}) {
-  const { browser, context } = await launchRtcContext();
-  if (noWebRtc) await context.addInitScript(() => delete window.RTCPeerConnection);
-  const page = await context.newPage();
-  page.errors = [];
-  page.on("pageerror", (e) => page.errors.push(String(e)));
-  await page.goto(server.url);
-  await page.waitForFunction(() => window.ready === true);
-  return { page, browser };
-}
+/** A page of the sync app in a browser of its own. */
+const newPeer = (options) => openSyncPage(server.url, options);
 
 const text = (p) => p.evaluate(() => window.peer.doc.toString());
 
@@ -176,10 +167,7 @@ test("a peer that cannot be reached is named, and the status is not synced while
   for (const p of [a, b]) await p.browser.close();
 });
 
-/** Whether `text` is in the server's data files (database and write-ahead log). */
-function stored(text) {
-  return readdirSync(server.dataDir).some((f) => readFileSync(join(server.dataDir, f)).includes(text));
-}
+const stored = (text) => inFiles(server.dataDir, text);
 
 test("an encrypted room is kept on the server as sealed records it cannot read, compacted, and replayed to whoever comes later", async () => {
   const room = `sealed-${Date.now()}`;
