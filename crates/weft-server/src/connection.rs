@@ -488,11 +488,9 @@ impl Connection {
                         // Apart from the plain room, and from another secret's.
                         kept_as: format!("{key}/{room}"),
                         room,
-                        reassembly: {
-                            let sealed = &self.sealed;
-                            let share = self.sealed_share.get_or_insert_with(|| sealed.share());
-                            sealed.channel(share)
-                        },
+                        reassembly: SealedChannel::server(
+                            self.sealed_share.get_or_insert_with(|| self.sealed.share()),
+                        ),
                     };
                     self.sealed_channels.insert(channel, kept);
                 } else if let Some(channel) = channel {

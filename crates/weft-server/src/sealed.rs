@@ -10,7 +10,7 @@ use crate::replica::on_channel;
 use crate::storage::{SealedLoaded, Storage, StorageError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
-use weft::sync::{Budget, SealedChannel, SealedMessage};
+use weft::sync::{Budget, SealedMessage};
 
 /// Why a sealed request failed; the connection is closed with it.
 #[derive(Debug, thiserror::Error)]
@@ -96,12 +96,6 @@ impl SealedRooms {
             share_bytes: limits.sync_receive_bytes,
             rooms: Mutex::default(),
         }
-    }
-
-    /// The server's side of a new connection to a room, buffering within
-    /// the connection's `share`.
-    pub fn channel(&self, share: &Budget) -> SealedChannel {
-        SealedChannel::server(share)
     }
 
     /// A connection's share of what messages may buffer, for its channels

@@ -25,6 +25,7 @@ mod stats;
 mod tables;
 mod typing;
 
+use client::Wire;
 use paper::PaperDocs;
 use servers::{name, Programs, Server};
 use std::process::ExitCode;
@@ -52,6 +53,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// Starts `wire`'s server for scenario `what` on a free port, its data in
+/// a folder of its own under `dir`; returns it and its log file.
+fn scenario(
+    wire: Wire,
+    programs: &Programs,
+    dir: &std::path::Path,
+    what: &str,
+) -> Result<(Server, std::path::PathBuf), String> {
+    eprintln!("{}: {what}", name(wire));
+    let data = dir.join(format!("{}-{what}", name(wire)));
+    let port = servers::free_port().map_err(|e| e.to_string())?;
+    let server = Server::start(wire, programs, port, &data)?;
+    Ok((server, data.with_extension("log")))
+}
+
 async fn run(args: args::Args) -> Result<(), String> {
     let programs = programs(&args)?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
@@ -64,29 +80,14 @@ async fn run(args: args::Args) -> Result<(), String> {
     let mut papers = Vec::new();
     for &wire in &args.servers {
         if args.load {
-            eprintln!("{}: load", name(wire));
-            let data = dir.path().join(format!("{}-load", name(wire)));
-            let server = Server::start(
-                wire,
-                &programs,
-                servers::free_port().map_err(|e| e.to_string())?,
-                &data,
-            )?;
+            let (server, _) = scenario(wire, &programs, dir.path(), "load")?;
             let result = load::run(wire, server.addr, server.pid(), &args.plan).await;
             let result = result.map_err(|e| format!("{e}\n{}", server.log_tail()));
             server.stop()?;
             loads.push(result);
         }
         if let Some(docs) = &mut docs {
-            eprintln!("{}: paper room", name(wire));
-            let data = dir.path().join(format!("{}-paper", name(wire)));
-            let server = Server::start(
-                wire,
-                &programs,
-                servers::free_port().map_err(|e| e.to_string())?,
-                &data,
-            )?;
-            let log = data.with_extension("log");
+            let (server, log) = scenario(wire, &programs, dir.path(), "paper")?;
             let result = paper::run(server, &programs, docs).await;
             papers.push(result.map_err(|e| format!("{e} (log: {})", log.display())));
         }
