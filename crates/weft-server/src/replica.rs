@@ -15,6 +15,7 @@
 use crate::admission::ConnectionId;
 use crate::limits::Limits;
 use crate::log;
+use crate::memory;
 use crate::metrics::Commits;
 use crate::outbox::Outbox;
 use crate::storage::{Storage, StorageError};
@@ -33,6 +34,10 @@ use weft::Doc;
 
 mod idle;
 mod writer;
+
+/// Answers at least this large (a new client sent the whole document)
+/// leave memory to give back.
+const BIG_ANSWER: usize = 64 * 1024;
 
 /// One connection's session with a room's replica.
 struct Attached {
@@ -269,6 +274,7 @@ impl Replicas {
             }
             None => (Doc::new(replica), Journal::empty(self.policy), 0),
         };
+        memory::release_soon();
         Ok(Mutex::new(Replica {
             doc,
             journal,
@@ -425,6 +431,9 @@ impl Replicas {
         let before = doc.version();
         let received = attached.session.receive_unwatched(doc, frame)?;
         attached.send(&received.frames);
+        if received.frames.iter().map(Vec::len).sum::<usize>() >= BIG_ANSWER {
+            memory::release_soon();
+        }
         if doc.version() == before {
             return Ok(());
         }

@@ -4,6 +4,7 @@
 
 use super::{lock, AttachError, Replica, Replicas, Slot};
 use crate::log;
+use crate::memory;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -124,6 +125,7 @@ impl Replicas {
         rooms.remove(room);
         self.unloads.fetch_add(1, Ordering::Relaxed);
         log!(Debug, "room {room:?}: unloaded");
+        memory::release_soon();
         true
     }
 }

@@ -5,6 +5,7 @@
 
 use super::{acknowledge, lock, random_replica, Replica, Replicas, Slot};
 use crate::log;
+use crate::memory;
 use crate::storage::{Storage, StorageError};
 use crate::storage_health;
 use std::sync::atomic::Ordering;
@@ -211,6 +212,7 @@ impl Replicas {
                     replica.journal.compacted(&compaction, key, bytes);
                     acknowledge(&mut replica);
                 }
+                memory::release_soon();
             }
             Err(e) => {
                 log!(Warn, "room {room:?}: compaction failed (records stay): {e}");
