@@ -21,6 +21,9 @@ fn main() {
                 .expect("a snapshot")
                 .stats()
         );
+        let mut d = weft::Doc::from_snapshot(&bytes, 9).expect("a snapshot");
+        d.finish_loading().expect("valid");
+        println!("decoded: {:?}", d.stats());
     }
     let start = std::time::Instant::now();
     let mut total = 0;

@@ -30,8 +30,9 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use weft::journal::{CompactionPolicy, Journal};
 use weft::sync::{Budget, Session, SyncError};
-use weft::Doc;
+use weft::{Doc, Version};
 
+mod durable;
 mod idle;
 mod writer;
 
@@ -45,6 +46,12 @@ struct Attached {
     outbox: Outbox,
     /// The channel number its frames carry on that connection.
     channel: u32,
+    /// The room's version after this connection's last change, until a
+    /// report that it is stored went out (`replica/durable.rs`).
+    merged: Option<Version>,
+    /// What is stored grew beyond its last report, and it changed nothing
+    /// since: a report is due with the room's next late reports.
+    late: bool,
 }
 
 impl Attached {
@@ -77,6 +84,8 @@ struct Replica {
     /// Its idle timer runs: one per room, however often sessions come and
     /// go.
     timer: bool,
+    /// Its late reports of what is stored are scheduled.
+    reporting: bool,
 }
 
 /// A room's place in the map: loaded once, however many join at once.
@@ -169,15 +178,6 @@ pub fn split_channel(message: &[u8]) -> Option<(u32, &[u8])> {
         }
     }
     None
-}
-
-/// Tells every session of the room what is stored now (after a commit).
-fn acknowledge(replica: &mut Replica) {
-    let saved = replica.journal.saved().clone();
-    for attached in replica.sessions.values_mut() {
-        let frames = attached.session.durable(&saved);
-        attached.send(&frames);
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -284,6 +284,7 @@ impl Replicas {
             unloaded: false,
             idle_until: None,
             timer: false,
+            reporting: false,
         }))
     }
 
@@ -349,6 +350,8 @@ impl Replicas {
                 session,
                 outbox,
                 channel,
+                merged: None,
+                late: false,
             };
             attached.send(&frames);
             replica.sessions.insert(connection, attached);
@@ -437,6 +440,7 @@ impl Replicas {
         if doc.version() == before {
             return Ok(());
         }
+        attached.merged = Some(doc.version());
         for (&other, attached) in sessions.iter_mut() {
             if other == connection {
                 continue;

@@ -182,6 +182,21 @@ impl History {
         self.encoded.is_some()
     }
 
+    /// The loaded snapshot's operations section, as stored, while it is
+    /// still encoded and nothing was applied since: then it is this
+    /// history's, its replica table numbered as the agents are. With the
+    /// table's length.
+    pub fn unchanged_section(&self) -> Option<(&[u8], usize)> {
+        let h = self.encoded.as_ref()?;
+        let unchanged = self.log.runs.is_empty()
+            && self
+                .next_seq
+                .iter()
+                .enumerate()
+                .all(|(a, &n)| n == h.ends.get(a).copied().unwrap_or(0));
+        unchanged.then(|| (h.section(), h.ends.len()))
+    }
+
     /// True unless the encoded history has operations `known` (per agent)
     /// lacks.
     pub fn covered_by(&self, known: &[u32]) -> bool {
@@ -202,6 +217,7 @@ impl History {
     pub fn finish_decoding(&mut self, tree: &Tree) -> Result<(), Error> {
         if let Some(h) = &self.encoded {
             self.log = self.decode(h, tree)?;
+            self.log.shrink_to_fit();
             self.encoded = None;
         }
         Ok(())

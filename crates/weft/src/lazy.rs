@@ -8,8 +8,9 @@
 //!   text) until an edit touches the page, or something needs every item.
 //!
 //! Methods that need what is deferred take `&mut self` and decode it in
-//! place, once: `encode_snapshot`, `encode_update` reaching back before the
-//! snapshot, `merge`, sticky positions on a page not decoded yet. Reads
+//! place, once: `encode_snapshot` after a change (unchanged, it reuses the
+//! history as stored), `encode_update` reaching back before the snapshot,
+//! `merge`, sticky positions on a page not decoded yet. Reads
 //! that need none (text, slices, lines, versions) stay `&self`.
 //!
 //! Loading then costs the text and a directory, not the structure. What is

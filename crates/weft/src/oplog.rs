@@ -196,6 +196,15 @@ impl OpLog {
         log
     }
 
+    /// Gives back what growing left unused (a decoded history is kept
+    /// long, and mostly read).
+    pub fn shrink_to_fit(&mut self) {
+        self.runs.shrink_to_fit();
+        for list in &mut self.by_agent {
+            list.shrink_to_fit();
+        }
+    }
+
     /// Appends a run, merging it into the last one when it continues it.
     pub fn push(&mut self, run: OpRun) {
         if let Some(last) = self.runs.last_mut() {

@@ -3,7 +3,7 @@
 //! recovery reopens the storage, and each room is loaded again from disk,
 //! memory merged in, before anything more of it is acknowledged.
 
-use super::{acknowledge, lock, random_replica, Replica, Replicas, Slot};
+use super::{lock, random_replica, Replica, Replicas, Slot};
 use crate::log;
 use crate::memory;
 use crate::storage::{Storage, StorageError};
@@ -57,7 +57,7 @@ impl Replicas {
     /// it with everything in memory merged in, so the next round writes
     /// what did not reach the disk. While the storage is unusable the
     /// writer stops; the recovery starts it again.
-    async fn save(self: &Arc<Self>, room: &str, slot: &Slot) {
+    async fn save(self: &Arc<Self>, room: &str, slot: &Arc<Slot>) {
         let Some(storage) = &self.storage else {
             return;
         };
@@ -103,7 +103,7 @@ impl Replicas {
                     Ok(Some(unsaved)) => (unsaved, generation),
                     Ok(None) => {
                         if reloaded {
-                            acknowledge(&mut replica);
+                            self.acknowledge(slot, &mut replica);
                         }
                         replica.saving = false;
                         return;
@@ -126,7 +126,7 @@ impl Replicas {
                     // record included.
                     if replica.generation == generation && self.current(&replica) {
                         replica.journal.appended(key, bytes, unsaved);
-                        acknowledge(&mut replica);
+                        self.acknowledge(slot, &mut replica);
                     }
                 }
                 Err(e) => {
@@ -140,7 +140,7 @@ impl Replicas {
                     continue;
                 }
             }
-            self.compact_if_due(room, storage, mutex).await;
+            self.compact_if_due(room, storage, slot).await;
         }
     }
 
@@ -187,12 +187,10 @@ impl Replicas {
         Ok(())
     }
 
-    async fn compact_if_due(
-        self: &Arc<Self>,
-        room: &str,
-        storage: &Storage,
-        mutex: &Mutex<Replica>,
-    ) {
+    async fn compact_if_due(self: &Arc<Self>, room: &str, storage: &Storage, slot: &Arc<Slot>) {
+        let Some(mutex) = slot.replica.get() else {
+            return;
+        };
         let (compaction, generation) = {
             let mut replica = lock(mutex);
             if !replica.journal.should_compact() {
@@ -210,7 +208,7 @@ impl Replicas {
                 let mut replica = lock(mutex);
                 if replica.generation == generation && self.current(&replica) {
                     replica.journal.compacted(&compaction, key, bytes);
-                    acknowledge(&mut replica);
+                    self.acknowledge(slot, &mut replica);
                 }
                 memory::release_soon();
             }

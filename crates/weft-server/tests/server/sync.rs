@@ -66,9 +66,11 @@ impl Client {
         self.send(frames).await;
     }
 
-    /// Handles frames until the server reports `version` stored.
-    pub async fn until_durable(&mut self, version: &Version) {
+    /// Handles frames until the server reports `version` stored; returns
+    /// how many reports came.
+    pub async fn until_durable(&mut self, version: &Version) -> usize {
         let mut stored = Version::new();
+        let mut reports = 0;
         tokio::time::timeout(Duration::from_secs(10), async {
             while !stored.includes(version) {
                 let message = self.ws.next().await.expect("open").expect("readable");
@@ -81,12 +83,14 @@ impl Client {
                     .unwrap();
                 if let Some(durable) = received.durable {
                     stored.merge(&durable);
+                    reports += 1;
                 }
                 self.send(received.frames).await;
             }
         })
         .await
         .expect("stored in time");
+        reports
     }
 
     /// Handles frames until `done` holds for the document (10 s at most).
@@ -180,6 +184,37 @@ async fn frames_that_break_the_protocol_close_only_their_connection() {
     // The room is intact for the next honest client.
     let mut later = Client::join(server.addr, "r", "later", 2).await;
     later.until(|d| d.to_string() == "kept").await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn writers_hear_of_each_commit_at_once_readers_twice_a_second_at_most() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start(Config {
+        data_dir: Some(data.path().to_owned()),
+        ..Config::default()
+    })
+    .await;
+    let mut ada = Client::join(server.addr, "reports", "ada", 1).await;
+    ada.until(|_| true).await;
+    let mut bob = Client::join(server.addr, "reports", "bob", 2).await;
+    bob.until(|_| true).await;
+    let started = std::time::Instant::now();
+    // Each edit waits for its own report (which comes right after its
+    // commit): as many commits as edits.
+    for i in 0..40 {
+        ada.edit(ada.doc.len(CodePoint), &format!("{i} ")).await;
+        ada.until_durable(&ada.doc.version()).await;
+    }
+    // Bob changed nothing: the commits reach him as late reports, one per
+    // half second at most, the last covering everything.
+    let reports = bob.until_durable(&ada.doc.version()).await;
+    let half_seconds = (started.elapsed().as_millis() / 500) as usize;
+    assert!(
+        reports <= 2 + half_seconds,
+        "{reports} reports in {half_seconds} half seconds"
+    );
+    assert!(bob.doc.to_string().starts_with("0 1 2 "));
     server.shutdown().await;
 }
 

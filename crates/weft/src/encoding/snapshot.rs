@@ -57,12 +57,17 @@ impl Doc {
     ///
     /// A snapshot needs every item and the whole history: what loading
     /// deferred is decoded first, in place and once (see
-    /// [`Doc::finish_loading`]); hence `&mut self`.
+    /// [`Doc::finish_loading`]); hence `&mut self`. Only the pages are, when
+    /// nothing was applied since this document was loaded from a snapshot:
+    /// its history is written as stored.
     ///
     /// # Errors
     /// [`Error::Decode`] when this document was loaded from a snapshot whose
     /// history turns out invalid; the document is unchanged then.
     pub fn encode_snapshot(&mut self) -> Result<Vec<u8>, Error> {
+        if let Some(snapshot) = self.encode_unchanged_snapshot()? {
+            return Ok(snapshot);
+        }
         self.finish_loading()?;
         let log = self.full_log()?;
         // Only replicas with operations are listed, in local order.
@@ -98,12 +103,8 @@ impl Doc {
                 _ => spans.push(s),
             }
         }
-        let mut text = String::with_capacity(self.len(crate::IndexUnit::Utf8));
-        self.tree.chunks().for_each(|chunk| text.push_str(chunk));
-        let mut document = Writer::default();
-        pages::write(&mut document, &spans, &text, section.table.len());
-        document.column(text.as_bytes());
-        let (history, document) = (history.into_bytes(), document.into_bytes());
+        let (text, document) = self.encode_document(&spans, section.table.len());
+        let history = history.into_bytes();
         // Padded only when the elements would cost more than the bytes
         // (see `RUN_COST`): the history's columns take what is lacking.
         let short = shortfall(
@@ -122,6 +123,62 @@ impl Doc {
         let mut body = history;
         body.extend_from_slice(&document);
         Ok(envelope::seal(Kind::Snapshot, &body))
+    }
+
+    /// The snapshot of a document loaded from one, while nothing was
+    /// applied since and its history is still encoded: that history as
+    /// stored (decoding it would cost more memory than the rest of the
+    /// document), then the document. `None` otherwise.
+    fn encode_unchanged_snapshot(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        if self.history.unchanged_section().is_none() {
+            return Ok(None);
+        }
+        // The pages only (cheap): they are checked against the snapshot's
+        // counters, not the history.
+        self.thaw_all()?;
+        let Some((history, replicas)) = self.history.unchanged_section() else {
+            return Ok(None);
+        };
+        // Agents are numbered as the snapshot's replica table.
+        let mut spans: Vec<Span> = Vec::new();
+        for (s, _) in self.tree.spans() {
+            match spans.last_mut() {
+                Some(last) if last.can_append(&s) => last.set_len(last.len() + s.len()),
+                _ => spans.push(s),
+            }
+        }
+        let (text, document) = self.encode_document(&spans, replicas);
+        // Its own padding already paid for its runs; should the document
+        // need more, the full path pads.
+        let history_runs = {
+            let mut r = super::Reader::new(history);
+            ops::read_table(&mut r)?;
+            ops::skip_runs(&mut r)?
+        };
+        if shortfall(
+            history.len() + document.len(),
+            history_runs as usize,
+            spans.len(),
+            text.len(),
+        ) > 0
+        {
+            return Ok(None);
+        }
+        let mut body = history.to_vec();
+        body.extend_from_slice(&document);
+        Ok(Some(envelope::seal(Kind::Snapshot, &body)))
+    }
+
+    /// The document part of a snapshot: `spans` (maximal, agents numbered
+    /// as its replica table of `replicas` entries) in pages, then the text.
+    /// Returns the text too.
+    fn encode_document(&self, spans: &[Span], replicas: usize) -> (String, Vec<u8>) {
+        let mut text = String::with_capacity(self.len(crate::IndexUnit::Utf8));
+        self.tree.chunks().for_each(|chunk| text.push_str(chunk));
+        let mut document = Writer::default();
+        pages::write(&mut document, spans, &text, replicas);
+        document.column(text.as_bytes());
+        (text, document.into_bytes())
     }
 
     /// Loads a snapshot made by [`Doc::encode_snapshot`]; local edits are made

@@ -332,11 +332,14 @@ impl Session {
             has.merge(&ours);
             return Ok(message(UPDATE, &update));
         }
-        doc.finish_loading().map_err(SyncError::History)?;
+        // A loaded snapshot's history stays encoded while only snapshots
+        // are sent (a document nobody changes since it was loaded); later
+        // updates reach back no further than what the peer then has.
         let update = if theirs.is_empty() && !ours.is_empty() {
             doc.encode_snapshot()
         } else {
-            doc.encode_update(&theirs)
+            doc.finish_loading()
+                .and_then(|()| doc.encode_update(&theirs))
         }
         .map_err(SyncError::History)?;
         let mut has = theirs;
@@ -359,9 +362,10 @@ impl Session {
         if has.includes(&ours) {
             return Vec::new();
         }
-        // The handshake decoded the document's history, and an update since
-        // then needs none of a snapshot's: this does not fail. Were it to,
-        // nothing is sent and the next call tries again.
+        // The peer has what the handshake sent (the loaded snapshot's
+        // history included), so an update since then needs none of a
+        // snapshot's history: this does not fail. Were it to, nothing is
+        // sent and the next call tries again.
         let Ok(update) = doc.encode_update(has) else {
             return Vec::new();
         };

@@ -195,6 +195,33 @@ fn a_late_joiner_receives_a_megabyte_in_small_frames() {
 }
 
 #[test]
+fn a_loaded_document_answers_a_new_peer_without_decoding_its_history() {
+    let mut net = Net::new(2, 12);
+    let mut source = Doc::new(3);
+    for i in 0..300 {
+        let at = (i * 7) % (source.len(CodePoint) + 1);
+        source.insert(at, "ab", CodePoint).unwrap();
+        if i % 3 == 0 {
+            source.delete(at, 1, CodePoint).unwrap();
+        }
+    }
+    net.docs[0] = Doc::from_snapshot(&source.encode_snapshot().unwrap(), 4).unwrap();
+    net.connect(0, 1);
+    net.quiesce(&mut Rng::new(3));
+    assert_eq!(net.docs[1].to_string(), source.to_string());
+    assert_eq!(net.docs[1].version(), source.version());
+    assert!(net.docs[0].history.is_encoded());
+    // Later changes reach the new peer as updates, either way.
+    net.docs[0].insert(0, "A", CodePoint).unwrap();
+    net.docs[1].insert(0, "B", CodePoint).unwrap();
+    net.push_from(0);
+    net.push_from(1);
+    net.quiesce(&mut Rng::new(4));
+    assert_eq!(net.docs[0].to_string(), net.docs[1].to_string());
+    net.docs[1].check_invariants();
+}
+
+#[test]
 fn a_reconnect_resumes_with_only_what_is_missing() {
     let mut rng = Rng::new(2);
     let mut net = Net::new(2, 5);

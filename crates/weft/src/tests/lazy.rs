@@ -175,3 +175,31 @@ fn a_page_cannot_claim_items_typed_after_loading() {
     assert!(doc.finish_loading().is_err());
     assert_eq!(doc.to_string(), before);
 }
+
+#[test]
+fn an_unchanged_document_gives_its_snapshot_without_decoding_its_history() {
+    for seed in 0..20 {
+        let mut rng = Rng::new(100 + seed);
+        let mut source = edited(&mut rng);
+        let bytes = source.encode_snapshot().unwrap();
+        // Loaded by a replica that is in the snapshot, and by one that is not.
+        for replica in [1, 9] {
+            let mut doc = Doc::from_snapshot(&bytes, replica).unwrap();
+            // Reads and sticky positions decode pages, never the history.
+            let mid = doc.len(CodePoint) / 2;
+            let _ = doc.sticky_index(mid, Bias::Left, CodePoint);
+            assert_eq!(doc.encode_snapshot().unwrap(), bytes, "seed {seed}");
+            assert!(doc.history.is_encoded(), "seed {seed}");
+            doc.check_invariants();
+            // Once something is applied, the history is written anew.
+            doc.insert(0, "y", CodePoint).unwrap();
+            let mut eager = Doc::from_snapshot(&bytes, replica).unwrap();
+            eager.finish_loading().unwrap();
+            eager.insert(0, "y", CodePoint).unwrap();
+            assert_eq!(
+                doc.encode_snapshot().unwrap(),
+                eager.encode_snapshot().unwrap()
+            );
+        }
+    }
+}
