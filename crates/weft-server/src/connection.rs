@@ -186,6 +186,9 @@ async fn write(
         socket.flush().await
     };
     tokio::select! {
+        // The write first: it usually completes at once, and then no timer
+        // or shutdown watch is set up for it.
+        biased;
         sent = batch => sent.map_err(|_| None),
         _ = sleep_until(stuck) => {
             let waited = limits.write_timeout.as_secs();
