@@ -19,6 +19,7 @@ use axum::extract::ws::{Message, WebSocket};
 use futures_util::SinkExt;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -87,7 +88,7 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
         limits,
         budget,
         auth,
-        mut shutdown,
+        shutdown,
         ..
     } = state;
     let (outbox, outgoing) = outbox::channel(
@@ -116,14 +117,26 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
     };
     let id = conn.id();
     log!(Debug, "connection {id} opened from {client}");
-    let mut idle = after(limits.idle_timeout);
+    let idle = IdleClock::new(limits.idle_timeout);
+    // One timer and one shutdown watch for the connection's life, not one
+    // per message.
+    let mut for_writes = shutdown.clone();
+    let mut ending = std::pin::pin!(ending(&idle, shutdown));
     let welcome = ServerMessage::Welcome {
         version: SIGNAL_VERSION,
         sync: true,
         auth: conn.auth.is_some(),
     };
     let welcome = Item::Text(welcome.to_json());
-    let mut ended = write(&mut socket, welcome, None, &limits, idle, &mut shutdown).await;
+    let mut ended = write(
+        &mut socket,
+        welcome,
+        None,
+        &limits,
+        idle.deadline(),
+        &mut for_writes,
+    )
+    .await;
     while ended.is_ok() {
         ended = tokio::select! {
             incoming = socket.recv() => match incoming {
@@ -133,18 +146,21 @@ pub async fn serve(mut socket: WebSocket, admitted: Admitted, client: IpAddr, st
                     Err(Some(Close(close::TOO_BIG, format!("unreadable message: {e}"))))
                 }
                 Some(Ok(message)) => {
-                    idle = after(limits.idle_timeout);
+                    idle.touch();
                     conn.handle(message).await.map_err(Some)
                 }
             },
             item = outgoing.next() => match item {
-                Ok(item) => write(&mut socket, item, Some(&outgoing), &limits, idle, &mut shutdown).await,
+                Ok(item) => {
+                    let idle = idle.deadline();
+                    write(&mut socket, item, Some(&outgoing), &limits, idle, &mut for_writes).await
+                }
                 Err(Overflowed) => Err(Some(Close(
                     close::NOT_READING,
                     "not reading: sync frames overflowed its queue".into(),
                 ))),
             },
-            end = interrupted(idle, &mut shutdown) => Err(Some(end)),
+            end = &mut ending => Err(Some(end)),
         };
     }
     // Free the queue and tell the rooms now, not after the close handshake.
@@ -211,6 +227,56 @@ async fn interrupted(idle: Instant, shutdown: &mut watch::Receiver<bool>) -> Clo
         _ = sleep_until(idle) => Close(close::IDLE, "idle timeout".into()),
         _ = shutdown.wait_for(|stop| *stop) => {
             Close(close::GOING_AWAY, "server shutting down".into())
+        }
+    }
+}
+
+/// When a connection goes idle: `timeout` after its last message.
+struct IdleClock {
+    opened: Instant,
+    timeout: Duration,
+    /// The deadline, in milliseconds after `opened`.
+    deadline: AtomicU64,
+}
+
+impl IdleClock {
+    fn new(timeout: Duration) -> IdleClock {
+        let clock = IdleClock {
+            opened: Instant::now(),
+            timeout,
+            deadline: AtomicU64::new(0),
+        };
+        clock.touch();
+        clock
+    }
+
+    /// A message arrived: the deadline moves to `timeout` from now.
+    fn touch(&self) {
+        let at = after(self.timeout).saturating_duration_since(self.opened);
+        let ms = u64::try_from(at.as_millis()).unwrap_or(u64::MAX);
+        self.deadline.store(ms, Ordering::Relaxed);
+    }
+
+    fn deadline(&self) -> Instant {
+        let ms = Duration::from_millis(self.deadline.load(Ordering::Relaxed));
+        self.opened.checked_add(ms).unwrap_or(self.opened)
+    }
+}
+
+/// Resolves when the connection goes idle or the server shuts down. Its
+/// timer is set again only when it fires before a deadline that moved.
+async fn ending(idle: &IdleClock, mut shutdown: watch::Receiver<bool>) -> Close {
+    loop {
+        let deadline = idle.deadline();
+        tokio::select! {
+            _ = sleep_until(deadline) => {
+                if idle.deadline() <= deadline {
+                    return Close(close::IDLE, "idle timeout".into());
+                }
+            }
+            _ = shutdown.wait_for(|stop| *stop) => {
+                return Close(close::GOING_AWAY, "server shutting down".into());
+            }
         }
     }
 }
