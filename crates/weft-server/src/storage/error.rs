@@ -16,6 +16,8 @@ use std::sync::Arc;
 ///   as it was (no `appended` or `compacted`); the same changes may be
 ///   written again later, for instance with the next edit.
 /// - [`Unknown`](Self::Unknown): a commit, or the I/O under a write, failed.
+///   Writes are committed in groups, so every write of that group gets it,
+///   and so does every write queued behind it.
 ///   The write may or may not be on disk, and after a failed fsync the
 ///   kernel may have dropped pages it had accepted earlier, so nothing can
 ///   be trusted: the write must not be acknowledged nor retried blindly.

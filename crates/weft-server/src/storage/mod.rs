@@ -12,9 +12,10 @@
 //! | `records` | `room`, `key`, `bytes`; key `(room, key)` | `journal::encode_record` entries |
 //! | `checkpoints` | `room`, `key`, `bytes`; key `(room, key)` | `Compaction::entry` entries |
 //!
-//! Every write is one transaction that takes its key from the room's
-//! counter, so keys are never reused, and returns once committed (fsynced).
-//! A room's writer then tells its `Journal`:
+//! Every write takes its key from the room's counter in the transaction
+//! that stores it, so keys are never reused, and returns once that
+//! transaction is committed (fsynced). A room's writer then tells its
+//! `Journal`:
 //!
 //! ```no_run
 //! # async fn edit(storage: &weft_server::storage::Storage, room: &str,
@@ -32,6 +33,34 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Group commit
+//!
+//! Writes (appends, compactions, sealed rooms' writes) from every room go
+//! into one queue. One committer at a time, a task started by the write
+//! that finds none running and ending once the queue is empty, takes what
+//! is queued (up to [`MAX_GROUP_WRITES`] writes or about
+//! [`MAX_GROUP_BYTES`] of entries), runs it as ONE transaction in queue
+//! order on the storage's one write connection, commits once (one WAL
+//! fsync for the whole group) and only then answers each caller with its
+//! own key and bytes. Under load the next group gathers while one commits,
+//! so groups grow with the load and an idle server still commits a lone
+//! write at once. Writes of one room in one group get consecutive keys, in
+//! queue order, exactly as one transaction each would.
+//!
+//! Outcomes are still per write (see [`StorageError`]):
+//! - a commit, or a statement, that leaves the file's state unknown fails
+//!   every write of its group, and every write queued behind it, with
+//!   [`StorageError::Unknown`];
+//! - a statement that SQLite rolled back (a constraint, a value too big, a
+//!   full disk) fails only the write it belonged to, with
+//!   [`StorageError::Write`]: the group is rolled back, that write is
+//!   answered, and the others go again as a group (`Storage::commit_group`
+//!   says why not savepoints). The failed write takes no key.
+//!
+//! No write is acknowledged before the commit holding it returned; a write
+//! runs to its end (in the committer) even if its caller stops waiting.
+//! [`Storage::commits`] counts the commits, for comparing with the writes.
+//!
 //! SQLite specifics (settings, DDL, error codes) are in `sqlite.rs`; the
 //! queries here are plain SQL.
 
@@ -42,11 +71,14 @@ mod sqlite;
 pub use error::StorageError;
 pub use sealed::SealedLoaded;
 
-use sqlite::Refused;
+use sqlite::{Pools, Refused};
 use sqlx::SqlitePool;
+use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use tokio::sync::Mutex;
+use tokio::sync::{oneshot, Mutex};
 use weft::journal::{self, Compaction, CompactionPolicy, Journal, Problem, Unsaved};
 use weft::{Doc, ReplicaId};
 
@@ -66,14 +98,26 @@ pub struct LoadedRoom {
     pub generation: u64,
 }
 
-/// The rooms' database. Cheap to clone: clones share the connection pool,
-/// the queue of writes and the [`StorageError::Unknown`] state, so one
-/// failed commit stops every clone from acknowledging until
+/// The most writes one group commit holds: enough to take a busy server's
+/// queue in a few commits, few enough that one group's statements take
+/// milliseconds, not seconds.
+pub const MAX_GROUP_WRITES: usize = 256;
+
+/// About the most entry bytes one group commit holds (at least one write,
+/// however big): a group is held in memory, and its WAL frames are written
+/// at once.
+pub const MAX_GROUP_BYTES: usize = 4 << 20;
+
+/// The rooms' database. Cheap to clone: clones share the connections, the
+/// queue of writes and the [`StorageError::Unknown`] state, so one failed
+/// commit stops every clone from acknowledging until
 /// [`reopen`](Storage::reopen).
 ///
-/// Writes are taken one at a time (SQLite has one writer anyway); loads run
-/// beside them and each other. A write runs to its end in a task of its own
-/// even if the caller stops waiting for it, so a failure is never missed.
+/// Writes are queued and committed in groups, one group at a time (SQLite
+/// has one writer anyway; see the module's documentation); loads run beside
+/// them and each other. A write runs to its end in the committer, a task of
+/// its own, even if the caller stops waiting for it, so a failure is never
+/// missed.
 #[derive(Clone)]
 pub struct Storage {
     shared: Arc<Shared>,
@@ -91,16 +135,41 @@ impl std::fmt::Debug for Storage {
 struct Shared {
     /// The database file.
     file: PathBuf,
-    /// Held by a write from before its transaction until after its outcome
-    /// is recorded, and by `reopen`: so no write commits after another's
-    /// failure without seeing it.
-    writer: Arc<Mutex<()>>,
+    /// Held by the committer for each group from before its transaction
+    /// until every outcome is recorded, and by `reopen` and `close`: so no
+    /// write commits after another's failure without seeing it, and
+    /// neither closes the connections under a group.
+    writer: Mutex<()>,
+    /// Writes waiting for the committer. A std mutex: held only to push or
+    /// take, never across an await.
+    queue: std::sync::Mutex<Queue>,
+    /// Group transactions committed, over every generation.
+    commits: AtomicU64,
     state: RwLock<State>,
+}
+
+/// The writes waiting, and whether a committer runs to take them.
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// Set by the write that starts the committer, cleared by the
+    /// committer when it finds `jobs` empty (both under the queue's lock, so
+    /// a write is never left without a committer).
+    committing: bool,
+}
+
+/// A queued write and where its outcome goes.
+struct Job {
+    room: String,
+    write: Write,
+    /// Nobody listens any more if the caller stopped waiting; the write is
+    /// done all the same.
+    reply: oneshot::Sender<Result<(u64, u64), StorageError>>,
 }
 
 /// The open database, replaced by `reopen`.
 struct State {
-    pool: SqlitePool,
+    pools: Pools,
     /// Why the file's state is unknown, once a write said so.
     unknown: Option<Unknown>,
     /// Reopens so far.
@@ -121,12 +190,23 @@ enum Table {
     Checkpoints,
 }
 
-/// One write transaction: an entry under a fresh key, and the keys to
-/// delete.
+/// An entry's bytes.
+enum Entry {
+    /// Made for its key (a journal entry holds it); made again if the
+    /// write goes again after its group was rolled back, maybe under
+    /// another key.
+    Keyed(Box<dyn Fn(u64) -> Vec<u8> + Send + Sync>),
+    /// The same under any key (a sealed room's).
+    Fixed(Vec<u8>),
+}
+
+/// One write: an entry under a fresh key, and the keys to delete.
 struct Write {
     table: Table,
-    /// The entry's bytes under the key.
-    entry: Box<dyn FnOnce(u64) -> Vec<u8> + Send>,
+    entry: Entry,
+    /// About the entry's bytes, before it is made: what a group counts
+    /// against [`MAX_GROUP_BYTES`].
+    size: usize,
     delete_records: Vec<u64>,
     delete_checkpoints: Vec<u64>,
     /// Also deletes every record with a key up to this one, and every
@@ -149,13 +229,15 @@ impl Storage {
             source: sqlx::Error::Io(e),
         })?;
         let file = dir.join(sqlite::FILE_NAME);
-        let pool = connect(&file).await?;
+        let pools = connect(&file).await?;
         Ok(Storage {
             shared: Arc::new(Shared {
                 file,
-                writer: Arc::new(Mutex::new(())),
+                writer: Mutex::new(()),
+                queue: std::sync::Mutex::default(),
+                commits: AtomicU64::new(0),
                 state: RwLock::new(State {
-                    pool,
+                    pools,
                     unknown: None,
                     generation: 0,
                 }),
@@ -169,7 +251,7 @@ impl Storage {
     }
 
     /// Closes the connections and opens the file again, waiting for the
-    /// write in progress, if any; clears the [`StorageError::Unknown`]
+    /// group commit in progress, if any; clears the [`StorageError::Unknown`]
     /// state and starts the next [`generation`](Storage::generation). Then
     /// load every room again (see [`StorageError`]).
     ///
@@ -178,8 +260,8 @@ impl Storage {
     /// writes if its state was unknown), and reopening may be tried again.
     pub async fn reopen(&self) -> Result<(), StorageError> {
         let _writer = self.shared.writer.lock().await;
-        // The new pool first: if it cannot be had, the old state stays.
-        let pool = connect(&self.shared.file).await?;
+        // The new pools first: if they cannot be had, the old state stays.
+        let pools = connect(&self.shared.file).await?;
         let old = {
             let mut state = self
                 .shared
@@ -190,13 +272,13 @@ impl Storage {
             std::mem::replace(
                 &mut *state,
                 State {
-                    pool,
+                    pools,
                     unknown: None,
                     generation,
                 },
             )
         };
-        old.pool.close().await;
+        old.pools.close().await;
         Ok(())
     }
 
@@ -213,19 +295,27 @@ impl Storage {
     }
 
     /// Closes the connections once the calls using them are done (SQLite
-    /// then folds the WAL into the file). Every later call fails with
-    /// [`StorageError::Read`] or [`StorageError::Write`] until
+    /// then folds the WAL into the file), waiting for the group commit in
+    /// progress, if any. Every later call, and every write still queued,
+    /// fails with [`StorageError::Read`] or [`StorageError::Write`] until
     /// [`reopen`](Storage::reopen).
     pub async fn close(&self) {
         let _writer = self.shared.writer.lock().await;
-        let pool = self
+        let pools = self
             .shared
             .state
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .pool
+            .pools
             .clone();
-        pool.close().await;
+        pools.close().await;
+    }
+
+    /// How many write transactions were committed, over every generation.
+    /// Each holds a group of writes, so under load this grows much more
+    /// slowly than the writes acknowledged (for metrics).
+    pub fn commits(&self) -> u64 {
+        self.shared.commits.load(Ordering::Relaxed)
     }
 
     /// Loads `room`, editing as `replica` (a fresh id per load: see
@@ -277,10 +367,11 @@ impl Storage {
         })
     }
 
-    /// Appends `unsaved.update` as `room`'s next record, in one transaction
-    /// that also advances the room's key counter. Returns the record's key
-    /// and entry bytes once committed and fsynced; then call
-    /// `journal.appended(key, bytes, unsaved)`.
+    /// Appends `unsaved.update` as `room`'s next record, in the transaction
+    /// (a group commit, maybe with other writes) that also advances the
+    /// room's key counter. Returns the record's key and entry bytes once
+    /// committed and fsynced; then call `journal.appended(key, bytes,
+    /// unsaved)`.
     ///
     /// # Errors
     /// [`StorageError::Write`] (nothing written) or
@@ -293,7 +384,8 @@ impl Storage {
         let update = unsaved.update.clone();
         let write = Write {
             table: Table::Records,
-            entry: Box::new(move |key| journal::encode_record(key, &update)),
+            size: update.len(),
+            entry: Entry::Keyed(Box::new(move |key| journal::encode_record(key, &update))),
             delete_records: Vec::new(),
             delete_checkpoints: Vec::new(),
             delete_through: None,
@@ -301,11 +393,11 @@ impl Storage {
         self.write(room, write).await
     }
 
-    /// Carries out `compaction` for `room` in one transaction: its
-    /// checkpoint under a fresh key from the room's counter, and the
-    /// deletion of exactly the records and checkpoints it includes (records
-    /// appended since it was planned stay). Returns the checkpoint's key and
-    /// entry bytes once committed; then call
+    /// Carries out `compaction` for `room` in one transaction (maybe a
+    /// group commit's): its checkpoint under a fresh key from the room's
+    /// counter, and the deletion of exactly the records and checkpoints it
+    /// includes (records appended since it was planned stay). Returns the
+    /// checkpoint's key and entry bytes once committed; then call
     /// `journal.compacted(&compaction, key, bytes)`.
     ///
     /// # Errors
@@ -324,7 +416,8 @@ impl Storage {
             table: Table::Checkpoints,
             delete_records: std::mem::take(&mut planned.records),
             delete_checkpoints: std::mem::take(&mut planned.checkpoints),
-            entry: Box::new(move |key| planned.entry(key)),
+            size: planned.snapshot.len(),
+            entry: Entry::Keyed(Box::new(move |key| planned.entry(key))),
             delete_through: None,
         };
         self.write(room, write).await
@@ -357,8 +450,22 @@ impl Storage {
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         match &state.unknown {
-            None => Ok((state.pool.clone(), state.generation)),
+            None => Ok((state.pools.reads.clone(), state.generation)),
             Some(unknown) => Err(self.unknown_error(unknown.clone())),
+        }
+    }
+
+    /// The pool of the one write connection, or why the file's state is
+    /// unknown.
+    fn writable(&self) -> Result<SqlitePool, Unknown> {
+        let state = self
+            .shared
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        match &state.unknown {
+            None => Ok(state.pools.writes.clone()),
+            Some(unknown) => Err(unknown.clone()),
         }
     }
 
@@ -370,28 +477,113 @@ impl Storage {
         }
     }
 
-    /// Runs `write` in a task of its own, one write at a time, and records
-    /// a failure that leaves the file's state unknown before the next write
-    /// can start.
+    /// Queues `write` for the committer, starting one if none runs, and
+    /// waits for its outcome.
     async fn write(&self, room: &str, write: Write) -> Result<(u64, u64), StorageError> {
-        let writer = self.shared.writer.clone().lock_owned().await;
-        let (pool, _) = self.usable()?;
-        let this = self.clone();
-        let name = room.to_owned();
-        let task = tokio::spawn(async move {
-            let outcome = transact(&pool, &name, write).await;
-            let result = outcome.map_err(|failed| match failed {
-                Failed::RolledBack(source) => StorageError::Write { room: name, source },
-                Failed::Unknown(source) => this.mark_unknown(name, source),
+        // Refused at once while the state is unknown. Only a fast path: the
+        // committer checks again before each group, holding the writer lock
+        // as `reopen` does.
+        self.usable()?;
+        // Panics outside a runtime before queueing anything, so no write is
+        // left queued without a committer.
+        let runtime = tokio::runtime::Handle::current();
+        let (reply, outcome) = oneshot::channel();
+        let start = {
+            let mut queue = self.queue();
+            queue.jobs.push_back(Job {
+                room: room.to_owned(),
+                write,
+                reply,
             });
-            drop(writer);
-            result
-        });
-        match task.await {
+            !std::mem::replace(&mut queue.committing, true)
+        };
+        if start {
+            let committer = Committer {
+                storage: self.clone(),
+                group_room: None,
+                finished: false,
+            };
+            runtime.spawn(committer.run());
+        }
+        match outcome.await {
             Ok(result) => result,
-            // Panicked, or cancelled by the runtime shutting down, half way:
-            // nobody knows whether it committed.
-            Err(e) => Err(self.mark_unknown(room.to_owned(), Arc::new(e))),
+            // The committer panicked, or was cancelled by the runtime
+            // shutting down, before answering: nobody knows whether the
+            // write committed.
+            Err(_) => Err(self.mark_unknown(room.to_owned(), Arc::new(Interrupted))),
+        }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Commits `group` in one transaction and answers each of its writes.
+    ///
+    /// A write that SQLite rolled back fails alone: it is answered with its
+    /// error, and the rest of the group (rolled back with it) goes again,
+    /// as a group, until a transaction commits or none is left. Each
+    /// attempt answers at least one write, so a group of n takes at most n
+    /// attempts, and usually one. A failure before any write ran (the
+    /// connection, or BEGIN busy past the timeout) is the first write's:
+    /// each write still gets an error of its own, and waits no longer than
+    /// it would have with a transaction of its own.
+    ///
+    /// Not savepoints: on some of the errors taken as rolled back
+    /// (SQLITE_FULL, SQLITE_INTERRUPT) SQLite may roll back the whole
+    /// transaction by itself, savepoints and all, and the writes before
+    /// would then be lost from under their savepoints without an error; a
+    /// transaction that starts again knows what it holds.
+    async fn commit_group(&self, mut group: Vec<Job>) {
+        let pool = match self.writable() {
+            Ok(pool) => pool,
+            Err(unknown) => return self.refuse(group, &unknown),
+        };
+        loop {
+            match transact(&pool, &group).await {
+                Ok(written) => {
+                    self.shared.commits.fetch_add(1, Ordering::Relaxed);
+                    for (job, written) in group.into_iter().zip(written) {
+                        // Ignored if the caller stopped waiting.
+                        let _ = job.reply.send(Ok(written));
+                    }
+                    return;
+                }
+                Err(GroupFailed {
+                    at,
+                    failed: Failed::RolledBack(source),
+                }) => {
+                    let job = group.remove(at);
+                    let _ = job.reply.send(Err(StorageError::Write {
+                        room: job.room,
+                        source,
+                    }));
+                    if group.is_empty() {
+                        return;
+                    }
+                }
+                Err(GroupFailed {
+                    at,
+                    failed: Failed::Unknown(source),
+                }) => {
+                    let unknown = self.first_unknown(group[at].room.clone(), source);
+                    return self.refuse(group, &unknown);
+                }
+            }
+        }
+    }
+
+    /// Answers `group`, and every write queued behind it, with the file's
+    /// unknown state: nothing queued before the failure was known may
+    /// commit after it (the caller holds the writer lock, so no `reopen`
+    /// comes between).
+    fn refuse(&self, group: Vec<Job>, unknown: &Unknown) {
+        let queued = std::mem::take(&mut self.queue().jobs);
+        for job in group.into_iter().chain(queued) {
+            let _ = job.reply.send(Err(self.unknown_error(unknown.clone())));
         }
     }
 
@@ -403,17 +595,130 @@ impl Storage {
         room: String,
         source: Arc<dyn std::error::Error + Send + Sync>,
     ) -> StorageError {
-        let first = self
-            .shared
+        self.unknown_error(self.first_unknown(room, source))
+    }
+
+    /// As [`mark_unknown`](Self::mark_unknown), returning the first failure.
+    fn first_unknown(
+        &self,
+        room: String,
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    ) -> Unknown {
+        self.shared
             .state
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .unknown
             .get_or_insert(Unknown { room, source })
-            .clone();
-        self.unknown_error(first)
+            .clone()
     }
 }
+
+/// Takes the next group off the front of `jobs`: at least one write (if
+/// any), at most [`MAX_GROUP_WRITES`], and no more than
+/// [`MAX_GROUP_BYTES`] unless the first alone is bigger.
+fn take_group(jobs: &mut VecDeque<Job>) -> Vec<Job> {
+    let mut group = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(next) = jobs.front() {
+        let full = group.len() == MAX_GROUP_WRITES
+            || bytes.saturating_add(next.write.size) > MAX_GROUP_BYTES;
+        if full && !group.is_empty() {
+            break;
+        }
+        bytes = bytes.saturating_add(next.write.size);
+        group.extend(jobs.pop_front());
+    }
+    group
+}
+
+/// The committer: commits the queue group by group until it is empty,
+/// then ends. It holds a clone of the storage only while there is work, so
+/// a dropped storage's last writes still finish and nothing is left
+/// running after them.
+///
+/// Dropped before it finished (a panic, or the runtime shutting down with
+/// it, maybe before it even started, or in the middle of a group's
+/// commit), it makes sure nobody waits for it in vain: see its `Drop`.
+struct Committer {
+    storage: Storage,
+    /// The first room of the group in progress, if any.
+    group_room: Option<String>,
+    /// Set once the queue was found empty.
+    finished: bool,
+}
+
+impl Committer {
+    async fn run(mut self) {
+        loop {
+            // Per group, not for the whole run: `reopen` and `close` wait
+            // for the group in progress only (tokio's mutex is fair, so
+            // they go before the next group).
+            let _writer = self.storage.shared.writer.lock().await;
+            let group = {
+                let mut queue = self.storage.queue();
+                let group = take_group(&mut queue.jobs);
+                if group.is_empty() {
+                    queue.committing = false;
+                }
+                group
+            };
+            let Some(first) = group.first() else { break };
+            self.group_room = Some(first.room.clone());
+            self.storage.commit_group(group).await;
+            self.group_room = None;
+        }
+        self.finished = true;
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // The next write starts a new committer; the writes queued now are
+        // answered rather than left waiting for one.
+        let queued = {
+            let mut queue = self.storage.queue();
+            queue.committing = false;
+            std::mem::take(&mut queue.jobs)
+        };
+        match self.group_room.take() {
+            // The group in progress may have committed or not (its own
+            // callers see their replies dropped): so is everything until
+            // `reopen`.
+            Some(room) => {
+                let unknown = self.storage.first_unknown(room, Arc::new(Interrupted));
+                for job in queued {
+                    let _ = job
+                        .reply
+                        .send(Err(self.storage.unknown_error(unknown.clone())));
+                }
+            }
+            // Between groups (or before the first): the queued writes never
+            // started, so nothing of theirs was written.
+            None => {
+                for job in queued {
+                    let source = sqlx::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::Interrupted,
+                        Interrupted,
+                    ));
+                    let _ = job.reply.send(Err(StorageError::Write {
+                        room: job.room,
+                        source,
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// Why the committer answered no more: it panicked, or the runtime it ran
+/// on shut down.
+#[derive(Debug, thiserror::Error)]
+#[error("the writes' task stopped (a panic, or the runtime shutting down)")]
+struct Interrupted;
 
 /// Why a write transaction failed.
 enum Failed {
@@ -433,21 +738,63 @@ impl From<sqlx::Error> for Failed {
     }
 }
 
-/// The transaction of `write`: key, entry, deletions, commit.
-async fn transact(pool: &SqlitePool, room: &str, write: Write) -> Result<(u64, u64), Failed> {
-    let mut tx = sqlite::begin_write(pool).await?;
+/// Why a group's transaction failed, and in which write.
+struct GroupFailed {
+    /// The write whose statement failed; the first for a failure that is
+    /// no write's in particular (BEGIN, COMMIT).
+    at: usize,
+    failed: Failed,
+}
+
+/// One transaction for `group`: each write in order, then one commit.
+/// Returns each write's key and entry bytes.
+async fn transact(pool: &SqlitePool, group: &[Job]) -> Result<Vec<(u64, u64)>, GroupFailed> {
+    let failed_at = |at| {
+        move |e: sqlx::Error| GroupFailed {
+            at,
+            failed: e.into(),
+        }
+    };
+    let mut tx = sqlite::begin_write(pool).await.map_err(failed_at(0))?;
+    let mut written = Vec::with_capacity(group.len());
+    for (at, job) in group.iter().enumerate() {
+        written.push(
+            apply(&mut tx, &job.room, &job.write)
+                .await
+                .map_err(failed_at(at))?,
+        );
+    }
+    // Whatever made the commit fail, it may have happened in part.
+    tx.commit().await.map_err(|e| GroupFailed {
+        at: 0,
+        failed: Failed::Unknown(Arc::new(e)),
+    })?;
+    Ok(written)
+}
+
+/// The statements of `write` in the transaction `tx`: key, entry,
+/// deletions. Returns the key and the entry's bytes.
+async fn apply(
+    tx: &mut sqlx::Transaction<'static, sqlite::Db>,
+    room: &str,
+    write: &Write,
+) -> Result<(u64, u64), sqlx::Error> {
     // The counter holds the last key issued; the first is 1, as in the
-    // browser.
+    // browser. Several writes to a room in one transaction get consecutive
+    // keys.
     let key: i64 = sqlx::query_scalar(
         "INSERT INTO rooms (room, last_key) VALUES ($1, 1) \
          ON CONFLICT (room) DO UPDATE SET last_key = rooms.last_key + 1 \
          RETURNING last_key",
     )
     .bind(room)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let key = from_sql(key);
-    let entry = (write.entry)(key);
+    let entry: Cow<'_, [u8]> = match &write.entry {
+        Entry::Keyed(make) => Cow::Owned(make(key)),
+        Entry::Fixed(bytes) => Cow::Borrowed(bytes),
+    };
     // A plain INSERT: a key already taken (a damaged counter) fails the
     // write instead of overwriting an entry.
     let insert = match write.table {
@@ -457,44 +804,40 @@ async fn transact(pool: &SqlitePool, room: &str, write: Write) -> Result<(u64, u
     sqlx::query(insert)
         .bind(room)
         .bind(to_sql(key))
-        .bind(&entry)
-        .execute(&mut *tx)
+        .bind(&*entry)
+        .execute(&mut **tx)
         .await?;
     for &k in &write.delete_records {
         sqlx::query("DELETE FROM records WHERE room = $1 AND key = $2")
             .bind(room)
             .bind(to_sql(k))
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     for &k in &write.delete_checkpoints {
         sqlx::query("DELETE FROM checkpoints WHERE room = $1 AND key = $2")
             .bind(room)
             .bind(to_sql(k))
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     if let Some(through) = write.delete_through {
         sqlx::query("DELETE FROM records WHERE room = $1 AND key <= $2")
             .bind(room)
             .bind(to_sql(through))
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query("DELETE FROM checkpoints WHERE room = $1 AND key <> $2")
             .bind(room)
             .bind(to_sql(key))
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    // Whatever made the commit fail, it may have happened in part.
-    tx.commit()
-        .await
-        .map_err(|e| Failed::Unknown(Arc::new(e)))?;
     Ok((key, entry.len() as u64))
 }
 
 /// Opens the file, mapping why not to the error for `file`.
-async fn connect(file: &Path) -> Result<SqlitePool, StorageError> {
+async fn connect(file: &Path) -> Result<Pools, StorageError> {
     sqlite::connect(file)
         .await
         .map_err(|refused| match refused {

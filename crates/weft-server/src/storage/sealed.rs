@@ -5,7 +5,7 @@
 //! under a name no room can have (room names hold no control characters),
 //! so the same transactions, counters and failure handling apply.
 
-use super::{from_sql, to_sql, Storage, StorageError, Table, Write};
+use super::{from_sql, to_sql, Entry, Storage, StorageError, Table, Write};
 
 /// Prefixed to an encrypted room's name in the tables.
 const PREFIX: &str = "\u{1}sealed:";
@@ -94,7 +94,8 @@ impl Storage {
     pub async fn sealed_append(&self, room: &str, body: Vec<u8>) -> Result<u64, StorageError> {
         let write = Write {
             table: Table::Records,
-            entry: Box::new(move |_| body),
+            size: body.len(),
+            entry: Entry::Fixed(body),
             delete_records: Vec::new(),
             delete_checkpoints: Vec::new(),
             delete_through: None,
@@ -115,13 +116,12 @@ impl Storage {
         covers: u64,
         body: Vec<u8>,
     ) -> Result<(), StorageError> {
+        let mut entry = covers.to_le_bytes().to_vec();
+        entry.extend(body);
         let write = Write {
             table: Table::Checkpoints,
-            entry: Box::new(move |_| {
-                let mut entry = covers.to_le_bytes().to_vec();
-                entry.extend(body);
-                entry
-            }),
+            size: entry.len(),
+            entry: Entry::Fixed(entry),
             delete_records: Vec::new(),
             delete_checkpoints: Vec::new(),
             delete_through: Some(covers),

@@ -4,7 +4,7 @@
 //! PostgreSQL runs too; a PostgreSQL backend would replace this file.
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, Row, Sqlite, SqlitePool, Transaction};
 use std::path::Path;
 use std::time::Duration;
 
@@ -18,9 +18,9 @@ pub const FILE_NAME: &str = "weft.sqlite3";
 /// with `SQLITE_BUSY` (writers of this process wait their turn in memory).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connections in the pool: loads read in parallel (WAL lets readers run
-/// beside the one writer); writes take one at a time.
-const MAX_CONNECTIONS: u32 = 4;
+/// Connections for loads: they read in parallel (WAL lets readers run
+/// beside the one writer). Writes have a connection of their own.
+const READ_CONNECTIONS: u32 = 4;
 
 /// The newest schema version: the number of steps in [`MIGRATIONS`].
 pub const SCHEMA_VERSION: i64 = 1;
@@ -39,6 +39,26 @@ const MIGRATIONS: &[&[&str]] = &[&[
      PRIMARY KEY (room, key)) STRICT",
 ]];
 
+/// The connections to one file.
+#[derive(Clone)]
+pub struct Pools {
+    /// For loads and counts.
+    pub reads: SqlitePool,
+    /// For writes: one connection, kept open for good. SQLite drops a
+    /// connection's page cache whenever another connection has written the
+    /// file; only this one writes, so its cache (and its prepared
+    /// statements) stay warm from one group commit to the next.
+    pub writes: SqlitePool,
+}
+
+impl Pools {
+    /// Closes both, once the calls using them are done.
+    pub async fn close(&self) {
+        self.writes.close().await;
+        self.reads.close().await;
+    }
+}
+
 /// Opens (creating it if missing) the database file `file`: WAL, so readers
 /// never block the writer; `synchronous = FULL`, so a commit returns only
 /// once the WAL is fsynced (NORMAL would lose the last commits on power
@@ -49,27 +69,55 @@ const MIGRATIONS: &[&[&str]] = &[&[
 ///
 /// # Errors
 /// See [`Refused`].
-pub async fn connect(file: &Path) -> Result<SqlitePool, Refused> {
+pub async fn connect(file: &Path) -> Result<Pools, Refused> {
     let options = SqliteConnectOptions::new()
         .filename(file)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(MAX_CONNECTIONS)
-        .connect_with(options)
+    let writes = SqlitePoolOptions::new()
+        .max_connections(1)
+        // Never closed for being idle or old: a fresh connection starts
+        // with a cold cache.
+        .idle_timeout(None)
+        .max_lifetime(None)
+        // A connection whose ROLLBACK failed (SQLite had already rolled
+        // back by itself, as it may on SQLITE_FULL) still counts as in a
+        // transaction, and would refuse every `BEGIN IMMEDIATE`: replace it.
+        // The ping before this hook has run any rollback still queued.
+        .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+        .connect_with(options.clone())
         .await?;
+    if let Err(refused) = check(&writes).await {
+        writes.close().await;
+        return Err(refused);
+    }
+    let reads = match SqlitePoolOptions::new()
+        .max_connections(READ_CONNECTIONS)
+        .connect_with(options)
+        .await
+    {
+        Ok(reads) => reads,
+        Err(e) => {
+            writes.close().await;
+            return Err(e.into());
+        }
+    };
+    Ok(Pools { reads, writes })
+}
+
+/// Checks the settings on the connection that writes, then migrates.
+async fn check(pool: &SqlitePool) -> Result<(), Refused> {
     // `PRAGMA journal_mode = WAL` answers with the mode it got instead of
     // failing (some file systems cannot do WAL): check rather than trust.
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&pool)
+        .fetch_one(pool)
         .await?;
     let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
-        .fetch_one(&pool)
+        .fetch_one(pool)
         .await?;
     if !mode.eq_ignore_ascii_case("wal") || synchronous != 2 {
-        pool.close().await;
         return Err(Refused::Failed(sqlx::Error::Configuration(
             format!(
                 "wanted journal_mode wal and synchronous 2 (FULL), got {mode} and {synchronous}"
@@ -77,14 +125,10 @@ pub async fn connect(file: &Path) -> Result<SqlitePool, Refused> {
             .into(),
         )));
     }
-    if let Err(refused) = migrate(&pool).await {
-        pool.close().await;
-        return Err(refused);
-    }
-    Ok(pool)
+    migrate(pool).await
 }
 
-/// Why [`connect`] gave no pool.
+/// Why [`connect`] gave no pools.
 pub enum Refused {
     /// SQLite failed.
     Failed(sqlx::Error),

@@ -1,10 +1,11 @@
 //! Durable storage on real SQLite files in temporary directories: round
-//! trips, compaction, damaged entries, failed commits, and a writer killed
-//! with SIGKILL at random moments.
+//! trips, compaction, damaged entries, failed commits, group commit, and a
+//! writer killed with SIGKILL at random moments.
 
 mod crash;
 mod damage;
 mod failures;
+mod group_commit;
 mod round_trip;
 
 use sqlx::sqlite::SqliteConnectOptions;
