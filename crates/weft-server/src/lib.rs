@@ -230,6 +230,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         rooms: state.hub.room_count(),
         rooms_loaded: state.replicas.room_count(),
         stored_bytes: state.replicas.stored_bytes().await,
+        transactions: state.replicas.transactions(),
         queued_bytes: state.budget.used(),
         storage: state.replicas.storage_report(),
         room_reloads,

@@ -58,6 +58,9 @@ pub struct Snapshot {
     pub rooms_loaded: usize,
     /// Bytes of records and checkpoints stored (`None`: not stored).
     pub stored_bytes: Option<u64>,
+    /// Transactions committed, each holding the writes of one or more
+    /// rooms (`None`: not stored).
+    pub transactions: Option<u64>,
     /// Bytes waiting to be sent to clients.
     pub queued_bytes: usize,
     /// The storage's state (`None`: not stored).
@@ -110,6 +113,17 @@ pub fn render(snapshot: &Snapshot, commits: &Commits) -> String {
             "gauge",
             "Bytes of records and checkpoints stored.",
             bytes,
+        );
+    }
+    if let Some(transactions) = snapshot.transactions {
+        #[allow(clippy::cast_precision_loss)]
+        let transactions = transactions as f64;
+        metric(
+            &mut out,
+            "weft_storage_transactions_total",
+            "counter",
+            "Transactions committed; each holds the writes of every room queued meanwhile (group commit).",
+            transactions,
         );
     }
     if let Some(storage) = &snapshot.storage {
@@ -187,6 +201,7 @@ mod tests {
             rooms: 2,
             rooms_loaded: 1,
             stored_bytes: Some(4096),
+            transactions: Some(3),
             queued_bytes: 0,
             storage: Some(Report {
                 failed: true,
@@ -202,6 +217,7 @@ mod tests {
             "weft_connections 3",
             "weft_rooms_loaded 1",
             "weft_stored_bytes 4096",
+            "weft_storage_transactions_total 3",
             "weft_commit_failures_total 1",
             "weft_storage_failed 1",
             "weft_storage_failures_total 2",

@@ -236,6 +236,12 @@ impl Replicas {
         (load(&self.reloads), load(&self.unloads))
     }
 
+    /// Storage transactions committed since start (`None`: rooms are not
+    /// stored).
+    pub fn transactions(&self) -> Option<u64> {
+        self.storage.as_ref().map(Storage::commits)
+    }
+
     /// Bytes stored for every room (`None`: rooms are not stored, or the
     /// database cannot say now).
     pub async fn stored_bytes(&self) -> Option<u64> {

@@ -243,6 +243,14 @@ async fn rooms_are_stored_acknowledged_unloaded_and_survive_a_restart() {
         .and_then(|n| n.parse::<u64>().ok())
         .expect("commit count in /metrics");
     assert!(commits >= 1, "{metrics}");
+    let transactions = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("weft_storage_transactions_total "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("transaction count in /metrics");
+    // Writes share transactions, never the other way round (the open's
+    // own write is counted by neither).
+    assert!((1..=commits).contains(&transactions), "{metrics}");
     assert!(metrics.contains("weft_stored_bytes "), "{metrics}");
     drop(ada);
     // Nobody syncs the room: it is unloaded after the idle time.
