@@ -22,8 +22,9 @@ fn main() {
                 .stats()
         );
         let mut d = weft::Doc::from_snapshot(&bytes, 9).expect("a snapshot");
+        let start = std::time::Instant::now();
         d.finish_loading().expect("valid");
-        println!("decoded: {:?}", d.stats());
+        println!("decoded in {:?}: {:?}", start.elapsed(), d.stats());
     }
     let start = std::time::Instant::now();
     let mut total = 0;

@@ -1,5 +1,6 @@
 //! Giving memory back to the system after the rare big jobs (loading or
-//! compacting a room, answering a new client with a whole document).
+//! compacting a room, answering a new client with a whole document): the
+//! SQLite write connection's page cache, and the allocator's free pages.
 //!
 //! glibc's malloc keeps what is freed in per-thread arenas, and raises its
 //! mmap threshold after the first big buffer is freed, so the buffers of
@@ -11,6 +12,7 @@
 
 #![allow(unsafe_code)]
 
+use crate::storage::Storage;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -35,15 +37,20 @@ pub fn configure() {
     }
 }
 
-/// After a big job: the allocator returns its free pages to the system
-/// shortly (in a blocking task: it walks every arena).
-pub fn release_soon() {
+/// After a big job: shortly, the storage's write connection frees its
+/// page cache, then the allocator returns its free pages to the system (in
+/// a blocking task: it walks every arena).
+pub fn release_soon(storage: Option<&Storage>) {
     if SCHEDULED.swap(true, Ordering::AcqRel) {
         return;
     }
-    tokio::spawn(async {
+    let storage = storage.cloned();
+    tokio::spawn(async move {
         tokio::time::sleep(PAUSE).await;
         SCHEDULED.store(false, Ordering::Release);
+        if let Some(storage) = storage {
+            storage.release_memory().await;
+        }
         let _ = tokio::task::spawn_blocking(release).await;
     });
 }

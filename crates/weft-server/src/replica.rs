@@ -280,7 +280,7 @@ impl Replicas {
             }
             None => (Doc::new(replica), Journal::empty(self.policy), 0),
         };
-        memory::release_soon();
+        memory::release_soon(self.storage.as_ref());
         Ok(Mutex::new(Replica {
             doc,
             journal,
@@ -441,7 +441,7 @@ impl Replicas {
         let received = attached.session.receive_unwatched(doc, frame)?;
         attached.send(&received.frames);
         if received.frames.iter().map(Vec::len).sum::<usize>() >= BIG_ANSWER {
-            memory::release_soon();
+            memory::release_soon(self.storage.as_ref());
         }
         if doc.version() == before {
             return Ok(());

@@ -122,6 +122,18 @@ impl Doc {
         Ok(Some(hot))
     }
 
+    /// Checks everything loading deferred (pages and history) on a decoded
+    /// copy, leaving this document as loaded: for snapshots from elsewhere,
+    /// checked whole before they are adopted, yet kept encoded until needed.
+    pub(crate) fn check_whole(&self) -> Result<(), Error> {
+        let mut copy = Doc::from_parts(
+            self.replica,
+            self.history.copy_for_reads(),
+            self.tree.copy_without_index(),
+        );
+        copy.finish_loading()
+    }
+
     /// Decodes the pages holding visible characters `start..end`, so a
     /// delete finds them all decoded (or fails before deleting any).
     pub(crate) fn thaw_range(&mut self, start: u32, end: u32) -> Result<(), Error> {

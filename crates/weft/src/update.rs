@@ -88,11 +88,13 @@ impl Doc {
                 // Bytes from elsewhere are checked whole before anything is
                 // applied.
                 let mut other = Doc::decode_snapshot_body(r, self.replica)?;
-                other.finish_loading()?;
                 let ends = other.version();
                 if self.has_no_history() {
                     // Nothing to merge with: adopt the snapshot, O(n), where
-                    // merging would integrate every operation.
+                    // merging would integrate every operation. Checked whole
+                    // on a copy, it stays as loaded: its history and pages
+                    // encoded until needed, as after `from_snapshot`.
+                    other.check_whole()?;
                     let discarded = self.history.pending().discarded();
                     *self = other;
                     self.history.pending_mut().count_discarded(discarded);
@@ -105,6 +107,7 @@ impl Doc {
                     };
                     return Ok((patches, ends));
                 }
+                other.finish_loading()?;
                 Ok((self.merge_in(&other, unit)?, ends))
             }
         }

@@ -125,7 +125,7 @@ impl Replicas {
         rooms.remove(room);
         self.unloads.fetch_add(1, Ordering::Relaxed);
         log!(Debug, "room {room:?}: unloaded");
-        memory::release_soon();
+        memory::release_soon(self.storage.as_ref());
         true
     }
 }

@@ -311,6 +311,26 @@ impl Storage {
         pools.close().await;
     }
 
+    /// Frees the pages the write connection caches: after a big write or
+    /// compaction they are mostly what nobody reads again. Best effort:
+    /// nothing happens while the file's state is unknown.
+    pub async fn release_memory(&self) {
+        let pools = {
+            let state = self
+                .shared
+                .state
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if state.unknown.is_some() {
+                return;
+            }
+            state.pools.clone()
+        };
+        if let Err(e) = sqlite::release_memory(&pools).await {
+            crate::log!(Debug, "storage: freeing the page cache failed: {e}");
+        }
+    }
+
     /// How many write transactions were committed, over every generation.
     /// Each holds a group of writes, so under load this grows much more
     /// slowly than the writes acknowledged (for metrics).

@@ -218,6 +218,61 @@ async fn writers_hear_of_each_commit_at_once_readers_twice_a_second_at_most() {
     server.shutdown().await;
 }
 
+/// The server's count of storage transactions, from `/metrics`.
+async fn transactions(addr: std::net::SocketAddr) -> u64 {
+    http_get(addr, "/metrics")
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix("weft_storage_transactions_total "))
+        .and_then(|n| n.parse().ok())
+        .expect("transaction count in /metrics")
+}
+
+#[tokio::test]
+async fn a_quiet_room_compacted_in_memory_still_merges_and_serves_everyone() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start(Config {
+        data_dir: Some(data.path().to_owned()),
+        ..Config::default()
+    })
+    .await;
+    let mut ada = Client::join(server.addr, "quiet", "ada", 1).await;
+    ada.until(|_| true).await;
+    // One record past the compaction floor (16 KiB), then nothing: the
+    // checkpoint is written while the room is quiet, and the replica
+    // becomes that checkpoint, loaded with its history encoded.
+    // Letters from a simple generator: deflate leaves them over 16 KiB.
+    let mut x: u32 = 1;
+    let long: String = (0..40_000)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            char::from(b'a' + ((x >> 16) % 26) as u8)
+        })
+        .collect();
+    ada.edit(0, &long).await;
+    ada.until_durable(&ada.doc.version()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while transactions(server.addr).await < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "compacted in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut bob = Client::join(server.addr, "quiet", "bob", 2).await;
+    bob.until(|d| d.to_string() == long).await;
+    // Changes merge into it from both sides (its history decoded again).
+    ada.edit(0, "ada ").await;
+    ada.doc.delete(10, 30, CodePoint).unwrap();
+    let frames = ada.session.outgoing(&mut ada.doc);
+    ada.send(frames).await;
+    let ada_text = ada.doc.to_string();
+    bob.until(|d| d.to_string() == ada_text).await;
+    bob.edit(bob.doc.len(CodePoint), " bob").await;
+    let bob_text = bob.doc.to_string();
+    ada.until(|d| d.to_string() == bob_text).await;
+    let mut cy = Client::join(server.addr, "quiet", "cy", 3).await;
+    cy.until(|d| d.to_string() == bob_text).await;
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn rooms_are_stored_acknowledged_unloaded_and_survive_a_restart() {
     let data = tempfile::tempdir().unwrap();

@@ -203,3 +203,28 @@ fn an_unchanged_document_gives_its_snapshot_without_decoding_its_history() {
         }
     }
 }
+
+#[test]
+fn an_adopted_snapshot_stays_encoded_until_a_merge_needs_it() {
+    let mut rng = Rng::new(44);
+    let mut source = edited(&mut rng);
+    let bytes = source.encode_snapshot().unwrap();
+    let mut doc = Doc::new(7);
+    doc.apply_update(&bytes, CodePoint).unwrap();
+    assert_eq!(doc.to_string(), source.to_string());
+    assert!(doc.history.is_encoded());
+    assert!(doc.tree.cold_leaves() > 0);
+    doc.check_invariants();
+    // A later change of the source merges as into a decoded copy.
+    let before = source.version();
+    rng.edit(&mut source, 30, 4, 3);
+    let update = source.encode_update(&before).unwrap();
+    doc.apply_update(&update, CodePoint).unwrap();
+    assert!(!doc.history.is_encoded());
+    assert_eq!(doc.to_string(), source.to_string());
+    assert_eq!(
+        doc.encode_snapshot().unwrap(),
+        source.encode_snapshot().unwrap()
+    );
+    doc.check_invariants();
+}
