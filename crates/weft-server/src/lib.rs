@@ -173,13 +173,19 @@ pub async fn serve(
         }
         Ok(())
     };
-    tokio::select! {
+    let result = tokio::select! {
         result = drained => result,
         () = shutdown_deadline(stopped) => {
             log!(Warn, "stopping with {} connections still closing", admission.open());
             Ok(())
         }
+    };
+    // After the commit in progress: SQLite folds the WAL into the file and
+    // removes it, so the data directory holds one file at rest.
+    if let Some(storage) = storage {
+        storage.close().await;
     }
+    result
 }
 
 /// Resolves [`SHUTDOWN_TIMEOUT`] after shutting down began.
