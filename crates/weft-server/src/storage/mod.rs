@@ -301,13 +301,7 @@ impl Storage {
     /// [`reopen`](Storage::reopen).
     pub async fn close(&self) {
         let _writer = self.shared.writer.lock().await;
-        let pools = self
-            .shared
-            .state
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pools
-            .clone();
+        let pools = self.state().pools.clone();
         pools.close().await;
     }
 
@@ -316,11 +310,7 @@ impl Storage {
     /// nothing happens while the file's state is unknown.
     pub async fn release_memory(&self) {
         let pools = {
-            let state = self
-                .shared
-                .state
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
+            let state = self.state();
             if state.unknown.is_some() {
                 return;
             }
@@ -464,11 +454,7 @@ impl Storage {
     /// The pool and its generation, or the error to return while the
     /// file's state is unknown.
     fn usable(&self) -> Result<(SqlitePool, u64), StorageError> {
-        let state = self
-            .shared
-            .state
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let state = self.state();
         match &state.unknown {
             None => Ok((state.pools.reads.clone(), state.generation)),
             Some(unknown) => Err(self.unknown_error(unknown.clone())),
@@ -478,15 +464,19 @@ impl Storage {
     /// The pool of the one write connection, or why the file's state is
     /// unknown.
     fn writable(&self) -> Result<SqlitePool, Unknown> {
-        let state = self
-            .shared
-            .state
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let state = self.state();
         match &state.unknown {
             None => Ok(state.pools.writes.clone()),
             Some(unknown) => Err(unknown.clone()),
         }
+    }
+
+    /// The open database (a panic while it was replaced left it whole).
+    fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.shared
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn unknown_error(&self, unknown: Unknown) -> StorageError {

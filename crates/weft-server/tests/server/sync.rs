@@ -187,14 +187,19 @@ async fn frames_that_break_the_protocol_close_only_their_connection() {
     server.shutdown().await;
 }
 
-#[tokio::test]
-async fn writers_hear_of_each_commit_at_once_readers_twice_a_second_at_most() {
-    let data = tempfile::tempdir().unwrap();
-    let server = start(Config {
+/// A server storing rooms in `data`.
+async fn start_stored(data: &tempfile::TempDir) -> crate::client::Server {
+    start(Config {
         data_dir: Some(data.path().to_owned()),
         ..Config::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn writers_hear_of_each_commit_at_once_readers_twice_a_second_at_most() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start_stored(&data).await;
     let mut ada = Client::join(server.addr, "reports", "ada", 1).await;
     ada.until(|_| true).await;
     let mut bob = Client::join(server.addr, "reports", "bob", 2).await;
@@ -231,11 +236,7 @@ async fn transactions(addr: std::net::SocketAddr) -> u64 {
 #[tokio::test]
 async fn a_quiet_room_compacted_in_memory_still_merges_and_serves_everyone() {
     let data = tempfile::tempdir().unwrap();
-    let server = start(Config {
-        data_dir: Some(data.path().to_owned()),
-        ..Config::default()
-    })
-    .await;
+    let server = start_stored(&data).await;
     let mut ada = Client::join(server.addr, "quiet", "ada", 1).await;
     ada.until(|_| true).await;
     // One record past the compaction floor (16 KiB), then nothing: the
