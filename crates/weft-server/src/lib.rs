@@ -53,6 +53,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// Sets the process's allocator up for a server that keeps rooms for long
+/// (see `memory.rs`): call once at start-up. Changes a process-wide
+/// setting, so the binary calls it, not [`serve`].
+pub fn tune_allocator() {
+    memory::configure();
+}
+
 /// Bytes a WebSocket reads at a time (see `upgrade`).
 const READ_BUFFER: usize = 4 * 1024;
 
@@ -114,7 +121,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = config.limits;
-    memory::configure();
     limits
         .validate()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;

@@ -45,6 +45,7 @@ async fn main() -> ExitCode {
         println!("{}", auth.mint(request.room, request.role, request.ttl));
         return ExitCode::SUCCESS;
     }
+    weft_server::tune_allocator();
     let (addr, mut config) = match cli.into_config() {
         Ok(served) => served,
         Err(e) => Cli::command().error(ErrorKind::ValueValidation, e).exit(),

@@ -27,7 +27,8 @@ const PAUSE: Duration = Duration::from_millis(500);
 /// A return is due.
 static SCHEDULED: AtomicBool = AtomicBool::new(false);
 
-/// Fixes the allocator's mmap threshold; called once at start-up.
+/// Fixes the allocator's mmap threshold; called once at start-up by the
+/// binary ([`crate::tune_allocator`]).
 pub fn configure() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a parameter of the allocator; it has no

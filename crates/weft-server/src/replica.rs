@@ -443,10 +443,11 @@ impl Replicas {
         if received.frames.iter().map(Vec::len).sum::<usize>() >= BIG_ANSWER {
             memory::release_soon(self.storage.as_ref());
         }
-        if doc.version() == before {
+        let after = doc.version();
+        if after == before {
             return Ok(());
         }
-        attached.merged = Some(doc.version());
+        attached.merged = Some(after);
         for (&other, attached) in sessions.iter_mut() {
             if other == connection {
                 continue;
