@@ -1,6 +1,7 @@
 //! The document: local edits and reads in any index unit.
 
 use crate::content::{Loc, Metric, Span, Summary, Tree, MAX_SPAN_LEN};
+use crate::deleted::DeletedText;
 use crate::history::History;
 use crate::id::LocalId;
 use crate::oplog::{OpKind, OpRun};
@@ -29,6 +30,8 @@ pub struct Doc {
     pub(crate) history: History,
     /// The content: every item, visible or tombstone, with its text.
     pub(crate) tree: Tree,
+    /// The text of deleted items (see `deleted`).
+    pub(crate) deleted: DeletedText,
 }
 
 impl Doc {
@@ -46,6 +49,7 @@ impl Doc {
             me,
             history,
             tree,
+            deleted: DeletedText::default(),
         }
     }
 
@@ -173,7 +177,10 @@ impl Doc {
             let span = self.tree.span_at(loc);
             let n = remaining.min(span.len() - loc.at.offset);
             let target = span.id_at(loc.at.offset);
-            self.tree.delete(loc, n);
+            let deleted = &mut self.deleted;
+            self.tree.delete(loc, n, |text| {
+                deleted.record(target.agent(), target.seq(), n, text)
+            });
             let seq = self.history.next_seq(self.me);
             self.history.record(OpRun::new(
                 self.me,
@@ -316,7 +323,7 @@ impl Doc {
     /// Bytes of heap this document holds (an estimate from capacities; the
     /// benchmark measures the real figure with a counting allocator).
     pub fn heap_bytes(&self) -> usize {
-        self.tree.heap_bytes() + self.history.heap_bytes()
+        self.tree.heap_bytes() + self.history.heap_bytes() + self.deleted.heap_bytes()
     }
 
     /// Statistics about the document's internal structure.

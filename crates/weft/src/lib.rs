@@ -41,6 +41,7 @@
 
 mod check;
 mod content;
+mod deleted;
 mod doc;
 mod encoding;
 mod error;

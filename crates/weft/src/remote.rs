@@ -418,7 +418,11 @@ impl Doc {
             if !span.deleted() {
                 let index =
                     unit.map(|unit| (unit, self.chars_to_unit(self.tree.offset_of(loc).1, unit)));
-                let removed = self.tree.delete(loc, n);
+                let deleted = &mut self.deleted;
+                let id = span.id_at(loc.at.offset);
+                let removed = self
+                    .tree
+                    .delete(loc, n, |text| deleted.record(agent, id.seq(), n, text));
                 if let Some((unit, index)) = index {
                     let len = removed.get(unit) as usize;
                     match patches.last_mut() {

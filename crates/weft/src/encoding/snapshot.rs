@@ -8,13 +8,15 @@ use super::ops::{self, OpsSection, TableEntry};
 use super::pages;
 use super::{Reader, Writer};
 use crate::content::{ColdSpans, Leaf, Span, Tree, MAX_SPAN_LEN};
+use crate::deleted::DeletedText;
 use crate::history::History;
 use crate::oplog::renumber;
 use crate::unit::TextMetrics;
 use crate::{DecodeError, Doc, Error, ReplicaId};
 
 /// What a snapshot's elements may cost in bytes of its body: a history run
-/// 4, a span 3, and 16 bytes of its text 1 (so a text deflated as far as
+/// 4, a span (or a byte of the deleted text's runs) 3, and 16 bytes of its
+/// text (visible or deleted) 1 (so a text deflated as far as
 /// `INFLATE_RATIO` allows pays for elements with only half its bytes).
 /// Decoded and merged, runs and spans cost about 200 bytes each at the
 /// peak: with the text's copies, no snapshot of 1 MiB makes a document hold
@@ -45,8 +47,8 @@ fn check_budget(body: usize, runs: u64, spans: u64, text: u64) -> Result<(), Dec
 }
 
 /// Bytes a body of `body` bytes lacks for its elements (0 when none).
-fn shortfall(body: usize, runs: usize, spans: usize, text: usize) -> usize {
-    let need = cost(runs as u64, spans as u64, text as u64);
+fn shortfall(body: usize, runs: u64, spans: u64, text: u64) -> usize {
+    let need = cost(runs, spans, text);
     need.saturating_sub(body as u64) as usize
 }
 
@@ -103,15 +105,15 @@ impl Doc {
                 _ => spans.push(s),
             }
         }
-        let (text, document) = self.encode_document(&spans, section.table.len());
+        let (document, spans_cost, text_cost) = self.encode_document(&spans, section.table.len());
         let history = history.into_bytes();
         // Padded only when the elements would cost more than the bytes
         // (see `RUN_COST`): the history's columns take what is lacking.
         let short = shortfall(
             history.len() + document.len(),
-            section.runs.len(),
-            spans.len(),
-            text.len(),
+            section.runs.len() as u64,
+            spans_cost,
+            text_cost,
         );
         let history = if short == 0 {
             history
@@ -147,7 +149,7 @@ impl Doc {
                 _ => spans.push(s),
             }
         }
-        let (text, document) = self.encode_document(&spans, replicas);
+        let (document, spans_cost, text_cost) = self.encode_document(&spans, replicas);
         // Its own padding already paid for its runs; should the document
         // need more, the full path pads.
         let history_runs = {
@@ -157,9 +159,9 @@ impl Doc {
         };
         if shortfall(
             history.len() + document.len(),
-            history_runs as usize,
-            spans.len(),
-            text.len(),
+            history_runs,
+            spans_cost,
+            text_cost,
         ) > 0
         {
             return Ok(None);
@@ -170,15 +172,28 @@ impl Doc {
     }
 
     /// The document part of a snapshot: `spans` (maximal, agents numbered
-    /// as its replica table of `replicas` entries) in pages, then the text.
-    /// Returns the text too.
-    fn encode_document(&self, spans: &[Span], replicas: usize) -> (String, Vec<u8>) {
+    /// as its replica table of `replicas` entries) in pages, the text, then
+    /// the deleted text. Returns what its elements cost (see `cost`): spans
+    /// and text.
+    fn encode_document(&self, spans: &[Span], replicas: usize) -> (Vec<u8>, u64, u64) {
         let mut text = String::with_capacity(self.len(crate::IndexUnit::Utf8));
         self.tree.chunks().for_each(|chunk| text.push_str(chunk));
         let mut document = Writer::default();
         pages::write(&mut document, spans, &text, replicas);
         document.column(text.as_bytes());
-        (text, document.into_bytes())
+        let mut deleted = Writer::default();
+        let tombstones = self.tree.spans().map(|(s, _)| s).filter(Span::deleted);
+        self.deleted.write(&mut deleted, tombstones, &text);
+        let deleted = deleted.into_bytes();
+        let section = DeletedText::read_section(&mut Reader::new(&deleted))
+            .expect("written just now")
+            .expect("a section");
+        document.bytes(&deleted);
+        (
+            document.into_bytes(),
+            spans.len() as u64 + section.runs_len,
+            text.len() as u64 + section.text_len,
+        )
     }
 
     /// Loads a snapshot made by [`Doc::encode_snapshot`]; local edits are made
@@ -213,18 +228,31 @@ impl Doc {
         // The spans stay encoded, page by page, until an edit needs them;
         // the text is read now, so reading never waits on a page.
         let directory = pages::read_directory(&mut r)?;
-        // The elements against the bytes, before any is decoded (the text
-        // is checked to be as long as the directory says below).
-        let spans = directory.iter().map(|e| u64::from(e.spans)).sum();
-        let text_len = directory.iter().map(|e| u64::from(e.bytes)).sum();
-        check_budget(body, runs, spans, text_len)?;
         let columns = directory
             .iter()
             .map(|_| r.raw_column())
             .collect::<Result<Vec<_>, DecodeError>>()?;
-        let text_c = r.column()?;
+        let text_c = r.raw_column()?;
+        // Absent from snapshots written before it existed.
+        let deleted = DeletedText::read_section(&mut r)?;
         r.finish()?;
+        // The elements against the bytes, before any is decoded (the text
+        // is checked to be as long as the directory says below).
+        let spans: u64 = directory.iter().map(|e| u64::from(e.spans)).sum();
+        let text_len: u64 = directory.iter().map(|e| u64::from(e.bytes)).sum();
+        let (runs_len, deleted_len) = deleted
+            .as_ref()
+            .map_or((0, 0), |d| (d.runs_len, d.text_len));
+        check_budget(
+            body,
+            runs,
+            spans.saturating_add(runs_len),
+            text_len.saturating_add(deleted_len),
+        )?;
+        let text_c = Reader::new(text_c).column()?;
+        let ends: Vec<u32> = table.iter().map(|e| e.count).collect();
         let mut text = std::str::from_utf8(text_c.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;
+        let deleted = deleted.map(|d| DeletedText::from_snapshot(d.raw, &ends, text));
         let items: u64 = directory.iter().map(|e| u64::from(e.items)).sum();
         if items > u64::from(MAX_SPAN_LEN) {
             return Err(Error::DocumentTooLarge);
@@ -248,10 +276,12 @@ impl Doc {
             return Err(DecodeError::InvalidValue("snapshot text length").into());
         }
         let replicas: Vec<_> = table.iter().map(|e| (e.replica, e.count)).collect();
-        Ok(Doc::from_parts(
+        let mut doc = Doc::from_parts(
             replica,
             History::from_snapshot(&replicas, history),
             Tree::from_leaves(leaves),
-        ))
+        );
+        doc.deleted = deleted.unwrap_or_default();
+        Ok(doc)
     }
 }

@@ -3,6 +3,7 @@
 
 mod convergence;
 pub(crate) mod decode;
+mod deleted;
 mod fugue;
 mod lazy;
 mod oracle;
