@@ -21,6 +21,7 @@
 
 use crate::content::Span;
 use crate::encoding::{Reader, Writer, WINDOW};
+use crate::radix::sort_by_u32_key;
 use crate::unit::{char_to_byte, TextMetrics};
 use crate::{DecodeError, Doc, Error, OpId};
 use std::cell::OnceCell;
@@ -68,26 +69,24 @@ pub(crate) fn dictionary(visible: &str) -> &[u8] {
     &visible.as_bytes()[..visible.len().min(WINDOW)]
 }
 
-/// What a snapshot's deleted-text section declares: the section as stored
-/// and the lengths its two columns inflate to (checked against the
-/// snapshot's bytes before anything is decoded).
-pub(crate) struct Section<'a> {
-    pub raw: &'a [u8],
-    pub runs_len: u64,
-    pub text_len: u64,
-}
-
 impl DeletedText {
-    /// The deleted text of a snapshot with counters `ends` and visible
-    /// text `visible`, as stored.
-    pub fn from_snapshot(section: &[u8], ends: &[u32], visible: &str) -> DeletedText {
+    /// The deleted text of a snapshot with visible text `visible`, as
+    /// stored (its counters are set by `set_ends`).
+    pub fn from_snapshot(section: &[u8], visible: &str) -> DeletedText {
         DeletedText {
             encoded: Some(Box::new(Encoded {
                 section: section.into(),
-                ends: ends.to_vec(),
+                ends: Vec::new(),
                 dict: dictionary(visible).into(),
             })),
             ..DeletedText::default()
+        }
+    }
+
+    /// Sets the snapshot's operation counts per agent: its items are below.
+    pub fn set_ends(&mut self, ends: &[u32]) {
+        if let Some(e) = &mut self.encoded {
+            e.ends = ends.to_vec();
         }
     }
 
@@ -138,18 +137,20 @@ impl DeletedText {
 
     fn sorted(&self) -> &[u32] {
         self.sorted.get_or_init(|| {
+            // By seq, then stably by agent (small in WebAssembly).
             let mut v: Vec<u32> = (0..self.pieces.len() as u32).collect();
-            v.sort_unstable_by_key(|&i| {
-                let p = &self.pieces[i as usize];
-                (p.agent, p.seq)
-            });
+            let seq = |&i: &u32| self.pieces[i as usize].seq;
+            let agent = |&i: &u32| self.pieces[i as usize].agent;
+            for key in [&seq as &dyn Fn(&u32) -> u32, &agent] {
+                sort_by_u32_key(&mut v, key);
+            }
             v
         })
     }
 
     /// Calls `f(seq, n, text)` for the stretches of items `seq..seq + len`
     /// of `agent` in order: `text` is theirs, or `None` where unknown.
-    fn walk(&self, agent: u32, mut seq: u32, len: u32, mut f: impl FnMut(u32, u32, Option<&str>)) {
+    fn walk(&self, agent: u32, mut seq: u32, len: u32, f: &mut dyn FnMut(u32, u32, Option<&str>)) {
         let sorted = self.sorted();
         let end = seq.saturating_add(len);
         let key = |i: usize| {
@@ -192,7 +193,7 @@ impl DeletedText {
     /// The text of items `seq..seq + len` of `agent`, if every one is known.
     pub fn get(&self, agent: u32, seq: u32, len: u32) -> Option<String> {
         let mut out = Some(String::new());
-        self.walk(agent, seq, len, |_, _, t| match (t, &mut out) {
+        self.walk(agent, seq, len, &mut |_, _, t| match (t, &mut out) {
             (Some(t), Some(o)) => o.push_str(t),
             _ => out = None,
         });
@@ -211,20 +212,28 @@ impl DeletedText {
 
     // ---- snapshots ----
 
-    /// Writes the snapshot section for the deleted items `deleted` (in
-    /// document order) of a document whose visible text is `visible`: the
+    /// Writes the snapshot section for the deleted ones of `spans` (every
+    /// span, in document order) of a document whose visible text is `visible`: the
     /// section as stored while it is still encoded (the document is then
     /// unchanged since loading), else the runs of known and unknown items
     /// and the known items' text.
-    pub fn write(&self, w: &mut Writer, deleted: impl Iterator<Item = Span>, visible: &str) {
+    pub fn write<'a>(
+        &self,
+        w: &mut Writer,
+        spans: impl Iterator<Item = (Span, &'a str)>,
+        visible: &str,
+    ) {
         if let Some(e) = &self.encoded {
             return w.bytes(&e.section);
         }
         let mut runs = Writer::default();
         let mut text = String::new();
         let (mut known, mut unknown) = (0u64, 0u64);
-        for s in deleted {
-            self.walk(s.agent, s.seq, s.len(), |_, n, t| match t {
+        for (s, _) in spans {
+            if !s.deleted() {
+                continue;
+            }
+            self.walk(s.agent, s.seq, s.len(), &mut |_, n, t| match t {
                 Some(t) => {
                     if unknown > 0 {
                         runs.uvar(known);
@@ -243,7 +252,10 @@ impl DeletedText {
         if unknown > 0 {
             runs.uvar(unknown);
         }
-        w.column(&runs.into_bytes());
+        // Stored, never deflated: its bytes bound the pieces it makes.
+        let runs = runs.into_bytes();
+        w.uvar((runs.len() as u64) << 1);
+        w.bytes(&runs);
         w.bytes(&Writer::column_primed(
             text.as_bytes(),
             0,
@@ -252,36 +264,41 @@ impl DeletedText {
     }
 
     /// Reads a snapshot's section, if there is one (snapshots written before
-    /// it existed end before it), without inflating it.
-    pub fn read_section<'a>(r: &mut Reader<'a>) -> Result<Option<Section<'a>>, DecodeError> {
+    /// it existed end before it), as stored: its runs column (stored, so
+    /// its bytes bound the runs; the text's inflated length is checked when
+    /// decoded) and its text column.
+    pub fn read_section<'a>(r: &mut Reader<'a>) -> Result<Option<&'a [u8]>, DecodeError> {
         if r.remaining() == 0 {
             return Ok(None);
         }
         let start = r.rest();
-        let runs_len = r.column_len()?;
-        let text_len = r.column_len()?;
-        let raw = &start[..start.len() - r.remaining()];
-        Ok(Some(Section {
-            raw,
-            runs_len,
-            text_len,
-        }))
+        if r.raw_column()?[0] & 1 == 1 {
+            return Err(DecodeError::InvalidValue("deleted text"));
+        }
+        r.skip_column()?;
+        Ok(Some(&start[..start.len() - r.remaining()]))
     }
 
-    /// Decodes the encoded section, if any, against the tree's deleted
-    /// spans in document order; the pieces recorded since loading follow.
-    fn decode(&mut self, deleted: impl Iterator<Item = Span>) -> Result<(), DecodeError> {
+    /// Decodes the encoded section, if any, against the deleted ones of
+    /// `spans` (the tree's, in document order); the pieces recorded since loading follow.
+    fn decode<'a>(
+        &mut self,
+        spans: impl Iterator<Item = (Span, &'a str)>,
+    ) -> Result<(), DecodeError> {
         let Some(e) = &self.encoded else {
             return Ok(());
         };
         // The snapshot's deleted items, in order: its ids not deleted since.
         let mut items = Vec::new();
-        for s in deleted {
+        for (s, _) in spans {
+            if !s.deleted() {
+                continue;
+            }
             let end = s
                 .end_seq()
                 .min(e.ends.get(s.agent as usize).copied().unwrap_or(0));
             if s.seq < end {
-                self.walk(s.agent, s.seq, end - s.seq, |seq, n, t| {
+                self.walk(s.agent, s.seq, end - s.seq, &mut |seq, n, t| {
                     if t.is_none() {
                         items.push((s.agent, seq, n));
                     }
@@ -302,15 +319,15 @@ impl DeletedText {
                     left = runs.uvar()?;
                     known = !known || first;
                     if left == 0 && !first {
-                        return Err(DecodeError::InvalidValue("deleted text run"));
+                        return Err(DecodeError::InvalidValue("deleted text"));
                     }
                     first = false;
                 }
                 let m = n.min(left.min(u64::from(u32::MAX)) as u32);
                 if known {
                     let b = char_to_byte(text, m as usize);
-                    if b == text.len() && TextMetrics::of(text).chars != m {
-                        return Err(DecodeError::InvalidValue("deleted text length"));
+                    if b == text.len() && text.chars().count() != m as usize {
+                        return Err(DecodeError::InvalidValue("deleted text"));
                     }
                     out.record(agent, seq, m, &text[..b]);
                     text = &text[b..];
@@ -319,9 +336,7 @@ impl DeletedText {
             }
         }
         if left > 0 || !text.is_empty() {
-            return Err(DecodeError::InvalidValue(
-                "deleted text beyond the deleted items",
-            ));
+            return Err(DecodeError::InvalidValue("deleted text"));
         }
         runs.finish()?;
         for (i, p) in self.pieces.iter().enumerate() {
@@ -372,7 +387,11 @@ impl Doc {
     /// from a snapshot written before snapshots carried deleted text), not
     /// deleted, or not an item. For undo and history.
     ///
-    /// Decodes a loaded snapshot's deleted text first, once (hence `&mut`).
+    /// O(log p + len) for p pieces of deleted text (runs of consecutive
+    /// ids deleted together), plus O(p log p) for the first lookup after a
+    /// delete that made a new piece (an index of them is sorted). Decodes a
+    /// loaded snapshot's deleted text first, once, which decodes every
+    /// page (hence `&mut`).
     ///
     /// # Errors
     /// [`Error::Decode`] when that part of the snapshot turns out invalid.
@@ -391,7 +410,7 @@ impl Doc {
             return Ok(());
         }
         self.thaw_all()?;
-        let spans = self.tree.spans().map(|(s, _)| s).filter(Span::deleted);
+        let spans = self.tree.spans();
         Ok(self.deleted.decode(spans)?)
     }
 }

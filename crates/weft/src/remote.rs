@@ -418,11 +418,9 @@ impl Doc {
             if !span.deleted() {
                 let index =
                     unit.map(|unit| (unit, self.chars_to_unit(self.tree.offset_of(loc).1, unit)));
-                let deleted = &mut self.deleted;
-                let id = span.id_at(loc.at.offset);
-                let removed = self
-                    .tree
-                    .delete(loc, n, |text| deleted.record(agent, id.seq(), n, text));
+                let text = self.tree.text_at(loc, n);
+                self.deleted.record(agent, s, n, text);
+                let removed = self.tree.delete(loc, n);
                 if let Some((unit, index)) = index {
                     let len = removed.get(unit) as usize;
                     match patches.last_mut() {

@@ -253,17 +253,6 @@ impl<'a> Reader<'a> {
         self.skip_column()?;
         Ok(&start[..start.len() - self.buf.len()])
     }
-    /// Passes over a column, returning the length it declares it decodes
-    /// to (checked when it is decoded).
-    pub fn column_len(&mut self) -> Result<u64, DecodeError> {
-        let mut r = Reader::new(self.raw_column()?);
-        let tag = r.uvar()?;
-        if tag & 1 == 0 {
-            Ok(tag >> 1)
-        } else {
-            r.uvar()
-        }
-    }
     /// The bytes not read yet.
     pub fn rest(&self) -> &'a [u8] {
         self.buf

@@ -15,8 +15,7 @@ use crate::unit::TextMetrics;
 use crate::{DecodeError, Doc, Error, ReplicaId};
 
 /// What a snapshot's elements may cost in bytes of its body: a history run
-/// 4, a span (or a byte of the deleted text's runs) 3, and 16 bytes of its
-/// text (visible or deleted) 1 (so a text deflated as far as
+/// 4, a span 3, and 16 bytes of its text 1 (so a text deflated as far as
 /// `INFLATE_RATIO` allows pays for elements with only half its bytes).
 /// Decoded and merged, runs and spans cost about 200 bytes each at the
 /// peak: with the text's copies, no snapshot of 1 MiB makes a document hold
@@ -181,19 +180,8 @@ impl Doc {
         let mut document = Writer::default();
         pages::write(&mut document, spans, &text, replicas);
         document.column(text.as_bytes());
-        let mut deleted = Writer::default();
-        let tombstones = self.tree.spans().map(|(s, _)| s).filter(Span::deleted);
-        self.deleted.write(&mut deleted, tombstones, &text);
-        let deleted = deleted.into_bytes();
-        let section = DeletedText::read_section(&mut Reader::new(&deleted))
-            .expect("written just now")
-            .expect("a section");
-        document.bytes(&deleted);
-        (
-            document.into_bytes(),
-            spans.len() as u64 + section.runs_len,
-            text.len() as u64 + section.text_len,
-        )
+        self.deleted.write(&mut document, self.tree.spans(), &text);
+        (document.into_bytes(), spans.len() as u64, text.len() as u64)
     }
 
     /// Loads a snapshot made by [`Doc::encode_snapshot`]; local edits are made
@@ -228,31 +216,21 @@ impl Doc {
         // The spans stay encoded, page by page, until an edit needs them;
         // the text is read now, so reading never waits on a page.
         let directory = pages::read_directory(&mut r)?;
+        // The elements against the bytes, before any is decoded (the text
+        // is checked to be as long as the directory says below).
+        let spans = directory.iter().map(|e| u64::from(e.spans)).sum();
+        let text_len = directory.iter().map(|e| u64::from(e.bytes)).sum();
+        check_budget(body, runs, spans, text_len)?;
         let columns = directory
             .iter()
             .map(|_| r.raw_column())
             .collect::<Result<Vec<_>, DecodeError>>()?;
-        let text_c = r.raw_column()?;
+        let text_c = r.column()?;
         // Absent from snapshots written before it existed.
         let deleted = DeletedText::read_section(&mut r)?;
         r.finish()?;
-        // The elements against the bytes, before any is decoded (the text
-        // is checked to be as long as the directory says below).
-        let spans: u64 = directory.iter().map(|e| u64::from(e.spans)).sum();
-        let text_len: u64 = directory.iter().map(|e| u64::from(e.bytes)).sum();
-        let (runs_len, deleted_len) = deleted
-            .as_ref()
-            .map_or((0, 0), |d| (d.runs_len, d.text_len));
-        check_budget(
-            body,
-            runs,
-            spans.saturating_add(runs_len),
-            text_len.saturating_add(deleted_len),
-        )?;
-        let text_c = Reader::new(text_c).column()?;
-        let ends: Vec<u32> = table.iter().map(|e| e.count).collect();
         let mut text = std::str::from_utf8(text_c.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;
-        let deleted = deleted.map(|d| DeletedText::from_snapshot(d.raw, &ends, text));
+        let deleted = deleted.map(|d| DeletedText::from_snapshot(d, text));
         let items: u64 = directory.iter().map(|e| u64::from(e.items)).sum();
         if items > u64::from(MAX_SPAN_LEN) {
             return Err(Error::DocumentTooLarge);
@@ -281,7 +259,10 @@ impl Doc {
             History::from_snapshot(&replicas, history),
             Tree::from_leaves(leaves),
         );
-        doc.deleted = deleted.unwrap_or_default();
+        if let Some(mut deleted) = deleted {
+            deleted.set_ends(doc.history.snapshot_counters());
+            doc.deleted = deleted;
+        }
         Ok(doc)
     }
 }
