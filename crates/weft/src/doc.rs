@@ -177,9 +177,10 @@ impl Doc {
             let span = self.tree.span_at(loc);
             let n = remaining.min(span.len() - loc.at.offset);
             let target = span.id_at(loc.at.offset);
-            let text = self.tree.text_at(loc, n);
-            self.deleted.record(target.agent(), target.seq(), n, text);
-            self.tree.delete(loc, n);
+            let deleted = &mut self.deleted;
+            self.tree.delete(loc, n, &mut |text| {
+                deleted.record(target.agent(), target.seq(), n, text)
+            });
             let seq = self.history.next_seq(self.me);
             self.history.record(OpRun::new(
                 self.me,

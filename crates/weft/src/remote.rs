@@ -418,9 +418,9 @@ impl Doc {
             if !span.deleted() {
                 let index =
                     unit.map(|unit| (unit, self.chars_to_unit(self.tree.offset_of(loc).1, unit)));
-                let text = self.tree.text_at(loc, n);
-                self.deleted.record(agent, s, n, text);
-                let removed = self.tree.delete(loc, n);
+                let deleted = &mut self.deleted;
+                let keep = &mut |text: &str| deleted.record(agent, s, n, text);
+                let removed = self.tree.delete(loc, n, keep);
                 if let Some((unit, index)) = index {
                     let len = removed.get(unit) as usize;
                     match patches.last_mut() {
