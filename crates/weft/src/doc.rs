@@ -176,28 +176,35 @@ impl Doc {
             let (loc, _) = self.tree.seek_visible(start);
             let span = self.tree.span_at(loc);
             let n = remaining.min(span.len() - loc.at.offset);
-            let target = span.id_at(loc.at.offset);
-            let deleted = &mut self.deleted;
-            self.tree.delete(loc, n, &mut |text| {
-                deleted.record(target.agent(), target.seq(), n, text)
-            });
-            let seq = self.history.next_seq(self.me);
-            self.history.record(OpRun::new(
-                self.me,
-                seq,
-                n,
-                OpKind::Delete {
-                    target,
-                    reversed: false,
-                },
-            ));
+            self.delete_at(loc, n);
             remaining -= n;
         }
         Ok(())
     }
 
+    /// Deletes the `n` visible items from `loc` on, which lie in one span,
+    /// as one local operation, keeping their text. Returns its size.
+    pub(crate) fn delete_at(&mut self, loc: Loc, n: u32) -> TextMetrics {
+        let target = self.id_at(loc);
+        let deleted = &mut self.deleted;
+        let removed = self.tree.delete(loc, n, &mut |text| {
+            deleted.record(target.agent(), target.seq(), n, text)
+        });
+        let seq = self.history.next_seq(self.me);
+        self.history.record(OpRun::new(
+            self.me,
+            seq,
+            n,
+            OpKind::Delete {
+                target,
+                reversed: false,
+            },
+        ));
+        removed
+    }
+
     /// Checks that `chars` more items and `bytes` more text still fit.
-    fn reserve(&self, chars: u32, bytes: usize) -> Result<(), Error> {
+    pub(crate) fn reserve(&self, chars: u32, bytes: usize) -> Result<(), Error> {
         let total = self.tree.total();
         let ok = u64::from(total.items) + u64::from(chars) <= u64::from(MAX_SPAN_LEN)
             && total.text.bytes as usize + bytes <= MAX_SPAN_LEN as usize

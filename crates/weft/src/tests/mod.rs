@@ -11,3 +11,4 @@ mod origins;
 pub(crate) mod rng;
 mod roundtrip;
 mod typing;
+mod undo;
