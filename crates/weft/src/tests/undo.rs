@@ -344,7 +344,7 @@ fn many_users(seed: u64) {
                 u.now += rng.below(800) as f64;
                 u.undo.record(&u.doc, u.now, None);
             }
-            5..=6 | 7 => {
+            5..=7 => {
                 let others = others_visible(&u.doc);
                 let undo = rng.chance(70);
                 let applied = if undo {
