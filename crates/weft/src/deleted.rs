@@ -21,7 +21,7 @@
 
 use crate::content::Span;
 use crate::encoding::{Reader, Writer, WINDOW};
-use crate::radix::sort_by_u32_key;
+use crate::radix::sort_by_u64_key;
 use crate::unit::{char_to_byte, TextMetrics};
 use crate::{DecodeError, Doc, Error, OpId};
 use std::cell::OnceCell;
@@ -137,13 +137,11 @@ impl DeletedText {
 
     fn sorted(&self) -> &[u32] {
         self.sorted.get_or_init(|| {
-            // By seq, then stably by agent (small in WebAssembly).
             let mut v: Vec<u32> = (0..self.pieces.len() as u32).collect();
-            let seq = |&i: &u32| self.pieces[i as usize].seq;
-            let agent = |&i: &u32| self.pieces[i as usize].agent;
-            for key in [&seq as &dyn Fn(&u32) -> u32, &agent] {
-                sort_by_u32_key(&mut v, key);
-            }
+            sort_by_u64_key(&mut v, |&i| {
+                let p = &self.pieces[i as usize];
+                u64::from(p.agent) << 32 | u64::from(p.seq)
+            });
             v
         })
     }

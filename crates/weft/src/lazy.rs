@@ -137,6 +137,7 @@ impl Doc {
             self.history.copy_for_reads(),
             self.tree.copy_without_index(),
         );
+        copy.deleted = self.deleted.clone();
         copy.finish_loading()
     }
 

@@ -1,4 +1,4 @@
-//! A stable LSD radix sort by a `u32` key: a few flat loops, no comparison
+//! A stable LSD radix sort by an integer key: a few flat loops, no comparison
 //! callbacks. Loading sorts thousands of spans by sequence number, and in
 //! WebAssembly built for size (where the standard sorts' helpers are not
 //! inlined) and still running its first, unoptimized compile, that is
@@ -20,26 +20,28 @@ pub(crate) fn per_agent_in_seq_order<V: Copy>(
     }
     for group in &mut per_agent {
         if !group.is_sorted_by_key(|g| g.0) {
-            sort_by_u32_key(group, |g| g.0);
+            sort_by_u64_key(group, |g| u64::from(g.0));
         }
     }
     per_agent
 }
 
-/// Sorts `v` by `key`, keeping the order of equal keys. Each byte of the key
-/// takes one counting pass, skipped when every key has the same byte there.
-pub(crate) fn sort_by_u32_key<T: Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u32) {
-    if v.len() < 2 {
+/// Sorts `v` by `key`, keeping the order of equal keys. Each byte in which
+/// keys differ takes one counting pass; the others none. One sort for
+/// every key width keeps the WebAssembly module small.
+pub(crate) fn sort_by_u64_key<T: Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u64) {
+    let Some(first) = v.first().map(&key) else {
         return;
-    }
+    };
+    let differing = v.iter().fold(0, |bits, x| bits | (key(x) ^ first));
     let mut scratch: Vec<T> = Vec::with_capacity(v.len());
-    for shift in [0u32, 8, 16, 24] {
+    for shift in (0..64).step_by(8) {
+        if differing >> shift & 0xff == 0 {
+            continue; // all keys share this byte
+        }
         let mut counts = [0usize; 256];
         for x in v.iter() {
             counts[(key(x) >> shift & 0xff) as usize] += 1;
-        }
-        if counts.contains(&v.len()) {
-            continue; // all keys share this byte
         }
         let mut start = 0;
         for c in counts.iter_mut() {
@@ -68,12 +70,10 @@ mod tests {
     fn sorts_stably_like_the_standard_sort() {
         let mut rng = Rng::new(7);
         for len in [0, 1, 2, 3, 100, 5000] {
-            for spread in [1u32, 300, 70_000, u32::MAX] {
-                let v: Vec<(u32, usize)> = (0..len)
-                    .map(|i| (rng.below(spread as usize) as u32, i))
-                    .collect();
+            for spread in [1u64, 300, 70_000, u64::from(u32::MAX), u64::MAX] {
+                let v: Vec<(u64, usize)> = (0..len).map(|i| (rng.next() % spread, i)).collect();
                 let mut ours = v.clone();
-                sort_by_u32_key(&mut ours, |x| x.0);
+                sort_by_u64_key(&mut ours, |x| x.0);
                 let mut expected = v;
                 expected.sort_by_key(|x| x.0); // stable
                 assert_eq!(ours, expected, "len {len} spread {spread}");

@@ -66,7 +66,8 @@ impl BatchRanges {
             .collect();
         // Of two operations starting at one id, the later one counts.
         v.reverse();
-        v.sort_by_key(|&(r, s, _)| (r, s));
+        crate::radix::sort_by_u64_key(&mut v, |&(_, s, _)| u64::from(s));
+        crate::radix::sort_by_u64_key(&mut v, |&(r, _, _)| r);
         v.dedup_by_key(|&mut (r, s, _)| (r, s));
         BatchRanges(v)
     }
