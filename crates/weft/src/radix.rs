@@ -26,22 +26,33 @@ pub(crate) fn per_agent_in_seq_order<V: Copy>(
     per_agent
 }
 
-/// Sorts `v` by `key`, keeping the order of equal keys. Each byte in which
-/// keys differ takes one counting pass; the others none. One sort for
-/// every key width keeps the WebAssembly module small.
+/// Sorts `v` by `key`, keeping the order of equal keys. The sort itself
+/// works on the keys alone (`stable_order`), so each element type adds only
+/// two short loops to the WebAssembly module.
 pub(crate) fn sort_by_u64_key<T: Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u64) {
-    let Some(first) = v.first().map(&key) else {
-        return;
+    let keys: Vec<u64> = v.iter().map(key).collect();
+    let order = stable_order(&keys);
+    *v = order.iter().map(|&i| v[i as usize]).collect();
+}
+
+/// The indices of `keys` in increasing key order, equal keys in index
+/// order. Each byte in which keys differ takes one counting pass; the
+/// others none.
+fn stable_order(keys: &[u64]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+    let Some(&first) = keys.first() else {
+        return order;
     };
-    let differing = v.iter().fold(0, |bits, x| bits | (key(x) ^ first));
-    let mut scratch: Vec<T> = Vec::with_capacity(v.len());
+    let differing = keys.iter().fold(0, |bits, &k| bits | (k ^ first));
+    let mut scratch = vec![0u32; keys.len()];
     for shift in (0..64).step_by(8) {
         if differing >> shift & 0xff == 0 {
             continue; // all keys share this byte
         }
+        let byte = |i: u32| (keys[i as usize] >> shift & 0xff) as usize;
         let mut counts = [0usize; 256];
-        for x in v.iter() {
-            counts[(key(x) >> shift & 0xff) as usize] += 1;
+        for &i in &order {
+            counts[byte(i)] += 1;
         }
         let mut start = 0;
         for c in counts.iter_mut() {
@@ -49,16 +60,15 @@ pub(crate) fn sort_by_u64_key<T: Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u64) 
             *c = start;
             start += n;
         }
-        scratch.clear();
         // Every slot is written once: `counts` are the buckets' offsets.
-        scratch.resize(v.len(), v[0]);
-        for x in v.iter() {
-            let b = (key(x) >> shift & 0xff) as usize;
-            scratch[counts[b]] = *x;
+        for &i in &order {
+            let b = byte(i);
+            scratch[counts[b]] = i;
             counts[b] += 1;
         }
-        std::mem::swap(v, &mut scratch);
+        std::mem::swap(&mut order, &mut scratch);
     }
+    order
 }
 
 #[cfg(test)]

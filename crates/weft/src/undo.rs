@@ -19,8 +19,7 @@
 //! not move the local clock and need no call.
 
 use crate::item_edits::ItemRun;
-use crate::{Doc, Error, IndexUnit, Patch, StickyIndex};
-use std::collections::VecDeque;
+use crate::{Doc, Error, IndexUnit, OpId, Patch, StickyIndex};
 
 /// A selection kept with a step, as sticky positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +75,8 @@ struct Move {
 /// ```
 #[derive(Debug, Clone)]
 pub struct UndoManager {
-    undo: VecDeque<Step>,
+    /// Oldest first.
+    undo: Vec<Step>,
     redo: Vec<Step>,
     /// Changes recorded within this many milliseconds of the last one join
     /// its step.
@@ -95,7 +95,7 @@ impl UndoManager {
     /// keeps at most `max_steps` steps (the oldest are forgotten).
     pub fn new(doc: &Doc, capture_ms: f64, max_steps: usize) -> UndoManager {
         UndoManager {
-            undo: VecDeque::new(),
+            undo: Vec::new(),
             redo: Vec::new(),
             capture_ms,
             max_steps: max_steps.max(1),
@@ -132,27 +132,29 @@ impl UndoManager {
     /// manager's user at time `now` (milliseconds), with the selection it
     /// was made from. It joins the last step if that was recorded within
     /// the capture window, else starts a step; either way the redo stack is
-    /// cleared. Nothing happens if no local edit was made.
-    pub fn record(&mut self, doc: &Doc, now: f64, selection: Option<Selection>) {
+    /// cleared. Nothing happens if no local edit was made. Returns whether
+    /// a step started.
+    pub fn record(&mut self, doc: &Doc, now: f64, selection: Option<Selection>) -> bool {
         let clock = doc.local_clock();
         if clock <= self.seen {
-            return;
+            return false;
         }
         let join = now - self.last_at < self.capture_ms && !self.undo.is_empty();
         if !join {
-            self.undo.push_back(Step {
+            self.undo.push(Step {
                 selection,
                 ..Step::default()
             });
             if self.undo.len() > self.max_steps {
-                self.undo.pop_front();
+                self.undo.remove(0); // a few hundred steps at most
             }
         }
-        let step = self.undo.back_mut().expect("a step was just ensured");
+        let step = self.undo.last_mut().expect("a step was just ensured");
         doc.local_edits(self.seen, clock, &mut step.inserted, &mut step.deleted);
         self.seen = clock;
         self.last_at = now;
         self.redo.clear();
+        !join
     }
 
     /// Passes over the local edits made since the last call: they are not
@@ -203,7 +205,7 @@ impl UndoManager {
         self.stop_capturing();
         loop {
             let popped = if undo {
-                self.undo.pop_back()
+                self.undo.pop()
             } else {
                 self.redo.pop()
             };
@@ -222,17 +224,44 @@ impl UndoManager {
                 if undo {
                     self.redo.push(inverse);
                 } else {
-                    self.undo.push_back(inverse);
+                    self.undo.push(inverse);
                 }
             }
             result?;
             if changed {
-                return Ok(Some(Applied {
-                    patches,
-                    selection: step.selection,
-                }));
+                let selection = step.selection.map(|s| Selection {
+                    anchor: self.follow(doc, s.anchor),
+                    head: self.follow(doc, s.head),
+                });
+                return Ok(Some(Applied { patches, selection }));
             }
         }
+    }
+
+    /// `sticky` held on to the character that took its anchor's place, if
+    /// undo or redo inserted it again.
+    fn follow(&self, doc: &Doc, sticky: StickyIndex) -> StickyIndex {
+        let Some((mut agent, mut seq)) = sticky
+            .anchor()
+            .and_then(|id| Some((doc.history.agent_of(id.replica)?, id.seq)))
+        else {
+            return sticky;
+        };
+        let mut moved = false;
+        while let Some(m) = self
+            .moved
+            .iter()
+            .find(|m| m.old.agent == agent && (m.old.seq..m.old.end()).contains(&seq))
+        {
+            (agent, seq, moved) = (doc.me, m.first + (seq - m.old.seq), true);
+        }
+        if !moved {
+            return sticky;
+        }
+        sticky.with_anchor(OpId {
+            replica: doc.history.replica(agent),
+            seq,
+        })
     }
 
     /// Reverts `step`: deletes what it inserted (following moves), inserts
