@@ -148,7 +148,26 @@ export let docInternals: {
    * document's own `broken` listeners). Returns what stops listening.
    */
   onEnd(doc: Doc, listener: (err: WeftError) => void): () => void;
+  /**
+   * Runs `f` on the binding object as a local edit, as `insert` and
+   * `delete` do: the patches it returns are the change, delivered with
+   * `origin` (`local` true), as part of the transaction under way if any.
+   */
+  edit(doc: Doc, f: (raw: RawDoc) => Patch[], origin: Origin): void;
+  /**
+   * Tells `observer` of every transaction, in order: `begin` before its
+   * first change, `end` after its last one and before its events (so
+   * edits made by event listeners come after). Returns what stops it.
+   */
+  observe(doc: Doc, observer: TransactionObserver): () => void;
 };
+
+/** See `docInternals.observe`. */
+export interface TransactionObserver {
+  /** `origin` as given to `transact` or the call (undefined: none). */
+  begin(origin: Origin): void;
+  end(origin: Origin): void;
+}
 
 /**
  * The constructor's option for a binding object to wrap instead of making a
@@ -214,6 +233,8 @@ export class Doc {
   #ends = new Emitter<{ end: WeftError }>();
   /** The transaction under way (inside `transact`). */
   #txn: Transaction | undefined;
+  /** The package's own modules that follow transactions (`docInternals.observe`). */
+  #observers = new Set<TransactionObserver>();
 
   static {
     const checked = (doc: Doc): Doc => {
@@ -227,6 +248,11 @@ export class Doc {
       onEnd: (doc, listener) => {
         checked(doc).#ends.on("end", listener);
         return () => doc.#ends.off("end", listener);
+      },
+      edit: (doc, f, origin) => checked(doc).#change(true, origin, f),
+      observe: (doc, observer) => {
+        checked(doc).#observers.add(observer);
+        return () => doc.#observers.delete(observer);
       },
     };
   }
@@ -479,6 +505,7 @@ export class Doc {
   /** A new transaction (the document must be open). */
   #begin(origin: Origin): Transaction {
     const before = this.#events.has("update") ? this.#use((raw) => raw.version()) : undefined;
+    for (const o of this.#observers) o.begin(origin);
     return { origin, local: false, patches: [], before };
   }
 
@@ -501,6 +528,7 @@ export class Doc {
   /** Delivers a finished transaction: its `change`, then its `update`. */
   #commit(txn: Transaction): void {
     if (this.#state !== "open") return; // freed or broken meanwhile: its listeners are gone
+    for (const o of this.#observers) o.end(txn.origin);
     const { patches, local, before } = txn;
     const origin = txn.origin === undefined ? (local ? "local" : "remote") : txn.origin;
     // Worked out before any listener runs (a listener may edit).

@@ -12,7 +12,7 @@ use weft::{Bias, Doc, IndexUnit::Utf16, StickyIndex, Version};
 pub struct RawDoc(pub(crate) Doc);
 
 /// A JavaScript number that must be a non-negative integer index or length.
-fn index(value: f64, what: &str) -> Result<usize, JsValue> {
+pub(crate) fn index(value: f64, what: &str) -> Result<usize, JsValue> {
     if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64 {
         Ok(value as usize)
     } else {

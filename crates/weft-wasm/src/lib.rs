@@ -15,9 +15,11 @@ mod panic;
 mod sealed;
 mod session;
 mod store;
+mod undo;
 mod values;
 
 pub use doc::RawDoc;
 pub use idb::JournalDb;
 pub use session::RawSession;
 pub use store::RawStore;
+pub use undo::RawUndoManager;

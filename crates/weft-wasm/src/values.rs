@@ -11,6 +11,13 @@ const TYPES: &str = r#"
 /** One change a merge made, in UTF-16 units: insert text, or delete a length. */
 export type RawPatch = { index: number; insert: string } | { index: number; delete: number };
 
+/** What `RawUndoManager.undo` and `redo` did: the changes, and the selection to restore. */
+export interface RawUndone {
+  patches: RawPatch[];
+  anchor?: number;
+  head?: number;
+}
+
 /** A document's internal counts (`RawDoc.stats`). */
 export interface RawDocStats {
   /** Characters ever inserted (visible plus tombstones). */

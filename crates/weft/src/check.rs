@@ -20,7 +20,8 @@ impl Doc {
     /// sibling links, node and leaf sizes, text lengths, the id index) and,
     /// across structures: each replica's operations in the log are numbered
     /// `0..next_seq` without gaps; the tree holds exactly the items the log's
-    /// inserts made; every origin and delete target names an item.
+    /// inserts made; every origin and delete target names an item; the
+    /// deleted text (see `DeletedText::check`) is that of tombstones.
     #[doc(hidden)]
     pub fn check_invariants(&self) {
         self.tree.check();
@@ -55,5 +56,10 @@ impl Doc {
                 "{run:?} refers to a non-item"
             );
         }
+        self.deleted.check(|agent, seq| {
+            self.tree
+                .locate(agent, seq)
+                .is_some_and(|loc| self.tree.span_at(loc).deleted())
+        });
     }
 }

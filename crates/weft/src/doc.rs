@@ -1,6 +1,7 @@
 //! The document: local edits and reads in any index unit.
 
 use crate::content::{Loc, Metric, Span, Summary, Tree, MAX_SPAN_LEN};
+use crate::deleted::DeletedText;
 use crate::history::History;
 use crate::id::LocalId;
 use crate::oplog::{OpKind, OpRun};
@@ -29,6 +30,8 @@ pub struct Doc {
     pub(crate) history: History,
     /// The content: every item, visible or tombstone, with its text.
     pub(crate) tree: Tree,
+    /// The text of deleted items (see `deleted`).
+    pub(crate) deleted: DeletedText,
 }
 
 impl Doc {
@@ -46,6 +49,7 @@ impl Doc {
             me,
             history,
             tree,
+            deleted: DeletedText::default(),
         }
     }
 
@@ -172,25 +176,35 @@ impl Doc {
             let (loc, _) = self.tree.seek_visible(start);
             let span = self.tree.span_at(loc);
             let n = remaining.min(span.len() - loc.at.offset);
-            let target = span.id_at(loc.at.offset);
-            self.tree.delete(loc, n);
-            let seq = self.history.next_seq(self.me);
-            self.history.record(OpRun::new(
-                self.me,
-                seq,
-                n,
-                OpKind::Delete {
-                    target,
-                    reversed: false,
-                },
-            ));
+            self.delete_at(loc, n);
             remaining -= n;
         }
         Ok(())
     }
 
+    /// Deletes the `n` visible items from `loc` on, which lie in one span,
+    /// as one local operation, keeping their text. Returns its size.
+    pub(crate) fn delete_at(&mut self, loc: Loc, n: u32) -> TextMetrics {
+        let target = self.id_at(loc);
+        let deleted = &mut self.deleted;
+        let removed = self.tree.delete(loc, n, &mut |text| {
+            deleted.record(target.agent(), target.seq(), n, text)
+        });
+        let seq = self.history.next_seq(self.me);
+        self.history.record(OpRun::new(
+            self.me,
+            seq,
+            n,
+            OpKind::Delete {
+                target,
+                reversed: false,
+            },
+        ));
+        removed
+    }
+
     /// Checks that `chars` more items and `bytes` more text still fit.
-    fn reserve(&self, chars: u32, bytes: usize) -> Result<(), Error> {
+    pub(crate) fn reserve(&self, chars: u32, bytes: usize) -> Result<(), Error> {
         let total = self.tree.total();
         let ok = u64::from(total.items) + u64::from(chars) <= u64::from(MAX_SPAN_LEN)
             && total.text.bytes as usize + bytes <= MAX_SPAN_LEN as usize
@@ -316,7 +330,7 @@ impl Doc {
     /// Bytes of heap this document holds (an estimate from capacities; the
     /// benchmark measures the real figure with a counting allocator).
     pub fn heap_bytes(&self) -> usize {
-        self.tree.heap_bytes() + self.history.heap_bytes()
+        self.tree.heap_bytes() + self.history.heap_bytes() + self.deleted.heap_bytes()
     }
 
     /// Statistics about the document's internal structure.

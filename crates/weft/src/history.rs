@@ -135,6 +135,12 @@ impl History {
         extended
     }
 
+    /// The run of the log holding operation `seq` of `agent`; `None` while
+    /// it is in the encoded history.
+    pub fn run(&self, agent: u32, seq: u32) -> Option<OpRun> {
+        self.log.find(agent, seq).copied()
+    }
+
     /// The left and right origins of item `seq` of `agent` and where its run
     /// ends; `None` while that operation is in the encoded history.
     pub fn origins(&self, agent: u32, seq: u32) -> Option<(LocalId, LocalId, u32)> {

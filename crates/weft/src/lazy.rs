@@ -4,6 +4,9 @@
 //!   reaches back before the snapshot, a new snapshot or the invariant checks
 //!   need it. Local edits go to the log as usual and join the history when
 //!   it is decoded.
+//! - **The deleted text** stays encoded until asked for
+//!   (`Doc::deleted_text`), a new snapshot after a change, or the checks;
+//!   it is matched with the deleted spans of every page (`deleted`).
 //! - **Each page's spans** stay encoded (the page is a cold leaf holding its
 //!   text) until an edit touches the page, or something needs every item.
 //!
@@ -69,7 +72,8 @@ impl Doc {
     /// from is invalid; the document is unchanged.
     pub fn finish_loading(&mut self) -> Result<(), Error> {
         self.thaw_all()?;
-        self.history.finish_decoding(&self.tree)
+        self.history.finish_decoding(&self.tree)?;
+        self.decode_deleted()
     }
 
     /// Decodes the spans of every cold page.
@@ -103,12 +107,12 @@ impl Doc {
         Ok(())
     }
 
-    /// A copy with every page decoded, when some are still cold: only for
-    /// the invariant checks, which must not change what they check. Every
-    /// other method that needs every item takes `&mut self` and decodes in
-    /// place, once.
+    /// A copy with every page and the deleted text decoded, when some are
+    /// still encoded: only for the invariant checks, which must not change
+    /// what they check. Every other method that needs every item takes
+    /// `&mut self` and decodes in place, once.
     pub(crate) fn thawed(&self) -> Result<Option<Doc>, Error> {
-        if self.tree.cold_leaves() == 0 {
+        if self.tree.cold_leaves() == 0 && !self.deleted.is_encoded() {
             return Ok(None);
         }
         // What reads need, copied: no id index (built when asked), no
@@ -118,7 +122,9 @@ impl Doc {
             self.history.copy_for_reads(),
             self.tree.copy_without_index(),
         );
+        hot.deleted = self.deleted.clone();
         hot.thaw_all()?;
+        hot.decode_deleted()?;
         Ok(Some(hot))
     }
 
@@ -131,6 +137,7 @@ impl Doc {
             self.history.copy_for_reads(),
             self.tree.copy_without_index(),
         );
+        copy.deleted = self.deleted.clone();
         copy.finish_loading()
     }
 

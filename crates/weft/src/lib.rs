@@ -41,11 +41,13 @@
 
 mod check;
 mod content;
+mod deleted;
 mod doc;
 mod encoding;
 mod error;
 mod history;
 mod id;
+mod item_edits;
 mod item_ranges;
 pub mod journal;
 mod lazy;
@@ -56,6 +58,7 @@ mod references;
 mod remote;
 mod sticky;
 pub mod sync;
+mod undo;
 mod unit;
 mod update;
 mod version;
@@ -74,5 +77,6 @@ pub use error::{DecodeError, Error};
 pub use id::{OpId, ReplicaId};
 pub use remote::Patch;
 pub use sticky::{Bias, StickyIndex};
+pub use undo::{Applied, Selection, UndoManager};
 pub use unit::IndexUnit;
 pub use version::Version;

@@ -301,7 +301,7 @@ impl OpLog {
             let i = list.partition_point(|&r| self.runs[r as usize].end() <= k);
             out.extend_from_slice(&list[i..]);
         }
-        crate::radix::sort_by_u32_key(&mut out, |&i| i);
+        crate::radix::sort_by_u64_key(&mut out, |&i| u64::from(i));
         out
     }
 

@@ -1,4 +1,4 @@
-//! A stable LSD radix sort by a `u32` key: a few flat loops, no comparison
+//! A stable LSD radix sort by an integer key: a few flat loops, no comparison
 //! callbacks. Loading sorts thousands of spans by sequence number, and in
 //! WebAssembly built for size (where the standard sorts' helpers are not
 //! inlined) and still running its first, unoptimized compile, that is
@@ -20,26 +20,39 @@ pub(crate) fn per_agent_in_seq_order<V: Copy>(
     }
     for group in &mut per_agent {
         if !group.is_sorted_by_key(|g| g.0) {
-            sort_by_u32_key(group, |g| g.0);
+            sort_by_u64_key(group, |g| u64::from(g.0));
         }
     }
     per_agent
 }
 
-/// Sorts `v` by `key`, keeping the order of equal keys. Each byte of the key
-/// takes one counting pass, skipped when every key has the same byte there.
-pub(crate) fn sort_by_u32_key<T: Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u32) {
-    if v.len() < 2 {
-        return;
-    }
-    let mut scratch: Vec<T> = Vec::with_capacity(v.len());
-    for shift in [0u32, 8, 16, 24] {
-        let mut counts = [0usize; 256];
-        for x in v.iter() {
-            counts[(key(x) >> shift & 0xff) as usize] += 1;
-        }
-        if counts.contains(&v.len()) {
+/// Sorts `v` by `key`, keeping the order of equal keys. The sort itself
+/// works on the keys alone (`stable_order`), so each element type adds only
+/// two short loops to the WebAssembly module.
+pub(crate) fn sort_by_u64_key<T: Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u64) {
+    let keys: Vec<u64> = v.iter().map(key).collect();
+    let order = stable_order(&keys);
+    *v = order.iter().map(|&i| v[i as usize]).collect();
+}
+
+/// The indices of `keys` in increasing key order, equal keys in index
+/// order. Each byte in which keys differ takes one counting pass; the
+/// others none.
+fn stable_order(keys: &[u64]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+    let Some(&first) = keys.first() else {
+        return order;
+    };
+    let differing = keys.iter().fold(0, |bits, &k| bits | (k ^ first));
+    let mut scratch = vec![0u32; keys.len()];
+    for shift in (0..64).step_by(8) {
+        if differing >> shift & 0xff == 0 {
             continue; // all keys share this byte
+        }
+        let byte = |i: u32| (keys[i as usize] >> shift & 0xff) as usize;
+        let mut counts = [0usize; 256];
+        for &i in &order {
+            counts[byte(i)] += 1;
         }
         let mut start = 0;
         for c in counts.iter_mut() {
@@ -47,16 +60,15 @@ pub(crate) fn sort_by_u32_key<T: Copy>(v: &mut Vec<T>, key: impl Fn(&T) -> u32) 
             *c = start;
             start += n;
         }
-        scratch.clear();
         // Every slot is written once: `counts` are the buckets' offsets.
-        scratch.resize(v.len(), v[0]);
-        for x in v.iter() {
-            let b = (key(x) >> shift & 0xff) as usize;
-            scratch[counts[b]] = *x;
+        for &i in &order {
+            let b = byte(i);
+            scratch[counts[b]] = i;
             counts[b] += 1;
         }
-        std::mem::swap(v, &mut scratch);
+        std::mem::swap(&mut order, &mut scratch);
     }
+    order
 }
 
 #[cfg(test)]
@@ -68,12 +80,10 @@ mod tests {
     fn sorts_stably_like_the_standard_sort() {
         let mut rng = Rng::new(7);
         for len in [0, 1, 2, 3, 100, 5000] {
-            for spread in [1u32, 300, 70_000, u32::MAX] {
-                let v: Vec<(u32, usize)> = (0..len)
-                    .map(|i| (rng.below(spread as usize) as u32, i))
-                    .collect();
+            for spread in [1u64, 300, 70_000, u64::from(u32::MAX), u64::MAX] {
+                let v: Vec<(u64, usize)> = (0..len).map(|i| (rng.next() % spread, i)).collect();
                 let mut ours = v.clone();
-                sort_by_u32_key(&mut ours, |x| x.0);
+                sort_by_u64_key(&mut ours, |x| x.0);
                 let mut expected = v;
                 expected.sort_by_key(|x| x.0); // stable
                 assert_eq!(ours, expected, "len {len} spread {spread}");

@@ -66,7 +66,8 @@ impl BatchRanges {
             .collect();
         // Of two operations starting at one id, the later one counts.
         v.reverse();
-        v.sort_by_key(|&(r, s, _)| (r, s));
+        crate::radix::sort_by_u64_key(&mut v, |&(_, s, _)| u64::from(s));
+        crate::radix::sort_by_u64_key(&mut v, |&(r, _, _)| r);
         v.dedup_by_key(|&mut (r, s, _)| (r, s));
         BatchRanges(v)
     }
@@ -418,7 +419,9 @@ impl Doc {
             if !span.deleted() {
                 let index =
                     unit.map(|unit| (unit, self.chars_to_unit(self.tree.offset_of(loc).1, unit)));
-                let removed = self.tree.delete(loc, n);
+                let deleted = &mut self.deleted;
+                let keep = &mut |text: &str| deleted.record(agent, s, n, text);
+                let removed = self.tree.delete(loc, n, keep);
                 if let Some((unit, index)) = index {
                     let len = removed.get(unit) as usize;
                     match patches.last_mut() {

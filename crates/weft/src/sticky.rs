@@ -31,6 +31,19 @@ impl StickyIndex {
         self.bias
     }
 
+    /// The character it holds on to (`None`: an end of the document).
+    pub(crate) fn anchor(&self) -> Option<OpId> {
+        self.anchor
+    }
+
+    /// The same position held on to `anchor` instead.
+    pub(crate) fn with_anchor(self, anchor: OpId) -> StickyIndex {
+        StickyIndex {
+            anchor: Some(anchor),
+            ..self
+        }
+    }
+
     /// Encodes to bytes: version, bias, then the anchor's replica and counter.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();

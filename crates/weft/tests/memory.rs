@@ -429,6 +429,14 @@ fn same_character(n: usize) -> Doc {
     d
 }
 
+/// `same_character`, all deleted: its snapshot's deleted text deflates at
+/// the most the reader allows.
+fn same_character_deleted(n: usize) -> Doc {
+    let mut d = same_character(n);
+    d.delete(0, n, CodePoint).unwrap();
+    d
+}
+
 /// What a document and a session may be given: (name, bytes).
 fn hostile_inputs() -> Vec<(String, Vec<u8>)> {
     let column = MAX_INPUT / 6 - 64;
@@ -482,6 +490,12 @@ fn hostile_inputs() -> Vec<(String, Vec<u8>)> {
             150_000,
         ),
         ("one character", same_character, 8_000_000, 8_000_000),
+        (
+            "one character, deleted",
+            same_character_deleted,
+            8_000_000,
+            8_000_000,
+        ),
     ];
     for (name, make, for_update, for_snapshot) in honest {
         let mut doc = make(for_update);

@@ -541,8 +541,9 @@ impl Tree {
     }
 
     /// Marks `len` visible items starting at `loc` as deleted; they must lie
-    /// within one visible span. Returns the size of the text they held.
-    pub fn delete(&mut self, loc: Loc, len: u32) -> TextMetrics {
+    /// within one visible span. Hands the text they held to `keep` and
+    /// returns its size.
+    pub fn delete(&mut self, loc: Loc, len: u32, keep: &mut dyn FnMut(&str)) -> TextMetrics {
         self.cursor = None;
         let leaf_id = loc.leaf;
         let leaf = self.leaf_mut(leaf_id);
@@ -552,6 +553,7 @@ impl Tree {
         let from = leaf.byte_of_char(chars_before);
         let to = from + leaf.byte_len_of_chars(from, len);
         let removed = TextMetrics::of(&leaf.text[from..to]);
+        keep(&leaf.text[from..to]);
         leaf.text.replace_range(from..to, "");
         if !leaf.ascii {
             leaf.ascii = leaf.text.is_ascii();

@@ -86,9 +86,15 @@ impl Writer {
 
     /// The column `column_at_least` writes, tag included.
     pub fn column_bytes(b: &[u8], min: usize) -> Vec<u8> {
+        Writer::column_primed(b, min, &[])
+    }
+
+    /// `column_bytes`, deflated (when it is) as if `dict` came first: its
+    /// matches may reach back into `dict` (its last `WINDOW` bytes count).
+    pub fn column_primed(b: &[u8], min: usize, dict: &[u8]) -> Vec<u8> {
         let mut out = Writer::default();
         if b.len() >= PACK_FROM || b.len() < min {
-            let c = miniz_oxide::deflate::compress_to_vec(b, 9);
+            let c = deflate(b, dict);
             let mut head = Writer::default();
             head.uvar(b.len() as u64);
             let need = min.max(b.len().div_ceil(INFLATE_RATIO));
@@ -112,6 +118,29 @@ impl Writer {
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
     }
+}
+
+/// The deflate window: how far back a match reaches.
+pub const WINDOW: usize = 32 * 1024;
+
+/// A raw deflate stream of `b` whose matches may reach back into `dict`:
+/// `dict` goes through the compressor first, its output dropped at a sync
+/// flush (which ends on a byte boundary), so the stream starts there.
+fn deflate(b: &[u8], dict: &[u8]) -> Vec<u8> {
+    use miniz_oxide::deflate::core::{
+        compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush,
+    };
+    if dict.is_empty() {
+        return miniz_oxide::deflate::compress_to_vec(b, 9);
+    }
+    let mut c = CompressorOxide::new(create_comp_flags_from_zip_params(9, 0, 0));
+    compress_to_output(&mut c, dict, TDEFLFlush::Sync, |_| true);
+    let mut out = Vec::new();
+    compress_to_output(&mut c, b, TDEFLFlush::Finish, |o| {
+        out.extend_from_slice(o);
+        true
+    });
+    out
 }
 
 /// Columns (tags included) taking at least `min` bytes between them: when
@@ -230,6 +259,11 @@ impl<'a> Reader<'a> {
     }
     /// A column written by `Writer::column`, inflated if it was deflated.
     pub fn column(&mut self) -> Result<Column<'a>, DecodeError> {
+        self.column_primed(&[])
+    }
+
+    /// A column written by `Writer::column_primed` with `dict`.
+    pub fn column_primed(&mut self, dict: &[u8]) -> Result<Column<'a>, DecodeError> {
         let tag = self.uvar()?;
         let n = usize::try_from(tag >> 1).map_err(|_| DecodeError::VarintOverflow)?;
         if n > self.buf.len() {
@@ -255,19 +289,24 @@ impl<'a> Reader<'a> {
                 max: max as u64,
             });
         }
-        // The length is known: inflate into a buffer of exactly that size (a
-        // stream that would overflow it fails) instead of growing one.
-        let mut v = vec![0; len as usize];
-        let n = miniz_oxide::inflate::decompress_slice_iter_to_slice(
-            &mut v,
-            std::iter::once(packed),
-            false,
-            false,
-        )
-        .map_err(|_| DecodeError::InvalidValue("compressed column"))?;
-        if n != v.len() {
-            return Err(DecodeError::InvalidValue("compressed column length"));
+        // The length is known: inflate into a buffer of exactly that size
+        // after the dictionary (a stream that would overflow it fails)
+        // instead of growing one.
+        use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+        use miniz_oxide::inflate::TINFLStatus;
+        let mut v = Vec::with_capacity(dict.len() + len as usize);
+        v.extend_from_slice(dict);
+        v.resize(dict.len() + len as usize, 0);
+        let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+        let mut d = DecompressorOxide::new();
+        match decompress(&mut d, packed, &mut v, dict.len(), flags) {
+            (TINFLStatus::Done, _, n) if n == len as usize => {}
+            (TINFLStatus::Done, _, _) => {
+                return Err(DecodeError::InvalidValue("compressed column length"))
+            }
+            _ => return Err(DecodeError::InvalidValue("compressed column")),
         }
+        v.drain(..dict.len());
         Ok(Column::Owned(v))
     }
     pub fn finish(&self) -> Result<(), DecodeError> {

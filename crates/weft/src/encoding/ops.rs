@@ -206,7 +206,7 @@ pub fn read_table(r: &mut Reader) -> Result<Vec<TableEntry>, DecodeError> {
     // Sorted, not compared pairwise: a table of many replicas costs
     // O(n log n).
     let mut ids: Vec<ReplicaId> = table.iter().map(|e| e.replica).collect();
-    ids.sort_unstable();
+    crate::radix::sort_by_u64_key(&mut ids, |&r| r);
     if ids.windows(2).any(|w| w[0] == w[1]) {
         return Err(DecodeError::InvalidValue("replica listed twice"));
     }

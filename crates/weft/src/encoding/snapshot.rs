@@ -8,6 +8,7 @@ use super::ops::{self, OpsSection, TableEntry};
 use super::pages;
 use super::{Reader, Writer};
 use crate::content::{ColdSpans, Leaf, Span, Tree, MAX_SPAN_LEN};
+use crate::deleted::DeletedText;
 use crate::history::History;
 use crate::oplog::renumber;
 use crate::unit::TextMetrics;
@@ -45,8 +46,8 @@ fn check_budget(body: usize, runs: u64, spans: u64, text: u64) -> Result<(), Dec
 }
 
 /// Bytes a body of `body` bytes lacks for its elements (0 when none).
-fn shortfall(body: usize, runs: usize, spans: usize, text: usize) -> usize {
-    let need = cost(runs as u64, spans as u64, text as u64);
+fn shortfall(body: usize, runs: u64, spans: u64, text: u64) -> usize {
+    let need = cost(runs, spans, text);
     need.saturating_sub(body as u64) as usize
 }
 
@@ -103,15 +104,15 @@ impl Doc {
                 _ => spans.push(s),
             }
         }
-        let (text, document) = self.encode_document(&spans, section.table.len());
+        let (document, spans_cost, text_cost) = self.encode_document(&spans, section.table.len());
         let history = history.into_bytes();
         // Padded only when the elements would cost more than the bytes
         // (see `RUN_COST`): the history's columns take what is lacking.
         let short = shortfall(
             history.len() + document.len(),
-            section.runs.len(),
-            spans.len(),
-            text.len(),
+            section.runs.len() as u64,
+            spans_cost,
+            text_cost,
         );
         let history = if short == 0 {
             history
@@ -147,7 +148,7 @@ impl Doc {
                 _ => spans.push(s),
             }
         }
-        let (text, document) = self.encode_document(&spans, replicas);
+        let (document, spans_cost, text_cost) = self.encode_document(&spans, replicas);
         // Its own padding already paid for its runs; should the document
         // need more, the full path pads.
         let history_runs = {
@@ -157,9 +158,9 @@ impl Doc {
         };
         if shortfall(
             history.len() + document.len(),
-            history_runs as usize,
-            spans.len(),
-            text.len(),
+            history_runs,
+            spans_cost,
+            text_cost,
         ) > 0
         {
             return Ok(None);
@@ -170,15 +171,17 @@ impl Doc {
     }
 
     /// The document part of a snapshot: `spans` (maximal, agents numbered
-    /// as its replica table of `replicas` entries) in pages, then the text.
-    /// Returns the text too.
-    fn encode_document(&self, spans: &[Span], replicas: usize) -> (String, Vec<u8>) {
+    /// as its replica table of `replicas` entries) in pages, the text, then
+    /// the deleted text. Returns what its elements cost (see `cost`): spans
+    /// and text.
+    fn encode_document(&self, spans: &[Span], replicas: usize) -> (Vec<u8>, u64, u64) {
         let mut text = String::with_capacity(self.len(crate::IndexUnit::Utf8));
         self.tree.chunks().for_each(|chunk| text.push_str(chunk));
         let mut document = Writer::default();
         pages::write(&mut document, spans, &text, replicas);
         document.column(text.as_bytes());
-        (text, document.into_bytes())
+        self.deleted.write(&mut document, self.tree.spans(), &text);
+        (document.into_bytes(), spans.len() as u64, text.len() as u64)
     }
 
     /// Loads a snapshot made by [`Doc::encode_snapshot`]; local edits are made
@@ -223,8 +226,11 @@ impl Doc {
             .map(|_| r.raw_column())
             .collect::<Result<Vec<_>, DecodeError>>()?;
         let text_c = r.column()?;
+        // Absent from snapshots written before it existed.
+        let deleted = DeletedText::read_section(&mut r)?;
         r.finish()?;
         let mut text = std::str::from_utf8(text_c.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;
+        let deleted = deleted.map(|d| DeletedText::from_snapshot(d, text));
         let items: u64 = directory.iter().map(|e| u64::from(e.items)).sum();
         if items > u64::from(MAX_SPAN_LEN) {
             return Err(Error::DocumentTooLarge);
@@ -248,10 +254,15 @@ impl Doc {
             return Err(DecodeError::InvalidValue("snapshot text length").into());
         }
         let replicas: Vec<_> = table.iter().map(|e| (e.replica, e.count)).collect();
-        Ok(Doc::from_parts(
+        let mut doc = Doc::from_parts(
             replica,
             History::from_snapshot(&replicas, history),
             Tree::from_leaves(leaves),
-        ))
+        );
+        if let Some(mut deleted) = deleted {
+            deleted.set_ends(doc.history.snapshot_counters());
+            doc.deleted = deleted;
+        }
+        Ok(doc)
     }
 }

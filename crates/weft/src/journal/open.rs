@@ -144,6 +144,6 @@ pub fn open<'a>(
 /// Entries in increasing key order.
 fn by_key<'a>(entries: impl IntoIterator<Item = (u64, &'a [u8])>) -> Vec<(u64, &'a [u8])> {
     let mut v: Vec<_> = entries.into_iter().collect();
-    v.sort_unstable_by_key(|e| e.0);
+    crate::radix::sort_by_u64_key(&mut v, |e| e.0);
     v
 }

@@ -30,6 +30,24 @@ fn body_of(bytes: &[u8]) -> &[u8] {
     &bytes[6..bytes.len() - 4]
 }
 
+/// Where the deleted-text section of a snapshot's body starts (its end,
+/// for a snapshot written before that section existed).
+pub(crate) fn deleted_text_at(body: &[u8]) -> usize {
+    let mut r = crate::encoding::Reader::new(body);
+    ops::read_table(&mut r).unwrap();
+    ops::skip_runs(&mut r).unwrap();
+    for _ in 0..pages::read_directory(&mut r).unwrap().len() + 1 {
+        r.skip_column().unwrap();
+    }
+    body.len() - r.remaining()
+}
+
+/// `snapshot` as written before snapshots carried deleted text.
+pub(crate) fn without_deleted_text(snapshot: &[u8]) -> Vec<u8> {
+    let body = body_of(snapshot);
+    seal(Kind::Snapshot, &body[..deleted_text_at(body)])
+}
+
 /// An empty update whose first column is `column` (tag included), as is.
 fn update_with_column(column: &[u8]) -> Vec<u8> {
     let mut body = vec![0, 0]; // no replicas, no runs
@@ -134,7 +152,10 @@ fn every_truncation_fails_cleanly() {
             assert!(try_all(&mut b, &bytes[..cut]), "prefix {cut} was accepted");
             // Resealed so the checksum passes and the body decoder sees the cut.
             let body = body_of(&bytes);
-            if cut < body.len() {
+            // (Cut before its deleted text, a snapshot is as written
+            // before snapshots carried it: valid.)
+            let older = kind == Kind::Snapshot && cut == deleted_text_at(body);
+            if cut < body.len() && !older {
                 assert!(
                     try_all(&mut b, &seal(kind, &body[..cut])),
                     "body prefix {cut} was accepted"
@@ -328,7 +349,8 @@ pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
             reseal(Kind::Update, body_of(&v).to_vec(), &|_| {})
         }),
         ("snapshot_text_longer_than_spans", {
-            let body = body_of(&good_snapshot).to_vec();
+            let older = without_deleted_text(&good_snapshot);
+            let body = body_of(&older).to_vec();
             let text = b.to_string();
             // Replace the text column (the last, stored, with a one-byte
             // length) with one a character longer.
@@ -400,6 +422,46 @@ pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
             w.bytes(&packed);
             update_with_column(&w.into_bytes())
         }),
+        (
+            "snapshot_deleted_text_shorter_than_its_runs",
+            with_deleted_text(&good_snapshot, &[4], b"el"),
+        ),
+        (
+            "snapshot_deleted_text_beyond_the_deleted_items",
+            with_deleted_text(&good_snapshot, &[5], b"hello"),
+        ),
+        (
+            "snapshot_deleted_text_runs_beyond_the_deleted_items",
+            with_deleted_text(&good_snapshot, &[4, 1], b"hell"),
+        ),
+        (
+            "snapshot_deleted_text_empty_run",
+            with_deleted_text(&good_snapshot, &[0, 0, 4], b"hell"),
+        ),
+        (
+            "snapshot_deleted_text_invalid_utf8",
+            with_deleted_text(&good_snapshot, &[4], b"h\xffll"),
+        ),
+        ("snapshot_deleted_text_cut_short", {
+            let body = body_of(&good_snapshot);
+            let at = deleted_text_at(body);
+            let mut w = body[..at].to_vec();
+            w.extend_from_slice(&[2, 8]); // the runs column alone
+            seal(Kind::Snapshot, &w)
+        }),
+        ("snapshot_deleted_text_runs_deflated", {
+            // Deflated, declaring a million bytes of runs: the runs column
+            // is always stored (its bytes bound the runs), so this is
+            // refused at load, before anything inflates.
+            let body = body_of(&good_snapshot);
+            let mut w = Writer::default();
+            w.bytes(&body[..deleted_text_at(body)]);
+            w.uvar(5 << 1 | 1);
+            w.uvar(1_000_000);
+            w.bytes(&[0x03, 0x00]);
+            w.column(b"hell");
+            seal(Kind::Snapshot, &w.into_bytes())
+        }),
         ("more_runs_than_their_bytes_allow", {
             let mut w = Writer::default();
             w.uvar(1);
@@ -411,6 +473,61 @@ pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
             seal(Kind::Update, &w.into_bytes())
         }),
     ]
+}
+
+/// `snapshot` with a deleted-text section of `runs` (stored) and `text`.
+fn with_deleted_text(snapshot: &[u8], runs: &[u64], text: &[u8]) -> Vec<u8> {
+    let body = body_of(snapshot);
+    let mut w = Writer::default();
+    w.bytes(&body[..deleted_text_at(body)]);
+    let mut r = Writer::default();
+    runs.iter().for_each(|&n| r.uvar(n));
+    w.column(&r.into_bytes());
+    w.column(text);
+    seal(Kind::Snapshot, &w.into_bytes())
+}
+
+#[test]
+fn bad_deleted_text_is_refused_with_typed_errors() {
+    let (_, mut b) = sample();
+    let good = b.encode_snapshot().unwrap();
+    // The sample's four deleted characters, known here.
+    let ok = with_deleted_text(&good, &[4], b"hell");
+    assert_eq!(ok, good);
+    let load = |bytes: &[u8]| Doc::from_snapshot(bytes, 5).and_then(|mut d| d.finish_loading());
+    let bad = |what| Err(Error::Decode(DecodeError::InvalidValue(what)));
+    assert_eq!(
+        load(&with_deleted_text(&good, &[4], b"el")),
+        bad("deleted text")
+    );
+    assert_eq!(
+        load(&with_deleted_text(&good, &[5], b"hello")),
+        bad("deleted text")
+    );
+    assert_eq!(
+        load(&with_deleted_text(&good, &[0, 0, 4], b"hell")),
+        bad("deleted text")
+    );
+    assert_eq!(
+        load(&with_deleted_text(&good, &[4], b"h\xffll")),
+        Err(Error::Decode(DecodeError::InvalidUtf8))
+    );
+    // Unknown text is fine: part of it, or all.
+    for (runs, text) in [(&[0u64, 4][..], &b""[..]), (&[1, 2, 1], b"hl")] {
+        let mut d = Doc::from_snapshot(&with_deleted_text(&good, runs, text), 5).unwrap();
+        d.finish_loading().unwrap();
+        d.check_invariants();
+    }
+    let named = known_bad_inputs();
+    let get = |name| &named.iter().find(|(n, _)| *n == name).unwrap().1;
+    assert_eq!(
+        Doc::from_snapshot(get("snapshot_deleted_text_cut_short"), 5).unwrap_err(),
+        Error::Decode(DecodeError::UnexpectedEnd)
+    );
+    assert_eq!(
+        Doc::from_snapshot(get("snapshot_deleted_text_runs_deflated"), 5).unwrap_err(),
+        Error::Decode(DecodeError::InvalidValue("deleted text"))
+    );
 }
 
 /// `snapshot` with the directory entry of its first page changed by `f`.

@@ -3,6 +3,7 @@
 
 mod convergence;
 pub(crate) mod decode;
+mod deleted;
 mod fugue;
 mod lazy;
 mod oracle;
@@ -10,3 +11,4 @@ mod origins;
 pub(crate) mod rng;
 mod roundtrip;
 mod typing;
+mod undo;

@@ -1,0 +1,414 @@
+//! The text of deleted items, kept for undo and history (a view at an old
+//! version, diffs, restore) after the tree has dropped it.
+//!
+//! `DeletedText` is filled whenever a local or remote delete tombstones
+//! visible items: it knows the text of every item that was visible at this
+//! replica when it was deleted, and what a loaded snapshot carried. An item
+//! that arrived already deleted (an insert sent without its text) stays
+//! unknown.
+//!
+//! Its text is kept in *pieces*, runs of deleted items with consecutive ids
+//! of one agent, in the order recorded, their text in one buffer: deleting
+//! forwards or backspacing grows the last piece, so a keystroke costs no
+//! new piece. Lookups go through an index of the pieces sorted by id, built
+//! on the first lookup after a new piece.
+//!
+//! A loaded snapshot's deleted text stays as stored (see `docs/format.md`:
+//! the text of its deleted items in document order) until first needed; it
+//! is then matched with the snapshot's deleted items, which still come in
+//! that order in the tree: those of the snapshot's ids (below its counters)
+//! not deleted since (whose text was recorded when deleted).
+
+use crate::content::Span;
+use crate::encoding::{Reader, Writer, WINDOW};
+use crate::radix::sort_by_u64_key;
+use crate::unit::{char_to_byte, TextMetrics};
+use crate::{DecodeError, Doc, Error, OpId};
+use std::cell::OnceCell;
+
+/// Deleted items `seq..seq + len` of `agent`, whose text starts at byte
+/// `start` of the buffer and ends where the next piece's starts.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    agent: u32,
+    seq: u32,
+    len: u32,
+    start: u32,
+}
+
+impl Piece {
+    fn end_seq(&self) -> u32 {
+        self.seq + self.len
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DeletedText {
+    pieces: Vec<Piece>,
+    text: String,
+    /// Piece numbers sorted by id (pieces never overlap), built when
+    /// first needed after a new piece.
+    sorted: OnceCell<Vec<u32>>,
+    /// A loaded snapshot's section, as stored, until first needed.
+    encoded: Option<Box<Encoded>>,
+}
+
+#[derive(Debug, Clone)]
+struct Encoded {
+    section: Box<[u8]>,
+    /// Per agent, the snapshot's operation counts: its items are below.
+    ends: Vec<u32>,
+    /// The start of the snapshot's visible text: the deleted text's
+    /// deflate dictionary (see `dictionary`).
+    dict: Box<[u8]>,
+}
+
+/// The dictionary the deleted text is deflated with: the first 32 KiB of
+/// the visible text (the deflate window), whose words deleted text shares.
+pub(crate) fn dictionary(visible: &str) -> &[u8] {
+    &visible.as_bytes()[..visible.len().min(WINDOW)]
+}
+
+impl DeletedText {
+    /// The deleted text of a snapshot with visible text `visible`, as
+    /// stored (its counters are set by `set_ends`).
+    pub fn from_snapshot(section: &[u8], visible: &str) -> DeletedText {
+        DeletedText {
+            encoded: Some(Box::new(Encoded {
+                section: section.into(),
+                ends: Vec::new(),
+                dict: dictionary(visible).into(),
+            })),
+            ..DeletedText::default()
+        }
+    }
+
+    /// Sets the snapshot's operation counts per agent: its items are below.
+    pub fn set_ends(&mut self, ends: &[u32]) {
+        if let Some(e) = &mut self.encoded {
+            e.ends = ends.to_vec();
+        }
+    }
+
+    /// True while a loaded snapshot's section is still encoded.
+    pub fn is_encoded(&self) -> bool {
+        self.encoded.is_some()
+    }
+
+    /// Records the `text` of `n` items `seq..` of `agent`, visible until now.
+    /// Beyond 4 GiB of deleted text, further text is not kept (unknown).
+    pub fn record(&mut self, agent: u32, seq: u32, n: u32, text: &str) {
+        if self.text.len() + text.len() > u32::MAX as usize {
+            return;
+        }
+        if let Some(last) = self.pieces.last_mut().filter(|p| p.agent == agent) {
+            // Pieces never overlap, so growing one keeps the sorted order.
+            if last.end_seq() == seq {
+                last.len += n;
+                self.text.push_str(text);
+                return;
+            }
+            if seq + n == last.seq {
+                // Backspacing: the last piece's text ends the buffer.
+                last.seq = seq;
+                last.len += n;
+                self.text.insert_str(last.start as usize, text);
+                return;
+            }
+        }
+        self.sorted.take();
+        let start = self.text.len() as u32;
+        self.pieces.push(Piece {
+            agent,
+            seq,
+            len: n,
+            start,
+        });
+        self.text.push_str(text);
+    }
+
+    fn piece_text(&self, i: usize) -> &str {
+        let end = self
+            .pieces
+            .get(i + 1)
+            .map_or(self.text.len(), |p| p.start as usize);
+        &self.text[self.pieces[i].start as usize..end]
+    }
+
+    fn sorted(&self) -> &[u32] {
+        self.sorted.get_or_init(|| {
+            let mut v: Vec<u32> = (0..self.pieces.len() as u32).collect();
+            sort_by_u64_key(&mut v, |&i| {
+                let p = &self.pieces[i as usize];
+                u64::from(p.agent) << 32 | u64::from(p.seq)
+            });
+            v
+        })
+    }
+
+    /// Calls `f(seq, n, text)` for the stretches of items `seq..seq + len`
+    /// of `agent` in order: `text` is theirs, or `None` where unknown.
+    fn walk(&self, agent: u32, mut seq: u32, len: u32, f: &mut dyn FnMut(u32, u32, Option<&str>)) {
+        let sorted = self.sorted();
+        let end = seq.saturating_add(len);
+        let key = |i: usize| {
+            let p = &self.pieces[sorted[i] as usize];
+            (p.agent, p.seq)
+        };
+        let mut i = sorted.partition_point(|&p| {
+            let p = &self.pieces[p as usize];
+            (p.agent, p.seq) <= (agent, seq)
+        });
+        if i > 0 && key(i - 1).0 == agent && self.pieces[sorted[i - 1] as usize].end_seq() > seq {
+            i -= 1;
+        }
+        while seq < end {
+            let next = sorted
+                .get(i)
+                .map(|&p| (p as usize, self.pieces[p as usize]));
+            match next.filter(|(_, p)| p.agent == agent && p.seq < end) {
+                Some((p, piece)) if piece.seq <= seq => {
+                    let n = piece.end_seq().min(end) - seq;
+                    let text = self.piece_text(p);
+                    let from = char_to_byte(text, (seq - piece.seq) as usize);
+                    let to = from + char_to_byte(&text[from..], n as usize);
+                    f(seq, n, Some(&text[from..to]));
+                    seq += n;
+                    i += 1;
+                }
+                Some((_, piece)) => {
+                    f(seq, piece.seq - seq, None);
+                    seq = piece.seq;
+                }
+                None => {
+                    f(seq, end - seq, None);
+                    seq = end;
+                }
+            }
+        }
+    }
+
+    /// The text of items `seq..seq + len` of `agent`, if every one is known.
+    pub fn get(&self, agent: u32, seq: u32, len: u32) -> Option<String> {
+        let mut out = Some(String::new());
+        self.walk(agent, seq, len, &mut |_, _, t| match (t, &mut out) {
+            (Some(t), Some(o)) => o.push_str(t),
+            _ => out = None,
+        });
+        out
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.pieces.capacity() * std::mem::size_of::<Piece>()
+            + self.text.capacity()
+            + self.sorted.get().map_or(0, |v| v.capacity() * 4)
+            + self
+                .encoded
+                .as_ref()
+                .map_or(0, |e| e.section.len() + e.ends.len() * 4 + e.dict.len())
+    }
+
+    // ---- snapshots ----
+
+    /// Writes the snapshot section for the deleted ones of `spans` (every
+    /// span, in document order) of a document whose visible text is `visible`: the
+    /// section as stored while it is still encoded (the document is then
+    /// unchanged since loading), else the runs of known and unknown items
+    /// and the known items' text.
+    pub fn write<'a>(
+        &self,
+        w: &mut Writer,
+        spans: impl Iterator<Item = (Span, &'a str)>,
+        visible: &str,
+    ) {
+        if let Some(e) = &self.encoded {
+            return w.bytes(&e.section);
+        }
+        let mut runs = Writer::default();
+        let mut text = String::new();
+        let (mut known, mut unknown) = (0u64, 0u64);
+        for (s, _) in spans {
+            if !s.deleted() {
+                continue;
+            }
+            self.walk(s.agent, s.seq, s.len(), &mut |_, n, t| match t {
+                Some(t) => {
+                    if unknown > 0 {
+                        runs.uvar(known);
+                        runs.uvar(unknown);
+                        (known, unknown) = (0, 0);
+                    }
+                    known += u64::from(n);
+                    text.push_str(t);
+                }
+                None => unknown += u64::from(n),
+            });
+        }
+        if known + unknown > 0 {
+            runs.uvar(known);
+        }
+        if unknown > 0 {
+            runs.uvar(unknown);
+        }
+        // Stored, never deflated: its bytes bound the pieces it makes.
+        let runs = runs.into_bytes();
+        w.uvar((runs.len() as u64) << 1);
+        w.bytes(&runs);
+        w.bytes(&Writer::column_primed(
+            text.as_bytes(),
+            0,
+            dictionary(visible),
+        ));
+    }
+
+    /// Reads a snapshot's section, if there is one (snapshots written before
+    /// it existed end before it), as stored: its runs column (stored, so
+    /// its bytes bound the runs; the text's inflated length is checked when
+    /// decoded) and its text column.
+    pub fn read_section<'a>(r: &mut Reader<'a>) -> Result<Option<&'a [u8]>, DecodeError> {
+        if r.remaining() == 0 {
+            return Ok(None);
+        }
+        let start = r.rest();
+        if r.raw_column()?[0] & 1 == 1 {
+            return Err(DecodeError::InvalidValue("deleted text"));
+        }
+        r.skip_column()?;
+        Ok(Some(&start[..start.len() - r.remaining()]))
+    }
+
+    /// Decodes the encoded section, if any, against the deleted ones of
+    /// `spans` (the tree's, in document order); the pieces recorded since loading follow.
+    fn decode<'a>(
+        &mut self,
+        spans: impl Iterator<Item = (Span, &'a str)>,
+    ) -> Result<(), DecodeError> {
+        let Some(e) = &self.encoded else {
+            return Ok(());
+        };
+        // The snapshot's deleted items, in order: its ids not deleted since.
+        let mut items = Vec::new();
+        for (s, _) in spans {
+            if !s.deleted() {
+                continue;
+            }
+            let end = s
+                .end_seq()
+                .min(e.ends.get(s.agent as usize).copied().unwrap_or(0));
+            if s.seq < end {
+                self.walk(s.agent, s.seq, end - s.seq, &mut |seq, n, t| {
+                    if t.is_none() {
+                        items.push((s.agent, seq, n));
+                    }
+                });
+            }
+        }
+        let mut r = Reader::new(&e.section);
+        let runs_c = r.column()?;
+        let text_c = r.column_primed(&e.dict)?;
+        r.finish()?;
+        let mut runs = runs_c.reader();
+        let mut text = std::str::from_utf8(text_c.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;
+        let mut out = DeletedText::default();
+        let (mut known, mut left, mut first) = (false, 0u64, true);
+        for (agent, mut seq, mut n) in items {
+            while n > 0 {
+                while left == 0 {
+                    left = runs.uvar()?;
+                    known = !known || first;
+                    if left == 0 && !first {
+                        return Err(DecodeError::InvalidValue("deleted text"));
+                    }
+                    first = false;
+                }
+                let m = n.min(left.min(u64::from(u32::MAX)) as u32);
+                if known {
+                    let b = char_to_byte(text, m as usize);
+                    if b == text.len() && text.chars().count() != m as usize {
+                        return Err(DecodeError::InvalidValue("deleted text"));
+                    }
+                    out.record(agent, seq, m, &text[..b]);
+                    text = &text[b..];
+                }
+                (seq, n, left) = (seq + m, n - m, left - u64::from(m));
+            }
+        }
+        if left > 0 || !text.is_empty() {
+            return Err(DecodeError::InvalidValue("deleted text"));
+        }
+        runs.finish()?;
+        for (i, p) in self.pieces.iter().enumerate() {
+            out.record(p.agent, p.seq, p.len, self.piece_text(i));
+        }
+        *self = out;
+        Ok(())
+    }
+
+    /// Checks (on a decoded store) that pieces are non-empty, hold text of
+    /// their length, in buffer order, never overlap, and that `deleted(agent,
+    /// seq)` (the tree: is that item a tombstone?) holds for every item.
+    pub fn check(&self, deleted: impl Fn(u32, u32) -> bool) {
+        assert!(self.encoded.is_none(), "checked once decoded");
+        let mut start = 0;
+        for (i, p) in self.pieces.iter().enumerate() {
+            assert!(p.len > 0, "empty deleted-text piece {p:?}");
+            assert_eq!(
+                p.start as usize, start,
+                "piece {i} is not where the last ended"
+            );
+            let text = self.piece_text(i);
+            assert_eq!(TextMetrics::of(text).chars, p.len, "piece {p:?}: {text:?}");
+            start += text.len();
+            for s in p.seq..p.end_seq() {
+                assert!(
+                    deleted(p.agent, s),
+                    "deleted text of {p:?}, not a tombstone"
+                );
+            }
+        }
+        for w in self.sorted().windows(2) {
+            let (a, b) = (self.pieces[w[0] as usize], self.pieces[w[1] as usize]);
+            assert!(
+                a.agent < b.agent || a.end_seq() <= b.seq,
+                "{a:?} overlaps {b:?}"
+            );
+        }
+    }
+}
+
+impl Doc {
+    /// The text of `len` items starting at item `id` (ids `id.seq..`, one
+    /// per character, of `id.replica`), all deleted, if this replica knows
+    /// it: for items that were visible here when deleted (locally or by a
+    /// merged operation), or that a loaded snapshot carried text for. `None`
+    /// when any of them is unknown (it arrived already deleted, or came
+    /// from a snapshot written before snapshots carried deleted text), not
+    /// deleted, or not an item. For undo and history.
+    ///
+    /// O(log p + len) for p pieces of deleted text (runs of consecutive
+    /// ids deleted together), plus O(p log p) for the first lookup after a
+    /// delete that made a new piece (an index of them is sorted). Decodes a
+    /// loaded snapshot's deleted text first, once, which decodes every
+    /// page (hence `&mut`).
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when that part of the snapshot turns out invalid.
+    pub fn deleted_text(&mut self, id: OpId, len: usize) -> Result<Option<String>, Error> {
+        self.decode_deleted()?;
+        let (Some(agent), Ok(len)) = (self.history.agent_of(id.replica), u32::try_from(len)) else {
+            return Ok(None);
+        };
+        Ok(self.deleted.get(agent, id.seq, len))
+    }
+
+    /// Decodes a loaded snapshot's deleted text, if still encoded (every
+    /// page first: it is matched with their deleted spans).
+    pub(crate) fn decode_deleted(&mut self) -> Result<(), Error> {
+        if !self.deleted.is_encoded() {
+            return Ok(());
+        }
+        self.thaw_all()?;
+        let spans = self.tree.spans();
+        Ok(self.deleted.decode(spans)?)
+    }
+}
