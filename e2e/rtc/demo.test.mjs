@@ -45,7 +45,7 @@ const editorText = (p) =>
     [...document.querySelectorAll("[data-testid=editor] .cm-line")]
       .map((line) => {
         const copy = line.cloneNode(true);
-        copy.querySelectorAll(".cm-remote-caret").forEach((c) => c.remove());
+        copy.querySelectorAll(".cm-weft-caret").forEach((c) => c.remove());
         return copy.textContent;
       })
       .join("\n"),
@@ -83,7 +83,7 @@ test("two people edit together in the demo", async () => {
 
   // Presence: names in the panel and a labelled caret in the text.
   await until(async () => (await grace.getByTestId("people").innerText()).includes("Ada"), "Grace sees Ada in the list");
-  await until(async () => (await grace.locator(".cm-remote-name").allInnerTexts()).includes("Ada"), "Grace sees Ada's cursor");
+  await until(async () => (await grace.locator(".cm-weft-name").allInnerTexts()).includes("Ada"), "Grace sees Ada's cursor");
   await ada.screenshot({ path: join(ARTIFACTS, "demo-ada.png") });
   await grace.screenshot({ path: join(ARTIFACTS, "demo-grace.png") });
 
@@ -100,7 +100,7 @@ test("two people edit together in the demo", async () => {
   await until(async () => (await ada.locator("#peer-count").textContent()) === "1 peer", "reconnected after reload");
   await ada.getByTestId("offline").check();
   await until(async () => (await grace.locator("#peer-count").textContent()) === "0 peers", "Grace sees Ada leave");
-  assert.equal(await grace.locator(".cm-remote-name").count(), 0, "Ada's cursor went with her");
+  assert.equal(await grace.locator(".cm-weft-name").count(), 0, "Ada's cursor went with her");
   await typeAtEnd(ada, " [Ada offline]");
   await typeAtEnd(grace, " [Grace alone]");
   await ada.screenshot({ path: join(ARTIFACTS, "demo-offline.png") });
@@ -118,6 +118,28 @@ test("two people edit together in the demo", async () => {
     assert.equal(await p.getByTestId("errors").innerText(), "");
     assert.equal(await p.evaluate(() => window.weft.doc.toString()), await editorText(p));
   }
+});
+
+test("undo in the demo reverts this person's typing and leaves the other's alone", async () => {
+  const room = `undo-${Date.now()}`;
+  const ada = await person("Ada", "#d1495b", room);
+  const grace = await person("Grace", "#2e86ab", room);
+  await until(async () => (await grace.locator("#peer-count").textContent()) === "1 peer", "connected");
+  await typeAtEnd(ada, "local ");
+  await until(async () => (await editorText(grace)) === "local ", "Ada's word reaches Grace");
+  await typeAtEnd(grace, "REMOTE");
+  await until(async () => (await editorText(ada)) === "local REMOTE", "Grace's word reaches Ada");
+  await ada.keyboard.press("Control+z");
+  for (const p of [ada, grace]) await until(async () => (await editorText(p)) === "REMOTE", "only Ada's word is undone, everywhere");
+  await ada.keyboard.press("Control+z");
+  assert.equal(await editorText(ada), "REMOTE", "nothing of Grace's is Ada's to undo");
+  await ada.keyboard.press("Control+y");
+  for (const p of [ada, grace]) await until(async () => (await editorText(p)) === "local REMOTE", "redo brings it back, everywhere");
+  // Grace's own undo takes her word, and Ada's stays.
+  await grace.locator("[data-testid=editor]").click();
+  await grace.keyboard.press("Control+z");
+  for (const p of [ada, grace]) await until(async () => (await editorText(p)) === "local ", "Grace undoes her own word");
+  for (const p of [ada, grace]) assert.deepEqual(p.errors, []);
 });
 
 test("the demo names a peer of an incompatible version, and text persists with every window closed", async () => {
@@ -182,7 +204,7 @@ test("two windows of one browser edit together, with cursors", async () => {
   await second.waitForFunction(() => window.weftReady === true);
   await typeAtEnd(first, "from the first window");
   await until(async () => (await editorText(second)) === "from the first window", "text reaches the other window");
-  await until(async () => (await second.locator(".cm-remote-name").allInnerTexts()).includes("Ada"), "cursor of the first window shown");
+  await until(async () => (await second.locator(".cm-weft-name").allInnerTexts()).includes("Ada"), "cursor of the first window shown");
   assert.deepEqual(await second.evaluate(() => window.weft.provider.peers.map((p) => p.via).sort()), ["server", "tab"]);
   await second.screenshot({ path: join(ARTIFACTS, "demo-two-windows.png") });
 });

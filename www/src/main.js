@@ -2,8 +2,8 @@
 // IndexedDB and synced peer to peer with everyone in the same room.
 
 import { Doc, Store, connect } from "weft";
-import { bindEditor } from "./editor.js";
-import { setCursors } from "./cursors.js";
+import { setProvider } from "weft/codemirror";
+import { createEditor } from "./editor.js";
 import { identity, roomFromUrl } from "./identity.js";
 import { clearErrors, showError, showFacts, showPeople, showRoom, showServerStorage, showStorage, showSync, showUnreachable } from "./panel.js";
 
@@ -36,22 +36,11 @@ try {
   showError(Object.assign(new Error(`storage unavailable, changes are kept in memory only: ${e.message}`), { code: e.code ?? "STORAGE_UNAVAILABLE" }));
 }
 
-let selection = { anchor: 0, head: 0 };
 let provider;
-const view = bindEditor(document.getElementById("editor-host"), doc, {
-  onSelection(s) {
-    selection = s;
-    provider?.setPresence({ ...me, selection });
-  },
-});
+const view = createEditor(document.getElementById("editor-host"), doc, me);
 
 function refresh() {
   const others = provider ? [...provider.presence.values()] : [];
-  view.dispatch({
-    effects: setCursors.of(
-      others.filter((p) => p.selection).map((p) => ({ name: p.name ?? "?", color: p.color ?? "#999", ...p.selection })),
-    ),
-  });
   showPeople(me, others);
   const peers = provider ? provider.peers : [];
   showSync(provider ? provider.status : "offline", peers.filter((p) => p.via !== "server").length, provider?.server);
@@ -61,11 +50,9 @@ function refresh() {
 }
 
 function goOnline() {
-  provider = connect(doc, {
-    room,
-    signalingUrl,
-    presence: { ...me, selection },
-  });
+  provider = connect(doc, { room, signalingUrl });
+  // The editor shares this person's name, color and selection, and shows the others'.
+  setProvider(view, provider);
   provider.on("status", (s) => {
     if (s === "synced") clearErrors(["SIGNALING_UNAVAILABLE"]);
     refresh();
@@ -91,6 +78,7 @@ document.getElementById("offline").addEventListener("change", (e) => {
   if (e.target.checked) {
     provider?.disconnect();
     provider = undefined;
+    setProvider(view, undefined);
     window.weft.provider = undefined;
   } else goOnline();
   refresh();
