@@ -14,6 +14,8 @@ fn code(e: &Error) -> &'static str {
         Error::LineOutOfBounds { .. } => "LINE_OUT_OF_BOUNDS",
         Error::DocumentTooLarge => "DOCUMENT_TOO_LARGE",
         Error::UnknownAnchor => "UNKNOWN_ANCHOR",
+        Error::UnknownVersion => "UNKNOWN_VERSION",
+        Error::DeletedTextUnknown => "DELETED_TEXT_UNKNOWN",
         Error::Decode(_) => "INVALID_ENCODING",
         _ => "WEFT_ERROR",
     }

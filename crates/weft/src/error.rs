@@ -44,6 +44,11 @@ pub enum Error {
     DocumentTooLarge,
     /// A sticky position names a character this document has not received.
     UnknownAnchor,
+    /// A version names operations this document has not received.
+    UnknownVersion,
+    /// The text of a deleted character never reached this replica (it
+    /// arrived already deleted), so the past text it belongs to is unknown.
+    DeletedTextUnknown,
     /// Bytes given to a decoder are not a valid Weft encoding.
     Decode(DecodeError),
 }
@@ -114,6 +119,12 @@ impl fmt::Display for Error {
             Error::UnknownAnchor => {
                 f.write_str("the sticky position's character is not in this document yet")
             }
+            Error::UnknownVersion => {
+                f.write_str("the version names operations this document has not received")
+            }
+            Error::DeletedTextUnknown => f.write_str(
+                "the text of a deleted character never reached this replica (it arrived already deleted)",
+            ),
             Error::Decode(e) => write!(f, "cannot decode: {e}"),
         }
     }

@@ -135,6 +135,12 @@ impl History {
         extended
     }
 
+    /// Every run of the log, in the order applied (all of them once the
+    /// history is decoded).
+    pub fn runs(&self) -> &[OpRun] {
+        &self.log.runs
+    }
+
     /// The run of the log holding operation `seq` of `agent`; `None` while
     /// it is in the encoded history.
     pub fn run(&self, agent: u32, seq: u32) -> Option<OpRun> {

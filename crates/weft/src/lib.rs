@@ -52,6 +52,7 @@ mod item_ranges;
 pub mod journal;
 mod lazy;
 mod oplog;
+mod past;
 mod pending;
 mod radix;
 mod references;

@@ -8,6 +8,7 @@ mod fugue;
 mod lazy;
 mod oracle;
 mod origins;
+mod past;
 pub(crate) mod rng;
 mod roundtrip;
 mod typing;
