@@ -106,6 +106,22 @@ impl Doc {
             .tree
             .prev_item(loc)
             .map_or(LocalId::NONE, |l| self.id_at(l));
+        self.insert_at(loc, in_leaf, left, text, m);
+        Ok(())
+    }
+
+    /// Inserts `text` (of metrics `m`) at `loc`, which has `chars_before`
+    /// visible characters before it in its leaf, as one local operation
+    /// with left origin `left` (the item before `loc`). Returns the first
+    /// new item's sequence number.
+    pub(crate) fn insert_at(
+        &mut self,
+        loc: Loc,
+        chars_before: u32,
+        left: LocalId,
+        text: &str,
+        m: TextMetrics,
+    ) -> u32 {
         let right = self
             .tree
             .normalize(loc)
@@ -113,7 +129,7 @@ impl Doc {
         let seq = self.history.next_seq(self.me);
         self.tree.insert(
             loc,
-            in_leaf,
+            chars_before,
             Span::new(self.me, seq, m.chars, false),
             text,
             m,
@@ -124,7 +140,7 @@ impl Doc {
             m.chars,
             OpKind::Insert { left, right },
         ));
-        Ok(())
+        seq
     }
 
     /// Inserts `text` at visible character `at` the quick way when it

@@ -3,9 +3,8 @@
 //! items an earlier edit deleted. Each is an ordinary local operation, so
 //! other replicas merge it like any edit.
 
-use crate::content::{InLeaf, Loc, Span};
-use crate::id::LocalId;
-use crate::oplog::{OpKind, OpRun};
+use crate::content::{InLeaf, Loc};
+use crate::oplog::OpKind;
 use crate::remote::target_range;
 use crate::unit::TextMetrics;
 use crate::{Doc, Error, IndexUnit, Patch};
@@ -201,28 +200,7 @@ impl Doc {
             leaf: left.leaf,
             at,
         };
-        let right = self
-            .tree
-            .normalize(loc)
-            .map_or(LocalId::NONE, |l| self.id_at(l));
-        let seq = self.history.next_seq(self.me);
         let chars_before = self.tree.chars_before_in_leaf(loc);
-        self.tree.insert(
-            loc,
-            chars_before,
-            Span::new(self.me, seq, m.chars, false),
-            text,
-            m,
-        );
-        self.history.record(OpRun::new(
-            self.me,
-            seq,
-            m.chars,
-            OpKind::Insert {
-                left: left_id,
-                right,
-            },
-        ));
-        Ok(seq)
+        Ok(self.insert_at(loc, chars_before, left_id, text, m))
     }
 }
