@@ -348,15 +348,15 @@ mod tests {
             Ok::<_, clap::Error>(cli.into_config().unwrap().1.storage)
         };
         let sqlite = storage(&["--data", "d"]).unwrap().unwrap();
-        assert!(matches!(sqlite, Location::Sqlite(dir) if dir == PathBuf::from("d")));
+        assert!(matches!(sqlite, Location::Sqlite(dir) if dir == std::path::Path::new("d")));
         let url = "postgres://weft:secret@db:5433/rooms";
         let postgres = storage(&["--data", "d", "--postgres", url]).unwrap();
         assert_eq!(
             postgres.unwrap().to_string(),
             "postgres://weft@db:5433/rooms"
         );
-        assert!(storage(&["--memory", "1"]).unwrap().is_none());
-        assert!(storage(&["--postgres", url, "--memory", "1"]).is_err());
+        assert!(storage(&["--memory"]).unwrap().is_none());
+        assert!(storage(&["--postgres", url, "--memory"]).is_err());
         assert!(storage(&["--postgres", "db:5432"]).is_err());
     }
 

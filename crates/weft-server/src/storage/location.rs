@@ -18,7 +18,7 @@ pub enum Location {
     Sqlite(PathBuf),
     /// A PostgreSQL database, shared by every server started on it (the
     /// tables are created in it if missing).
-    Postgres(PgConnectOptions),
+    Postgres(Box<PgConnectOptions>),
 }
 
 impl Location {
@@ -35,7 +35,7 @@ impl Location {
             let wanted = "a PostgreSQL URL starts with postgres:// or postgresql://";
             return Err(sqlx::Error::Configuration(wanted.into()));
         }
-        PgConnectOptions::from_str(url).map(Location::Postgres)
+        PgConnectOptions::from_str(url).map(|options| Location::Postgres(Box::new(options)))
     }
 
     /// The SQLite file, if the rooms are stored in one.

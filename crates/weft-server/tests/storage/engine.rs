@@ -94,7 +94,7 @@ impl Place {
             Location::Postgres(options) => Raw::Postgres(
                 PgPoolOptions::new()
                     .max_connections(2)
-                    .connect_with(options.clone())
+                    .connect_with((**options).clone())
                     .await
                     .unwrap(),
             ),

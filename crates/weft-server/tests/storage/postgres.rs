@@ -96,7 +96,7 @@ async fn a_database_that_would_not_make_commits_durable_is_refused() {
     let Location::Postgres(admin) = admin else {
         unreachable!()
     };
-    let admin = sqlx::PgPool::connect_with(admin).await.unwrap();
+    let admin = sqlx::PgPool::connect_with(*admin).await.unwrap();
     let run = |sql: &'static str| {
         let admin = admin.clone();
         async move { sqlx::query(sql).execute(&admin).await.unwrap() }
