@@ -4,11 +4,11 @@
 //! `storage`). The protocols are in `docs/format.md`.
 //!
 //! Routes: `GET /signal` (the WebSocket), `GET /health` (JSON counts beside
-//! their caps, and the storage's state: 503 while it failed), `GET
-//! /metrics` (Prometheus text: connections, rooms, rooms loaded, bytes
-//! queued and stored, commit latency and failures, storage failures), and,
-//! when a static directory is configured, everything else from that
-//! directory (the demo app).
+//! their caps, and the storage's state: 503 while it failed or its
+//! database does not answer), `GET /metrics` (Prometheus text:
+//! connections, rooms, rooms loaded, bytes queued and stored, commit
+//! latency and failures, storage failures), and, when a static directory
+//! is configured, everything else from that directory (the demo app).
 
 #![deny(missing_docs)]
 // Only `memory` calls the allocator's C functions.

@@ -51,11 +51,12 @@
 //! queue order, exactly as one transaction each would.
 //!
 //! Outcomes are still per write (see [`StorageError`]):
-//! - a commit, or a statement, that leaves the database's state unknown fails
-//!   every write of its group, and every write queued behind it, with
-//!   [`StorageError::Unknown`];
-//! - a statement that SQLite rolled back (a constraint, a value too big, a
-//!   full disk) fails only the write it belonged to, with
+//! - a commit, or a statement, that leaves the database's state unknown
+//!   fails every write of its group, and every write queued behind it,
+//!   with [`StorageError::Unknown`];
+//! - a statement that the database rolled back (a constraint, a value too
+//!   big, a full disk; on PostgreSQL also a deadlock between servers
+//!   writing the same rooms) fails only the write it belonged to, with
 //!   [`StorageError::Write`]: the group is rolled back, that write is
 //!   answered, and the others go again as a group (`Storage::commit_group`
 //!   says why not savepoints). The failed write takes no key.
