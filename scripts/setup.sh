@@ -22,11 +22,13 @@ for c in rustfmt clippy; do
   fi
 done
 
-step "Debian packages: Chromium and its driver, Firefox ESR"
+step "Debian packages: Chromium and its driver, Firefox ESR, Redis and PostgreSQL (tests start their own)"
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 command -v firefox-esr >/dev/null || need+=(firefox-esr)
+command -v redis-server >/dev/null || need+=(redis-server)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 use weft_server::auth::{parse_ttl, Auth, Role, SecretError};
+use weft_server::storage::Location;
 use weft_server::{Config, LimitError, Limits};
 
 /// The Weft server: signaling for WebRTC and a stored replica of each room
@@ -57,6 +58,19 @@ pub struct Cli {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     memory: bool,
+    /// Keep rooms in this PostgreSQL database instead of SQLite
+    /// (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE; PGPASSWORD and
+    /// ~/.pgpass are read too). Servers started on the same database share
+    /// its rooms. --data is then ignored
+    #[arg(
+        long,
+        env = "WEFT_POSTGRES",
+        value_name = "URL",
+        value_parser = parse_postgres,
+        conflicts_with = "memory",
+        hide_env_values = true
+    )]
+    postgres: Option<Location>,
     /// Unload a room nobody has synced for this long (seconds, 1 to 86400)
     #[arg(long, env = "WEFT_ROOM_IDLE_SECS", value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     room_idle_secs: u64,
@@ -194,6 +208,12 @@ struct LimitFlags {
     max_sync_receive_bytes: usize,
 }
 
+/// `--postgres`: the URL parsed, so a malformed one stops the server
+/// before it listens.
+fn parse_postgres(url: &str) -> Result<Location, String> {
+    Location::postgres(url).map_err(|e| e.to_string())
+}
+
 /// The burst's help, its default `between` the range and the default as
 /// clap places them: a space in `-h`, a blank line in `--help`.
 fn burst_help(between: &str) -> String {
@@ -239,7 +259,11 @@ impl Cli {
         let config = Config {
             limits,
             static_dir: self.static_dir,
-            data_dir: (!self.memory).then_some(self.data_dir),
+            storage: match (self.memory, self.postgres) {
+                (true, _) => None,
+                (false, Some(postgres)) => Some(postgres),
+                (false, None) => Some(Location::Sqlite(self.data_dir)),
+            },
             room_idle: Duration::from_secs(self.room_idle_secs),
             auth: None,
         };
@@ -315,6 +339,25 @@ mod tests {
             format!("{:?}", config.limits),
             format!("{:?}", Limits::default())
         );
+    }
+
+    #[test]
+    fn postgres_replaces_the_data_directory() {
+        let storage = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["weft-server"].iter().chain(args))?;
+            Ok::<_, clap::Error>(cli.into_config().unwrap().1.storage)
+        };
+        let sqlite = storage(&["--data", "d"]).unwrap().unwrap();
+        assert!(matches!(sqlite, Location::Sqlite(dir) if dir == std::path::Path::new("d")));
+        let url = "postgres://weft:secret@db:5433/rooms";
+        let postgres = storage(&["--data", "d", "--postgres", url]).unwrap();
+        assert_eq!(
+            postgres.unwrap().to_string(),
+            "postgres://weft@db:5433/rooms"
+        );
+        assert!(storage(&["--memory"]).unwrap().is_none());
+        assert!(storage(&["--postgres", url, "--memory"]).is_err());
+        assert!(storage(&["--postgres", "db:5432"]).is_err());
     }
 
     #[test]

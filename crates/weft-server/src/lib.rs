@@ -4,11 +4,11 @@
 //! `storage`). The protocols are in `docs/format.md`.
 //!
 //! Routes: `GET /signal` (the WebSocket), `GET /health` (JSON counts beside
-//! their caps, and the storage's state: 503 while it failed), `GET
-//! /metrics` (Prometheus text: connections, rooms, rooms loaded, bytes
-//! queued and stored, commit latency and failures, storage failures), and,
-//! when a static directory is configured, everything else from that
-//! directory (the demo app).
+//! their caps, and the storage's state: 503 while it failed or its
+//! database does not answer), `GET /metrics` (Prometheus text:
+//! connections, rooms, rooms loaded, bytes queued and stored, commit
+//! latency and failures, storage failures), and, when a static directory
+//! is configured, everything else from that directory (the demo app).
 
 #![deny(missing_docs)]
 // Only `memory` calls the allocator's C functions.
@@ -74,9 +74,9 @@ pub struct Config {
     pub limits: Limits,
     /// A directory of static files to serve besides the signaling routes.
     pub static_dir: Option<PathBuf>,
-    /// Where rooms are stored (`weft.sqlite3` in it); `None`: in memory
-    /// only, while the server runs.
-    pub data_dir: Option<PathBuf>,
+    /// Where rooms are stored: a SQLite file in a directory, or a
+    /// PostgreSQL database; `None`: in memory only, while the server runs.
+    pub storage: Option<storage::Location>,
     /// How long a room nobody syncs stays loaded.
     pub room_idle: Duration,
     /// Checks access tokens; `None`: rooms are open to anyone.
@@ -88,7 +88,7 @@ impl Default for Config {
         Config {
             limits: Limits::default(),
             static_dir: None,
-            data_dir: None,
+            storage: None,
             room_idle: Duration::from_secs(30),
             auth: None,
         }
@@ -124,12 +124,14 @@ pub async fn serve(
     limits
         .validate()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let storage = match &config.data_dir {
-        Some(dir) => Some(
-            storage::Storage::open(dir)
+    let storage = match &config.storage {
+        Some(location) => {
+            let storage = storage::Storage::open(location)
                 .await
-                .map_err(|e| std::io::Error::other(e.to_string()))?,
-        ),
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            log!(Info, "storing rooms in {location}");
+            Some(storage)
+        }
         None => None,
     };
     let (stop, stopped) = watch::channel(false);
@@ -254,18 +256,30 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// 200 with `status` `ok`, or 503 with `storage-failed` while the storage
-/// is unusable (nothing is acknowledged then); `storage` says since when
-/// and why, and keeps the last failure after the recovery.
+/// 200 with `status` `ok`; 503 with `storage-failed` while the storage
+/// is unusable (nothing is acknowledged then), or `storage-unreachable`
+/// while the database does not answer (a PostgreSQL server down or cut
+/// off: nothing could be stored). `storage` says since when and why, and
+/// keeps the last failure after the recovery.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let storage = state.replicas.storage_report();
-    let (code, status) = match &storage {
-        Some(report) if report.failed => (StatusCode::SERVICE_UNAVAILABLE, "storage-failed"),
+    let unreachable = match &storage {
+        Some(report) if !report.failed => state.replicas.storage_unreachable().await,
+        _ => None,
+    };
+    let (code, status) = match (&storage, &unreachable) {
+        (Some(report), _) if report.failed => (StatusCode::SERVICE_UNAVAILABLE, "storage-failed"),
+        (_, Some(_)) => (StatusCode::SERVICE_UNAVAILABLE, "storage-unreachable"),
         _ => (StatusCode::OK, "ok"),
     };
-    let storage = match storage {
-        Some(report) => report.to_json(),
-        None => serde_json::json!({ "state": "memory" }),
+    let storage = match (storage, unreachable) {
+        (Some(report), unreachable) => report.to_json(unreachable.as_deref()),
+        (None, _) => serde_json::json!({ "state": "memory" }),
+    };
+    // Counting would wait for the database in vain.
+    let stored_bytes = match status {
+        "ok" => state.replicas.stored_bytes().await,
+        _ => None,
     };
     let body = Json(serde_json::json!({
         "status": status,
@@ -274,7 +288,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         "max_connections": state.admission.max(),
         "rooms": state.hub.room_count(),
         "rooms_loaded": state.replicas.room_count(),
-        "stored_bytes": state.replicas.stored_bytes().await,
+        "stored_bytes": stored_bytes,
         "max_rooms": state.hub.max_rooms(),
         "queued_bytes": state.budget.used(),
         "max_queued_bytes": state.budget.max(),

@@ -1,6 +1,7 @@
 //! Giving memory back to the system after the rare big jobs (loading or
 //! compacting a room, answering a new client with a whole document): the
-//! SQLite write connection's page cache, and the allocator's free pages.
+//! SQLite write connection's page cache (PostgreSQL's is the database
+//! server's), and the allocator's free pages.
 //!
 //! glibc's malloc keeps what is freed in per-thread arenas, and raises its
 //! mmap threshold after the first big buffer is freed, so the buffers of

@@ -242,6 +242,16 @@ impl Replicas {
         self.storage.as_ref().map(Storage::commits)
     }
 
+    /// Why the database does not answer now, if it does not (`None`: it
+    /// does, or rooms are not stored).
+    pub async fn storage_unreachable(&self) -> Option<String> {
+        let probe = self
+            .storage
+            .as_ref()?
+            .probe(crate::storage_health::PROBE_TIMEOUT);
+        probe.await.err().map(|e| e.to_string())
+    }
+
     /// Bytes stored for every room (`None`: rooms are not stored, or the
     /// database cannot say now).
     pub async fn stored_bytes(&self) -> Option<u64> {

@@ -1,7 +1,8 @@
 //! Whether the rooms' storage can be used, for `/health`, `/metrics` and
-//! the log. A write that leaves the file's state unknown
-//! ([`StorageError::Unknown`]: a failed commit or fsync) makes it unusable:
-//! nothing is acknowledged until it is reopened. Operators see when that
+//! the log. A write that leaves the database's state unknown
+//! ([`StorageError::Unknown`]: a failed commit or fsync, a lost
+//! PostgreSQL connection) makes it unusable: nothing is acknowledged until
+//! it is reopened. Operators see when that
 //! happened, why, and how often since start, also after the recovery.
 
 use crate::log;
@@ -14,6 +15,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const FIRST_WAIT: Duration = Duration::from_millis(200);
 /// ...up to this.
 pub const MAX_WAIT: Duration = Duration::from_secs(5);
+/// How long `/health` waits for the database to answer before saying it
+/// cannot reach it: well under a load balancer's timeout for the check.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// A failure this soon after the last recovery (a disk nearly full takes
 /// small writes, the reopen's among them, and refuses large ones) starts
 /// its recovery with twice the last one's first wait, so the storage does
@@ -140,17 +144,24 @@ impl StorageHealth {
 }
 
 impl Report {
-    /// The `storage` object of `/health`: `state` (`ok` or `failed`),
-    /// `failures` since start, and the last failure's `error`,
-    /// `failed_at` and `recovered_at` (null while failed, all null before
-    /// any failure).
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The `storage` object of `/health`: `state` (`ok`, `failed`, or
+    /// `unreachable` while usable but `unreachable` says why the database
+    /// does not answer), `failures` since start, the last failure's
+    /// `error`, `failed_at` and `recovered_at` (null while failed, all null
+    /// before any failure), and `unreachable` (null while it answers).
+    pub fn to_json(&self, unreachable: Option<&str>) -> serde_json::Value {
         let (error, failed_at) = match &self.last {
             Some((error, at)) => (Some(error.as_str()), Some(rfc3339(*at))),
             None => (None, None),
         };
+        let state = match (self.failed, unreachable) {
+            (true, _) => "failed",
+            (false, Some(_)) => "unreachable",
+            (false, None) => "ok",
+        };
         serde_json::json!({
-            "state": if self.failed { "failed" } else { "ok" },
+            "state": state,
+            "unreachable": unreachable,
             "failures": self.failures,
             "error": error,
             "failed_at": failed_at,
@@ -183,6 +194,7 @@ pub fn rfc3339(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::Location;
     use std::path::PathBuf;
     use std::sync::Arc;
 
@@ -197,7 +209,7 @@ mod tests {
 
     fn unknown() -> StorageError {
         StorageError::Unknown {
-            path: PathBuf::from("weft.sqlite3"),
+            location: Location::Sqlite(PathBuf::from("data")),
             room: "r".into(),
             source: Arc::new(std::io::Error::other("disk full")),
         }
@@ -206,20 +218,20 @@ mod tests {
     #[test]
     fn a_failure_is_counted_once_and_reported_after_recovery() {
         let health = StorageHealth::default();
-        assert_eq!(health.report().to_json()["state"], "ok");
+        assert_eq!(health.report().to_json(None)["state"], "ok");
         assert_eq!(health.failed(&unknown(), || false), None, "reopened since");
         assert_eq!(health.report().failures, 0);
         let first = health.failed(&unknown(), || true);
         assert_eq!(first, Some(FIRST_WAIT), "start the recovery");
         assert_eq!(health.failed(&unknown(), || true), None, "one recovery");
-        let failed = health.report().to_json();
+        let failed = health.report().to_json(None);
         assert_eq!(failed["state"], "failed");
         assert_eq!(failed["failures"], 1);
         assert!(failed["error"].as_str().unwrap().contains("disk full"));
         assert!(failed["recovered_at"].is_null());
         assert!(!health.recovered(|| false), "failed again meanwhile");
         assert!(health.recovered(|| true));
-        let report = health.report().to_json();
+        let report = health.report().to_json(None);
         assert_eq!(report["state"], "ok");
         assert_eq!(report["failures"], 1);
         assert_eq!(report["error"], failed["error"]);
@@ -229,7 +241,7 @@ mod tests {
         // time the storage fails again soon after recovering.
         assert_eq!(health.failed(&unknown(), || true), Some(FIRST_WAIT * 2));
         assert_eq!(health.report().failures, 2);
-        assert!(health.report().to_json()["recovered_at"].is_null());
+        assert!(health.report().to_json(None)["recovered_at"].is_null());
         for _ in 0..10 {
             assert!(health.recovered(|| true));
             assert!(health.failed(&unknown(), || true).unwrap() <= MAX_WAIT);

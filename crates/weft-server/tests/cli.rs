@@ -168,6 +168,7 @@ const ENV_VARS: &[&str] = &[
     "WEFT_SYNC_RECEIVE_BYTES",
     "WEFT_MAX_SYNC_RECEIVE_BYTES",
     "WEFT_AUTH_SECRET_FILE",
+    "WEFT_POSTGRES",
 ];
 
 #[test]
@@ -176,8 +177,9 @@ fn help_names_every_environment_variable() {
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
     for var in ENV_VARS {
+        // A URL's value is hidden: it may hold a password.
         assert!(
-            help.contains(&format!("[env: {var}=")),
+            help.contains(&format!("[env: {var}=")) || help.contains(&format!("[env: {var}]")),
             "{var} missing:\n{help}"
         );
     }
@@ -281,6 +283,30 @@ fn environment_variables_set_their_flags() {
         stderr.starts_with("error: --max-loaded-rooms must be "),
         "{stderr}"
     );
+}
+
+/// A malformed PostgreSQL URL stops the server before it listens (code 2);
+/// a database that cannot be reached stops it with a message naming the
+/// database without its password (code 1).
+#[test]
+fn a_postgres_that_cannot_be_used_stops_it_with_a_message() {
+    let out = run(&["--postgres", "db.example:5432"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("postgres://"), "{stderr}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://weft:hunter2@127.0.0.1:{closed}/rooms");
+    let out = run_with(&[], &[("WEFT_POSTGRES", &url)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let named = format!("cannot open the database postgres://weft@127.0.0.1:{closed}/rooms");
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
 }
 
 #[test]

@@ -1,26 +1,29 @@
 //! What can go wrong with the database, sorted by what the caller must do.
 
-use std::path::PathBuf;
+use super::Location;
 use std::sync::Arc;
 
-/// A storage failure. Each kind says what is known about the file, and so
+/// A storage failure. Each kind says what is known about the database, and so
 /// what the caller must do:
 ///
 /// - [`Open`](Self::Open), [`UnsupportedSchema`](Self::UnsupportedSchema):
 ///   nothing was opened; fix the cause and open again.
-/// - [`Read`](Self::Read): nothing was loaded or counted; the file is as it
-///   was. Trying again later is fine.
+/// - [`Read`](Self::Read): nothing was loaded or counted; the database is as
+///   it was. Trying again later is fine.
 /// - [`Write`](Self::Write): the transaction was rolled back before its
 ///   commit, so nothing was written (the database was busy, the disk full, a
 ///   constraint failed). Nothing is acknowledged and the `Journal` is left
 ///   as it was (no `appended` or `compacted`); the same changes may be
 ///   written again later, for instance with the next edit.
-/// - [`Unknown`](Self::Unknown): a commit, or the I/O under a write, failed.
-///   Writes are committed in groups, so every write of that group gets it,
-///   and so does every write queued behind it.
-///   The write may or may not be on disk, and after a failed fsync the
-///   kernel may have dropped pages it had accepted earlier, so nothing can
-///   be trusted: the write must not be acknowledged nor retried blindly.
+/// - [`Unknown`](Self::Unknown): a commit, or the I/O under a write, failed,
+///   or (PostgreSQL) the connection was lost. Writes are committed in
+///   groups, so every write of that group gets it, and so does every write
+///   queued behind it.
+///   The write may or may not be on disk; after a failed fsync the kernel
+///   may have dropped pages it had accepted earlier, and after a lost
+///   connection the PostgreSQL that answers next may not hold the last
+///   commits (a failover): nothing can be trusted, and the write must not
+///   be acknowledged nor retried blindly.
 ///   From then on every call on this [`Storage`](super::Storage) (and its
 ///   clones) returns this error until [`Storage::reopen`](super::Storage::reopen)
 ///   succeeds. After that, drop every `Journal` made before, load each
@@ -31,25 +34,24 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
-    /// The database file (or its directory) cannot be created, opened or
-    /// set up.
-    #[error("cannot open the database {}: {source}", path.display())]
+    /// The database (for SQLite, its file or directory) cannot be created,
+    /// reached, opened or set up.
+    #[error("cannot open the database {location}: {source}")]
     Open {
-        /// The directory or file.
-        path: PathBuf,
+        /// The database.
+        location: Location,
         /// Why.
         source: sqlx::Error,
     },
     /// The database was written by a newer server, whose schema this one
     /// does not know: refusing beats writing in a format it may not read.
     #[error(
-        "the database {} has schema version {found}; this server knows versions up to {supported}",
-        path.display()
+        "the database {location} has schema version {found}; this server knows versions up to {supported}"
     )]
     UnsupportedSchema {
-        /// The file.
-        path: PathBuf,
-        /// The version found in the file.
+        /// The database.
+        location: Location,
+        /// The version found in the database.
         found: i64,
         /// The newest version this server knows.
         supported: i64,
@@ -71,16 +73,15 @@ pub enum StorageError {
         /// Why.
         source: sqlx::Error,
     },
-    /// The file's state is unknown since a commit or the I/O under a write
+    /// The database's state is unknown since a commit or the I/O under a write
     /// failed: stop acknowledging, [`reopen`](super::Storage::reopen), and
     /// reload every room. See the type's documentation.
     #[error(
-        "the state of {} is unknown since writing room {room:?} failed ({source}): reopen it and reload the rooms",
-        path.display()
+        "the state of {location} is unknown since writing room {room:?} failed ({source}): reopen it and reload the rooms"
     )]
     Unknown {
-        /// The file.
-        path: PathBuf,
+        /// The database.
+        location: Location,
         /// The room whose write failed first.
         room: String,
         /// Why (shared by every call refused since).

@@ -1,9 +1,12 @@
-//! Durable storage of rooms: one SQLite file, `weft.sqlite3` in a data
-//! directory, holding each room's journal (see `weft::journal`) as rows.
-//! Only the I/O lives here; what to write and when to compact is the
-//! `Journal`'s decision, as in the browser's IndexedDB backend.
+//! Durable storage of rooms: each room's journal (see `weft::journal`) as
+//! rows of a database, chosen at start-up ([`Location`]): one SQLite file,
+//! `weft.sqlite3` in a data directory (the default), or a PostgreSQL
+//! database that several servers can share. Only the I/O lives here; what
+//! to write and when to compact is the `Journal`'s decision, as in the
+//! browser's IndexedDB backend.
 //!
-//! Tables (schema version 1, kept in `meta`):
+//! Tables (schema version 1, kept in `meta`; the same in both databases,
+//! BLOB or BYTEA for bytes):
 //!
 //! | table | columns | what |
 //! |---|---|---|
@@ -48,11 +51,12 @@
 //! queue order, exactly as one transaction each would.
 //!
 //! Outcomes are still per write (see [`StorageError`]):
-//! - a commit, or a statement, that leaves the file's state unknown fails
-//!   every write of its group, and every write queued behind it, with
-//!   [`StorageError::Unknown`];
-//! - a statement that SQLite rolled back (a constraint, a value too big, a
-//!   full disk) fails only the write it belonged to, with
+//! - a commit, or a statement, that leaves the database's state unknown
+//!   fails every write of its group, and every write queued behind it,
+//!   with [`StorageError::Unknown`];
+//! - a statement that the database rolled back (a constraint, a value too
+//!   big, a full disk; on PostgreSQL also a deadlock between servers
+//!   writing the same rooms) fails only the write it belonged to, with
 //!   [`StorageError::Write`]: the group is rolled back, that write is
 //!   answered, and the others go again as a group (`Storage::commit_group`
 //!   says why not savepoints). The failed write takes no key.
@@ -61,21 +65,32 @@
 //! runs to its end (in the committer) even if its caller stops waiting.
 //! [`Storage::commits`] counts the commits, for comparing with the writes.
 //!
-//! SQLite specifics (settings, DDL, error codes) are in `sqlite.rs`; the
-//! queries here are plain SQL.
+//! # Backends
+//!
+//! The queries are written once, in plain SQL both databases take
+//! (`backend.rs`); each backend's settings, DDL, transactions and error
+//! codes are in `sqlite.rs` and `postgres.rs`; `connections.rs` chooses
+//! between them. On PostgreSQL an acknowledgement still means committed
+//! (`synchronous_commit = on`, checked at open), and a lost connection
+//! leaves the state unknown like a failed fsync: the database that
+//! answers next may not hold what was acknowledged, so the storage is
+//! reopened (new pools) and every room loaded again.
 
+mod backend;
+mod connections;
 mod error;
+mod location;
+mod postgres;
 mod sealed;
 mod sqlite;
 
 pub use error::StorageError;
+pub use location::Location;
 pub use sealed::SealedLoaded;
 
-use sqlite::{Pools, Refused};
-use sqlx::SqlitePool;
-use std::borrow::Cow;
+use backend::Backend;
+use connections::{on_backend, Connections};
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::{oneshot, Mutex};
@@ -126,15 +141,15 @@ pub struct Storage {
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Storage")
-            .field("file", &self.shared.file)
+            .field("location", &self.shared.location)
             .finish_non_exhaustive()
     }
 }
 
 /// What every clone shares.
 struct Shared {
-    /// The database file.
-    file: PathBuf,
+    /// The database.
+    location: Location,
     /// Held by the committer for each group from before its transaction
     /// until every outcome is recorded, and by `reopen` and `close`: so no
     /// write commits after another's failure without seeing it, and
@@ -169,14 +184,14 @@ struct Job {
 
 /// The open database, replaced by `reopen`.
 struct State {
-    pools: Pools,
-    /// Why the file's state is unknown, once a write said so.
+    pools: Connections,
+    /// Why the database's state is unknown, once a write said so.
     unknown: Option<Unknown>,
     /// Reopens so far.
     generation: u64,
 }
 
-/// The first failure that left the file's state unknown.
+/// The first failure that left the database's state unknown.
 #[derive(Clone)]
 struct Unknown {
     room: String,
@@ -215,24 +230,22 @@ struct Write {
 }
 
 impl Storage {
-    /// Opens the database in `dir` (`weft.sqlite3`), creating the directory
-    /// and the file if missing and bringing its schema up to date.
+    /// Opens the database at `location` and brings its schema up to date:
+    /// for SQLite, creating the directory and the file if missing; for
+    /// PostgreSQL, creating the tables if missing (servers starting at
+    /// once on one database take turns).
     ///
     /// # Errors
     /// [`StorageError::Open`] if the directory or the file cannot be created
-    /// or opened, or WAL mode is refused;
-    /// [`StorageError::UnsupportedSchema`] if a newer server wrote it.
-    pub async fn open(dir: &Path) -> Result<Storage, StorageError> {
-        // Blocking, but once at start-up and short.
-        std::fs::create_dir_all(dir).map_err(|e| StorageError::Open {
-            path: dir.to_owned(),
-            source: sqlx::Error::Io(e),
-        })?;
-        let file = dir.join(sqlite::FILE_NAME);
-        let pools = connect(&file).await?;
+    /// or opened, the database cannot be reached or logged into, or it
+    /// would not make commits durable (SQLite's WAL mode refused,
+    /// PostgreSQL's `fsync` off); [`StorageError::UnsupportedSchema`] if a
+    /// newer server wrote it.
+    pub async fn open(location: &Location) -> Result<Storage, StorageError> {
+        let pools = Connections::open(location).await?;
         Ok(Storage {
             shared: Arc::new(Shared {
-                file,
+                location: location.clone(),
                 writer: Mutex::new(()),
                 queue: std::sync::Mutex::default(),
                 commits: AtomicU64::new(0),
@@ -245,12 +258,12 @@ impl Storage {
         })
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.shared.file
+    /// Where the rooms are stored.
+    pub fn location(&self) -> &Location {
+        &self.shared.location
     }
 
-    /// Closes the connections and opens the file again, waiting for the
+    /// Closes the connections and opens the database again (new pools), waiting for the
     /// group commit in progress, if any; clears the [`StorageError::Unknown`]
     /// state and starts the next [`generation`](Storage::generation). Then
     /// load every room again (see [`StorageError`]).
@@ -261,7 +274,7 @@ impl Storage {
     pub async fn reopen(&self) -> Result<(), StorageError> {
         let _writer = self.shared.writer.lock().await;
         // The new pools first: if they cannot be had, the old state stays.
-        let pools = connect(&self.shared.file).await?;
+        let pools = Connections::open(&self.shared.location).await?;
         let old = {
             let mut state = self
                 .shared
@@ -284,11 +297,11 @@ impl Storage {
 
     /// How many times the storage was reopened: a room loaded in an
     /// earlier generation ([`LoadedRoom::generation`]) must be loaded again
-    /// before its journal is trusted, since the file's state was unknown in
+    /// before its journal is trusted, since the database's state was unknown in
     /// between. Shared by every clone.
     ///
     /// # Errors
-    /// [`StorageError::Unknown`] while the file's state is unknown: nothing
+    /// [`StorageError::Unknown`] while the database's state is unknown: nothing
     /// loaded or written before can be trusted until [`reopen`](Storage::reopen).
     pub fn generation(&self) -> Result<u64, StorageError> {
         self.usable().map(|(_, generation)| generation)
@@ -307,7 +320,7 @@ impl Storage {
 
     /// Frees the pages the write connection caches: after a big write or
     /// compaction they are mostly what nobody reads again. Best effort:
-    /// nothing happens while the file's state is unknown.
+    /// nothing happens while the database's state is unknown.
     pub async fn release_memory(&self) {
         let pools = {
             let state = self.state();
@@ -316,7 +329,7 @@ impl Storage {
             }
             state.pools.clone()
         };
-        if let Err(e) = sqlite::release_memory(&pools).await {
+        if let Err(e) = pools.release_memory().await {
             crate::log!(Debug, "storage: freeing the page cache failed: {e}");
         }
     }
@@ -342,27 +355,13 @@ impl Storage {
         replica: ReplicaId,
         policy: CompactionPolicy,
     ) -> Result<LoadedRoom, StorageError> {
-        let (pool, generation) = self.usable()?;
+        let (pools, generation) = self.usable()?;
         let read = |source| StorageError::Read {
             room: Some(room.to_owned()),
             source,
         };
-        // One transaction: a compaction committing between the two reads
-        // would otherwise hide the records it deleted from both.
-        let mut tx = pool.begin().await.map_err(read)?;
-        let checkpoints: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT key, bytes FROM checkpoints WHERE room = $1")
-                .bind(room)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(read)?;
-        let records: Vec<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT key, bytes FROM records WHERE room = $1")
-                .bind(room)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(read)?;
-        tx.rollback().await.map_err(read)?;
+        let rows = on_backend!(&pools, p => Backend::load(&p.reads, room).await).map_err(read)?;
+        let (checkpoints, records) = (rows.checkpoints, rows.records);
         let opened = journal::open(
             replica,
             checkpoints.iter().map(|(k, b)| (from_sql(*k), &b[..])),
@@ -440,33 +439,49 @@ impl Storage {
     /// # Errors
     /// [`StorageError::Read`], or [`StorageError::Unknown`].
     pub async fn stored_bytes(&self) -> Result<u64, StorageError> {
-        let (pool, _) = self.usable()?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COALESCE(SUM(LENGTH(bytes)), 0) FROM records) \
-                  + (SELECT COALESCE(SUM(LENGTH(bytes)), 0) FROM checkpoints)",
-        )
-        .fetch_one(&pool)
-        .await
-        .map_err(|source| StorageError::Read { room: None, source })?;
+        let (pools, _) = self.usable()?;
+        let total = on_backend!(&pools, p => Backend::stored_bytes(&p.reads).await)
+            .map_err(|source| StorageError::Read { room: None, source })?;
         Ok(u64::try_from(total).unwrap_or(0))
     }
 
+    /// Asks the database for a round trip, waiting at most `timeout` (for
+    /// `/health`: a server that cannot reach its database says so even
+    /// while nothing is written).
+    ///
+    /// # Errors
+    /// [`StorageError::Read`] if the database did not answer in time, or
+    /// [`StorageError::Unknown`].
+    pub async fn probe(&self, timeout: std::time::Duration) -> Result<(), StorageError> {
+        let (pools, _) = self.usable()?;
+        let probe = async { on_backend!(&pools, p => Backend::probe(&p.reads).await) };
+        let source = match tokio::time::timeout(timeout, probe).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e,
+            Err(_) => sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the database did not answer within {timeout:?}"),
+            )),
+        };
+        Err(StorageError::Read { room: None, source })
+    }
+
     /// The pool and its generation, or the error to return while the
-    /// file's state is unknown.
-    fn usable(&self) -> Result<(SqlitePool, u64), StorageError> {
+    /// database's state is unknown.
+    fn usable(&self) -> Result<(Connections, u64), StorageError> {
         let state = self.state();
         match &state.unknown {
-            None => Ok((state.pools.reads.clone(), state.generation)),
+            None => Ok((state.pools.clone(), state.generation)),
             Some(unknown) => Err(self.unknown_error(unknown.clone())),
         }
     }
 
-    /// The pool of the one write connection, or why the file's state is
+    /// The pool of the one write connection, or why the database's state is
     /// unknown.
-    fn writable(&self) -> Result<SqlitePool, Unknown> {
+    fn writable(&self) -> Result<Connections, Unknown> {
         let state = self.state();
         match &state.unknown {
-            None => Ok(state.pools.writes.clone()),
+            None => Ok(state.pools.clone()),
             Some(unknown) => Err(unknown.clone()),
         }
     }
@@ -481,7 +496,7 @@ impl Storage {
 
     fn unknown_error(&self, unknown: Unknown) -> StorageError {
         StorageError::Unknown {
-            path: self.shared.file.clone(),
+            location: self.shared.location.clone(),
             room: unknown.room,
             source: unknown.source,
         }
@@ -548,12 +563,13 @@ impl Storage {
     /// would then be lost from under their savepoints without an error; a
     /// transaction that starts again knows what it holds.
     async fn commit_group(&self, mut group: Vec<Job>) {
-        let pool = match self.writable() {
-            Ok(pool) => pool,
+        let pools = match self.writable() {
+            Ok(pools) => pools,
             Err(unknown) => return self.refuse(group, &unknown),
         };
         loop {
-            match transact(&pool, &group).await {
+            let outcome = on_backend!(&pools, p => Backend::transact(&p.writes, &group).await);
+            match outcome {
                 Ok(written) => {
                     self.shared.commits.fetch_add(1, Ordering::Relaxed);
                     for (job, written) in group.into_iter().zip(written) {
@@ -597,7 +613,7 @@ impl Storage {
         }
     }
 
-    /// Records that the file's state is unknown since writing `room` failed
+    /// Records that the database's state is unknown since writing `room` failed
     /// with `source`, unless it already was; returns the error of the first
     /// such failure, which every caller gets until `reopen`.
     fn mark_unknown(
@@ -738,129 +754,12 @@ enum Failed {
     Unknown(Arc<dyn std::error::Error + Send + Sync>),
 }
 
-impl From<sqlx::Error> for Failed {
-    fn from(e: sqlx::Error) -> Self {
-        if sqlite::leaves_state_unknown(&e) {
-            Failed::Unknown(Arc::new(e))
-        } else {
-            Failed::RolledBack(e)
-        }
-    }
-}
-
 /// Why a group's transaction failed, and in which write.
 struct GroupFailed {
     /// The write whose statement failed; the first for a failure that is
     /// no write's in particular (BEGIN, COMMIT).
     at: usize,
     failed: Failed,
-}
-
-/// One transaction for `group`: each write in order, then one commit.
-/// Returns each write's key and entry bytes.
-async fn transact(pool: &SqlitePool, group: &[Job]) -> Result<Vec<(u64, u64)>, GroupFailed> {
-    let failed_at = |at| {
-        move |e: sqlx::Error| GroupFailed {
-            at,
-            failed: e.into(),
-        }
-    };
-    let mut tx = sqlite::begin_write(pool).await.map_err(failed_at(0))?;
-    let mut written = Vec::with_capacity(group.len());
-    for (at, job) in group.iter().enumerate() {
-        written.push(
-            apply(&mut tx, &job.room, &job.write)
-                .await
-                .map_err(failed_at(at))?,
-        );
-    }
-    // Whatever made the commit fail, it may have happened in part.
-    tx.commit().await.map_err(|e| GroupFailed {
-        at: 0,
-        failed: Failed::Unknown(Arc::new(e)),
-    })?;
-    Ok(written)
-}
-
-/// The statements of `write` in the transaction `tx`: key, entry,
-/// deletions. Returns the key and the entry's bytes.
-async fn apply(
-    tx: &mut sqlx::Transaction<'static, sqlite::Db>,
-    room: &str,
-    write: &Write,
-) -> Result<(u64, u64), sqlx::Error> {
-    // The counter holds the last key issued; the first is 1, as in the
-    // browser. Several writes to a room in one transaction get consecutive
-    // keys.
-    let key: i64 = sqlx::query_scalar(
-        "INSERT INTO rooms (room, last_key) VALUES ($1, 1) \
-         ON CONFLICT (room) DO UPDATE SET last_key = rooms.last_key + 1 \
-         RETURNING last_key",
-    )
-    .bind(room)
-    .fetch_one(&mut **tx)
-    .await?;
-    let key = from_sql(key);
-    let entry: Cow<'_, [u8]> = match &write.entry {
-        Entry::Keyed(make) => Cow::Owned(make(key)),
-        Entry::Fixed(bytes) => Cow::Borrowed(bytes),
-    };
-    // A plain INSERT: a key already taken (a damaged counter) fails the
-    // write instead of overwriting an entry.
-    let insert = match write.table {
-        Table::Records => "INSERT INTO records (room, key, bytes) VALUES ($1, $2, $3)",
-        Table::Checkpoints => "INSERT INTO checkpoints (room, key, bytes) VALUES ($1, $2, $3)",
-    };
-    sqlx::query(insert)
-        .bind(room)
-        .bind(to_sql(key))
-        .bind(&*entry)
-        .execute(&mut **tx)
-        .await?;
-    for &k in &write.delete_records {
-        sqlx::query("DELETE FROM records WHERE room = $1 AND key = $2")
-            .bind(room)
-            .bind(to_sql(k))
-            .execute(&mut **tx)
-            .await?;
-    }
-    for &k in &write.delete_checkpoints {
-        sqlx::query("DELETE FROM checkpoints WHERE room = $1 AND key = $2")
-            .bind(room)
-            .bind(to_sql(k))
-            .execute(&mut **tx)
-            .await?;
-    }
-    if let Some(through) = write.delete_through {
-        sqlx::query("DELETE FROM records WHERE room = $1 AND key <= $2")
-            .bind(room)
-            .bind(to_sql(through))
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("DELETE FROM checkpoints WHERE room = $1 AND key <> $2")
-            .bind(room)
-            .bind(to_sql(key))
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok((key, entry.len() as u64))
-}
-
-/// Opens the file, mapping why not to the error for `file`.
-async fn connect(file: &Path) -> Result<Pools, StorageError> {
-    sqlite::connect(file)
-        .await
-        .map_err(|refused| match refused {
-            Refused::Failed(source) => StorageError::Open {
-                path: file.to_owned(),
-                source,
-            },
-            Refused::Newer(found) => StorageError::UnsupportedSchema {
-                path: file.to_owned(),
-                found,
-                supported: sqlite::SCHEMA_VERSION,
-            },
-        })
 }
 
 /// A key as SQL's signed 64-bit integer: the same bits, so every `u64` has

@@ -5,7 +5,7 @@
 //! under a name no room can have (room names hold no control characters),
 //! so the same transactions, counters and failure handling apply.
 
-use super::{from_sql, to_sql, Entry, Storage, StorageError, Table, Write};
+use super::{from_sql, on_backend, to_sql, Backend, Entry, Storage, StorageError, Table, Write};
 
 /// Prefixed to an encrypted room's name in the tables.
 const PREFIX: &str = "\u{1}sealed:";
@@ -36,21 +36,16 @@ impl Storage {
     /// [`StorageError::Read`] (also for a checkpoint row too short to hold
     /// its number), or [`StorageError::Unknown`].
     pub async fn sealed_load(&self, room: &str, after: u64) -> Result<SealedLoaded, StorageError> {
-        let (pool, _) = self.usable()?;
+        let (pools, _) = self.usable()?;
         let name = stored_name(room);
         let read = |source| StorageError::Read {
             room: Some(room.to_owned()),
             source,
         };
-        let mut tx = pool.begin().await.map_err(read)?;
-        let checkpoint: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT bytes FROM checkpoints WHERE room = $1 ORDER BY key DESC LIMIT 1",
-        )
-        .bind(&name)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(read)?;
-        let checkpoint = match checkpoint {
+        let rows =
+            on_backend!(&pools, p => Backend::sealed_load(&p.reads, &name, to_sql(after)).await)
+                .map_err(read)?;
+        let checkpoint = match rows.checkpoint {
             None => None,
             Some(bytes) => {
                 let Some((covers, body)) = bytes.split_first_chunk::<8>() else {
@@ -62,26 +57,18 @@ impl Storage {
             }
         };
         let covers = checkpoint.as_ref().map_or(0, |(c, _)| *c);
-        let from = if covers > after { covers } else { after };
-        let records: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT key, bytes FROM records WHERE room = $1 AND key > $2 ORDER BY key",
-        )
-        .bind(&name)
-        .bind(to_sql(from))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(read)?;
-        let last_record: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(key) FROM records WHERE room = $1")
-                .bind(&name)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(read)?;
-        tx.rollback().await.map_err(read)?;
+        // The checkpoint replaces the records it covers (its compaction
+        // deleted them in the same transaction anyway).
+        let records = rows
+            .records
+            .into_iter()
+            .map(|(k, b)| (from_sql(k), b))
+            .filter(|(k, _)| *k > covers)
+            .collect();
         Ok(SealedLoaded {
             checkpoint: checkpoint.filter(|(c, _)| *c > after),
-            records: records.into_iter().map(|(k, b)| (from_sql(k), b)).collect(),
-            last: last_record.map_or(0, from_sql).max(covers),
+            records,
+            last: rows.last_record.map_or(0, from_sql).max(covers),
             covers,
         })
     }

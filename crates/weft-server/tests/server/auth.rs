@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 use weft::sync::Session;
 use weft::{Doc, IndexUnit::CodePoint};
 use weft_server::auth::{Auth, Role};
+use weft_server::storage::Location;
 use weft_server::{close, Config};
 
 const SECRET: &str = "a secret of at least thirty-two bytes, for tests";
@@ -29,7 +30,7 @@ async fn guarded() -> Guarded {
     let auth = Auth::from_file(&secret).unwrap();
     let data = dir.path().join("data");
     let server = start(Config {
-        data_dir: Some(data.clone()),
+        storage: Some(Location::Sqlite(data.clone())),
         auth: Some(auth.clone()),
         ..Config::default()
     })

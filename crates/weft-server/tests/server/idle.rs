@@ -5,6 +5,7 @@ use crate::client::{connect, health, health_shows, send, start};
 use crate::peer::{join_sync, metric, next_text};
 use serde_json::json;
 use std::time::{Duration, Instant};
+use weft_server::storage::Location;
 use weft_server::Config;
 
 const IDLE: Duration = Duration::from_secs(3);
@@ -20,7 +21,7 @@ fn tasks() -> usize {
 async fn a_room_left_and_rejoined_often_has_one_timer_and_unloads_once_idle() {
     let data = tempfile::tempdir().unwrap();
     let server = start(Config {
-        data_dir: Some(data.path().to_owned()),
+        storage: Some(Location::Sqlite(data.path().to_owned())),
         room_idle: IDLE,
         ..Config::default()
     })

@@ -1,5 +1,6 @@
 //! The server over real sockets on loopback: signaling, sync with its
-//! replicas, their storage failing and their idle timers.
+//! replicas, their storage failing and their idle timers, and the server
+//! on a throwaway PostgreSQL.
 
 mod auth;
 mod budget;
@@ -8,9 +9,13 @@ mod client;
 mod config;
 mod idle;
 mod peer;
+mod postgres;
 mod relay;
 mod sealed;
 mod shutdown;
 mod slow_readers;
 mod storage_failure;
 mod sync;
+
+#[path = "../support/postgres.rs"]
+mod pg;

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use weft::sync::{Budget, SealedChannel, SealedMessage};
+use weft_server::storage::Location;
 use weft_server::{close, Config};
 
 /// A connection with an encrypted room open (the sealed-room protocol).
@@ -104,7 +105,7 @@ fn record(seq: u64, body: &[u8]) -> SealedMessage {
 async fn encrypted_rooms_are_stored_replayed_and_compacted_as_opaque_bytes() {
     let data = tempfile::tempdir().unwrap();
     let config = || Config {
-        data_dir: Some(data.path().to_owned()),
+        storage: Some(Location::Sqlite(data.path().to_owned())),
         ..Config::default()
     };
     let server = start(config()).await;

@@ -23,7 +23,7 @@ use std::process::Command;
 use std::time::Duration;
 use tempfile::TempDir;
 use weft::sync::SealedMessage;
-use weft_server::storage::Storage;
+use weft_server::storage::{Location, Storage};
 use weft_server::Config;
 
 /// Set in the run inside the namespace.
@@ -92,7 +92,7 @@ async fn tiny_disk() -> (TempDir, PathBuf, crate::client::Server) {
     assert!(mounted.success(), "mount tmpfs");
     let data = mount.path().join("data");
     let server = start(Config {
-        data_dir: Some(data.clone()),
+        storage: Some(Location::Sqlite(data.clone())),
         // Longer than the test: rooms stay loaded.
         room_idle: Duration::from_secs(600),
         ..Config::default()
@@ -231,7 +231,9 @@ async fn disk_full() {
     server.shutdown().await;
 
     // The file holds every room whole.
-    let storage = Storage::open(&data).await.unwrap();
+    let storage = Storage::open(&Location::Sqlite(data.clone()))
+        .await
+        .unwrap();
     let policy = weft::journal::CompactionPolicy::default();
     let a = storage.load("a", 10, policy).await.unwrap();
     assert_eq!(a.doc.to_string(), ada_text);

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use weft::sync::Session;
 use weft::{Doc, IndexUnit::CodePoint, Version};
+use weft_server::storage::Location;
 use weft_server::{close, Config};
 
 /// A client's replica of one room, synced with the server over `ws`.
@@ -190,7 +191,7 @@ async fn frames_that_break_the_protocol_close_only_their_connection() {
 /// A server storing rooms in `data`.
 async fn start_stored(data: &tempfile::TempDir) -> crate::client::Server {
     start(Config {
-        data_dir: Some(data.path().to_owned()),
+        storage: Some(Location::Sqlite(data.path().to_owned())),
         ..Config::default()
     })
     .await
@@ -278,7 +279,7 @@ async fn a_quiet_room_compacted_in_memory_still_merges_and_serves_everyone() {
 async fn rooms_are_stored_acknowledged_unloaded_and_survive_a_restart() {
     let data = tempfile::tempdir().unwrap();
     let config = || Config {
-        data_dir: Some(data.path().to_owned()),
+        storage: Some(Location::Sqlite(data.path().to_owned())),
         room_idle: Duration::from_secs(1),
         ..Config::default()
     };
@@ -330,7 +331,7 @@ async fn rooms_are_stored_acknowledged_unloaded_and_survive_a_restart() {
 async fn loaded_rooms_are_capped_idle_ones_make_way() {
     let data = tempfile::tempdir().unwrap();
     let server = start(Config {
-        data_dir: Some(data.path().to_owned()),
+        storage: Some(Location::Sqlite(data.path().to_owned())),
         // Longer than the test: only the cap unloads rooms here.
         room_idle: Duration::from_secs(600),
         limits: weft_server::Limits {

@@ -9,14 +9,14 @@ use super::*;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use weft::journal::CompactionPolicy;
 use weft::Version;
 
-/// Set to the data directory in the writer process.
-const DIR_VAR: &str = "WEFT_STORAGE_CRASH_DIR";
+/// Set to the place's address (a directory or a URL) in the writer
+/// process.
+const PLACE_VAR: &str = "WEFT_STORAGE_CRASH_PLACE";
 /// Set to the writer's seed.
 const SEED_VAR: &str = "WEFT_STORAGE_CRASH_SEED";
 const ROOMS: [&str; 3] = ["north", "south", "east"];
@@ -29,18 +29,31 @@ const WRITER_LIFETIME: Duration = Duration::from_secs(20);
 /// Kills the writer at random moments, seeded; after each kill, opens the
 /// file and checks that each room includes every version acknowledged for
 /// it so far, loads without damage and passes its invariant checks.
-#[test]
-fn acknowledged_writes_survive_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
+mod acknowledged_writes_survive_sigkill {
+    use super::*;
+
+    #[test]
+    fn sqlite() {
+        acknowledged_writes_survive_sigkill(Engine::Sqlite);
+    }
+
+    #[test]
+    fn postgres() {
+        acknowledged_writes_survive_sigkill(Engine::Postgres);
+    }
+}
+
+fn acknowledged_writes_survive_sigkill(engine: Engine) {
     let mut rng = Rng::new(0x5eed);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+    let place = runtime.block_on(Place::new(engine));
     let mut acknowledged: HashMap<String, Version> = HashMap::new();
     let (mut acks, mut compactions) = (0, 0);
     for round in 0..ROUNDS {
-        let round_acks = run_writer(dir.path(), rng.next_u64(), 150 + rng.below(450));
+        let round_acks = run_writer(&place.address, rng.next_u64(), 150 + rng.below(450));
         for ack in &round_acks {
             acknowledged
                 .entry(ack.room.clone())
@@ -50,7 +63,7 @@ fn acknowledged_writes_survive_sigkill() {
         }
         acks += round_acks.len();
         runtime.block_on(async {
-            let storage = Storage::open(dir.path()).await.unwrap();
+            let storage = place.open().await;
             for (room, version) in &acknowledged {
                 let replica = 1_000_000 + round as u64;
                 let loaded = storage.load(room, replica, POLICY).await.unwrap();
@@ -83,13 +96,13 @@ struct Ack {
     compaction: bool,
 }
 
-/// Runs a writer on `dir` for `ms` milliseconds, kills it with SIGKILL and
-/// returns what it acknowledged.
-fn run_writer(dir: &Path, seed: u64, ms: usize) -> Vec<Ack> {
+/// Runs a writer on the place at `address` for `ms` milliseconds, kills it
+/// with SIGKILL and returns what it acknowledged.
+fn run_writer(address: &str, seed: u64, ms: usize) -> Vec<Ack> {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["crash::writer_child", "--exact", "--nocapture"])
         .args(["--test-threads", "1"])
-        .env(DIR_VAR, dir)
+        .env(PLACE_VAR, address)
         .env(SEED_VAR, seed.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -147,11 +160,11 @@ fn ack(room: &str, kind: char, version: &Version) {
     println!("ack {room} {kind} {hex}");
 }
 
-/// The writer: not a test of its own. Does nothing unless [`DIR_VAR`] is
+/// The writer: not a test of its own. Does nothing unless [`PLACE_VAR`] is
 /// set, as it is only in the process [`run_writer`] starts.
 #[test]
 fn writer_child() {
-    let Some(dir) = std::env::var_os(DIR_VAR) else {
+    let Ok(address) = std::env::var(PLACE_VAR) else {
         return;
     };
     let seed: u64 = std::env::var(SEED_VAR).unwrap().parse().unwrap();
@@ -161,7 +174,7 @@ fn writer_child() {
         .build()
         .unwrap()
         .block_on(async move {
-            let storage = Storage::open(&PathBuf::from(dir)).await.unwrap();
+            let storage = Storage::open(&Place::location_at(&address)).await.unwrap();
             // One task per room, as the server has: writes from several
             // rooms queue for the database at once.
             let tasks: Vec<_> = ROOMS

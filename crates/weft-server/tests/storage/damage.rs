@@ -4,14 +4,15 @@ use super::*;
 use weft::journal::{Problem, Unsaved};
 use weft::Version;
 
+both! {
 /// A record whose bytes were corrupted in the file is skipped and reported
 /// with its key; the records before and after it load. The damaged row
 /// stays on disk for inspection: a compaction deletes only what it
 /// includes.
 #[tokio::test]
-async fn a_corrupt_record_is_skipped_and_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).await.unwrap();
+async fn a_corrupt_record_is_skipped_and_reported(engine: Engine) {
+    let place = Place::new(engine).await;
+    let storage = place.open().await;
     let mut ada = storage.load("room", 1, policy()).await.unwrap();
     ada.doc.insert(0, "hello", IndexUnit::CodePoint).unwrap();
     assert_eq!(append_unsaved(&storage, "room", &mut ada).await, 1);
@@ -26,19 +27,11 @@ async fn a_corrupt_record_is_skipped_and_reported() {
     ada.doc.insert(5, " world", IndexUnit::CodePoint).unwrap();
     assert_eq!(append_unsaved(&storage, "room", &mut ada).await, 3);
 
-    let raw = raw(&storage).await;
-    let mut bytes: Vec<u8> =
-        sqlx::query_scalar("SELECT bytes FROM records WHERE room = 'room' AND key = 2")
-            .fetch_one(&raw)
-            .await
-            .unwrap();
+    let raw = place.raw().await;
+    let mut bytes = raw.entry("records", "room", 2).await;
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x55;
-    sqlx::query("UPDATE records SET bytes = $1 WHERE room = 'room' AND key = 2")
-        .bind(&bytes)
-        .execute(&raw)
-        .await
-        .unwrap();
+    raw.set_entry("records", "room", 2, &bytes).await;
 
     let mut loaded = storage.load("room", 3, policy()).await.unwrap();
     loaded.doc.check_invariants();
@@ -61,13 +54,15 @@ async fn a_corrupt_record_is_skipped_and_reported() {
         [Problem::Record { key: 2, .. }]
     ));
 }
+}
 
+both! {
 /// A checkpoint cut short (a torn write) is skipped and reported; the
 /// records load on their own.
 #[tokio::test]
-async fn a_torn_checkpoint_is_skipped_and_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).await.unwrap();
+async fn a_torn_checkpoint_is_skipped_and_reported(engine: Engine) {
+    let place = Place::new(engine).await;
+    let storage = place.open().await;
     let mut rng = Rng::new(3);
     let mut room = storage.load("room", 1, policy()).await.unwrap();
     append_edits(&storage, "room", &mut room, 5, &mut rng).await;
@@ -75,11 +70,9 @@ async fn a_torn_checkpoint_is_skipped_and_reported() {
     let (key, bytes) = storage.compact("room", &plan).await.unwrap();
     room.journal.compacted(&plan, key, bytes);
     append_edits(&storage, "room", &mut room, 5, &mut rng).await;
-    let raw = raw(&storage).await;
-    sqlx::query("UPDATE checkpoints SET bytes = substr(bytes, 1, length(bytes) / 2)")
-        .execute(&raw)
-        .await
-        .unwrap();
+    let raw = place.raw().await;
+    raw.execute("UPDATE checkpoints SET bytes = substr(bytes, 1, length(bytes) / 2)")
+        .await;
     let loaded = storage.load("room", 2, policy()).await.unwrap();
     loaded.doc.check_invariants();
     assert!(
@@ -90,4 +83,5 @@ async fn a_torn_checkpoint_is_skipped_and_reported() {
     // Records 7..=10 were made on top of the checkpoint's text: without it
     // they are kept aside or refused, never applied in the wrong place.
     assert!(room.doc.version().includes(&loaded.doc.version()));
+}
 }

@@ -1,73 +1,74 @@
 //! What each failure is reported as, and what the storage does after it.
 
 use super::*;
-use weft_server::storage::StorageError;
+use weft_server::storage::{Location, StorageError};
 
 /// A data directory that cannot be created is an `Open` error naming it.
+/// (PostgreSQL's unreachable or refusing servers: see `postgres.rs`.)
 #[tokio::test]
 async fn an_unusable_directory_is_an_open_error() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a file");
     std::fs::write(&file, b"not a directory").unwrap();
-    match Storage::open(&file).await {
-        Err(StorageError::Open { path, .. }) => assert_eq!(path, file),
+    match Storage::open(&Location::Sqlite(file.clone())).await {
+        Err(StorageError::Open { location, .. }) => {
+            assert_eq!(
+                location.to_string(),
+                file.join("weft.sqlite3").display().to_string()
+            )
+        }
         other => panic!("expected Open, got {other:?}"),
     }
     // A file that is not a database.
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
     std::fs::write(data.join("weft.sqlite3"), vec![7u8; 8192]).unwrap();
-    let err = Storage::open(&data).await.expect_err("not a database");
+    let err = Storage::open(&Location::Sqlite(data))
+        .await
+        .expect_err("not a database");
     assert!(matches!(err, StorageError::Open { .. }), "{err}");
 }
 
+both! {
 /// A file written by a newer server (a schema version this one does not
 /// know) is refused, not written to.
 #[tokio::test]
-async fn a_newer_schema_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).await.unwrap();
-    let raw = raw(&storage).await;
-    sqlx::query("UPDATE meta SET value = 99 WHERE name = 'schema_version'")
-        .execute(&raw)
-        .await
-        .unwrap();
+async fn a_newer_schema_is_refused(engine: Engine) {
+    let place = Place::new(engine).await;
+    let storage = place.open().await;
+    let raw = place.raw().await;
+    raw.execute("UPDATE meta SET value = 99 WHERE name = 'schema_version'")
+        .await;
     raw.close().await;
     storage.close().await;
-    match Storage::open(dir.path()).await {
+    match Storage::open(&place.location).await {
         Err(StorageError::UnsupportedSchema {
             found, supported, ..
         }) => assert_eq!((found, supported), (99, 1)),
         other => panic!("expected UnsupportedSchema, got {other:?}"),
     }
 }
+}
 
+both! {
 /// A write that fails before its commit was rolled back: `Write`, nothing
 /// stored, the journal untouched, and the next write goes through.
 #[tokio::test]
-async fn a_write_refused_before_commit_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).await.unwrap();
+async fn a_write_refused_before_commit_changes_nothing(engine: Engine) {
+    let place = Place::new(engine).await;
+    let storage = place.open().await;
     let mut rng = Rng::new(4);
     let mut room = storage.load("room", 1, policy()).await.unwrap();
     append_edits(&storage, "room", &mut room, 2, &mut rng).await;
-    let raw = raw(&storage).await;
-    sqlx::query(
-        "CREATE TRIGGER refuse BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'refused'); END",
-    )
-    .execute(&raw)
-    .await
-    .unwrap();
+    let raw = place.raw().await;
+    raw.refuse_inserts().await;
     edit(&mut room.doc, &mut rng);
     let unsaved = room.journal.unsaved(&mut room.doc).unwrap().unwrap();
     match storage.append("room", &unsaved).await {
         Err(StorageError::Write { room, .. }) => assert_eq!(room, "room"),
         other => panic!("expected Write, got {other:?}"),
     }
-    sqlx::query("DROP TRIGGER refuse")
-        .execute(&raw)
-        .await
-        .unwrap();
+    raw.allow_inserts().await;
     assert_eq!(keys(&raw, "records", "room").await, [1, 2]);
     // Not acknowledged, so still unsaved: the next write stores it, under
     // the key the failed one did not use.
@@ -75,42 +76,36 @@ async fn a_write_refused_before_commit_changes_nothing() {
     let loaded = storage.load("room", 2, policy()).await.unwrap();
     assert_eq!(loaded.doc.to_string(), room.doc.to_string());
 }
+}
 
-/// A commit that fails leaves the file's state unknown: that write and
+both! {
+/// A commit that fails leaves the database's state unknown: that write and
 /// every later call on every clone report `Unknown` (naming the first
 /// failure) until `reopen`, after which what is on disk loads and writes
 /// go through again, in the next generation.
 ///
-/// The commit is made to fail for real: a trigger inserts a row that
-/// breaks a deferred foreign key, which SQLite checks at COMMIT.
+/// The commit is made to fail for real (see `Raw::break_commits`): SQLite
+/// finds a deferred foreign key broken at COMMIT, PostgreSQL's session
+/// ends during the COMMIT.
 #[tokio::test]
-async fn a_failed_commit_stops_everything_until_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).await.unwrap();
+async fn a_failed_commit_stops_everything_until_reopen(engine: Engine) {
+    let place = Place::new(engine).await;
+    let storage = place.open().await;
     let clone = storage.clone();
     let mut rng = Rng::new(5);
     let mut room = storage.load("room", 1, policy()).await.unwrap();
     assert_eq!((room.generation, storage.generation().unwrap()), (0, 0));
     append_edits(&storage, "room", &mut room, 2, &mut rng).await;
     let stored = room.doc.to_string();
-    let raw = raw(&storage).await;
-    for statement in [
-        "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
-        "CREATE TABLE child (id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
-        "CREATE TRIGGER break_commit AFTER INSERT ON records BEGIN INSERT INTO child VALUES (42); END",
-    ] {
-        sqlx::query(statement).execute(&raw).await.unwrap();
-    }
+    let raw = place.raw().await;
+    raw.break_commits(None).await;
     edit(&mut room.doc, &mut rng);
     let unsaved = room.journal.unsaved(&mut room.doc).unwrap().unwrap();
     match storage.append("room", &unsaved).await {
         Err(StorageError::Unknown { room, .. }) => assert_eq!(room, "room"),
         other => panic!("expected Unknown, got {other:?}"),
     }
-    sqlx::query("DROP TRIGGER break_commit")
-        .execute(&raw)
-        .await
-        .unwrap();
+    raw.mend_commits().await;
     // Everything is refused now, even writes that would work, on clones too.
     let mut other = Doc::new(9);
     edit(&mut other, &mut rng);
@@ -148,4 +143,5 @@ async fn a_failed_commit_stops_everything_until_reopen() {
     storage.append("other", &fresh).await.unwrap();
     let last = storage.load("room", 4, policy()).await.unwrap();
     assert_eq!(last.doc.to_string(), room.doc.to_string());
+}
 }

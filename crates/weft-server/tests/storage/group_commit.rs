@@ -42,16 +42,17 @@ async fn append_all(
     outcomes
 }
 
+both! {
 /// 50 rooms x 20 appends, all spawned at once on two worker threads: every
 /// one is acknowledged with its own key (each room's keys are 1 to 20, each
 /// once) and the bytes of its own entry, in far fewer commits than writes,
-/// and all of them load back from the file opened again.
+/// and all of them load back from the database opened again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_appends_to_many_rooms_share_commits() {
+async fn concurrent_appends_to_many_rooms_share_commits(engine: Engine) {
     const ROOMS: u64 = 50;
     const PER_ROOM: u64 = 20;
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).await.unwrap();
+    let place = Place::new(engine).await;
+    let storage = place.open().await;
     let mut writes = Vec::new();
     // Interleaved, as a busy server's rooms would queue them.
     for i in 0..PER_ROOM {
@@ -72,19 +73,13 @@ async fn concurrent_appends_to_many_rooms_share_commits() {
         "{n} writes took {commits} commits: not grouped"
     );
 
-    let raw = raw(&storage).await;
+    let raw = place.raw().await;
     let mut keys_of: HashMap<&str, Vec<u64>> = HashMap::new();
     for ((room, unsaved), outcome) in writes.iter().zip(outcomes) {
         let (key, bytes) = outcome.expect("acknowledged");
         // The answer is this write's own: its row holds its update under
         // its key.
-        let stored: Vec<u8> =
-            sqlx::query_scalar("SELECT bytes FROM records WHERE room = $1 AND key = $2")
-                .bind(room)
-                .bind(key as i64)
-                .fetch_one(&raw)
-                .await
-                .unwrap();
+        let stored = raw.entry("records", room, key as i64).await;
         assert_eq!(stored, journal::encode_record(key, &unsaved.update));
         assert_eq!(bytes, stored.len() as u64);
         keys_of.entry(room).or_default().push(key);
@@ -97,7 +92,7 @@ async fn concurrent_appends_to_many_rooms_share_commits() {
     raw.close().await;
     storage.close().await;
 
-    let storage = Storage::open(dir.path()).await.unwrap();
+    let storage = place.open().await;
     for room in 0..ROOMS {
         let name = format!("room {room}");
         let loaded = storage.load(&name, 10_000 + room, policy()).await.unwrap();
@@ -109,15 +104,17 @@ async fn concurrent_appends_to_many_rooms_share_commits() {
         }
     }
 }
+}
 
+both! {
 /// Groups are bounded: 600 small writes queued at once take at least
 /// ceil(600 / `MAX_GROUP_WRITES`) commits, and 10 sealed records of
 /// `MAX_GROUP_BYTES / 4` each take at least 3 (4 to a group), yet both far
 /// fewer than one each.
 #[tokio::test(flavor = "current_thread")]
-async fn groups_are_bounded_in_writes_and_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).await.unwrap();
+async fn groups_are_bounded_in_writes_and_bytes(engine: Engine) {
+    let place = Place::new(engine).await;
+    let storage = place.open().await;
 
     let writes: Vec<_> = (0..600u64)
         .map(|i| (format!("room {}", i % 3), change(1 + i, "x")))
@@ -154,21 +151,21 @@ async fn groups_are_bounded_in_writes_and_bytes() {
     assert_eq!(loaded.records.len(), 10);
     assert!(loaded.records.iter().all(|(_, b)| *b == body));
 }
+}
 
+both! {
 /// A write that SQLite refuses and rolls back (here: its key is already
 /// taken, the room's counter having been damaged) fails alone with
 /// `Write`; the others queued with it in the same group are committed, in
 /// one more commit, under the keys they would have had anyway.
 #[tokio::test(flavor = "current_thread")]
-async fn a_write_rolled_back_in_a_group_fails_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).await.unwrap();
+async fn a_write_rolled_back_in_a_group_fails_alone(engine: Engine) {
+    let place = Place::new(engine).await;
+    let storage = place.open().await;
     storage.append("bad", &change(1, "first")).await.unwrap();
-    let raw = raw(&storage).await;
-    sqlx::query("UPDATE rooms SET last_key = 0 WHERE room = 'bad'")
-        .execute(&raw)
-        .await
-        .unwrap();
+    let raw = place.raw().await;
+    raw.execute("UPDATE rooms SET last_key = 0 WHERE room = 'bad'")
+        .await;
 
     let mut writes = Vec::new();
     for i in 0..5 {
@@ -202,35 +199,29 @@ async fn a_write_rolled_back_in_a_group_fails_alone() {
     assert_eq!(keys(&raw, "records", "a").await, [1, 2, 3, 4, 5]);
     assert_eq!(keys(&raw, "records", "b").await, [1, 2, 3, 4, 5]);
     assert_eq!(keys(&raw, "records", "bad").await, [1]);
-    let last: i64 = sqlx::query_scalar("SELECT last_key FROM rooms WHERE room = 'bad'")
-        .fetch_one(&raw)
-        .await
-        .unwrap();
+    let last = raw
+        .integer("SELECT last_key FROM rooms WHERE room = 'bad'")
+        .await;
     assert_eq!(last, 0, "the failed write's counter bump was rolled back");
     // Nothing is unknown: the storage goes on.
     assert_eq!(storage.generation().unwrap(), 0);
     storage.append("a", &change(40, "more")).await.unwrap();
 }
+}
 
-/// A group whose commit fails leaves the file's state unknown: every write
+both! {
+/// A group whose commit fails leaves the database's state unknown: every write
 /// of the group, for whatever room, and every write queued behind it gets
 /// `Unknown`, naming the group's first room; none of them is on disk after
 /// `reopen`.
 #[tokio::test(flavor = "current_thread")]
-async fn a_failed_group_commit_fails_the_group_and_the_queue() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).await.unwrap();
-    let raw = raw(&storage).await;
-    // As in `failures`: a deferred foreign key that fails the COMMIT, here
-    // only for a write to room "x".
-    for statement in [
-        "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
-        "CREATE TABLE child (id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
-        "CREATE TRIGGER break_commit AFTER INSERT ON records WHEN NEW.room = 'x' \
-         BEGIN INSERT INTO child VALUES (42); END",
-    ] {
-        sqlx::query(statement).execute(&raw).await.unwrap();
-    }
+async fn a_failed_group_commit_fails_the_group_and_the_queue(engine: Engine) {
+    let place = Place::new(engine).await;
+    let storage = place.open().await;
+    let raw = place.raw().await;
+    // As in `failures`: a COMMIT that fails, here only for a write to
+    // room "x".
+    raw.break_commits(Some("x")).await;
     // More than one group: the first fails, the rest are still queued.
     let n = MAX_GROUP_WRITES as u64 + 44;
     let writes: Vec<_> = (0..n)
@@ -251,28 +242,24 @@ async fn a_failed_group_commit_fails_the_group_and_the_queue() {
         }
     }
     assert_eq!(storage.commits(), before);
-    sqlx::query("DROP TRIGGER break_commit")
-        .execute(&raw)
-        .await
-        .unwrap();
+    raw.mend_commits().await;
     storage.reopen().await.unwrap();
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM records")
-        .fetch_one(&raw)
-        .await
-        .unwrap();
+    let rows = raw.integer("SELECT COUNT(*) FROM records").await;
     assert_eq!(rows, 0);
     assert_eq!(
         storage.append("x", &change(1000, "again")).await.unwrap().0,
         1
     );
 }
+}
 
+both! {
 /// A caller that stops waiting once its write is queued loses nothing: the
 /// write is committed all the same, and the next one takes the next key.
 #[tokio::test(flavor = "current_thread")]
-async fn a_write_whose_caller_stops_waiting_still_commits() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).await.unwrap();
+async fn a_write_whose_caller_stops_waiting_still_commits(engine: Engine) {
+    let place = Place::new(engine).await;
+    let storage = place.open().await;
     let first = change(1, "abandoned ");
     tokio::select! {
         biased;
@@ -286,13 +273,17 @@ async fn a_write_whose_caller_stops_waiting_still_commits() {
     let loaded = storage.load("room", 3, policy()).await.unwrap();
     assert!(loaded.doc.version().includes(&first.version));
     assert!(loaded.doc.version().includes(&second.version));
-    assert_eq!(keys(&raw(&storage).await, "records", "room").await, [1, 2]);
+    assert_eq!(keys(&place.raw().await, "records", "room").await, [1, 2]);
+}
 }
 
 /// A committer that never runs (its runtime shuts down first) leaves
 /// nothing behind: the storage, used from another runtime, starts a new
 /// one, and the write that was only queued was not written (it takes no
 /// key).
+///
+/// On SQLite only: a PostgreSQL connection belongs to the runtime that
+/// opened it, and a server's storage lives and dies with its one runtime.
 #[test]
 fn a_committer_dropped_with_its_runtime_leaves_no_write_waiting() {
     let runtime = || {
@@ -301,9 +292,9 @@ fn a_committer_dropped_with_its_runtime_leaves_no_write_waiting() {
             .build()
             .unwrap()
     };
-    let dir = tempfile::tempdir().unwrap();
     let first = runtime();
-    let storage = first.block_on(Storage::open(dir.path())).unwrap();
+    let place = first.block_on(Place::new(Engine::Sqlite));
+    let storage = first.block_on(place.open());
     let lost = change(1, "never written");
     first.block_on(async {
         tokio::select! {
@@ -328,6 +319,6 @@ fn a_committer_dropped_with_its_runtime_leaves_no_write_waiting() {
         .await
         .expect("a committer runs again");
         assert_eq!(written.unwrap().0, 1);
-        assert_eq!(keys(&raw(&storage).await, "records", "room").await, [1]);
+        assert_eq!(keys(&place.raw().await, "records", "room").await, [1]);
     });
 }

@@ -1,15 +1,22 @@
-//! Durable storage on real SQLite files in temporary directories: round
+//! Durable storage, each test on a real SQLite file in a temporary
+//! directory and on a real PostgreSQL database (see `engine.rs`): round
 //! trips, compaction, damaged entries, failed commits, group commit, and a
-//! writer killed with SIGKILL at random moments.
+//! writer killed with SIGKILL at random moments; and what only
+//! PostgreSQL does (`postgres.rs`).
 
 mod crash;
 mod damage;
+mod engine;
 mod failures;
 mod group_commit;
+mod postgres;
 mod round_trip;
 
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::SqlitePool;
+#[path = "../support/postgres.rs"]
+mod pg;
+
+pub(crate) use engine::both;
+pub use engine::{Engine, Place, Raw};
 use weft::journal::CompactionPolicy;
 use weft::{Doc, IndexUnit};
 use weft_server::storage::{LoadedRoom, Storage};
@@ -86,24 +93,7 @@ pub fn policy() -> CompactionPolicy {
     CompactionPolicy::default()
 }
 
-/// A connection of the test's own to the storage's file, to look at or
-/// damage rows directly.
-pub async fn raw(storage: &Storage) -> SqlitePool {
-    SqlitePool::connect_with(SqliteConnectOptions::new().filename(storage.path()))
-        .await
-        .expect("raw connection")
-}
-
 /// The keys of `room`'s rows in `table`, in order.
-pub async fn keys(raw: &SqlitePool, table: &str, room: &str) -> Vec<i64> {
-    let sql = match table {
-        "records" => "SELECT key FROM records WHERE room = $1 ORDER BY key",
-        "checkpoints" => "SELECT key FROM checkpoints WHERE room = $1 ORDER BY key",
-        _ => unreachable!("no table {table}"),
-    };
-    sqlx::query_scalar(sql)
-        .bind(room)
-        .fetch_all(raw)
-        .await
-        .expect("keys")
+pub async fn keys(raw: &Raw, table: &str, room: &str) -> Vec<i64> {
+    raw.keys(table, room).await
 }

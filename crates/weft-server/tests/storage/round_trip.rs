@@ -3,17 +3,18 @@
 use super::*;
 use weft::journal::JournalStats;
 
+both! {
 /// Edits appended as records to several rooms load back the same, from a
 /// storage opened again on the same directory; rooms do not see each
 /// other's entries, and a room never written loads empty without being
 /// created.
 #[tokio::test]
-async fn appended_edits_load_back_per_room() {
-    let dir = tempfile::tempdir().unwrap();
+async fn appended_edits_load_back_per_room(engine: Engine) {
+    let place = Place::new(engine).await;
     let rooms = ["alpha", "beta", "a room with spaces/and slashes"];
     let mut texts = Vec::new();
     {
-        let storage = Storage::open(dir.path()).await.unwrap();
+        let storage = place.open().await;
         let mut rng = Rng::new(1);
         let mut loaded = Vec::new();
         for (i, room) in rooms.iter().enumerate() {
@@ -28,14 +29,14 @@ async fn appended_edits_load_back_per_room() {
         for loaded in &loaded {
             texts.push(loaded.doc.to_string());
         }
-        let raw = raw(&storage).await;
+        let raw = place.raw().await;
         for room in rooms {
             let expected: Vec<i64> = (1..=20).collect();
             assert_eq!(keys(&raw, "records", room).await, expected, "{room}");
         }
         storage.close().await;
     }
-    let storage = Storage::open(dir.path()).await.unwrap();
+    let storage = place.open().await;
     for (i, room) in rooms.iter().enumerate() {
         let loaded = storage.load(room, 20 + i as u64, policy()).await.unwrap();
         loaded.doc.check_invariants();
@@ -49,23 +50,24 @@ async fn appended_edits_load_back_per_room() {
     assert!(empty.doc.version().is_empty());
     assert!(empty.problems.is_empty());
     assert_eq!(empty.journal.stats(), JournalStats::default());
-    let raw = raw(&storage).await;
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE room = 'never written'")
-        .fetch_one(&raw)
-        .await
-        .unwrap();
+    let raw = place.raw().await;
+    let rows = raw
+        .integer("SELECT COUNT(*) FROM rooms WHERE room = 'never written'")
+        .await;
     assert_eq!(rows, 0, "loading creates nothing");
     assert!(storage.stored_bytes().await.unwrap() > 0);
 }
+}
 
+both! {
 /// A compaction writes its checkpoint under a fresh key and deletes exactly
 /// the records and checkpoints it planned to: a record appended between
 /// planning and committing stays, other rooms are untouched, and every
 /// open loads the same text.
 #[tokio::test]
-async fn compaction_deletes_exactly_what_it_includes() {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Storage::open(dir.path()).await.unwrap();
+async fn compaction_deletes_exactly_what_it_includes(engine: Engine) {
+    let place = Place::new(engine).await;
+    let storage = place.open().await;
     let mut rng = Rng::new(2);
     let mut other = storage.load("other", 1, policy()).await.unwrap();
     append_edits(&storage, "other", &mut other, 3, &mut rng).await;
@@ -84,7 +86,7 @@ async fn compaction_deletes_exactly_what_it_includes() {
     assert_eq!(room.journal.stats().records, 1);
     assert_eq!(room.journal.stats().checkpoints, 1);
 
-    let raw = raw(&storage).await;
+    let raw = place.raw().await;
     assert_eq!(keys(&raw, "records", "room").await, [21]);
     assert_eq!(keys(&raw, "checkpoints", "room").await, [22]);
     assert_eq!(keys(&raw, "records", "other").await, [1, 2, 3]);
@@ -95,7 +97,7 @@ async fn compaction_deletes_exactly_what_it_includes() {
     let text = room.doc.to_string();
     storage.close().await;
 
-    let storage = Storage::open(dir.path()).await.unwrap();
+    let storage = place.open().await;
     let mut again = storage.load("room", 3, policy()).await.unwrap();
     again.doc.check_invariants();
     assert!(again.problems.is_empty());
@@ -122,4 +124,5 @@ async fn compaction_deletes_exactly_what_it_includes() {
     let last = storage.load("room", 5, policy()).await.unwrap();
     last.doc.check_invariants();
     assert_eq!(last.doc.to_string(), text);
+}
 }
