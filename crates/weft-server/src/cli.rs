@@ -66,7 +66,7 @@ pub struct Cli {
         long,
         env = "WEFT_POSTGRES",
         value_name = "URL",
-        value_parser = parse_postgres,
+        value_parser = PostgresUrl,
         conflicts_with = "memory",
         hide_env_values = true
     )]
@@ -209,9 +209,29 @@ struct LimitFlags {
 }
 
 /// `--postgres`: the URL parsed, so a malformed one stops the server
-/// before it listens.
-fn parse_postgres(url: &str) -> Result<Location, String> {
-    Location::postgres(url).map_err(|e| e.to_string())
+/// before it listens. Its error never repeats the value (clap's would):
+/// the URL may hold a password.
+#[derive(Clone)]
+struct PostgresUrl;
+
+impl clap::builder::TypedValueParser for PostgresUrl {
+    type Value = Location;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Location, clap::Error> {
+        let refused = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '--postgres <URL>' (not shown: it may hold a password): {why}\n"),
+            )
+        };
+        let url = value.to_str().ok_or_else(|| refused("not UTF-8".into()))?;
+        Location::postgres(url).map_err(|e| refused(e.to_string()))
+    }
 }
 
 /// The burst's help, its default `between` the range and the default as
@@ -358,6 +378,11 @@ mod tests {
         assert!(storage(&["--memory"]).unwrap().is_none());
         assert!(storage(&["--postgres", url, "--memory"]).is_err());
         assert!(storage(&["--postgres", "db:5432"]).is_err());
+        // A malformed URL's error does not repeat its password.
+        let bad = "postgres://weft:secret@db:notaport/rooms";
+        let err = storage(&["--postgres", bad]).unwrap_err().to_string();
+        assert!(err.contains("--postgres"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
     }
 
     #[test]

@@ -2,9 +2,13 @@
 //! values that do not parse, unknown flags, and flags set through the
 //! environment.
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "support/binary.rs"]
+mod binary;
+
+use binary::Serving;
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Runs the binary; fails if it is still running after 5 s (it would be
@@ -190,37 +194,6 @@ fn help_names_every_environment_variable() {
     assert!(bind.contains("[default: 127.0.0.1]"), "{bind}");
 }
 
-/// A server started by [`serving`]: killed when dropped.
-struct Serving {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the binary with `args` and `env` and waits for the URL it
-/// prints once it listens.
-fn serving(args: &[&str], env: &[(&str, &str)]) -> Serving {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weft-server"))
-        .args(args)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_owned();
-    Serving { child, url }
-}
-
 /// The body of `GET /health` from the server at `url` (`http://host:port/`).
 fn health(url: &str) -> serde_json::Value {
     let host = url.trim_start_matches("http://").trim_end_matches('/');
@@ -242,7 +215,7 @@ fn environment_variables_set_their_flags() {
     let stored = stored.to_str().unwrap();
     // A limit, the address, the port and the data directory, all from the
     // environment.
-    let server = serving(
+    let server = Serving::start(
         &[],
         &[
             ("WEFT_MAX_CONNECTIONS", "7"),
@@ -262,7 +235,7 @@ fn environment_variables_set_their_flags() {
     // A flag given on the command line wins over its variable; WEFT_MEMORY
     // takes 1 as true, and then nothing is stored.
     let other = data.path().join("unused");
-    let server = serving(
+    let server = Serving::start(
         &["--port", "0", "--max-connections", "9"],
         &[
             ("WEFT_MAX_CONNECTIONS", "7"),

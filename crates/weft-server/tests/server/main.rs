@@ -17,5 +17,7 @@ mod slow_readers;
 mod storage_failure;
 mod sync;
 
+#[path = "../support/binary.rs"]
+mod binary;
 #[path = "../support/postgres.rs"]
 mod pg;

@@ -1,57 +1,18 @@
 //! The server on PostgreSQL: two server processes on one database (the
 //! start of scale-out), and the database stopped under a running server.
 
+use crate::binary::Serving;
 use crate::client::start;
 use crate::peer::{health_with_status, Peer};
 use crate::pg;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use weft::journal::CompactionPolicy;
 use weft_server::storage::{Location, Storage};
 use weft_server::Config;
 
 const LONG: Duration = Duration::from_secs(30);
-
-/// A `weft-server` process, killed when dropped.
-struct Process {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Process {
-    /// Starts the binary on a free port with `args`; returns once it
-    /// listens (the URL it prints).
-    fn start(args: &[&str]) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft-server"))
-            .args(["--port", "0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .parse()
-            .unwrap_or_else(|_| panic!("a URL, not {line:?}"));
-        Process { child, addr }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Polls `/health` until `wanted` holds for its body (fails after
 /// [`LONG`]); returns the status code and body.
@@ -74,16 +35,16 @@ async fn health_until(addr: SocketAddr, wanted: impl Fn(&Value) -> bool) -> (u16
 #[tokio::test]
 async fn a_second_server_on_the_database_serves_what_the_first_stored() {
     let database = pg::Database::create(pg::shared(), "two_servers").await;
-    let first = Process::start(&["--postgres", &database.url]);
-    let (_, health) = health_until(first.addr, |h| h["status"] == "ok").await;
+    let first = Serving::start(&["--port", "0", "--postgres", &database.url], &[]);
+    let (_, health) = health_until(first.addr(), |h| h["status"] == "ok").await;
     assert!(health["stored_bytes"].is_u64(), "{health}");
-    let mut ada = Peer::join(first.addr, "shared", "ada", 1).await;
+    let mut ada = Peer::join(first.addr(), "shared", "ada", 1).await;
     ada.until_synced().await;
     ada.append("typed on the first server\n").await;
     ada.until_durable(LONG).await;
 
-    let second = Process::start(&["--postgres", &database.url]);
-    let mut bob = Peer::join(second.addr, "shared", "bob", 2).await;
+    let second = Serving::start(&["--port", "0", "--postgres", &database.url], &[]);
+    let mut bob = Peer::join(second.addr(), "shared", "bob", 2).await;
     bob.until(LONG, |b| b.doc.to_string() == "typed on the first server\n")
         .await;
     bob.append("and on the second\n").await;

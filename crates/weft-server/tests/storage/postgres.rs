@@ -111,7 +111,12 @@ async fn a_database_that_would_not_make_commits_durable_is_refused() {
     run("ALTER SYSTEM SET fsync = off").await;
     run("SELECT pg_reload_conf()").await;
     // The reload is asynchronous: wait until sessions see it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fsync never turned off"
+        );
         let fsync: String = sqlx::query_scalar("SHOW fsync")
             .fetch_one(&admin)
             .await

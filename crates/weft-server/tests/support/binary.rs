@@ -1,0 +1,47 @@
+//! The `weft-server` binary as a child process, for tests of whole
+//! servers: started with arguments and environment variables, reached at
+//! the URL it prints once it listens, killed when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+
+pub struct Serving {
+    child: Child,
+    /// What the server printed: `http://host:port/`.
+    pub url: String,
+}
+
+impl Serving {
+    /// Starts the binary with `args` and `env`; returns once it listens.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Serving {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weft-server"))
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line.trim().to_owned();
+        Serving { child, url }
+    }
+
+    /// The address it listens on.
+    #[allow(dead_code)] // not every test crate needs it
+    pub fn addr(&self) -> SocketAddr {
+        let host = self.url.trim_start_matches("http://").trim_end_matches('/');
+        host.parse()
+            .unwrap_or_else(|_| panic!("a URL, not {:?}", self.url))
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
