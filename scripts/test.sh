@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step prints the seconds spent so far, to see where CI time goes.
+step() { printf '\n== %s (at %ss)\n' "$*" "$SECONDS"; }
 
 step "format"
 cargo fmt --all -- --check
@@ -36,3 +37,4 @@ step "end to end in headless Chromium: the packed package from Vite and Node"
 
 step "end to end over WebRTC: browsers in a loopback-only network namespace"
 (cd e2e && npm run test:rtc)
+step "done"
