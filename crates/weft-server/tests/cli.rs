@@ -8,34 +8,18 @@ mod binary;
 use binary::Serving;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
-/// Runs the binary; fails if it is still running after 5 s (it would be
-/// serving when it should have refused to start).
+/// Runs the binary on a free port; fails if it is still running after 5 s
+/// (it would be serving when it should have refused to start).
 fn run(args: &[&str]) -> Output {
     run_with(args, &[])
 }
 
 /// [`run`] with environment variables `env` set.
 fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weft-server"))
-        .args(["--port", "0"])
-        .args(args)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("weft-server {args:?} is still running");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+    let args: Vec<&str> = ["--port", "0"].iter().chain(args).copied().collect();
+    binary::run_until_exit(&args, env)
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! `synchronous = FULL`, the busy timeout, per-pool cache sizes) could not
 //! be set, and it hides which database an error came from.
 
+use super::writer::Writer;
 use super::{Entry, Failed, GroupFailed, Job, Table, Write};
 use sqlx::{
     ColumnIndex, Connection, Database, Decode, Encode, Executor, IntoArguments, Pool, Row,
@@ -24,15 +25,15 @@ pub struct Pools<DB: Database> {
     pub reads: Pool<DB>,
     /// For writes: one connection, kept open for good (its prepared
     /// statements, and SQLite's page cache, stay warm from one group commit
-    /// to the next; PostgreSQL's going away is noticed, see `postgres.rs`).
-    pub writes: Pool<DB>,
+    /// to the next), never replaced unnoticed (see `writer.rs`).
+    pub writer: Writer<DB>,
 }
 
 impl<DB: Database> Clone for Pools<DB> {
     fn clone(&self) -> Self {
         Pools {
             reads: self.reads.clone(),
-            writes: self.writes.clone(),
+            writer: self.writer.clone(),
         }
     }
 }
@@ -40,7 +41,7 @@ impl<DB: Database> Clone for Pools<DB> {
 impl<DB: Database> Pools<DB> {
     /// Closes both, once the calls using them are done.
     pub async fn close(&self) {
-        self.writes.close().await;
+        self.writer.close().await;
         self.reads.close().await;
     }
 }
@@ -52,6 +53,8 @@ pub enum Refused {
     Failed(sqlx::Error),
     /// The schema is newer than this server's: its version.
     Newer(i64),
+    /// Another server is writing to the database.
+    InUse,
 }
 
 impl From<sqlx::Error> for Refused {
@@ -108,10 +111,10 @@ where
         pool: &Pool<Self>,
     ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send;
 
-    /// Starts a group commit's transaction.
+    /// Starts a group commit's transaction on the write connection.
     fn begin_write(
-        pool: &Pool<Self>,
-    ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send;
+        conn: &mut Self::Connection,
+    ) -> impl Future<Output = Result<Transaction<'_, Self>, sqlx::Error>> + Send;
 
     /// Starts the migration's transaction, holding whatever lock keeps
     /// other servers out of the schema until it commits.
@@ -251,7 +254,10 @@ where
 
     /// One transaction for `group`: each write in order, then one commit.
     /// Returns each write's key and entry bytes.
-    async fn transact(pool: &Pool<Self>, group: &[Job]) -> Result<Vec<(u64, u64)>, GroupFailed> {
+    async fn transact(
+        writer: &Writer<Self>,
+        group: &[Job],
+    ) -> Result<Vec<(u64, u64)>, GroupFailed> {
         let failed_at = |at| {
             move |e: sqlx::Error| GroupFailed {
                 at,
@@ -262,7 +268,8 @@ where
                 },
             }
         };
-        let mut tx = Self::begin_write(pool).await.map_err(failed_at(0))?;
+        let mut conn = writer.connection().await.map_err(failed_at(0))?;
+        let mut tx = Self::begin_write(&mut conn).await.map_err(failed_at(0))?;
         let mut written = Vec::with_capacity(group.len());
         for (at, job) in group.iter().enumerate() {
             written.push(
@@ -285,15 +292,15 @@ where
     /// The statements of `write` in the transaction `tx`: key, entry,
     /// deletions. Returns the key and the entry's bytes.
     async fn apply(
-        tx: &mut Transaction<'static, Self>,
+        tx: &mut Transaction<'_, Self>,
         room: &str,
         write: &Write,
     ) -> Result<(u64, u64), sqlx::Error> {
         // The counter holds the last key issued; the first is 1, as in the
         // browser. Several writes to a room in one transaction get
         // consecutive keys. On PostgreSQL the upsert also locks the room's
-        // counter row until the commit, so servers sharing the database
-        // take turns per room.
+        // counter row until the commit, so writers sharing the database
+        // would take turns per room.
         let key: i64 = sqlx::query_scalar(
             "INSERT INTO rooms (room, last_key) VALUES ($1, 1) \
              ON CONFLICT (room) DO UPDATE SET last_key = rooms.last_key + 1 \

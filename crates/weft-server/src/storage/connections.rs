@@ -53,6 +53,9 @@ impl Connections {
                 found,
                 supported: SCHEMA_VERSION,
             },
+            Refused::InUse => StorageError::InUse {
+                location: location.clone(),
+            },
         })
     }
 

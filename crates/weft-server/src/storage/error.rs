@@ -6,8 +6,9 @@ use std::sync::Arc;
 /// A storage failure. Each kind says what is known about the database, and so
 /// what the caller must do:
 ///
-/// - [`Open`](Self::Open), [`UnsupportedSchema`](Self::UnsupportedSchema):
-///   nothing was opened; fix the cause and open again.
+/// - [`Open`](Self::Open), [`UnsupportedSchema`](Self::UnsupportedSchema),
+///   [`InUse`](Self::InUse): nothing was opened; fix the cause and open
+///   again.
 /// - [`Read`](Self::Read): nothing was loaded or counted; the database is as
 ///   it was. Trying again later is fine.
 /// - [`Write`](Self::Write): the transaction was rolled back before its
@@ -55,6 +56,15 @@ pub enum StorageError {
         found: i64,
         /// The newest version this server knows.
         supported: i64,
+    },
+    /// Another server is writing to the database (PostgreSQL): one server
+    /// at a time, until rooms are relayed between servers.
+    #[error(
+        "another weft-server is using the database {location}: one server at a time may use it"
+    )]
+    InUse {
+        /// The database.
+        location: Location,
     },
     /// A read failed; nothing was loaded.
     #[error("reading {} failed: {source}", room.as_deref().map_or_else(|| "the database".to_owned(), |r| format!("room {r:?}")))]

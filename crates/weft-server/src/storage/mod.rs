@@ -1,7 +1,7 @@
 //! Durable storage of rooms: each room's journal (see `weft::journal`) as
 //! rows of a database, chosen at start-up ([`Location`]): one SQLite file,
 //! `weft.sqlite3` in a data directory (the default), or a PostgreSQL
-//! database that several servers can share. Only the I/O lives here; what
+//! database (one server at a time). Only the I/O lives here; what
 //! to write and when to compact is the `Journal`'s decision, as in the
 //! browser's IndexedDB backend.
 //!
@@ -70,11 +70,11 @@
 //! The queries are written once, in plain SQL both databases take
 //! (`backend.rs`); each backend's settings, DDL, transactions and error
 //! codes are in `sqlite.rs` and `postgres.rs`; `connections.rs` chooses
-//! between them. On PostgreSQL an acknowledgement still means committed
+//! between them; `writer.rs` keeps the one write connection. On PostgreSQL an acknowledgement still means committed
 //! (`synchronous_commit = on`, checked at open), and a lost connection
 //! leaves the state unknown like a failed fsync: the database that
 //! answers next may not hold what was acknowledged, so the storage is
-//! reopened (new pools) and every room loaded again.
+//! reopened (new connections) and every room loaded again.
 
 mod backend;
 mod connections;
@@ -83,6 +83,7 @@ mod location;
 mod postgres;
 mod sealed;
 mod sqlite;
+mod writer;
 
 pub use error::StorageError;
 pub use location::Location;
@@ -263,35 +264,36 @@ impl Storage {
         &self.shared.location
     }
 
-    /// Closes the connections and opens the database again (new pools), waiting for the
-    /// group commit in progress, if any; clears the [`StorageError::Unknown`]
-    /// state and starts the next [`generation`](Storage::generation). Then
-    /// load every room again (see [`StorageError`]).
+    /// Closes the connections and opens the database again, waiting for
+    /// the group commit in progress, if any; clears the
+    /// [`StorageError::Unknown`] state and starts the next
+    /// [`generation`](Storage::generation). Then load every room again
+    /// (see [`StorageError`]).
+    ///
+    /// The old connections are closed first: on PostgreSQL the write
+    /// connection holds the lock that keeps other servers out, and the new
+    /// one must take it.
     ///
     /// # Errors
-    /// As [`Storage::open`]; the storage stays as it was (still refusing
-    /// writes if its state was unknown), and reopening may be tried again.
+    /// As [`Storage::open`]. The storage stays closed (still refusing
+    /// writes with [`StorageError::Unknown`] if its state was unknown), and
+    /// reopening may be tried again.
     pub async fn reopen(&self) -> Result<(), StorageError> {
         let _writer = self.shared.writer.lock().await;
-        // The new pools first: if they cannot be had, the old state stays.
+        let old = self.state().pools.clone();
+        old.close().await;
         let pools = Connections::open(&self.shared.location).await?;
-        let old = {
-            let mut state = self
-                .shared
-                .state
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
-            let generation = state.generation + 1;
-            std::mem::replace(
-                &mut *state,
-                State {
-                    pools,
-                    unknown: None,
-                    generation,
-                },
-            )
+        let mut state = self
+            .shared
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let generation = state.generation + 1;
+        *state = State {
+            pools,
+            unknown: None,
+            generation,
         };
-        old.pools.close().await;
         Ok(())
     }
 
@@ -568,7 +570,7 @@ impl Storage {
             Err(unknown) => return self.refuse(group, &unknown),
         };
         loop {
-            let outcome = on_backend!(&pools, p => Backend::transact(&p.writes, &group).await);
+            let outcome = on_backend!(&pools, p => Backend::transact(&p.writer, &group).await);
             match outcome {
                 Ok(written) => {
                     self.shared.commits.fetch_add(1, Ordering::Relaxed);

@@ -2,11 +2,14 @@
 //! DDL, how transactions start, and which errors leave the database's
 //! state unknown. The queries are shared with SQLite (`backend.rs`).
 //!
-//! Several servers may share one database (each keeps its own replicas
-//! and commits its own groups): migrations take an advisory lock, and
-//! writes to one room take turns on the room's counter row.
+//! One server at a time writes to a database: it holds an advisory lock
+//! for as long as its write connection lives. Until rooms are relayed
+//! between servers (issue 15's Redis streams), a second server would serve
+//! rooms the first does not see, and an encrypted room's compaction on one
+//! would delete records the other stored.
 
 use super::backend::{Backend, Pools, Refused};
+use super::writer::Writer;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Connection, PgPool, Postgres, Transaction};
 use std::time::Duration;
@@ -24,18 +27,34 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// of their own.
 const READ_CONNECTIONS: u32 = 4;
 
+/// The advisory lock the server writing to a database holds for its
+/// write connection's life ("weft" in ASCII, plus one).
+const SERVER_LOCK: i64 = 0x7765_6675;
+
+/// Session settings, whatever the server's defaults: a commit returns only
+/// once its WAL is flushed; an idle session is never ended by the server
+/// (it holds [`SERVER_LOCK`]); and the server notices within about 30 s
+/// that this process is gone (keepalives), so the lock of a server that
+/// lost its network is not held for hours.
+const SESSION: &[(&str, &str)] = &[
+    ("synchronous_commit", "on"),
+    ("idle_session_timeout", "0"),
+    ("idle_in_transaction_session_timeout", "0"),
+    ("tcp_keepalives_idle", "10"),
+    ("tcp_keepalives_interval", "5"),
+    ("tcp_keepalives_count", "4"),
+];
+
 /// The advisory lock migrations hold, so servers starting at once on one
 /// database migrate one after the other ("weft" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7765_6674;
 
-/// Connects to the database: one connection of its own first, so that a
+/// Connects to the database: the write connection first, so that a
 /// refused connection, a failed authentication or a missing database is
 /// reported as it is (a pool would retry until it timed out); checks
-/// that commits are durable, migrates (which counts the open, a real
-/// commit: see [`Backend::migrate`]), then opens the pools.
-///
-/// Every session runs with `synchronous_commit = on`, whatever the
-/// server's default: a commit returns only once its WAL is flushed.
+/// that commits are durable, takes [`SERVER_LOCK`], migrates (which counts
+/// the open, a real commit: see [`Backend::migrate`]), then opens the read
+/// pool.
 ///
 /// # Errors
 /// See [`Refused`].
@@ -43,7 +62,7 @@ pub async fn connect(options: &PgConnectOptions) -> Result<Pools<Postgres>, Refu
     let options = options
         .clone()
         .application_name("weft-server")
-        .options([("synchronous_commit", "on")]);
+        .options(SESSION.iter().copied());
     let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
         .await
         .map_err(|_| {
@@ -52,33 +71,35 @@ pub async fn connect(options: &PgConnectOptions) -> Result<Pools<Postgres>, Refu
                 format!("no connection within {CONNECT_TIMEOUT:?}"),
             ))
         })??;
-    let checked = match check(&mut conn).await {
-        Ok(()) => Postgres::migrate(&mut conn).await,
-        Err(refused) => Err(refused),
-    };
-    // Best effort: the pools open their own connections.
-    let _ = conn.close().await;
-    checked?;
-    let writes = PgPoolOptions::new()
-        .max_connections(1)
-        // One connection for the pool's life: never closed for being idle
-        // or old, and not pinged before each group (a round trip each). So
-        // a connection that was lost fails the next write's BEGIN instead
-        // of being replaced unnoticed, and the storage is reopened and
-        // every room reloaded: the server that answers now may not hold
-        // what the lost one acknowledged (a failover to a replica that
-        // lacked the last commits).
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .test_before_acquire(false)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options.clone())
-        .await?;
+    if let Err(refused) = prepare(&mut conn).await {
+        // Best effort: closing also releases the lock, if taken.
+        let _ = conn.close().await;
+        return Err(refused);
+    }
     let reads = PgPoolOptions::new()
         .max_connections(READ_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_lazy_with(options);
-    Ok(Pools { reads, writes })
+    // Never replaced: a connection that was lost fails the next write's
+    // BEGIN, and the storage is reopened and every room reloaded (the
+    // server that answers now may not hold what the lost one acknowledged,
+    // after a failover to a replica that lacked the last commits).
+    let writer = Writer::new(conn, None);
+    Ok(Pools { reads, writer })
+}
+
+/// Readies the write connection: checks durability, takes the server
+/// lock, migrates.
+async fn prepare(conn: &mut PgConnection) -> Result<(), Refused> {
+    check(conn).await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(SERVER_LOCK)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !locked {
+        return Err(Refused::InUse);
+    }
+    Postgres::migrate(conn).await
 }
 
 /// Refuses a server that would acknowledge a commit before it is durable.
@@ -133,10 +154,15 @@ impl Backend for Postgres {
             .await
     }
 
-    /// READ COMMITTED: each write's counter upsert locks its room's row,
-    /// which is all the writes need.
-    async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        pool.begin().await
+    /// READ COMMITTED, whatever the database's default: each write's
+    /// counter upsert locks its room's row, which is all the writes need
+    /// (REPEATABLE READ or SERIALIZABLE would fail writes that raced a
+    /// concurrent one instead of waiting).
+    async fn begin_write(
+        conn: &mut PgConnection,
+    ) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
+        conn.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE")
+            .await
     }
 
     /// Waits for any other server's migration to commit first (the lock is

@@ -3,6 +3,7 @@
 //! state. The queries are shared with PostgreSQL (`backend.rs`).
 
 use super::backend::{Backend, Pools, Refused};
+use super::writer::Writer;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -38,49 +39,44 @@ pub async fn connect(file: &Path) -> Result<Pools<Sqlite>, Refused> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT);
-    let writes = SqlitePoolOptions::new()
-        .max_connections(1)
-        // Never closed for being idle or old: a fresh connection starts
-        // with a cold cache.
-        .idle_timeout(None)
-        .max_lifetime(None)
-        // A connection whose ROLLBACK failed (SQLite had already rolled
-        // back by itself, as it may on SQLITE_FULL) still counts as in a
-        // transaction, and would refuse every `BEGIN IMMEDIATE`: replace it.
-        // The ping before this hook has run any rollback still queued.
-        .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
-        .connect_with(options.clone())
-        .await?;
-    if let Err(refused) = check(&writes).await {
-        writes.close().await;
+    let mut conn = SqliteConnection::connect_with(&options).await?;
+    if let Err(refused) = check(&mut conn).await {
+        let _ = conn.close().await;
         return Err(refused);
     }
     let reads = match SqlitePoolOptions::new()
         .max_connections(READ_CONNECTIONS)
-        .connect_with(options.pragma("cache_size", format!("-{READ_CACHE_KIB}")))
+        .connect_with(
+            options
+                .clone()
+                .pragma("cache_size", format!("-{READ_CACHE_KIB}")),
+        )
         .await
     {
         Ok(reads) => reads,
         Err(e) => {
-            writes.close().await;
+            let _ = conn.close().await;
             return Err(e.into());
         }
     };
-    Ok(Pools { reads, writes })
+    // Kept open for good: a fresh connection starts with a cold cache. An
+    // unusable one is replaced: it is the same file, so nothing is missed.
+    let writer = Writer::new(conn, Some(options));
+    Ok(Pools { reads, writer })
 }
 
 /// Asks the write connection to free the pages it caches (after a big
 /// write, they are mostly what nobody reads again).
 pub async fn release_memory(pools: &Pools<Sqlite>) -> Result<(), sqlx::Error> {
+    let mut conn = pools.writer.connection().await?;
     sqlx::query("PRAGMA shrink_memory")
-        .execute(&pools.writes)
+        .execute(&mut *conn)
         .await
         .map(|_| ())
 }
 
 /// Checks the settings on the connection that writes, then migrates.
-async fn check(pool: &SqlitePool) -> Result<(), Refused> {
-    let mut conn = pool.acquire().await?;
+async fn check(conn: &mut SqliteConnection) -> Result<(), Refused> {
     // `PRAGMA journal_mode = WAL` answers with the mode it got instead of
     // failing (some file systems cannot do WAL): check rather than trust.
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
@@ -97,7 +93,7 @@ async fn check(pool: &SqlitePool) -> Result<(), Refused> {
             .into(),
         )));
     }
-    Sqlite::migrate(&mut conn).await
+    Sqlite::migrate(conn).await
 }
 
 impl Backend for Sqlite {
@@ -126,8 +122,10 @@ impl Backend for Sqlite {
 
     /// Holds the write lock from its first statement, so it never fails
     /// half way for want of a lock it could not upgrade to.
-    async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        pool.begin_with("BEGIN IMMEDIATE").await
+    async fn begin_write(
+        conn: &mut SqliteConnection,
+    ) -> Result<Transaction<'_, Sqlite>, sqlx::Error> {
+        conn.begin_with("BEGIN IMMEDIATE").await
     }
 
     /// `BEGIN IMMEDIATE`: other processes on the file wait.

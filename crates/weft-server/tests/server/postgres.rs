@@ -1,7 +1,8 @@
-//! The server on PostgreSQL: two server processes on one database (the
-//! start of scale-out), and the database stopped under a running server.
+//! The server on PostgreSQL: one server process at a time on a database,
+//! the next one serving what the first stored, and the database stopped
+//! under a running server.
 
-use crate::binary::Serving;
+use crate::binary::{self, Serving};
 use crate::client::start;
 use crate::peer::{health_with_status, Peer};
 use crate::pg;
@@ -29,11 +30,12 @@ async fn health_until(addr: SocketAddr, wanted: impl Fn(&Value) -> bool) -> (u16
 }
 
 /// A server process started with `--postgres` serves a room and stores
-/// it; a second process on the same database, started afterwards, serves
-/// a new client everything the first stored (rooms are not yet synced
-/// between running servers: that is Redis's part).
+/// it; a second process on the same database refuses to start while the
+/// first runs (rooms are not yet relayed between servers: that is Redis's
+/// part), and once the first is gone, serves a new client everything the
+/// first stored.
 #[tokio::test]
-async fn a_second_server_on_the_database_serves_what_the_first_stored() {
+async fn the_next_server_on_the_database_serves_what_the_first_stored() {
     let database = pg::Database::create(pg::shared(), "two_servers").await;
     let first = Serving::start(&["--port", "0", "--postgres", &database.url], &[]);
     let (_, health) = health_until(first.addr(), |h| h["status"] == "ok").await;
@@ -43,13 +45,23 @@ async fn a_second_server_on_the_database_serves_what_the_first_stored() {
     ada.append("typed on the first server\n").await;
     ada.until_durable(LONG).await;
 
-    let second = Serving::start(&["--port", "0", "--postgres", &database.url], &[]);
+    let args = ["--port", "0", "--postgres", &database.url];
+    let refused = binary::run_until_exit(&args, &[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("another weft-server is using the database"),
+        "{stderr}"
+    );
+    drop((ada, first));
+    database.until_no_server().await;
+    let second = Serving::start(&args, &[]);
     let mut bob = Peer::join(second.addr(), "shared", "bob", 2).await;
     bob.until(LONG, |b| b.doc.to_string() == "typed on the first server\n")
         .await;
     bob.append("and on the second\n").await;
     bob.until_durable(LONG).await;
-    drop((first, second));
+    drop(second);
 
     let storage = Storage::open(&Location::postgres(&database.url).unwrap())
         .await

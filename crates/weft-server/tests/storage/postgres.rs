@@ -1,14 +1,16 @@
-//! What only PostgreSQL does: servers sharing one database, and a server
-//! that cannot be reached or would not make commits durable.
+//! What only PostgreSQL does: one server at a time on a database, its
+//! write connection, and a server that cannot be reached or would not
+//! make commits durable.
 
 use super::*;
 use weft_server::storage::{Location, StorageError};
 
-/// Servers starting at once on one empty database each migrate in turn
-/// (the advisory lock): every open succeeds, the schema is made once, and
-/// each open is counted. Opening again changes nothing but the count.
+/// Servers starting at once on one empty database: one opens, migrates
+/// and is counted; the others are refused with `InUse` (nothing of theirs
+/// is counted). Once it closes, the next opens and loads what it wrote;
+/// after a reopen it holds the database again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrations_run_once_when_servers_start_at_once() {
+async fn one_server_at_a_time_uses_a_database() {
     let place = Place::new(Engine::Postgres).await;
     let opens: Vec<_> = (0..4)
         .map(|_| {
@@ -16,10 +18,18 @@ async fn migrations_run_once_when_servers_start_at_once() {
             tokio::spawn(async move { Storage::open(&location).await })
         })
         .collect();
-    let mut storages = Vec::new();
+    let mut opened = Vec::new();
     for open in opens {
-        storages.push(open.await.unwrap().expect("every server opens"));
+        match open.await.unwrap() {
+            Ok(storage) => opened.push(storage),
+            Err(e @ StorageError::InUse { .. }) => {
+                assert!(e.to_string().contains(&place.location.to_string()), "{e}")
+            }
+            Err(other) => panic!("expected InUse, got {other:?}"),
+        }
     }
+    assert_eq!(opened.len(), 1, "one server opens");
+    let first = opened.pop().unwrap();
     let raw = place.raw().await;
     let count = |name: &'static str| {
         let raw = &raw;
@@ -29,18 +39,24 @@ async fn migrations_run_once_when_servers_start_at_once() {
         }
     };
     assert_eq!(count("schema_version").await, 1);
-    assert_eq!(count("opens").await, 4);
-    // What one server writes, another loads.
+    assert_eq!(count("opens").await, 1);
     let mut rng = Rng::new(7);
-    let mut room = storages[0].load("shared", 1, policy()).await.unwrap();
-    append_edits(&storages[0], "shared", &mut room, 3, &mut rng).await;
-    let seen = storages[3].load("shared", 2, policy()).await.unwrap();
+    let mut room = first.load("shared", 1, policy()).await.unwrap();
+    append_edits(&first, "shared", &mut room, 3, &mut rng).await;
+    first.close().await;
+
+    let next = place.open().await;
+    assert_eq!(count("opens").await, 2);
+    let seen = next.load("shared", 2, policy()).await.unwrap();
     assert_eq!(seen.doc.to_string(), room.doc.to_string());
-    for storage in &storages {
-        storage.close().await;
-    }
-    let again = place.open().await;
-    assert_eq!(count("opens").await, 5);
+    next.reopen()
+        .await
+        .expect("its own lock does not keep it out");
+    assert_eq!(count("opens").await, 3);
+    assert!(matches!(
+        Storage::open(&place.location).await,
+        Err(StorageError::InUse { .. })
+    ));
     let tables = raw
         .integer(
             "SELECT COUNT(*) FROM information_schema.tables \
@@ -48,15 +64,7 @@ async fn migrations_run_once_when_servers_start_at_once() {
         )
         .await;
     assert_eq!(tables, 4);
-    assert_eq!(
-        again
-            .load("shared", 3, policy())
-            .await
-            .unwrap()
-            .doc
-            .to_string(),
-        room.doc.to_string()
-    );
+    next.close().await;
 }
 
 /// A server nobody listens on, or a database that does not exist, is an
@@ -133,4 +141,57 @@ async fn a_database_that_would_not_make_commits_durable_is_refused() {
         other => panic!("expected Open, got {other:?}"),
     }
     admin.close().await;
+}
+
+/// Every write goes through the one session that holds the server's lock
+/// for the storage's generation. Once that session is ended from outside,
+/// the next write is `Unknown` (not done on a new connection that might
+/// reach a server lacking the last commits); a reopen takes the lock in a
+/// new session, and writing goes on.
+#[tokio::test]
+async fn a_lost_write_connection_is_never_replaced_unnoticed() {
+    let place = Place::new(Engine::Postgres).await;
+    let storage = place.open().await;
+    let raw = place.raw().await;
+    // The lock's key ("weft" plus one) is below 2^32: its low half.
+    let holder_sql = format!(
+        "SELECT COALESCE(MAX(pid), 0)::bigint FROM pg_locks \
+         WHERE locktype = 'advisory' AND granted AND objid = {} \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        0x7765_6675_u32
+    );
+    let holder = || raw.integer(&holder_sql);
+    let first = holder().await;
+    assert_ne!(first, 0, "the lock is held");
+    let mut rng = Rng::new(11);
+    let mut room = storage.load("room", 1, policy()).await.unwrap();
+    append_edits(&storage, "room", &mut room, 3, &mut rng).await;
+    let stored = room.doc.to_string();
+    assert_eq!(
+        holder().await,
+        first,
+        "writes went through the lock's session"
+    );
+
+    raw.execute(&format!("SELECT pg_terminate_backend({first})"))
+        .await;
+    while holder().await == first {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    edit(&mut room.doc, &mut rng);
+    let unsaved = room.journal.unsaved(&mut room.doc).unwrap().unwrap();
+    match storage.append("room", &unsaved).await {
+        Err(StorageError::Unknown { .. }) => {}
+        other => panic!("expected Unknown, got {other:?}"),
+    }
+    assert_eq!(keys(&raw, "records", "room").await, [1, 2, 3]);
+
+    storage.reopen().await.unwrap();
+    let second = holder().await;
+    assert!(second != 0 && second != first, "{first} then {second}");
+    let mut loaded = storage.load("room", 2, policy()).await.unwrap();
+    assert_eq!(loaded.doc.to_string(), stored);
+    append_edits(&storage, "room", &mut loaded, 1, &mut rng).await;
+    assert_eq!(keys(&raw, "records", "room").await, [1, 2, 3, 4]);
+    storage.close().await;
 }

@@ -172,6 +172,31 @@ impl Database {
             name,
         }
     }
+
+    /// Waits until no `weft-server` session is connected to it: a killed
+    /// server's session ends, and its lock is released, once the database
+    /// reads the closed socket.
+    #[allow(dead_code)] // not every test crate needs it
+    pub async fn until_no_server(&self) {
+        let mut conn = PgConnection::connect(&self.url).await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let sessions: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity \
+                 WHERE datname = $1 AND application_name = 'weft-server'",
+            )
+            .bind(&self.name)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            if sessions == 0 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "a session stayed");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        conn.close().await.unwrap();
+    }
 }
 
 /// The server every test of this binary shares, started on first use and
