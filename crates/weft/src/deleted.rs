@@ -170,8 +170,16 @@ impl DeletedText {
                 Some((p, piece)) if piece.seq <= seq => {
                     let n = piece.end_seq().min(end) - seq;
                     let text = self.piece_text(p);
-                    let from = char_to_byte(text, (seq - piece.seq) as usize);
-                    let to = from + char_to_byte(&text[from..], n as usize);
+                    let skip = (seq - piece.seq) as usize;
+                    // One byte a character: no scan from the piece's start
+                    // (a long deletion walked item by item would be
+                    // quadratic).
+                    let (from, to) = if text.len() == piece.len as usize {
+                        (skip, skip + n as usize)
+                    } else {
+                        let from = char_to_byte(text, skip);
+                        (from, from + char_to_byte(&text[from..], n as usize))
+                    };
                     f(seq, n, Some(&text[from..to]));
                     seq += n;
                     i += 1;

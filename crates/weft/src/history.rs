@@ -34,9 +34,7 @@ impl History {
     /// operations section as stored, decoded when first needed.
     pub fn from_snapshot(replicas: &[(ReplicaId, u32)], section: &[u8]) -> History {
         let mut agents = AgentTable::default();
-        for &(replica, _) in replicas {
-            agents.get_or_add(replica);
-        }
+        agents.add_all(replicas.iter().map(|&(replica, _)| replica));
         let next_seq: Vec<u32> = replicas.iter().map(|&(_, count)| count).collect();
         History {
             agents,
@@ -68,6 +66,13 @@ impl History {
             self.next_seq.resize(a as usize + 1, 0);
         }
         a
+    }
+
+    /// Adds every replica of `replicas` not known yet (with no operations),
+    /// in one go: see [`AgentTable::add_all`].
+    pub fn add_agents(&mut self, replicas: impl IntoIterator<Item = ReplicaId>) {
+        self.agents.add_all(replicas);
+        self.next_seq.resize(self.agents.len(), 0);
     }
 
     /// The agent number of `replica`, if it is known.

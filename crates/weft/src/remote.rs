@@ -100,6 +100,9 @@ impl Doc {
         unit: Option<IndexUnit>,
     ) -> Result<Vec<Patch>, Error> {
         self.validate(&ops)?;
+        // Every replica that sends, added in one sort (try_apply would add
+        // them one at a time).
+        self.history.add_agents(ops.iter().map(|op| op.replica));
         let mut patches = Vec::new();
         let mut progress = false;
         for op in ops {
@@ -193,10 +196,12 @@ impl Doc {
         true
     }
 
-    fn local_id(&mut self, id: Option<OpId>) -> LocalId {
+    /// `id` inside the document, or `None` if its replica is not known
+    /// yet (then nothing of it is applied: the operation waits).
+    fn local_id(&self, id: Option<OpId>) -> Option<LocalId> {
         match id {
-            None => LocalId::NONE,
-            Some(id) => LocalId::new(self.agent(id.replica), id.seq),
+            None => Some(LocalId::NONE),
+            Some(id) => Some(LocalId::new(self.history.agent_of(id.replica)?, id.seq)),
         }
     }
 
@@ -222,13 +227,18 @@ impl Doc {
             return Outcome::NotReady;
         }
         let kind = match &op.kind {
-            RemoteKind::Insert { left, right, .. } => OpKind::Insert {
-                left: self.local_id(*left),
-                right: self.local_id(*right),
-            },
-            RemoteKind::Delete { target, reversed } => OpKind::Delete {
-                target: self.local_id(Some(*target)),
-                reversed: *reversed,
+            RemoteKind::Insert { left, right, .. } => {
+                match (self.local_id(*left), self.local_id(*right)) {
+                    (Some(left), Some(right)) => OpKind::Insert { left, right },
+                    _ => return Outcome::NotReady,
+                }
+            }
+            RemoteKind::Delete { target, reversed } => match self.local_id(Some(*target)) {
+                Some(target) => OpKind::Delete {
+                    target,
+                    reversed: *reversed,
+                },
+                None => return Outcome::NotReady,
             },
         };
         let run = OpRun::new(agent, op.seq, op.len, kind).suffix(known);
