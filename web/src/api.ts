@@ -1,6 +1,6 @@
 // Everything the package exports, whatever the entry point.
 
-export { Doc } from "./doc.js";
+export { Doc, DocView } from "./doc.js";
 export type { Bias, BrokenError, ChangeEvent, DocEvents, DocOptions, DocState, DocStats, Origin, StickyIndex, UpdateEvent } from "./doc.js";
 export type { WeftError } from "./errors.js";
 export { applyDelta, compose, patchesToDelta } from "./delta.js";

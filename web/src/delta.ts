@@ -94,6 +94,27 @@ export function patchesToDelta(patches: readonly Patch[]): Delta {
 }
 
 /**
+ * Sequential patches that move left to right, each at or after where the
+ * last one ended (a diff's), as one delta: linear, where composing them one
+ * by one would be quadratic.
+ */
+export function forwardPatchesToDelta(patches: readonly Patch[]): Delta {
+  const out: Delta = [];
+  let at = 0; // where the last patch ended, in the text as patched so far
+  for (const p of patches) {
+    push(out, { retain: p.index - at });
+    if ("insert" in p) {
+      push(out, { insert: p.insert });
+      at = p.index + p.insert.length;
+    } else {
+      push(out, { delete: p.delete });
+      at = p.index;
+    }
+  }
+  return out;
+}
+
+/**
  * Many sequential patches as one replaced range: retain the untouched
  * prefix, insert the new middle, delete the old one. Exact like
  * `patchesToDelta` (applying it gives the same text) but coarser, and

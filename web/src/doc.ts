@@ -1,7 +1,7 @@
 // The `Doc` class: the idiomatic JavaScript face of the wasm binding.
 
 import { RawDoc, type RawDocStats } from "../wasm/weft_wasm.js";
-import { type Delta, type Patch, patchDelta, patchesToDelta, replacedRange } from "./delta.js";
+import { type Delta, forwardPatchesToDelta, type Patch, patchDelta, patchesToDelta, replacedRange } from "./delta.js";
 import {
   checkBytes,
   checkChoice,
@@ -11,6 +11,7 @@ import {
   checkReplica,
   checkText,
   isCoded,
+  rangeError,
   typeError,
   withCode,
   type WeftError,
@@ -74,6 +75,35 @@ export interface DocOptions {
    * edits the document. A random 64-bit id by default.
    */
   replica?: bigint;
+}
+
+/** A document's text at an earlier version (`doc.at(version)`): read-only. */
+export class DocView {
+  readonly #text: string;
+  constructor(text: string) {
+    this.#text = text;
+  }
+  /** Length of the text in UTF-16 code units. */
+  get length(): number {
+    return this.#text.length;
+  }
+  /** Number of lines (newlines plus one). */
+  get lineCount(): number {
+    let n = 1;
+    for (let i = this.#text.indexOf("\n"); i !== -1; i = this.#text.indexOf("\n", i + 1)) n++;
+    return n;
+  }
+  /** The text from `start` to `end` (default: the end). */
+  slice(start = 0, end?: number): string {
+    const s = checkIndex(start, "start");
+    const e = end === undefined ? this.#text.length : checkIndex(end, "end");
+    if (s > e || e > this.#text.length) throw rangeError(`invalid range ${s}..${e} of a text ${this.#text.length} long`, "INVALID_RANGE");
+    return this.#text.slice(s, e);
+  }
+  /** The whole text. */
+  toString(): string {
+    return this.#text;
+  }
 }
 
 /** Which neighbour a sticky index holds on to. */
@@ -391,6 +421,42 @@ export class Doc {
     this.#txn = undefined;
     this.#commit(txn);
     return result;
+  }
+
+  /**
+   * The document as it was at `version` (a `version()` of this document
+   * or of a replica whose changes it has): a read-only view of its text.
+   * Throws `UNKNOWN_VERSION` for a version with changes this document
+   * lacks, and `DELETED_TEXT_UNKNOWN` when the text of a character deleted
+   * since never reached this replica (it arrived already deleted: a
+   * snapshot or a stored document always carries it).
+   */
+  at(version: Uint8Array): DocView {
+    const bytes = checkBytes(version, "version");
+    return new DocView(this.#use((raw) => raw.textAt(bytes)));
+  }
+
+  /**
+   * What changed from version `from` to version `to` (default: now), as a
+   * delta over the text at `from` (UTF-16 units): apply it to that text to
+   * get the text at `to`. Errors as `at`.
+   */
+  diff(from: Uint8Array, to?: Uint8Array): Delta {
+    const a = checkBytes(from, "from");
+    const b = to === undefined ? undefined : checkBytes(to, "to");
+    return this.#use((raw) => forwardPatchesToDelta(raw.diff(a, b ?? raw.version())));
+  }
+
+  /**
+   * Makes the text equal to the text at `version` through ordinary edits:
+   * text added since is deleted, text deleted since is inserted again
+   * where it was. Peers merge it like any edit, and an `UndoManager`
+   * tracking the origin can undo it. Errors as `at`, before anything
+   * changes.
+   */
+  restore(version: Uint8Array): void {
+    const bytes = checkBytes(version, "version");
+    this.#change(true, undefined, (raw) => raw.restore(bytes));
   }
 
   /** A sticky index at `index`; `"right"` (default) sticks to the character after it. */

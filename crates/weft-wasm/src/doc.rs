@@ -33,10 +33,11 @@ pub(crate) fn index(value: f64, what: &str) -> Result<usize, JsValue> {
 }
 
 fn version_from(bytes: Option<Vec<u8>>) -> Result<Version, JsValue> {
-    match bytes {
-        None => Ok(Version::new()),
-        Some(b) => Version::decode(&b).map_err(|e| to_js(e.into())),
-    }
+    bytes.map_or(Ok(Version::new()), |b| version_of(&b))
+}
+
+fn version_of(bytes: &[u8]) -> Result<Version, JsValue> {
+    Version::decode(bytes).map_err(|e| to_js(e.into()))
 }
 
 impl RawDoc {
@@ -134,6 +135,34 @@ impl RawDoc {
     pub fn apply_update(&mut self, bytes: &[u8]) -> Result<JsValue, JsValue> {
         self.0
             .apply_update(bytes, Utf16)
+            .map(|p| values::to_js(&values::patches(p)))
+            .map_err(to_js)
+    }
+
+    /// The text at an encoded version this document has.
+    #[wasm_bindgen(js_name = textAt)]
+    pub fn text_at(&mut self, version: &[u8]) -> Result<String, JsValue> {
+        let v = version_of(version)?;
+        self.0.text_at(&v).map_err(to_js)
+    }
+
+    /// The changes from version `from` to version `to` (encoded).
+    #[wasm_bindgen(unchecked_return_type = "RawPatch[]")]
+    pub fn diff(&mut self, from: &[u8], to: &[u8]) -> Result<JsValue, JsValue> {
+        let (from, to) = (version_of(from)?, version_of(to)?);
+        self.0
+            .diff(&from, &to, Utf16)
+            .map(|p| values::to_js(&values::patches(p)))
+            .map_err(to_js)
+    }
+
+    /// Makes the text equal to the text at an encoded version; returns the
+    /// changes it made.
+    #[wasm_bindgen(unchecked_return_type = "RawPatch[]")]
+    pub fn restore(&mut self, version: &[u8]) -> Result<JsValue, JsValue> {
+        let v = version_of(version)?;
+        self.0
+            .restore(&v, Utf16)
             .map(|p| values::to_js(&values::patches(p)))
             .map_err(to_js)
     }

@@ -332,7 +332,7 @@ impl DeletedText {
                 let m = n.min(left.min(u64::from(u32::MAX)) as u32);
                 if known {
                     let b = char_to_byte(text, m as usize);
-                    if b == text.len() && text.chars().count() != m as usize {
+                    if b == text.len() && TextMetrics::of(text).chars != m {
                         return Err(DecodeError::InvalidValue("deleted text"));
                     }
                     out.record(agent, seq, m, &text[..b]);

@@ -112,7 +112,7 @@ pub fn unit_to_char(s: &str, offset: usize, unit: IndexUnit) -> Result<usize, ()
                     return Err(());
                 }
             }
-            Ok(s.chars().count())
+            Ok(TextMetrics::of(s).chars as usize)
         }
     }
 }

@@ -1,0 +1,77 @@
+// History as Automerge and Loro users expect it: the text at any earlier
+// version, the change between two versions as a delta, and restoring an
+// old version through ordinary edits that peers merge and undo reverts.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Doc, DocView, UndoManager, applyDelta } from "weft";
+
+test("doc.at shows the text at any earlier version, read-only", () => {
+  const doc = new Doc();
+  doc.insert(0, "one\ntwo");
+  const v1 = doc.version();
+  doc.delete(0, 4);
+  doc.insert(3, " 😀 three");
+  const view = doc.at(v1);
+  assert.ok(view instanceof DocView);
+  assert.equal(view.toString(), "one\ntwo");
+  assert.equal(view.length, 7);
+  assert.equal(view.lineCount, 2);
+  assert.equal(view.slice(4), "two");
+  assert.throws(() => view.slice(5, 2), { code: "INVALID_RANGE" });
+  assert.equal(doc.at(doc.version()).toString(), doc.toString());
+  assert.equal(doc.at(new Doc().version()).toString(), "");
+});
+
+test("doc.diff is a delta that turns one version's text into another's, both ways", () => {
+  const doc = new Doc();
+  doc.insert(0, "hello world");
+  const a = doc.version();
+  doc.delete(0, 6);
+  doc.insert(5, "! 😀");
+  const b = doc.version();
+  const forward = doc.diff(a, b);
+  assert.deepEqual(forward, [{ delete: 6 }, { retain: 5 }, { insert: "! 😀" }]);
+  assert.equal(applyDelta("hello world", forward), doc.toString());
+  assert.equal(applyDelta(doc.toString(), doc.diff(b, a)), "hello world");
+  assert.deepEqual(doc.diff(b), [], "to defaults to now");
+});
+
+test("restore is an edit: peers merge it and an undo manager reverts it", () => {
+  const doc = new Doc();
+  const undo = new UndoManager(doc, { captureTimeout: 0 });
+  doc.insert(0, "first draft");
+  const draft = doc.version();
+  doc.delete(0, 6);
+  doc.insert(5, " and final");
+  const peer = Doc.load(doc.encodeState());
+  const changes = [];
+  doc.on("change", (e) => changes.push(e));
+  doc.restore(draft);
+  assert.equal(doc.toString(), "first draft");
+  assert.equal(changes.length, 1);
+  assert.equal(applyDelta("draft and final", changes[0].delta), "first draft");
+  peer.applyUpdate(doc.encodeUpdate(peer.version()));
+  assert.equal(peer.toString(), "first draft");
+  undo.undo();
+  assert.equal(doc.toString(), "draft and final");
+});
+
+test("history survives a reload, and what it cannot know is a coded error", () => {
+  const doc = new Doc();
+  doc.insert(0, "abc");
+  const withB = doc.version();
+  doc.delete(1, 1);
+  const reloaded = Doc.load(doc.encodeState());
+  assert.equal(reloaded.at(withB).toString(), "abc");
+  // A replica that got "b" already deleted never had its text.
+  const late = new Doc();
+  late.applyUpdate(doc.encodeUpdate());
+  assert.throws(() => late.at(withB), { code: "DELETED_TEXT_UNKNOWN" });
+  assert.throws(() => late.restore(withB), { code: "DELETED_TEXT_UNKNOWN" });
+  assert.equal(late.toString(), "ac");
+  const other = new Doc();
+  other.insert(0, "x");
+  assert.throws(() => doc.at(other.version()), { code: "UNKNOWN_VERSION" });
+  assert.throws(() => doc.at(new Uint8Array([9, 9, 9])), { code: "INVALID_ENCODING" });
+  assert.throws(() => doc.at("v1"), { code: "INVALID_ARGUMENT" });
+});
