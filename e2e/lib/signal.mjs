@@ -16,7 +16,11 @@ const ROOT = join(E2E, "..");
  * tokens signed with the secret in it.
  */
 export async function startSignal({ staticDir, port = 0, dataDir = mkdtempSync(join(tmpdir(), "weft-data-")), authSecretFile } = {}) {
-  execFileSync("cargo", ["build", "--quiet", "--locked", "-p", "weft-server"], { cwd: ROOT, stdio: "inherit" });
+  // Built as `cargo test --workspace` builds it (the same features
+  // unified over the workspace, so after the native tests nothing is
+  // compiled; `cargo build -p weft-server` would build its dependencies
+  // again with other features: minutes of CI).
+  execFileSync("cargo", ["test", "--workspace", "--no-run", "--quiet", "--locked"], { cwd: ROOT, stdio: "inherit" });
   const args = ["--port", String(port), "--data", dataDir];
   if (staticDir) args.push("--static", staticDir);
   if (authSecretFile) args.push("--auth-secret-file", authSecretFile);
