@@ -66,12 +66,16 @@ impl<DB: Database> Writer<DB> {
         if slot.closed {
             return Err(sqlx::Error::PoolClosed);
         }
-        // A ROLLBACK that failed (SQLite may have rolled back by itself, as
-        // on SQLITE_FULL) leaves the connection counting itself in a
-        // transaction, and it would refuse every BEGIN.
-        if slot.conn.as_ref().is_some_and(|c| c.is_in_transaction()) {
-            if let Some(stale) = slot.conn.take() {
-                drop(tokio::time::timeout(CLOSE_TIMEOUT, stale.close()).await);
+        // A transaction dropped after a failed statement queued its
+        // ROLLBACK, which SQLite's worker may not have run yet: a ping runs
+        // after it. Still in a transaction after that, the ROLLBACK failed
+        // (SQLite may have rolled back by itself, as on SQLITE_FULL), and
+        // the connection would refuse every BEGIN: it is replaced.
+        if let Some(conn) = slot.conn.as_mut().filter(|c| c.is_in_transaction()) {
+            if conn.ping().await.is_err() || conn.is_in_transaction() {
+                if let Some(stale) = slot.conn.take() {
+                    drop(tokio::time::timeout(CLOSE_TIMEOUT, stale.close()).await);
+                }
             }
         }
         if slot.conn.is_none() {
