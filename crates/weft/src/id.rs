@@ -96,9 +96,12 @@ impl AgentTable {
     /// Adds every replica of `replicas` not known yet, numbered in order of
     /// first appearance, as `get_or_add` one by one would, in one sort.
     pub fn add_all(&mut self, replicas: impl IntoIterator<Item = ReplicaId>) {
+        // A batch's operations come in runs of one replica: one lookup per
+        // run, not per operation (this is on every merge's path).
+        let mut last = None;
         let fresh: Vec<ReplicaId> = replicas
             .into_iter()
-            .filter(|&r| self.get(r).is_none())
+            .filter(|&r| last.replace(r) != Some(r) && self.get(r).is_none())
             .collect();
         if fresh.len() <= 16 {
             for r in fresh {

@@ -16,13 +16,7 @@ pub struct Serving {
 impl Serving {
     /// Starts the binary with `args` and `env`; returns once it listens.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Serving {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft-server"))
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(args, env, Stdio::null());
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
@@ -52,13 +46,7 @@ impl Drop for Serving {
 /// be serving).
 #[allow(dead_code)] // not every test crate needs it
 pub fn run_until_exit(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weft-server"))
-        .args(args)
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(args, env, Stdio::piped());
     let deadline = Instant::now() + Duration::from_secs(5);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
@@ -68,4 +56,15 @@ pub fn run_until_exit(args: &[&str], env: &[(&str, &str)]) -> Output {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.wait_with_output().unwrap()
+}
+
+/// The binary started with `args` and `env`, its output piped.
+fn spawn(args: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_weft-server"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
 }
