@@ -3,17 +3,17 @@
 
 /** Keep `retain` units unchanged. */
 export interface RetainOp { retain: number }
-/** Insert `insert` here. */
-export interface InsertOp { insert: string }
-/** Delete `delete` units here. */
-export interface DeleteOp { delete: number }
+/** Insert `insert` here; in a `diff`, `author` wrote it (when known). */
+export interface InsertOp { insert: string; author?: string }
+/** Delete `delete` units here; in a `diff`, `author` deleted them (when known). */
+export interface DeleteOp { delete: number; author?: string }
 /** One step of a delta. */
 export type DeltaOp = RetainOp | InsertOp | DeleteOp;
 /** A change to a text, read left to right; trailing retains are omitted. */
 export type Delta = DeltaOp[];
 
 /** A change at one index, relative to the text after the changes before it. */
-export type Patch = { index: number; insert: string } | { index: number; delete: number };
+export type Patch = ({ index: number; insert: string } | { index: number; delete: number }) & { author?: string };
 
 function push(out: Delta, op: DeltaOp): void {
   const last = out[out.length - 1];
@@ -22,17 +22,17 @@ function push(out: Delta, op: DeltaOp): void {
     if (last && "retain" in last) { last.retain += op.retain; return; }
   } else if ("insert" in op) {
     if (op.insert === "") return;
-    if (last && "insert" in last) { last.insert += op.insert; return; }
+    if (last && "insert" in last && last.author === op.author) { last.insert += op.insert; return; }
     // Keep inserts before deletes at one position (a canonical order).
     if (last && "delete" in last) {
       const prev = out[out.length - 2];
-      out.splice(out.length - 1, 0, op);
-      if (prev && "insert" in prev) { prev.insert += op.insert; out.splice(out.length - 2, 1); }
+      out.splice(out.length - 1, 0, { ...op });
+      if (prev && "insert" in prev && prev.author === op.author) { prev.insert += op.insert; out.splice(out.length - 2, 1); }
       return;
     }
   } else {
     if (op.delete === 0) return;
-    if (last && "delete" in last) { last.delete += op.delete; return; }
+    if (last && "delete" in last && last.author === op.author) { last.delete += op.delete; return; }
   }
   out.push({ ...op });
 }
@@ -103,11 +103,12 @@ export function forwardPatchesToDelta(patches: readonly Patch[]): Delta {
   let at = 0; // where the last patch ended, in the text as patched so far
   for (const p of patches) {
     push(out, { retain: p.index - at });
+    const by = p.author === undefined ? {} : { author: p.author };
     if ("insert" in p) {
-      push(out, { insert: p.insert });
+      push(out, { insert: p.insert, ...by });
       at = p.index + p.insert.length;
     } else {
-      push(out, { delete: p.delete });
+      push(out, { delete: p.delete, ...by });
       at = p.index;
     }
   }

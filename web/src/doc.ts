@@ -9,6 +9,7 @@ import {
   checkIndex,
   checkOptions,
   checkReplica,
+  checkString,
   checkText,
   isCoded,
   rangeError,
@@ -75,6 +76,13 @@ export interface DocOptions {
    * edits the document. A random 64-bit id by default.
    */
   replica?: bigint;
+  /**
+   * Who edits: a stable id of the person (an application's user id, at
+   * most 128 bytes of UTF-8). Replica ids change at every page load, an
+   * author id does not: `authors`, `diff` and `authorOf` report it for
+   * every replica created with it, at every peer. None by default.
+   */
+  author?: string;
 }
 
 /** A document's text at an earlier version (`doc.at(version)`): read-only. */
@@ -237,6 +245,19 @@ function replicaOf(options: unknown): bigint {
   return replica === undefined ? randomReplica() : checkReplica(replica);
 }
 
+/** Gives `raw` the author of `options`, if any, checked (before any edit). */
+export function setAuthor(raw: RawDoc, options: unknown): void {
+  const { author } = checkOptions<DocOptions>(options, "options");
+  if (author === undefined) return;
+  checkString(author, "author");
+  try {
+    raw.setAuthor(author);
+  } catch (err) {
+    raw.free();
+    throw isCoded(err) && err.code === "INVALID_AUTHOR" ? rangeError(String((err as Error).message), "INVALID_AUTHOR") : err;
+  }
+}
+
 /** What a call that failed inside the binding without a code throws. */
 function brokenError(cause: unknown): BrokenError {
   return withCode(
@@ -289,7 +310,13 @@ export class Doc {
 
   constructor(options: DocOptions = {}) {
     const wrapped = (options as { [WRAP]?: RawDoc } | null | undefined)?.[WRAP];
-    this.#raw = wrapped ?? new RawDoc(replicaOf(options));
+    if (wrapped) {
+      this.#raw = wrapped;
+      return;
+    }
+    const raw = new RawDoc(replicaOf(options));
+    setAuthor(raw, options);
+    this.#raw = raw;
   }
 
   /** Loads a document from `encodeState()` bytes. */
@@ -302,6 +329,7 @@ export class Doc {
     } catch (err) {
       throw isCoded(err) ? err : brokenError(err);
     }
+    setAuthor(raw, options);
     return new Doc({ [WRAP]: raw } as DocOptions);
   }
 
@@ -313,6 +341,28 @@ export class Doc {
   /** The replica id local edits are made as. */
   get replica(): bigint {
     return this.#use((raw) => raw.replica());
+  }
+
+  /** The author id this document's edits are made for (`DocOptions.author`). */
+  get author(): string | undefined {
+    return this.#use((raw) => raw.author(raw.replica()));
+  }
+
+  /** The author id of a replica's edits, when known. */
+  authorOf(replica: bigint): string | undefined {
+    const r = checkReplica(replica);
+    return this.#use((raw) => raw.author(r));
+  }
+
+  /**
+   * Who wrote the text from `start` to `end` (default: all of it): each
+   * author id once, in order of first appearance, `null` for text written
+   * without one.
+   */
+  authors(start = 0, end?: number): (string | null)[] {
+    const s = checkIndex(start, "start");
+    const e = end === undefined ? undefined : checkIndex(end, "end");
+    return this.#use((raw) => raw.authors(s, e ?? raw.length));
   }
 
   /** Length of the text in UTF-16 code units. */
@@ -439,12 +489,34 @@ export class Doc {
   /**
    * What changed from version `from` to version `to` (default: now), as a
    * delta over the text at `from` (UTF-16 units): apply it to that text to
-   * get the text at `to`. Errors as `at`.
+   * get the text at `to`. Each insert and delete carries `author`, the
+   * author id of who inserted or deleted that text, when known. Errors as
+   * `at`.
    */
   diff(from: Uint8Array, to?: Uint8Array): Delta {
     const a = checkBytes(from, "from");
     const b = to === undefined ? undefined : checkBytes(to, "to");
     return this.#use((raw) => forwardPatchesToDelta(raw.diff(a, b ?? raw.version())));
+  }
+
+  /**
+   * How many operations the history holds: one per character inserted or
+   * deleted, by anyone. `versionAtOperation(n)` for `n` from 0 to this
+   * steps through every version this replica went through.
+   */
+  get operationCount(): number {
+    return this.#use((raw) => raw.operationCount);
+  }
+
+  /**
+   * The version after the first `n` operations of the history, in the
+   * order this document holds them (each after what it depends on): 0 is
+   * the empty document, `operationCount` (or more) now. For a history
+   * slider, with `at` and `diff`.
+   */
+  versionAtOperation(n: number): Uint8Array {
+    const k = checkIndex(n, "n");
+    return this.#use((raw) => raw.versionAtOperation(k));
   }
 
   /**

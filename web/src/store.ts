@@ -5,8 +5,8 @@
 // events, timers, the Web Locks and the tabs.
 
 import { RawStore, type RawDoc } from "../wasm/weft_wasm.js";
-import { Doc, docInternals, randomReplica, type ChangeEvent } from "./doc.js";
-import { checkIndex, checkOptions, checkString, isCoded, withCode, type WeftError } from "./errors.js";
+import { Doc, docInternals, randomReplica, setAuthor, type ChangeEvent } from "./doc.js";
+import { checkIndex, checkOptions, checkString, isCoded, typeError, withCode, type WeftError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 import { TabSync } from "./sync/tab-sync.js";
 
@@ -26,6 +26,11 @@ export interface StoreOptions {
    * it.
    */
   doc?: Doc;
+  /**
+   * The author id of the new document's edits (as `DocOptions.author`).
+   * With `doc`, give it to that document instead.
+   */
+  author?: string;
 }
 
 /** Counts of `Store.stats()`. */
@@ -80,10 +85,11 @@ interface Loaded {
 }
 
 /** Opens the database of `name` and reads it, editing as a fresh replica. */
-async function load(name: string, floor: number | undefined): Promise<Loaded> {
+async function load(name: string, floor: number | undefined, author: string | undefined): Promise<Loaded> {
   const raw = await RawStore.open(name, floor);
   try {
     const doc = await raw.load(randomReplica());
+    setAuthor(doc, { author });
     return { raw, doc, problems: raw.takeProblems() };
   } catch (err) {
     raw.close();
@@ -176,7 +182,7 @@ export class Store {
         doc.applyUpdate(stored, this);
       }
     } else {
-      this.doc = loaded ? docInternals.wrap(loaded.doc) : new Doc();
+      this.doc = loaded ? docInternals.wrap(loaded.doc) : new Doc({ author: options.author });
     }
     this.problems = loaded?.problems ?? [];
     this.doc.on("change", this.#onChange);
@@ -205,13 +211,17 @@ export class Store {
   static async open(name: string, options: StoreOptions = {}): Promise<Store> {
     // Checked before the binding sees them (a name that is not a string traps in it).
     checkString(name, "name");
-    const { compactionFloorBytes, doc } = checkOptions<StoreOptions>(options, "options");
+    const { compactionFloorBytes, doc, author } = checkOptions<StoreOptions>(options, "options");
     if (compactionFloorBytes !== undefined) checkIndex(compactionFloorBytes, "compactionFloorBytes");
+    if (author !== undefined) {
+      checkString(author, "author");
+      if (doc !== undefined) throw typeError("give the author to the Doc passed as `doc` (new Doc({ author })), not to Store.open");
+    }
     // A Doc, and open: a freed or broken one is refused with its code.
     if (doc !== undefined) docInternals.use(doc, () => {});
     let loaded: Loaded;
     try {
-      loaded = await load(name, compactionFloorBytes);
+      loaded = await load(name, compactionFloorBytes, author);
     } catch (err) {
       if (typeof globalThis.indexedDB === "undefined") throw err;
       const store = new Store(name, undefined, options, doc);
@@ -516,7 +526,7 @@ export class Store {
    * holds into the document; what only the memory had is written next.
    */
   async #attach(): Promise<void> {
-    const loaded = await load(this.#name, this.#floor);
+    const loaded = await load(this.#name, this.#floor, undefined);
     this.#raw = loaded.raw; // closed by close() if the store stopped meanwhile
     let stored: Uint8Array;
     try {

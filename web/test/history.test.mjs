@@ -75,3 +75,53 @@ test("history survives a reload, and what it cannot know is a coded error", () =
   assert.throws(() => doc.at(new Uint8Array([9, 9, 9])), { code: "INVALID_ENCODING" });
   assert.throws(() => doc.at("v1"), { code: "INVALID_ARGUMENT" });
 });
+
+test("authors: an author id per person, kept with every replica, in diffs and ranges", () => {
+  const ada = new Doc({ author: "ada" });
+  const bob = new Doc({ author: "bob" });
+  assert.equal(ada.author, "ada");
+  ada.insert(0, "hello world");
+  bob.applyUpdate(ada.encodeUpdate());
+  const start = bob.version();
+  bob.delete(0, 6); // "hello "
+  bob.insert(5, "!");
+  ada.applyUpdate(bob.encodeUpdate(ada.version()));
+  assert.equal(ada.toString(), "world!");
+  assert.deepEqual(ada.authors(), ["ada", "bob"]);
+  assert.deepEqual(ada.authors(0, 5), ["ada"]);
+  assert.deepEqual(ada.authors(5), ["bob"]);
+  assert.equal(ada.authorOf(bob.replica), "bob");
+  assert.deepEqual(ada.diff(start), [{ delete: 6, author: "bob" }, { retain: 5 }, { insert: "!", author: "bob" }]);
+  // A reload is a new replica of the same author; the old one keeps its name.
+  const again = Doc.load(ada.encodeState(), { author: "ada" });
+  assert.notEqual(again.replica, ada.replica);
+  again.insert(0, ">");
+  assert.deepEqual(again.authors(0, 2), ["ada"]);
+  assert.deepEqual(again.diff(new Doc().version()), [{ insert: ">world", author: "ada" }, { insert: "!", author: "bob" }]);
+  // Text written without an author id is `null`; the id is checked.
+  const anon = new Doc();
+  anon.applyUpdate(again.encodeState());
+  anon.insert(0, "?");
+  assert.deepEqual(anon.authors(0, 2), [null, "ada"]);
+  assert.equal(anon.author, undefined);
+  assert.throws(() => new Doc({ author: "" }), { name: "RangeError", code: "INVALID_AUTHOR" });
+  assert.throws(() => new Doc({ author: "x".repeat(129) }), { code: "INVALID_AUTHOR" });
+  assert.throws(() => new Doc({ author: 7 }), { name: "TypeError" });
+});
+
+test("versionAtOperation steps through every version, for a history slider", () => {
+  const doc = new Doc();
+  const texts = [doc.toString()];
+  for (const [i, t] of [[0, "ab"], [1, "X"], [3, "😀"]]) {
+    doc.insert(i, t);
+    texts.push(doc.toString());
+  }
+  doc.delete(0, 1);
+  texts.push(doc.toString());
+  assert.equal(doc.operationCount, 2 + 1 + 1 + 1);
+  const seen = [];
+  for (let n = 0; n <= doc.operationCount; n++) seen.push(doc.at(doc.versionAtOperation(n)).toString());
+  assert.deepEqual(seen, ["", "a", "ab", "aXb", "aXb😀", "Xb😀"]);
+  assert.deepEqual(doc.versionAtOperation(99), doc.version());
+  assert.throws(() => doc.versionAtOperation(-1), { code: "INVALID_ARGUMENT" });
+});

@@ -146,14 +146,57 @@ impl RawDoc {
         self.0.text_at(&v).map_err(to_js)
     }
 
-    /// The changes from version `from` to version `to` (encoded).
-    #[wasm_bindgen(unchecked_return_type = "RawPatch[]")]
+    /// The changes from version `from` to version `to` (encoded), each
+    /// with the author who made it when known.
+    #[wasm_bindgen(unchecked_return_type = "RawChange[]")]
     pub fn diff(&mut self, from: &[u8], to: &[u8]) -> Result<JsValue, JsValue> {
         let (from, to) = (version_of(from)?, version_of(to)?);
-        self.0
-            .diff(&from, &to, Utf16)
-            .map(|p| values::to_js(&values::patches(p)))
-            .map_err(to_js)
+        let mut changes = Vec::new();
+        for (p, replica) in self.0.diff_by_replica(&from, &to, Utf16).map_err(to_js)? {
+            changes.push(values::JsPatch::by(p, self.0.author(replica)));
+        }
+        Ok(values::to_js(&changes))
+    }
+
+    /// How many operations the document holds.
+    #[wasm_bindgen(getter, js_name = operationCount)]
+    pub fn operation_count(&self) -> f64 {
+        self.0.operation_count() as f64
+    }
+
+    /// The encoded version after the first `n` operations of the history.
+    #[wasm_bindgen(js_name = versionAtOperation)]
+    pub fn version_at_operation(&mut self, n: f64) -> Result<Vec<u8>, JsValue> {
+        let n = if n.is_finite() {
+            n.max(0.0) as u64
+        } else {
+            u64::MAX
+        };
+        let v = self.0.version_at_operation(n).map_err(to_js)?;
+        Ok(v.encode())
+    }
+
+    /// Sets the author id of this replica's edits (before the first edit).
+    #[wasm_bindgen(js_name = setAuthor)]
+    pub fn set_author(&mut self, author: &str) -> Result<(), JsValue> {
+        self.0.set_author(author).map_err(to_js)
+    }
+
+    /// The author id `replica` edits for, if known.
+    pub fn author(&self, replica: u64) -> Option<String> {
+        self.0.author(replica).map(str::to_owned)
+    }
+
+    /// The authors of the visible text from `start` to `end`, each once
+    /// (`null` for text without an author id).
+    #[wasm_bindgen(unchecked_return_type = "(string | null)[]")]
+    pub fn authors(&mut self, start: f64, end: f64) -> Result<js_sys::Array, JsValue> {
+        let (start, end) = (index(start, "start")?, index(end, "end")?);
+        let out = js_sys::Array::new();
+        for a in self.0.authors(start, end, Utf16).map_err(to_js)? {
+            out.push(&a.map_or(JsValue::NULL, JsValue::from_str));
+        }
+        Ok(out)
     }
 
     /// Makes the text equal to the text at an encoded version; returns the

@@ -16,6 +16,8 @@ fn code(e: &Error) -> &'static str {
         Error::UnknownAnchor => "UNKNOWN_ANCHOR",
         Error::UnknownVersion => "UNKNOWN_VERSION",
         Error::DeletedTextUnknown => "DELETED_TEXT_UNKNOWN",
+        Error::InvalidAuthor => "INVALID_AUTHOR",
+        Error::AuthorAfterEdits => "AUTHOR_AFTER_EDITS",
         Error::Decode(_) => "INVALID_ENCODING",
         _ => "WEFT_ERROR",
     }

@@ -11,6 +11,9 @@ const TYPES: &str = r#"
 /** One change a merge made, in UTF-16 units: insert text, or delete a length. */
 export type RawPatch = { index: number; insert: string } | { index: number; delete: number };
 
+/** A patch of a diff, with the author who inserted or deleted its text when known. */
+export type RawChange = RawPatch & { author?: string };
+
 /** What `RawUndoManager.undo` and `redo` did: the changes, and the selection to restore. */
 export interface RawUndone {
   patches: RawPatch[];
@@ -81,6 +84,18 @@ pub struct JsPatch {
     insert: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delete: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<String>,
+}
+
+impl JsPatch {
+    /// `patch` made by `author` (mirrors `RawChange`).
+    pub fn by(patch: Patch, author: Option<&str>) -> JsPatch {
+        JsPatch {
+            author: author.map(str::to_owned),
+            ..patch.into()
+        }
+    }
 }
 
 impl From<Patch> for JsPatch {
@@ -94,6 +109,7 @@ impl From<Patch> for JsPatch {
             index: index as f64,
             insert,
             delete,
+            author: None,
         }
     }
 }

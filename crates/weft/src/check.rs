@@ -25,6 +25,7 @@ impl Doc {
     #[doc(hidden)]
     pub fn check_invariants(&self) {
         self.tree.check();
+        self.authors.check();
         // The rest needs every item: check a copy with every page decoded.
         if let Some(hot) = self.thawed().expect("the snapshot's pages decode") {
             return hot.check_invariants();

@@ -1,5 +1,6 @@
 //! The document: local edits and reads in any index unit.
 
+use crate::authors::Authors;
 use crate::content::{Loc, Metric, Span, Summary, Tree, MAX_SPAN_LEN};
 use crate::deleted::DeletedText;
 use crate::history::History;
@@ -32,6 +33,8 @@ pub struct Doc {
     pub(crate) tree: Tree,
     /// The text of deleted items (see `deleted`).
     pub(crate) deleted: DeletedText,
+    /// The author id of each replica that has one (see `authors`).
+    pub(crate) authors: Authors,
 }
 
 impl Doc {
@@ -50,6 +53,7 @@ impl Doc {
             history,
             tree,
             deleted: DeletedText::default(),
+            authors: Authors::default(),
         }
     }
 
@@ -346,7 +350,10 @@ impl Doc {
     /// Bytes of heap this document holds (an estimate from capacities; the
     /// benchmark measures the real figure with a counting allocator).
     pub fn heap_bytes(&self) -> usize {
-        self.tree.heap_bytes() + self.history.heap_bytes() + self.deleted.heap_bytes()
+        self.tree.heap_bytes()
+            + self.history.heap_bytes()
+            + self.deleted.heap_bytes()
+            + self.authors.heap_bytes()
     }
 
     /// Statistics about the document's internal structure.

@@ -49,6 +49,11 @@ pub enum Error {
     /// The text of a deleted character never reached this replica (it
     /// arrived already deleted), so the past text it belongs to is unknown.
     DeletedTextUnknown,
+    /// An author id that is empty or longer than
+    /// [`MAX_AUTHOR_BYTES`](crate::MAX_AUTHOR_BYTES).
+    InvalidAuthor,
+    /// An author id given after this replica made an edit or got one.
+    AuthorAfterEdits,
     /// Bytes given to a decoder are not a valid Weft encoding.
     Decode(DecodeError),
 }
@@ -124,6 +129,10 @@ impl fmt::Display for Error {
             }
             Error::DeletedTextUnknown => f.write_str(
                 "the text of a deleted character never reached this replica (it arrived already deleted)",
+            ),
+            Error::InvalidAuthor => f.write_str("an author id must be 1 to 128 bytes of UTF-8"),
+            Error::AuthorAfterEdits => f.write_str(
+                "the author id must be set before the first edit, and only once",
             ),
             Error::Decode(e) => write!(f, "cannot decode: {e}"),
         }

@@ -111,8 +111,13 @@ impl History {
     }
 
     pub fn version(&self) -> Version {
-        (0..self.agents.len())
-            .map(|a| (self.agents.replica(a as u32), self.next_seq[a]))
+        self.version_of(&self.next_seq)
+    }
+
+    /// The version of `counts` (per agent, how many operations).
+    pub fn version_of(&self, counts: &[u32]) -> Version {
+        (0..counts.len())
+            .map(|a| (self.agents.replica(a as u32), counts[a]))
             .collect()
     }
 

@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod authors;
 mod check;
 mod content;
 mod deleted;
@@ -72,6 +73,7 @@ mod tests;
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
+pub use authors::MAX_AUTHOR_BYTES;
 pub use doc::{Doc, Stats};
 pub use encoding::crc32c;
 pub use error::{DecodeError, Error};

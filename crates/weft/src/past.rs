@@ -12,14 +12,23 @@ use crate::oplog::OpKind;
 use crate::radix::sort_by_u64_key;
 use crate::remote::target_range;
 use crate::unit::{char_to_byte, TextMetrics};
-use crate::{Doc, Error, IndexUnit, Patch, Version};
+use crate::{Doc, Error, IndexUnit, Patch, ReplicaId, Version};
 use std::borrow::Cow;
 
 /// What a version holds, per agent: how many operations, and the items its
-/// deletes target (sorted, merged ranges).
+/// deletes target (sorted, merged ranges); when asked for, who deleted them.
 struct Cut {
     counts: Vec<u32>,
     deleted: Vec<Vec<(u32, u32)>>,
+    deleters: Vec<Vec<Deleted>>,
+}
+
+/// Items `lo..hi` of one agent, deleted by agent `by`.
+#[derive(Clone, Copy)]
+struct Deleted {
+    lo: u32,
+    hi: u32,
+    by: u32,
 }
 
 impl Cut {
@@ -39,6 +48,40 @@ impl Cut {
             None => (true, inserted),
         }
     }
+
+    /// Who removed `run`'s items (visible elsewhere, not at this cut), as
+    /// `(items, agent)` in order: their deleter, or their inserter where
+    /// this cut lacks them altogether. Needs `deleters`.
+    fn removers(&self, run: ItemRun) -> Vec<(u32, u32)> {
+        let a = run.agent as usize;
+        let inserted = self.counts.get(a).copied().unwrap_or(0);
+        let segments = self.deleters.get(a).map_or(&[][..], |d| &d[..]);
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        let mut push = |n: u32, by: u32| match out.last_mut() {
+            Some(last) if last.1 == by => last.0 += n,
+            _ => out.push((n, by)),
+        };
+        let (mut seq, end) = (run.seq, run.seq + run.len);
+        let mut i = segments.partition_point(|d| d.hi <= seq);
+        while seq < end {
+            let by = match segments.get(i) {
+                _ if seq >= inserted => None,
+                Some(d) if d.lo <= seq => Some(d),
+                _ => None,
+            };
+            let next = match (by, segments.get(i)) {
+                (Some(d), _) => d.hi.min(end),
+                (None, Some(d)) if seq < inserted => d.lo.min(end),
+                _ => end,
+            };
+            push(next - seq, by.map_or(run.agent, |d| d.by));
+            if by.is_some() {
+                i += 1;
+            }
+            seq = next;
+        }
+        out
+    }
 }
 
 /// A stretch of items alike: visible now or not, at the first cut, at the
@@ -51,8 +94,9 @@ struct Piece<'a> {
 }
 
 impl Doc {
-    /// What `version` holds (the document decoded first).
-    fn cut(&mut self, version: &Version) -> Result<Cut, Error> {
+    /// What `version` holds (the document decoded first); with
+    /// `deleters`, who deleted what.
+    fn cut(&mut self, version: &Version, deleters: bool) -> Result<Cut, Error> {
         self.finish_loading()?;
         let mut counts = vec![0; self.history.agent_count()];
         for (replica, n) in version.iter() {
@@ -63,6 +107,7 @@ impl Doc {
             }
         }
         let mut deleted = vec![Vec::new(); counts.len()];
+        let mut by: Vec<Vec<Deleted>> = vec![Vec::new(); counts.len()];
         for run in self.history.runs() {
             let k = counts[run.agent as usize];
             if run.seq >= k {
@@ -72,6 +117,15 @@ impl Doc {
             if let OpKind::Delete { target, reversed } = run.kind() {
                 if let Some(range) = target_range(target.seq(), reversed, run.len) {
                     deleted[target.agent() as usize].push(range);
+                    if deleters {
+                        let (lo, hi) = range;
+                        let d = Deleted {
+                            lo,
+                            hi,
+                            by: run.agent,
+                        };
+                        by[target.agent() as usize].push(d);
+                    }
                 }
             }
         }
@@ -86,7 +140,57 @@ impl Doc {
             }
             *ranges = merged;
         }
-        Ok(Cut { counts, deleted })
+        // Plain loops here and below: each iterator chain is code of its
+        // own in the WebAssembly module.
+        let mut deleters = Vec::with_capacity(by.len());
+        for d in by {
+            deleters.push(self.disjoint(d));
+        }
+        Ok(Cut {
+            counts,
+            deleted,
+            deleters,
+        })
+    }
+
+    /// Deletes of one agent's items made disjoint: of the deletes of an
+    /// item, the one of the lowest replica id keeps it, a choice that does
+    /// not depend on how runs were split or ordered, so every replica makes
+    /// it alike. The deletes' ends cut the items into stretches, painted in
+    /// order of replica id, each once (`unpainted` skips painted ones).
+    fn disjoint(&self, mut deletes: Vec<Deleted>) -> Vec<Deleted> {
+        let mut points: Vec<u32> = Vec::with_capacity(2 * deletes.len());
+        for d in &deletes {
+            points.push(d.lo);
+            points.push(d.hi);
+        }
+        sort_by_u64_key(&mut points, |&p| u64::from(p));
+        points.dedup();
+        let mut owner = vec![u32::MAX; points.len()];
+        let mut unpainted: Vec<u32> = Vec::with_capacity(points.len());
+        for k in 0..points.len() as u32 {
+            unpainted.push(k);
+        }
+        let at = |p: u32| points.partition_point(|&q| q < p);
+        sort_by_u64_key(&mut deletes, |d| self.history.replica(d.by));
+        for d in deletes {
+            let end = at(d.hi);
+            let mut k = first_unpainted(&mut unpainted, at(d.lo));
+            while k < end {
+                owner[k] = d.by;
+                unpainted[k] = k as u32 + 1;
+                k = first_unpainted(&mut unpainted, k + 1);
+            }
+        }
+        let mut out: Vec<Deleted> = Vec::new();
+        for (k, &by) in owner.iter().enumerate().filter(|&(_, &by)| by != u32::MAX) {
+            let (lo, hi) = (points[k], points[k + 1]);
+            match out.last_mut() {
+                Some(last) if last.hi == lo && last.by == by => last.hi = hi,
+                _ => out.push(Deleted { lo, hi, by }),
+            }
+        }
+        out
     }
 
     /// Every item in document order, in stretches alike at `cuts`, with
@@ -135,6 +239,36 @@ impl Doc {
         out
     }
 
+    /// How many operations this document holds: one per character inserted
+    /// or deleted, by any replica (the sum of its version's counts). O(replicas).
+    pub fn operation_count(&self) -> u64 {
+        self.history.counters().iter().map(|&c| u64::from(c)).sum()
+    }
+
+    /// The version after the first `n` operations of this document's
+    /// history, in the order it holds them (each after what it depends on):
+    /// 0 gives the empty version, [`Doc::operation_count`] or more the
+    /// current one. What a history slider steps through.
+    ///
+    /// O(runs of the history).
+    ///
+    /// # Errors
+    /// A decoding error of a lazily loaded document.
+    pub fn version_at_operation(&mut self, n: u64) -> Result<Version, Error> {
+        self.finish_loading()?;
+        let mut counts = vec![0; self.history.agent_count()];
+        let mut left = n;
+        for run in self.history.runs() {
+            if left == 0 {
+                break;
+            }
+            let take = left.min(u64::from(run.len)) as u32;
+            counts[run.agent as usize] = run.seq + take;
+            left -= u64::from(take);
+        }
+        Ok(self.history.version_of(&counts))
+    }
+
     /// The text as it was at `version` (a version this document has; see
     /// [`Doc::version`]).
     ///
@@ -146,7 +280,7 @@ impl Doc {
     /// since never reached this replica; a decoding error of a lazily
     /// loaded document.
     pub fn text_at(&mut self, version: &Version) -> Result<String, Error> {
-        let cut = self.cut(version)?;
+        let cut = self.cut(version, false)?;
         let mut out = String::new();
         for p in self.pieces([&cut, &cut]) {
             if p.at[0] {
@@ -168,8 +302,46 @@ impl Doc {
         to: &Version,
         unit: IndexUnit,
     ) -> Result<Vec<Patch>, Error> {
-        let cuts = [self.cut(from)?, self.cut(to)?];
-        let mut patches: Vec<Patch> = Vec::new();
+        let changes = self.changes(from, to, unit, false)?;
+        let mut patches = Vec::with_capacity(changes.len());
+        for (p, _) in changes {
+            patches.push(p);
+        }
+        Ok(patches)
+    }
+
+    /// [`Doc::diff`], each patch with the replica that made it (see
+    /// [`Doc::author`] for its author): who inserted the text an insert
+    /// adds, who deleted the text a delete removes. Of concurrent deletes
+    /// of one character, every replica picks the same one; text that `to`
+    /// lacks altogether (a diff back) counts as removed by its inserter.
+    ///
+    /// # Errors
+    /// As [`Doc::text_at`].
+    pub fn diff_by_replica(
+        &mut self,
+        from: &Version,
+        to: &Version,
+        unit: IndexUnit,
+    ) -> Result<Vec<(Patch, ReplicaId)>, Error> {
+        let mut changes = Vec::new();
+        for (p, a) in self.changes(from, to, unit, true)? {
+            changes.push((p, self.history.replica(a)));
+        }
+        Ok(changes)
+    }
+
+    /// The patches of `diff`, with the agent that made each when
+    /// `attributed` (else 0, and patches join across agents).
+    fn changes(
+        &mut self,
+        from: &Version,
+        to: &Version,
+        unit: IndexUnit,
+        attributed: bool,
+    ) -> Result<Vec<(Patch, u32)>, Error> {
+        let cuts = [self.cut(from, false)?, self.cut(to, attributed)?];
+        let mut out: Vec<(Patch, u32)> = Vec::new();
         let mut index = 0;
         // Where the last patch, an insert, ended: the next one there joins it.
         let mut insert_end = None;
@@ -178,19 +350,34 @@ impl Doc {
                 continue;
             }
             let text = p.text.ok_or(Error::DeletedTextUnknown)?;
-            let len = TextMetrics::of(&text).get(unit) as usize;
+            let measure = |t: &str| TextMetrics::of(t).get(unit) as usize;
             match p.at {
-                [true, true] => index += len,
-                [true, false] => push_patch(&mut patches, Patch::Delete { index, len }),
+                [true, true] => index += measure(&text),
+                [true, false] if attributed => {
+                    let mut rest = &text[..];
+                    for (n, by) in cuts[1].removers(p.run) {
+                        let (part, tail) = rest.split_at(char_to_byte(rest, n as usize));
+                        rest = tail;
+                        push_delete(&mut out, index, measure(part), by);
+                    }
+                }
+                [true, false] => push_delete(&mut out, index, measure(&text), 0),
                 _ => {
-                    match patches.last_mut() {
-                        Some(Patch::Insert { text: last, .. }) if insert_end == Some(index) => {
+                    let by = if attributed { p.run.agent } else { 0 };
+                    let len = measure(&text);
+                    match out.last_mut() {
+                        Some((Patch::Insert { text: last, .. }, b))
+                            if insert_end == Some(index) && *b == by =>
+                        {
                             last.push_str(&text)
                         }
-                        _ => patches.push(Patch::Insert {
-                            index,
-                            text: text.into_owned(),
-                        }),
+                        _ => out.push((
+                            Patch::Insert {
+                                index,
+                                text: text.into_owned(),
+                            },
+                            by,
+                        )),
                     }
                     index += len;
                     insert_end = Some(index);
@@ -199,7 +386,7 @@ impl Doc {
             }
             insert_end = None;
         }
-        Ok(patches)
+        Ok(out)
     }
 
     /// Makes the text equal to the text at `version` through ordinary local
@@ -211,7 +398,7 @@ impl Doc {
     /// # Errors
     /// As [`Doc::text_at`], before anything is changed.
     pub fn restore(&mut self, version: &Version, unit: IndexUnit) -> Result<Vec<Patch>, Error> {
-        let cut = self.cut(version)?;
+        let cut = self.cut(version, false)?;
         let pieces = self.pieces([&cut, &cut]);
         if pieces.iter().any(|p| p.at[0] && p.text.is_none()) {
             return Err(Error::DeletedTextUnknown);
@@ -235,15 +422,24 @@ impl Doc {
     }
 }
 
-/// Appends `patch`, joining a delete to the last one at the same index.
-fn push_patch(patches: &mut Vec<Patch>, patch: Patch) {
-    if let (Some(Patch::Delete { index, len }), Patch::Delete { index: i, len: n }) =
-        (patches.last_mut(), &patch)
-    {
-        if index == i {
-            *len += n;
+/// The first stretch at or after `k` not painted yet (`next` points each
+/// painted stretch onwards; halved on the way, as in a union-find).
+fn first_unpainted(next: &mut [u32], mut k: usize) -> usize {
+    while next[k] as usize != k {
+        next[k] = next[next[k] as usize];
+        k = next[k] as usize;
+    }
+    k
+}
+
+/// Appends a delete of `len` at `index` made by `by`, joined to the last
+/// patch when that is a delete by `by` at the same index.
+fn push_delete(patches: &mut Vec<(Patch, u32)>, index: usize, len: usize, by: u32) {
+    if let Some((Patch::Delete { index: i, len: n }, b)) = patches.last_mut() {
+        if *i == index && *b == by {
+            *n += len;
             return;
         }
     }
-    patches.push(patch);
+    patches.push((Patch::Delete { index, len }, by));
 }

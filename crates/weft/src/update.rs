@@ -1,5 +1,6 @@
 //! Updates: the operations one version lacks, as bytes, and merging them.
 
+use crate::authors;
 use crate::encoding::envelope::{self, Kind};
 use crate::encoding::ops::{self, OpsSection, TableEntry};
 use crate::encoding::{Reader, Writer};
@@ -29,6 +30,8 @@ impl Doc {
         let section = self.section_since(&known)?;
         let mut w = Writer::default();
         ops::write(&mut w, &section);
+        // Authors travel with their replica's first operation.
+        self.authors.write(&mut w, &section.table);
         Ok(envelope::seal(Kind::Update, &w.into_bytes()))
     }
 
@@ -68,6 +71,7 @@ impl Doc {
             Kind::Record | Kind::Checkpoint => Err(DecodeError::WrongKind(kind as u8).into()),
             Kind::Update => {
                 let section = ops::read(&mut r)?;
+                let authors = authors::read_section(&mut r, &section.table)?;
                 r.finish()?;
                 if section.runs.is_empty() {
                     // An empty answer (a peer that has nothing): a loaded
@@ -82,6 +86,7 @@ impl Doc {
                     .map(|e| (e.replica, e.first_seq + e.count))
                     .collect();
                 let patches = self.apply_ops(to_remote(section), unit)?;
+                self.authors.claim_all(authors);
                 Ok((patches, ends))
             }
             Kind::Snapshot => {
@@ -96,6 +101,7 @@ impl Doc {
                     // encoded until needed, as after `from_snapshot`.
                     other.check_whole()?;
                     let discarded = self.history.pending().discarded();
+                    other.authors.merge(&self.authors);
                     *self = other;
                     self.history.pending_mut().count_discarded(discarded);
                     let patches = match unit {
@@ -133,7 +139,9 @@ impl Doc {
     fn merge_in(&mut self, other: &Doc, unit: Option<IndexUnit>) -> Result<Vec<Patch>, Error> {
         self.finish_loading()?;
         let section = other.section_since(&other.known_of(&self.version()))?;
-        self.apply_ops(to_remote(section), unit)
+        let patches = self.apply_ops(to_remote(section), unit)?;
+        self.authors.merge(&other.authors);
+        Ok(patches)
     }
 
     /// Per agent, how many of its operations `since` includes.
@@ -268,6 +276,7 @@ pub(crate) fn holds_operations(bytes: &[u8]) -> Result<bool, Error> {
     match kind {
         Kind::Update => {
             let section = ops::read(&mut r)?;
+            authors::read_section(&mut r, &section.table)?;
             r.finish()?;
             Ok(!section.runs.is_empty())
         }

@@ -695,6 +695,12 @@ impl Tree {
         root
     }
 
+    /// The spans of `leaf` and every leaf after it, with their visible text.
+    pub fn spans_from(&self, leaf: LeafId) -> impl Iterator<Item = (Span, &str)> + '_ {
+        self.leaves_from(leaf)
+            .flat_map(|(_, leaf)| leaf.spans_with_text())
+    }
+
     /// Iterates over spans in document order with their visible text.
     pub fn spans(&self) -> impl Iterator<Item = (Span, &str)> + '_ {
         self.leaves_in_order()

@@ -7,6 +7,7 @@ use super::envelope::{self, Kind};
 use super::ops::{self, OpsSection, TableEntry};
 use super::pages;
 use super::{Reader, Writer};
+use crate::authors;
 use crate::content::{ColdSpans, Leaf, Span, Tree, MAX_SPAN_LEN};
 use crate::deleted::DeletedText;
 use crate::history::History;
@@ -123,7 +124,7 @@ impl Doc {
         };
         let mut body = history;
         body.extend_from_slice(&document);
-        Ok(envelope::seal(Kind::Snapshot, &body))
+        Ok(self.seal_with_authors(body, &section.table))
     }
 
     /// The snapshot of a document loaded from one, while nothing was
@@ -151,10 +152,9 @@ impl Doc {
         let (document, spans_cost, text_cost) = self.encode_document(&spans, replicas);
         // Its own padding already paid for its runs; should the document
         // need more, the full path pads.
-        let history_runs = {
+        let (table, history_runs) = {
             let mut r = super::Reader::new(history);
-            ops::read_table(&mut r)?;
-            ops::skip_runs(&mut r)?
+            (ops::read_table(&mut r)?, ops::skip_runs(&mut r)?)
         };
         if shortfall(
             history.len() + document.len(),
@@ -167,7 +167,17 @@ impl Doc {
         }
         let mut body = history.to_vec();
         body.extend_from_slice(&document);
-        Ok(Some(envelope::seal(Kind::Snapshot, &body)))
+        Ok(Some(self.seal_with_authors(body, &table)))
+    }
+
+    /// The snapshot of `body` (history and document), the authors of the
+    /// replicas of its `table` last: apart from the budget, which they do
+    /// not count towards (see `decode_snapshot_body`).
+    fn seal_with_authors(&self, body: Vec<u8>, table: &[TableEntry]) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.bytes(&body);
+        self.authors.write(&mut w, table);
+        envelope::seal(Kind::Snapshot, &w.into_bytes())
     }
 
     /// The document part of a snapshot: `spans` (maximal, agents numbered
@@ -220,15 +230,20 @@ impl Doc {
         // is checked to be as long as the directory says below).
         let spans = directory.iter().map(|e| u64::from(e.spans)).sum();
         let text_len = directory.iter().map(|e| u64::from(e.bytes)).sum();
-        check_budget(body, runs, spans, text_len)?;
         let columns = directory
             .iter()
             .map(|_| r.raw_column())
             .collect::<Result<Vec<_>, DecodeError>>()?;
-        let text_c = r.column()?;
-        // Absent from snapshots written before it existed.
+        let text_c = r.raw_column()?;
+        // Absent from snapshots written before they existed.
         let deleted = DeletedText::read_section(&mut r)?;
+        let before_authors = r.remaining();
+        let authors = authors::read_section(&mut r, &table)?;
         r.finish()?;
+        // The authors' bytes pay for themselves (a claim per table entry at
+        // most), not for runs or spans.
+        check_budget(body - before_authors, runs, spans, text_len)?;
+        let text_c = Reader::new(text_c).column()?;
         let mut text = std::str::from_utf8(text_c.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;
         let deleted = deleted.map(|d| DeletedText::from_snapshot(d, text));
         let items: u64 = directory.iter().map(|e| u64::from(e.items)).sum();
@@ -263,6 +278,7 @@ impl Doc {
             deleted.set_ends(doc.history.snapshot_counters());
             doc.deleted = deleted;
         }
+        doc.authors.claim_all(authors);
         Ok(doc)
     }
 }

@@ -27,7 +27,7 @@ impl Net {
         let units = [IndexUnit::CodePoint, IndexUnit::Utf16, IndexUnit::Utf8];
         let replicas = (0..n)
             .map(|i| Replica {
-                doc: Doc::new(rng.next() | i as u64),
+                doc: with_author(Doc::new(rng.next() | i as u64), i),
                 editor: String::new(),
                 unit: units[i % 3],
                 sent: Version::new(),
@@ -123,11 +123,23 @@ impl Net {
     }
 }
 
+/// Two of every three replicas edit for an author, two replicas per author.
+fn with_author(mut doc: Doc, i: usize) -> Doc {
+    if i % 3 != 2 {
+        doc.set_author(&format!("author {}", i / 2)).unwrap();
+    }
+    doc
+}
+
 fn run(seed: u64, steps: usize) {
     let mut rng = Rng::new(seed);
     let n = 3 + rng.below(3);
     let mut net = Net::new(&mut rng, n);
-    for _ in 0..steps {
+    let mut middle = Version::new();
+    for step in 0..steps {
+        if step == steps / 2 {
+            middle = net.replicas[0].doc.version();
+        }
         let i = rng.below(n);
         match rng.below(20) {
             0..=8 => net.edit(&mut rng, i),
@@ -162,6 +174,23 @@ fn run(seed: u64, steps: usize) {
         );
         assert_eq!(r.editor, text);
         assert_eq!(r.doc.len(r.unit), unit_len(&text, r.unit));
+        for (i, other) in net.replicas.iter().enumerate() {
+            let author = (i % 3 != 2).then(|| format!("author {}", i / 2));
+            assert_eq!(r.doc.author(other.doc.replica()), author.as_deref());
+        }
+    }
+    // Who did what since the middle, the same at every replica that knows
+    // the text deleted since (some received it already deleted).
+    let end = net.replicas[0].doc.version();
+    let mut attributed = None;
+    for r in &mut net.replicas {
+        let Ok(changes) = r.doc.diff_by_replica(&middle, &end, IndexUnit::CodePoint) else {
+            continue;
+        };
+        match &attributed {
+            None => attributed = Some(changes),
+            Some(first) => assert_eq!(&changes, first, "seed {seed}: attribution differs"),
+        }
     }
 }
 

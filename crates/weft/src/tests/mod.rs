@@ -1,6 +1,7 @@
 //! Randomized and example tests. They live inside the crate so they run with
 //! the small `cfg(test)` node sizes that make small inputs build deep trees.
 
+mod authors;
 mod convergence;
 pub(crate) mod decode;
 mod deleted;

@@ -43,15 +43,31 @@ fn observed(seed: u64) {
         }
     }
     let doc = &mut docs[0];
+    let mut reloaded = Doc::from_snapshot(&doc.encode_snapshot().unwrap(), 99).unwrap();
     for (version, text) in &seen {
         assert_eq!(&doc.text_at(version).unwrap(), text, "seed {seed}");
+        // The log holds operations in the order they were applied here.
+        let n = version.iter().map(|(_, n)| u64::from(n)).sum();
+        assert_eq!(
+            &doc.version_at_operation(n).unwrap(),
+            version,
+            "seed {seed}"
+        );
+        assert_eq!(&reloaded.version_at_operation(n).unwrap(), version);
     }
+    let all = doc.operation_count();
+    assert_eq!(doc.version_at_operation(all + 5).unwrap(), doc.version());
     for _ in 0..20 {
         let (a, b) = (rng.pick(&seen).clone(), rng.pick(&seen).clone());
         let unit = *rng.pick(&[CodePoint, Utf16, Utf8]);
         let mut text = a.1.clone();
         apply_patches(&mut text, &doc.diff(&a.0, &b.0, unit).unwrap(), unit);
         assert_eq!(text, b.1, "seed {seed}: diff");
+        let by_replica = doc.diff_by_replica(&a.0, &b.0, unit).unwrap();
+        let mut text = a.1.clone();
+        let patches: Vec<_> = by_replica.into_iter().map(|(p, _)| p).collect();
+        apply_patches(&mut text, &patches, unit);
+        assert_eq!(text, b.1, "seed {seed}: diff by replica");
     }
     // Restore an old version: the text comes back, and a peer converges.
     let (version, old) = rng.pick(&seen).clone();
