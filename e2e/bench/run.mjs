@@ -92,6 +92,17 @@ for (const name of IMPLS) {
   console.log(`${name.padEnd(10)} replay ${result.ms.toFixed(1).padStart(9)} ms  retained ${String(retained).padStart(10)} B  ok ${result.ok}`);
   await page.close();
 }
+
+// --- history: the text at earlier versions ---
+const PAST = ["weft", "loro", "automerge"];
+const past = {};
+for (const name of PAST) {
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.waitForFunction(() => window.ready === true);
+  past[name] = await page.evaluate((n) => window.past(n), name);
+  await page.close();
+}
 await browser.close();
 await server.close();
 
@@ -102,4 +113,17 @@ for (const r of rows.slice(1)) {
 }
 const slower = rows.slice(1).filter((r) => r.ms <= weft.ms).map((r) => r.name);
 const yjs = rows.find((r) => r.name === "yjs");
+console.log(`\ntext at an earlier version (after that share of the patches), ms; weft also as loaded from its snapshot`);
+console.log(`${"share".padEnd(6)} ${PAST.map((n) => n.padStart(10)).join(" ")} ${"weft loaded".padStart(12)}`);
+past.weft.rows.forEach((row, i) => {
+  const cells = PAST.map((n) => past[n].rows[i].ms.toFixed(1).padStart(10));
+  console.log(`${String(row.share * 100).padStart(4)}%  ${cells.join(" ")} ${row.loadedMs.toFixed(1).padStart(12)}`);
+});
+const worst = Math.max(...past.weft.rows.flatMap((r) => [r.ms, r.loadedMs]));
+const ok = PAST.map((n) => `${n} ${past[n].ok ? "ok" : "WRONG"}`).join(", ");
+console.log(`weft's slowest: ${worst.toFixed(1)} ms (target under 30 ms); final texts: ${ok}`);
+const total = (n) => past[n].rows.reduce((s, r) => s + r.ms, 0);
+for (const n of PAST.slice(1)) {
+  console.log(`weft / ${n.padEnd(10)} text at a version ${(total("weft") / total(n)).toFixed(3)}x (all shares together)`);
+}
 console.log(`faster than every peer: ${slower.length === 0 ? "yes" : `no (${slower.join(", ")})`}; retains less than yjs: ${weft.retained < yjs.retained ? "yes" : "no"}`);
