@@ -29,7 +29,7 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use weft::journal::{CompactionPolicy, Journal};
-use weft::sync::{Budget, Session, SyncError};
+use weft::sync::{Budget, Session, SharedOutgoing, SyncError};
 use weft::{Doc, Version};
 
 mod durable;
@@ -458,11 +458,13 @@ impl Replicas {
             return Ok(());
         }
         attached.merged = Some(after);
+        // Peers in sync share one encoded update.
+        let mut shared = SharedOutgoing::default();
         for (&other, attached) in sessions.iter_mut() {
             if other == connection {
                 continue;
             }
-            let frames = attached.session.outgoing(doc);
+            let frames = attached.session.outgoing_shared(doc, &mut shared);
             attached.send(&frames);
         }
         self.start_saving(room, &slot, &mut guard);

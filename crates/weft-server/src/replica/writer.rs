@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use weft::journal::Compaction;
+use weft::sync::SharedOutgoing;
 use weft::Doc;
 
 /// The first pause before a write or load that failed without leaving the
@@ -177,8 +178,9 @@ impl Replicas {
         }
         *journal = loaded.journal;
         *generation = loaded.generation;
+        let mut shared = SharedOutgoing::default();
         for attached in sessions.values_mut() {
-            let frames = attached.session.outgoing(doc);
+            let frames = attached.session.outgoing_shared(doc, &mut shared);
             attached.send(&frames);
         }
         self.reloads.fetch_add(1, Ordering::Relaxed);

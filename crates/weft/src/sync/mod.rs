@@ -40,4 +40,6 @@ pub use budget::{Budget, DEFAULT_BUDGET};
 pub use frame::{MAX_FRAME, PROTOCOL_VERSION};
 pub use sealed::{SealedChannel, SealedMessage};
 pub use sealed_client::{SealedClient, SealedEvent};
-pub use session::{Received, Session, SyncError, DEFAULT_MAX_MESSAGE, MAX_PRESENCE};
+pub use session::{
+    Received, Session, SharedOutgoing, SyncError, DEFAULT_MAX_MESSAGE, MAX_PRESENCE,
+};

@@ -352,26 +352,51 @@ impl Session {
     /// from another peer). Empty until the handshake is done, or when the
     /// peer has everything.
     pub fn outgoing(&mut self, doc: &mut Doc) -> Vec<Vec<u8>> {
+        self.outgoing_shared(doc, &mut SharedOutgoing::default())
+    }
+
+    /// [`Session::outgoing`] for one of many sessions of `doc` after one
+    /// change: sessions whose peers had the same version share one encoded
+    /// update (on a server, every peer of a room in sync: one encoding per
+    /// edit instead of one per peer). Use a new `shared` after each change.
+    pub fn outgoing_shared(&mut self, doc: &mut Doc, shared: &mut SharedOutgoing) -> Vec<Vec<u8>> {
         if !self.sends {
             return Vec::new();
         }
         let Some(has) = &mut self.peer_has else {
             return Vec::new();
         };
-        let ours = doc.version();
-        if has.includes(&ours) {
+        let ours = shared.ours.get_or_insert_with(|| doc.version());
+        if has.includes(ours) {
             return Vec::new();
         }
-        // The peer has what the handshake sent (the loaded snapshot's
-        // history included), so an update since then needs none of a
-        // snapshot's history: this does not fail. Were it to, nothing is
-        // sent and the next call tries again.
-        let Ok(update) = doc.encode_update(has) else {
-            return Vec::new();
+        let frames = match &shared.last {
+            Some((since, frames)) if since == has => frames.clone(),
+            _ => {
+                // The peer has what the handshake sent (the loaded
+                // snapshot's history included), so an update since then
+                // needs none of a snapshot's history: this does not fail.
+                // Were it to, nothing is sent and the next call tries again.
+                let Ok(update) = doc.encode_update(has) else {
+                    return Vec::new();
+                };
+                let frames = message(UPDATE, &update);
+                shared.last = Some((has.clone(), frames.clone()));
+                frames
+            }
         };
-        has.merge(&ours);
-        message(UPDATE, &update)
+        has.merge(ours);
+        frames
     }
+}
+
+/// What sessions of one document share after a change (see
+/// [`Session::outgoing_shared`]): its version, and the last update
+/// encoded with the version it was encoded from.
+#[derive(Debug, Default)]
+pub struct SharedOutgoing {
+    ours: Option<Version>,
+    last: Option<(Version, Vec<Vec<u8>>)>,
 }
 
 fn message(kind: u8, body: &[u8]) -> Vec<Vec<u8>> {

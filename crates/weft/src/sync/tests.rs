@@ -45,8 +45,10 @@ impl Net {
     }
 
     /// After peer `p`'s document changed, every session of it sends what its
-    /// peer may lack.
+    /// peer may lack (sessions whose peers had the same version share one
+    /// encoded update, as on a server).
     fn push_from(&mut self, p: usize) {
+        let mut shared = SharedOutgoing::default();
         for (&(a, b), link) in self.links.iter_mut() {
             let side = if a == p {
                 0
@@ -55,7 +57,7 @@ impl Net {
             } else {
                 continue;
             };
-            let frames = link.sessions[side].outgoing(&mut self.docs[p]);
+            let frames = link.sessions[side].outgoing_shared(&mut self.docs[p], &mut shared);
             link.queues[side].extend(frames);
         }
     }
