@@ -26,19 +26,33 @@ const BUDGET: Duration = Duration::from_secs(4);
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json = args.iter().any(|a| a == "--json");
+    // Each sequential trace is followed by a code-editing trace made from
+    // it (pastes, replacements, jumps: see `weft_traces::code_editing`).
+    let mixed = !args.iter().any(|a| a == "--no-mixed");
     let files: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     if files.is_empty() {
-        eprintln!("usage: weft-bench <trace.json.gz>... [--json]");
+        eprintln!("usage: weft-bench <trace.json.gz>... [--json] [--no-mixed]");
         std::process::exit(2);
     }
+    let mut traces = Vec::new();
     for file in files {
-        let trace = match weft_traces::load(file) {
-            Ok(t) => t,
+        match weft_traces::load(file) {
+            Ok(t) => {
+                if mixed && !t.concurrent {
+                    let code = weft_traces::code_editing(&t, 1);
+                    traces.push(t);
+                    traces.push(code);
+                } else {
+                    traces.push(t);
+                }
+            }
             Err(e) => {
                 eprintln!("{e}");
                 std::process::exit(1);
             }
-        };
+        }
+    }
+    for trace in traces {
         let rows = if trace.concurrent {
             vec![weft_row(&trace, None), yrs_row(&trace)]
         } else {

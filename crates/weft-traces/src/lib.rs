@@ -11,6 +11,9 @@
 
 #![deny(missing_docs)]
 
+mod mixed;
+
+pub use mixed::code_editing;
 use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
@@ -38,7 +41,7 @@ pub struct Txn {
 }
 
 /// A loaded trace.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trace {
     /// File name without the `.json.gz`.
     pub name: String,
