@@ -5,6 +5,7 @@ import { Doc, Store, connect } from "weft";
 import { setProvider } from "weft/codemirror";
 import { createEditor } from "./editor.js";
 import { identity, roomFromUrl } from "./identity.js";
+import { learn } from "./people.js";
 import { clearErrors, showError, showFacts, showPeople, showRoom, showServerStorage, showStorage, showSync, showUnreachable } from "./panel.js";
 
 const room = roomFromUrl();
@@ -13,14 +14,16 @@ const signalingUrl =
   new URLSearchParams(location.hash.slice(1)).get("signal") ??
   `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/signal`;
 const me = identity();
+learn(me);
 showRoom(room);
 
 // Storage first, so a reload shows the text at once, even offline. Without
 // IndexedDB (private mode, blocked storage) the editor still works in memory.
+// The author id goes with this person's edits: peers see who wrote what.
 let store;
 let doc;
 try {
-  store = await Store.open(`demo:${room}`);
+  store = await Store.open(`demo:${room}`, { author: me.id });
   doc = store.doc;
   showStorage("saved");
   store.on("durable", () => showStorage("saved"));
@@ -31,16 +34,18 @@ try {
   store.on("corruption", (e) => showError(Object.assign(new Error(`a damaged ${e.kind} (key ${e.key}) was skipped`), { code: "CORRUPTION" })));
   for (const p of store.problems) showError(Object.assign(new Error(`a damaged ${p.kind} (key ${p.key}) was skipped`), { code: "CORRUPTION" }));
 } catch (e) {
-  doc = new Doc();
+  doc = new Doc({ author: me.id });
   showStorage("error");
   showError(Object.assign(new Error(`storage unavailable, changes are kept in memory only: ${e.message}`), { code: e.code ?? "STORAGE_UNAVAILABLE" }));
 }
 
 let provider;
+// `me` (id, name, colour) is shared as presence with the selection: others learn whose id is whose.
 const view = createEditor(document.getElementById("editor-host"), doc, me);
 
 function refresh() {
   const others = provider ? [...provider.presence.values()] : [];
+  for (const state of others) learn(state);
   showPeople(me, others);
   const peers = provider ? provider.peers : [];
   showSync(provider ? provider.status : "offline", peers.filter((p) => p.via !== "server").length, provider?.server);
@@ -96,7 +101,7 @@ document.getElementById("invite").addEventListener("click", async (e) => {
 });
 
 // For the curious: the live objects, from the browser console.
-window.weft = { doc, store, provider: undefined, Doc, Store, connect };
+window.weft = { doc, store, provider: undefined, me, Doc, Store, connect };
 goOnline();
 refresh();
 window.weftReady = true;
