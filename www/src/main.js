@@ -2,8 +2,9 @@
 // IndexedDB and synced peer to peer with everyone in the same room.
 
 import { Doc, Store, connect } from "weft";
-import { setProvider } from "weft/codemirror";
+import { setProvider, undoManagerOf } from "weft/codemirror";
 import { createEditor } from "./editor.js";
+import { historyPanel } from "./history.js";
 import { identity, roomFromUrl } from "./identity.js";
 import { learn } from "./people.js";
 import { clearErrors, showError, showFacts, showPeople, showRoom, showServerStorage, showStorage, showSync, showUnreachable } from "./panel.js";
@@ -19,7 +20,7 @@ showRoom(room);
 
 // Storage first, so a reload shows the text at once, even offline. Without
 // IndexedDB (private mode, blocked storage) the editor still works in memory.
-// The author id goes with this person's edits: peers see who wrote what.
+// The author id goes with this person's edits: the history says who did what.
 let store;
 let doc;
 try {
@@ -42,6 +43,23 @@ try {
 let provider;
 // `me` (id, name, colour) is shared as presence with the selection: others learn whose id is whose.
 const view = createEditor(document.getElementById("editor-host"), doc, me);
+
+// Restoring a version is an edit of this person's that Ctrl+Z in the editor
+// takes back: the editor's undo manager tracks the panel's origin too, and
+// the restore is a step of its own.
+const restoring = { name: "history restore" };
+const undo = undoManagerOf(view);
+undo?.addTrackedOrigin(restoring);
+historyPanel({
+  doc,
+  me,
+  undoable: undo !== undefined,
+  restore(version) {
+    undo?.stopCapturing();
+    doc.transact(() => doc.restore(version), restoring);
+    undo?.stopCapturing();
+  },
+});
 
 function refresh() {
   const others = provider ? [...provider.presence.values()] : [];
