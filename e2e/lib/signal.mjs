@@ -5,10 +5,12 @@ import { once } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createInterface } from "node:readline";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { E2E } from "./package.mjs";
 
 const ROOT = join(E2E, "..");
+// Where cargo puts the binary: CARGO_TARGET_DIR (relative to the root, where cargo runs) when set.
+const TARGET = resolve(ROOT, process.env.CARGO_TARGET_DIR || "target");
 
 /**
  * `dataDir`: where it keeps rooms (a fresh temporary folder unless given:
@@ -24,7 +26,7 @@ export async function startSignal({ staticDir, port = 0, dataDir = mkdtempSync(j
   const args = ["--port", String(port), "--data", dataDir];
   if (staticDir) args.push("--static", staticDir);
   if (authSecretFile) args.push("--auth-secret-file", authSecretFile);
-  const child = spawn(join(ROOT, "target/debug/weft-server"), args, { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(join(TARGET, "debug/weft-server"), args, { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const [url] = await Promise.race([
     once(lines, "line"),

@@ -5,65 +5,25 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { buildApp } from "../lib/serve.mjs";
 import { E2E } from "../lib/package.mjs";
-import { launch, launchRtcContext } from "../lib/browser.mjs";
-import { startSignal } from "../lib/signal.mjs";
-import { assertLoopbackOnly } from "../lib/netns.mjs";
+import { launch } from "../lib/browser.mjs";
+import { editorText, startDemo, typeAtEnd, until } from "../lib/demo.mjs";
 
 const ARTIFACTS = join(E2E, "artifacts");
+let demo;
 let server;
-const browsers = [];
+let browsers;
+const person = (...args) => demo.person(...args);
 
 before(async () => {
-  assertLoopbackOnly();
   mkdirSync(ARTIFACTS, { recursive: true });
-  // The demo builds here, so it cannot rot.
-  server = await startSignal({ staticDir: await buildApp(join(E2E, "..", "www")) });
+  demo = await startDemo();
+  ({ server, browsers } = demo);
 });
 
 after(async () => {
-  await Promise.all(browsers.map((b) => b.close()));
-  await server?.stop();
+  await demo?.stop();
 });
-
-async function person(name, color, room) {
-  const { browser, context } = await launchRtcContext({ viewport: { width: 1100, height: 700 } });
-  browsers.push(browser);
-  await context.addInitScript((me) => sessionStorage.setItem("weft-demo:identity", JSON.stringify(me)), { name, color });
-  const page = await context.newPage();
-  page.errors = [];
-  page.on("pageerror", (e) => page.errors.push(String(e)));
-  await page.goto(`${server.url}#room=${room}`);
-  await page.waitForFunction(() => window.weftReady === true);
-  return page;
-}
-
-/** The text on screen in the editor, without other people's name labels. */
-const editorText = (p) =>
-  p.evaluate(() =>
-    [...document.querySelectorAll("[data-testid=editor] .cm-line")]
-      .map((line) => {
-        const copy = line.cloneNode(true);
-        copy.querySelectorAll(".cm-weft-caret").forEach((c) => c.remove());
-        return copy.textContent;
-      })
-      .join("\n"),
-  );
-
-async function typeAtEnd(page, text) {
-  await page.locator("[data-testid=editor]").click();
-  await page.keyboard.press("Control+End");
-  await page.keyboard.type(text, { delay: 10 });
-}
-
-async function until(check, message, timeoutMs = 20_000, explain = async () => "") {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${message} ${await explain()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test("two people edit together in the demo", async () => {
   const room = `demo-${Date.now()}`;

@@ -6,7 +6,11 @@ import { EditorView, keymap } from "@codemirror/view";
 import { defaultKeymap } from "@codemirror/commands";
 import { weftEditor } from "weft/codemirror";
 
-/** Creates the editor in `parent`, showing `doc`; `user` labels this person's caret for others. */
+/**
+ * Creates the editor in `parent`, showing `doc`; `user` (`{ id, name, color }`)
+ * is shared as presence: the name and colour label this person's caret for
+ * others, the id tells them whose edits the history attributes to that name.
+ */
 export function createEditor(parent, doc, user) {
   return new EditorView({
     parent,

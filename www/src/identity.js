@@ -1,23 +1,40 @@
-// Who this window is: a name and a colour, kept in sessionStorage, so a
-// reload keeps them and a second window of the same browser is someone else.
+// Who this window is: a name, a colour and a random author id, kept in
+// sessionStorage, so a reload keeps them and a second window of the same
+// browser is someone else. The id is what the document records as the author
+// of this person's edits (names and colours are only shared as presence).
 
 const NAMES = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Niklaus"];
 const COLORS = ["#d1495b", "#2e86ab", "#3b8c3a", "#8e5bd6", "#e07a1f", "#1c9c8c", "#c2477f", "#5c6bc0"];
+const KEY = "weft-demo:identity";
 
 function pick(list) {
   return list[Math.floor(Math.random() * list.length)];
 }
 
+/** 64 random bits as hex (crypto.getRandomValues works on plain http too, randomUUID does not). */
+function newId() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** An id the document takes as an author id (at most 128 bytes): anything else is replaced. */
+const validId = (id) => typeof id === "string" && /^[\w-]{1,64}$/.test(id);
+
+/** `{ id, name, color }` of this window's person. */
 export function identity() {
+  let me;
   try {
-    const saved = JSON.parse(sessionStorage.getItem("weft-demo:identity") ?? "null");
-    if (saved?.name && saved?.color) return saved;
+    const saved = JSON.parse(sessionStorage.getItem(KEY) ?? "null");
+    if (saved?.name && saved?.color) {
+      if (validId(saved.id)) return saved;
+      // Saved before identities had ids: the same person, with an id from now on.
+      me = { ...saved, id: newId() };
+    }
   } catch {
     // unreadable: make a new one
   }
-  const me = { name: pick(NAMES), color: pick(COLORS) };
+  me ??= { id: newId(), name: pick(NAMES), color: pick(COLORS) };
   try {
-    sessionStorage.setItem("weft-demo:identity", JSON.stringify(me));
+    sessionStorage.setItem(KEY, JSON.stringify(me));
   } catch {
     // storage blocked: a new identity each visit
   }
