@@ -41,13 +41,15 @@ struct Model {
     cursor: usize,
 }
 
-/// A trace of `source`'s patch count that types `source`'s inserted
-/// characters in order and mixes in pastes (copies of 2 to 120 characters
-/// of the document), replacements, jumps and deletes (see the module
-/// comment). Named after `source` and `seed`; sequential, from empty.
+/// A trace of `patches` patches that types `source`'s inserted characters
+/// in order (over again if it runs out) and mixes in pastes (copies of 2 to
+/// 120 characters of the document), replacements, jumps and deletes (see
+/// the module comment). Named after `source` and `seed`; sequential, from
+/// empty.
 ///
 /// O(patches · log document length).
-pub fn code_editing(source: &Trace, seed: u64) -> Trace {
+pub fn code_editing(source: &Trace, seed: u64, patches: usize) -> Trace {
+    let count = patches.max(1);
     let mut typed = source
         .txns
         .iter()
@@ -60,8 +62,8 @@ pub fn code_editing(source: &Trace, seed: u64) -> Trace {
         text: JumpRope::new(),
         cursor: 0,
     };
-    let mut patches = Vec::with_capacity(source.patch_count());
-    while patches.len() < source.patch_count().max(1) {
+    let mut patches = Vec::with_capacity(count);
+    while patches.len() < count {
         let len = m.text.len_chars();
         let roll = rng.per_mille();
         let patch = if len < 2 || roll >= 450 {
@@ -174,8 +176,8 @@ mod tests {
 
     #[test]
     fn mixes_edits_at_the_code_editing_rates_and_ends_as_replayed() {
-        let trace = code_editing(&source(), 7);
-        assert_eq!(trace, code_editing(&source(), 7), "seeded");
+        let trace = code_editing(&source(), 7, 2000);
+        assert_eq!(trace, code_editing(&source(), 7, 2000), "seeded");
         let patches: Vec<&Patch> = trace.txns.iter().flat_map(|t| &t.patches).collect();
         assert_eq!(patches.len(), 2000);
         let share = |f: &dyn Fn(&Patch) -> bool| {
