@@ -57,7 +57,11 @@ pub fn code_editing(source: &Trace, seed: u64, patches: usize) -> Trace {
         .flat_map(|p| p.ins.chars())
         .filter(|&c| c != '\r')
         .cycle();
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    // The source's name varies the edits too, not only the text typed.
+    let name = source.name.bytes().fold(0u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+    });
+    let mut rng = Rng((seed ^ name).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut m = Model {
         text: JumpRope::new(),
         cursor: 0,
