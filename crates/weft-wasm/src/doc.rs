@@ -135,7 +135,7 @@ impl RawDoc {
     pub fn apply_update(&mut self, bytes: &[u8]) -> Result<JsValue, JsValue> {
         self.0
             .apply_update(bytes, Utf16)
-            .map(|p| values::to_js(&values::patches(p)))
+            .map(values::patches)
             .map_err(to_js)
     }
 
@@ -152,7 +152,7 @@ impl RawDoc {
         let (from, to) = (version_of(from)?, version_of(to)?);
         self.0
             .diff(&from, &to, Utf16)
-            .map(|p| values::to_js(&values::patches(p)))
+            .map(values::patches)
             .map_err(to_js)
     }
 
@@ -163,7 +163,7 @@ impl RawDoc {
         let v = version_of(version)?;
         self.0
             .restore(&v, Utf16)
-            .map(|p| values::to_js(&values::patches(p)))
+            .map(values::patches)
             .map_err(to_js)
     }
 
@@ -206,6 +206,6 @@ impl RawDoc {
     /// leaves, op-log runs, replicas, waiting and discarded operations.
     #[wasm_bindgen(unchecked_return_type = "RawDocStats")]
     pub fn stats(&self) -> JsValue {
-        values::to_js(&values::DocStats::from(self.0.stats()))
+        values::doc_stats(self.0.stats())
     }
 }
