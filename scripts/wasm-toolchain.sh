@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Makes a Rust toolchain that can build for wasm32-unknown-unknown available,
-# idempotently. Where `rustup target add` works, that is all. Where it cannot
-# download (these machines reach only the package registries), Debian's
-# rustc-web toolchain is used, with a wasm32 standard library built once from
-# Debian's rust-web-src and installed into its sysroot, and registered with
-# rustup as the toolchain named in WEFT_WASM_TOOLCHAIN_NAME.
+# idempotently, with the source of its standard library (the npm package's
+# build compiles the library itself: see web/scripts/build.mjs). Where
+# `rustup target add` and `rustup component add rust-src` work, that is all.
+# Where they cannot download (these machines reach only the package
+# registries), Debian's rustc-web toolchain is used, with its library source
+# from rust-web-src, a wasm32 standard library built once from it and
+# installed into its sysroot, and registered with rustup as the toolchain
+# named in WEFT_WASM_TOOLCHAIN_NAME.
 #
 # Prints nothing but progress; scripts/wasm-env.sh tells others which
 # toolchain to use.
@@ -14,8 +17,14 @@ target=wasm32-unknown-unknown
 
 force_debian="${WEFT_FORCE_DEBIAN_WASM:-}"   # set to test the Debian route
 if [ -z "$force_debian" ] && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
-  echo "rustup toolchain already has $target"
-  exit 0
+  if rustup component list --installed 2>/dev/null | grep -qx rust-src; then
+    echo "rustup toolchain already has $target and rust-src"
+    exit 0
+  fi
+  if timeout 60 rustup component add rust-src >/dev/null 2>&1; then
+    echo "installed rust-src with rustup"
+    exit 0
+  fi
 fi
 if rustup toolchain list 2>/dev/null | grep -q "^$name" &&
    ls /usr/lib/rustlib/$target/lib/libstd-*.rlib >/dev/null 2>&1 &&
@@ -23,8 +32,9 @@ if rustup toolchain list 2>/dev/null | grep -q "^$name" &&
   echo "toolchain $name with $target already set up"
   exit 0
 fi
-if [ -z "$force_debian" ] && timeout 25 rustup target add "$target" >/dev/null 2>&1; then
-  echo "installed $target with rustup"
+if [ -z "$force_debian" ] && timeout 25 rustup target add "$target" >/dev/null 2>&1 &&
+   timeout 60 rustup component add rust-src >/dev/null 2>&1; then
+  echo "installed $target and rust-src with rustup"
   exit 0
 fi
 

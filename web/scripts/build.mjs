@@ -12,7 +12,30 @@ const env = { ...process.env };
 // Use the toolchain that can build wasm32 (see scripts/wasm-toolchain.sh).
 const toolchain = execFileSync("bash", ["-c", `source ${join(web, "../scripts/wasm-env.sh")}; echo -n "$RUSTUP_TOOLCHAIN"`]).toString();
 if (toolchain) env.RUSTUP_TOOLCHAIN = toolchain;
-run("wasm-pack", ["build", "--profile", "wasm", "--no-opt", "--target", "web", "--no-pack", "--out-dir", join(web, "wasm"), join(web, "../crates/weft-wasm")], { env });
+// The standard library is built from source for this build (cargo's
+// build-std, into the target directory; its source is the toolchain's, see
+// scripts/wasm-toolchain.sh) with panics that abort at once: no panic
+// messages, locations or hook, so none of Rust's panic formatting is in the
+// module (about 16 KB less gzipped). A panic still traps, as it did, and the
+// TypeScript Doc reports itself broken (DOCUMENT_BROKEN); `wasm-pack test`
+// keeps the prebuilt library, panic messages and the hook (src/panic.rs).
+// The first build in a target directory compiles the library too (about a
+// minute more, its dependencies fetched from crates.io). These are unstable
+// options of the stable toolchain (Rust 1.92 or later), hence
+// RUSTC_BOOTSTRAP, as in scripts/wasm-toolchain.sh's library build. With it
+// rustc also takes nightly's default of v0 symbol names, which wasm-bindgen
+// puts in export names: legacy ones are shorter. The flags go to the wasm32
+// crates only (cargo gives no build script or proc macro RUSTFLAGS when
+// given --target), after any the caller set.
+env.RUSTC_BOOTSTRAP = "1";
+const rustflags = ["-Zunstable-options", "-Cpanic=immediate-abort", "-Csymbol-mangling-version=legacy"];
+const callerFlags = env.CARGO_ENCODED_RUSTFLAGS
+  ? env.CARGO_ENCODED_RUSTFLAGS.split("\x1f")
+  : (env.RUSTFLAGS ?? "").split(/\s+/).filter(Boolean);
+env.CARGO_ENCODED_RUSTFLAGS = [...callerFlags, ...rustflags].join("\x1f");
+delete env.RUSTFLAGS;
+run("wasm-pack", ["build", "--profile", "wasm", "--no-opt", "--target", "web", "--no-pack", "--out-dir", join(web, "wasm"), join(web, "../crates/weft-wasm"),
+  "--", "-Zbuild-std=std,panic_abort"], { env });
 // wasm-pack writes a ".gitignore" of "*" into its output, which npm would
 // apply to wasm/snippets (inline JavaScript) and leave it out of the package.
 rmSync(join(web, "wasm/.gitignore"), { force: true });

@@ -135,7 +135,7 @@ impl RawDoc {
     pub fn apply_update(&mut self, bytes: &[u8]) -> Result<JsValue, JsValue> {
         self.0
             .apply_update(bytes, Utf16)
-            .map(|p| values::to_js(&values::patches(p)))
+            .map(values::patches)
             .map_err(to_js)
     }
 
@@ -151,11 +151,11 @@ impl RawDoc {
     #[wasm_bindgen(unchecked_return_type = "RawChange[]")]
     pub fn diff(&mut self, from: &[u8], to: &[u8]) -> Result<JsValue, JsValue> {
         let (from, to) = (version_of(from)?, version_of(to)?);
-        let mut changes = Vec::new();
+        let changes = js_sys::Array::new();
         for (p, replica) in self.0.diff_by_replica(&from, &to, Utf16).map_err(to_js)? {
-            changes.push(values::JsPatch::by(p, self.0.author(replica)));
+            changes.push(&values::change(p, self.0.author(replica)));
         }
-        Ok(values::to_js(&changes))
+        Ok(changes.into())
     }
 
     /// How many operations the document holds.
@@ -206,7 +206,7 @@ impl RawDoc {
         let v = version_of(version)?;
         self.0
             .restore(&v, Utf16)
-            .map(|p| values::to_js(&values::patches(p)))
+            .map(values::patches)
             .map_err(to_js)
     }
 
@@ -249,6 +249,6 @@ impl RawDoc {
     /// leaves, op-log runs, replicas, waiting and discarded operations.
     #[wasm_bindgen(unchecked_return_type = "RawDocStats")]
     pub fn stats(&self) -> JsValue {
-        values::to_js(&values::DocStats::from(self.0.stats()))
+        values::doc_stats(self.0.stats())
     }
 }

@@ -22,7 +22,13 @@ const NEXT_KEY: &str = "nextKey";
 
 /// A storage failure as a JavaScript error with a stable code.
 fn storage_error(e: impl Into<Failure>) -> JsValue {
-    let Failure { name, message } = e.into();
+    failure_error(e.into())
+}
+
+/// `storage_error`'s body, once for every kind of failure it takes (LLVM
+/// inlines it into each otherwise: 1 KB of wasm).
+#[inline(never)]
+fn failure_error(Failure { name, message }: Failure) -> JsValue {
     let err = js_sys::Error::new(&format!("IndexedDB: {name} {message}"));
     err.set_name("WeftStorageError");
     let code = match name.as_str() {

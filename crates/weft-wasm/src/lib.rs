@@ -11,6 +11,8 @@
 mod doc;
 mod error;
 mod idb;
+// No hook where panics abort at once (the npm package): see panic.rs.
+#[cfg(not(panic = "immediate-abort"))]
 mod panic;
 mod sealed;
 mod session;

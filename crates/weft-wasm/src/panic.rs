@@ -3,6 +3,11 @@
 //! object in use stays borrowed for good, and the TypeScript `Doc` reports
 //! itself broken (code `DOCUMENT_BROKEN`, a `broken` event) so the
 //! application can open the document again from storage.
+//!
+//! Not in the npm package's module, built with panics that abort at once
+//! (`-Cpanic=immediate-abort`, see `web/scripts/build.mjs`): there a panic
+//! traps straight away, with the same outcome, and no hook would run. Other
+//! builds (`wasm-pack test`) keep the hook and its message.
 
 use wasm_bindgen::prelude::*;
 

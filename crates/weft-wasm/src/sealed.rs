@@ -67,7 +67,7 @@ impl RawSealedClient {
     pub fn merge(&mut self, doc: &mut RawDoc, seq: u64, update: &[u8]) -> Result<JsValue, JsValue> {
         self.0
             .merge(&mut doc.0, seq, update, Utf16)
-            .map(|p| values::to_js(&values::patches(p)))
+            .map(values::patches)
             .map_err(to_js)
     }
 

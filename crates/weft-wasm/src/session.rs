@@ -3,7 +3,7 @@
 
 use crate::doc::RawDoc;
 use crate::error::to_js;
-use crate::values::{self, Received};
+use crate::values;
 use js_sys::{Array, Reflect, Uint8Array};
 use std::sync::LazyLock;
 use wasm_bindgen::prelude::*;
@@ -85,16 +85,16 @@ impl RawSession {
             .0
             .receive(&mut doc.0, frame, Utf16)
             .map_err(sync_error)?;
-        Ok(values::to_js(&Received {
-            frames: frames_to_js(received.frames).into(),
-            patches: values::patches(received.patches),
-            presence: received
+        Ok(values::received(
+            frames_to_js(received.frames),
+            values::patches(received.patches),
+            received
                 .presence
                 .map_or(JsValue::UNDEFINED, |p| Uint8Array::from(&p[..]).into()),
-            durable: received.durable.map_or(JsValue::UNDEFINED, |v| {
+            received.durable.map_or(JsValue::UNDEFINED, |v| {
                 Uint8Array::from(&v.encode()[..]).into()
             }),
-        }))
+        ))
     }
 
     /// Frames with whatever the peer may lack after `doc` changed.

@@ -7,7 +7,7 @@
 use crate::doc::RawDoc;
 use crate::error::to_js;
 use crate::idb::JournalDb;
-use crate::values::{to_js as to_value, StoreStats, StoredProblem};
+use crate::values;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -75,7 +75,7 @@ impl RawStore {
     /// The entries the last `load` skipped as damaged.
     #[wasm_bindgen(js_name = takeProblems, unchecked_return_type = "RawProblem[]")]
     pub fn take_problems(&self) -> JsValue {
-        let problems: Vec<StoredProblem> = self
+        let problems: js_sys::Array = self
             .0
             .problems
             .take()
@@ -86,14 +86,10 @@ impl RawStore {
                     Problem::Record { key, error } => ("record", key, error),
                     _ => return None,
                 };
-                Some(StoredProblem {
-                    kind,
-                    key: key as f64,
-                    error: to_js(error),
-                })
+                Some(values::problem(kind, key, to_js(error)))
             })
             .collect();
-        to_value(&problems)
+        problems.into()
     }
 
     /// Appends what of `doc` is not stored yet as one record. Resolves to
@@ -160,13 +156,7 @@ impl RawStore {
     /// What this store knows is stored.
     #[wasm_bindgen(unchecked_return_type = "RawStoreStats")]
     pub fn stats(&self) -> JsValue {
-        let s = self.0.journal.borrow().stats();
-        to_value(&StoreStats {
-            records: s.records as f64,
-            journal_bytes: s.journal_bytes as f64,
-            checkpoints: s.checkpoints as f64,
-            checkpoint_bytes: s.checkpoint_bytes as f64,
-        })
+        values::store_stats(&self.0.journal.borrow().stats())
     }
 
     /// After the connection was closed under this store (another page

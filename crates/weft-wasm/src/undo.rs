@@ -4,7 +4,6 @@
 use crate::doc::{index, RawDoc};
 use crate::error::to_js;
 use crate::values;
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use weft::{Bias, Doc, IndexUnit::Utf16, Selection, UndoManager};
 
@@ -14,16 +13,6 @@ pub struct RawUndoManager {
     inner: UndoManager,
     /// The selection before the change under way, for its step.
     before: Option<Selection>,
-}
-
-/// Mirrors `RawUndone`.
-#[derive(Serialize)]
-struct Undone {
-    patches: Vec<values::JsPatch>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    anchor: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    head: Option<f64>,
 }
 
 /// The selection `anchor..head` (UTF-16) of `doc` as sticky positions: the
@@ -155,10 +144,10 @@ impl RawUndoManager {
                 Some((a as f64, h as f64))
             })
             .unzip();
-        Ok(values::to_js(&Undone {
-            patches: values::patches(applied.patches),
+        Ok(values::undone(
+            values::patches(applied.patches),
             anchor,
             head,
-        }))
+        ))
     }
 }
