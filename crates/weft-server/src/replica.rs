@@ -457,9 +457,9 @@ impl Replicas {
         if after == before {
             return Ok(());
         }
-        attached.merged = Some(after);
+        attached.merged = Some(after.clone());
         // Peers in sync share one encoded update.
-        let mut shared = SharedOutgoing::default();
+        let mut shared = SharedOutgoing::at(after);
         for (&other, attached) in sessions.iter_mut() {
             if other == connection {
                 continue;

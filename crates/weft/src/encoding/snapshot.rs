@@ -173,11 +173,11 @@ impl Doc {
     /// The snapshot of `body` (history and document), the authors of the
     /// replicas of its `table` last: apart from the budget, which they do
     /// not count towards (see `decode_snapshot_body`).
-    fn seal_with_authors(&self, body: Vec<u8>, table: &[TableEntry]) -> Vec<u8> {
-        let mut w = Writer::default();
-        w.bytes(&body);
-        self.authors.write(&mut w, table);
-        envelope::seal(Kind::Snapshot, &w.into_bytes())
+    fn seal_with_authors(&self, mut body: Vec<u8>, table: &[TableEntry]) -> Vec<u8> {
+        let mut authors = Writer::default();
+        self.authors.write(&mut authors, table);
+        body.extend_from_slice(&authors.into_bytes());
+        envelope::seal(Kind::Snapshot, &body)
     }
 
     /// The document part of a snapshot: `spans` (maximal, agents numbered

@@ -399,6 +399,17 @@ pub struct SharedOutgoing {
     last: Option<(Version, Vec<Vec<u8>>)>,
 }
 
+impl SharedOutgoing {
+    /// For a document whose version (after the change) the caller has
+    /// already: not computed again.
+    pub fn at(version: Version) -> SharedOutgoing {
+        SharedOutgoing {
+            ours: Some(version),
+            last: None,
+        }
+    }
+}
+
 fn message(kind: u8, body: &[u8]) -> Vec<Vec<u8>> {
     let mut m = Vec::with_capacity(body.len() + 1);
     m.push(kind);
