@@ -31,6 +31,12 @@ const READ_CONNECTIONS: u32 = 4;
 /// write connection's life ("weft" in ASCII, plus one).
 const SERVER_LOCK: i64 = 0x7765_6675;
 
+/// How long opening waits for [`SERVER_LOCK`] before reporting the
+/// database in use: a server restarted right after its predecessor was
+/// killed finds the lock held until the database notices the old
+/// connection closed, a moment later.
+const LOCK_GRACE: Duration = Duration::from_secs(5);
+
 /// Session settings, whatever the server's defaults: a commit returns only
 /// once its WAL is flushed; an idle session is never ended by the server
 /// (it holds [`SERVER_LOCK`]); and the server notices within about 30 s
@@ -92,12 +98,19 @@ pub async fn connect(options: &PgConnectOptions) -> Result<Pools<Postgres>, Refu
 /// lock, migrates.
 async fn prepare(conn: &mut PgConnection) -> Result<(), Refused> {
     check(conn).await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(SERVER_LOCK)
-        .fetch_one(&mut *conn)
-        .await?;
-    if !locked {
-        return Err(Refused::InUse);
+    let deadline = tokio::time::Instant::now() + LOCK_GRACE;
+    loop {
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(SERVER_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+        if locked {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Refused::InUse);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Postgres::migrate(conn).await
 }
