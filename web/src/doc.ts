@@ -478,8 +478,8 @@ export class Doc {
    * or of a replica whose changes it has): a read-only view of its text.
    * Throws `UNKNOWN_VERSION` for a version with changes this document
    * lacks, and `DELETED_TEXT_UNKNOWN` when the text of a character deleted
-   * since never reached this replica (it arrived already deleted: a
-   * snapshot or a stored document always carries it).
+   * since never reached this replica (updates and snapshots carry it; only
+   * documents stored before deleted text was kept lack it).
    */
   at(version: Uint8Array): DocView {
     const bytes = checkBytes(version, "version");

@@ -3,7 +3,13 @@
 // old version through ordinary edits that peers merge and undo reverts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { Doc, DocView, UndoManager, applyDelta } from "weft";
+
+const oldSnapshot = new URL(
+  "../../crates/weft/tests/old-format/snapshot_before_deleted_text.bin",
+  import.meta.url,
+);
 
 test("doc.at shows the text at any earlier version, read-only", () => {
   const doc = new Doc();
@@ -63,12 +69,26 @@ test("history survives a reload, and what it cannot know is a coded error", () =
   doc.delete(1, 1);
   const reloaded = Doc.load(doc.encodeState());
   assert.equal(reloaded.at(withB).toString(), "abc");
-  // A replica that got "b" already deleted never had its text.
+  // A replica that gets "b" already deleted gets its text with it.
   const late = new Doc();
   late.applyUpdate(doc.encodeUpdate());
-  assert.throws(() => late.at(withB), { code: "DELETED_TEXT_UNKNOWN" });
-  assert.throws(() => late.restore(withB), { code: "DELETED_TEXT_UNKNOWN" });
-  assert.equal(late.toString(), "ac");
+  assert.equal(late.at(withB).toString(), "abc");
+  // A document stored before deleted text was kept never had it.
+  const old = Doc.load(readFileSync(oldSnapshot));
+  const early = [...Array(old.operationCount).keys()].map((n) => old.versionAtOperation(n));
+  const unknown = early.filter((v) => {
+    try {
+      old.at(v);
+      return false;
+    } catch (e) {
+      assert.equal(e.code, "DELETED_TEXT_UNKNOWN");
+      return true;
+    }
+  });
+  assert.ok(unknown.length > 0);
+  const text = old.toString();
+  assert.throws(() => old.restore(unknown[0]), { code: "DELETED_TEXT_UNKNOWN" });
+  assert.equal(old.toString(), text, "a refused restore changes nothing");
   const other = new Doc();
   other.insert(0, "x");
   assert.throws(() => doc.at(other.version()), { code: "UNKNOWN_VERSION" });

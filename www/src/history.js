@@ -133,7 +133,7 @@ export function historyPanel({ doc, me, restore, undoable }) {
       text = doc.at(version).toString();
       delta = doc.diff(version);
     } catch (e) {
-      // DELETED_TEXT_UNKNOWN: text that reached this window already deleted.
+      // DELETED_TEXT_UNKNOWN: a document stored before deleted text was kept.
       if (!e?.code) throw e;
       const note = document.createElement("em");
       note.textContent = `This version cannot be shown here (${e.code}: ${e.message}).`;

@@ -122,8 +122,24 @@ fn weft_row(trace: &Trace, replay_ms: Option<f64>) -> Row {
         d.len(CodePoint)
     });
     row.load_ms = Some(ms);
+    row.at_ms = Some(slowest_text_at(&mut doc));
     row.finish(&doc.to_string(), trace);
     row
+}
+
+/// The slowest median time to get the text at the versions after 10, 50,
+/// 90 and 100% of `doc`'s operations (yrs keeps no deleted text: none).
+fn slowest_text_at(doc: &mut weft::Doc) -> f64 {
+    let n = doc.operation_count();
+    let mut slowest = 0.0f64;
+    for percent in [10, 50, 90, 100] {
+        let version = doc.version_at_operation(n * percent / 100).unwrap();
+        let (ms, _) = median_ms(11, Duration::from_secs(2), || {
+            doc.text_at(&version).expect("a version of its own").len()
+        });
+        slowest = slowest.max(ms);
+    }
+    slowest
 }
 
 fn yrs_row(trace: &Trace) -> Row {

@@ -11,6 +11,9 @@ pub struct Row {
     pub snapshot_bytes: Option<usize>,
     pub load_ms: Option<f64>,
     pub merge_ms: Option<f64>,
+    /// The text at an earlier version (a history slider's step): the
+    /// slowest of those after 10, 50, 90 and 100% of the operations.
+    pub at_ms: Option<f64>,
     pub final_len_chars: usize,
     pub ok: bool,
     pub note: &'static str,
@@ -27,6 +30,7 @@ impl Row {
             snapshot_bytes: None,
             load_ms: None,
             merge_ms: None,
+            at_ms: None,
             final_len_chars: 0,
             ok: false,
             note: "",
@@ -41,7 +45,7 @@ impl Row {
     fn json(&self) -> String {
         let opt = |v: Option<f64>| v.map_or("null".to_owned(), |v| format!("{v:.4}"));
         format!(
-            "{{\"impl\":\"{}\",\"trace\":\"{}\",\"patches\":{},\"replay_ms\":{:.3},\"retained_bytes\":{},\"snapshot_bytes\":{},\"load_ms\":{},\"merge_ms\":{},\"final_len_chars\":{},\"ok\":{},\"note\":\"{}\"}}",
+            "{{\"impl\":\"{}\",\"trace\":\"{}\",\"patches\":{},\"replay_ms\":{:.3},\"retained_bytes\":{},\"snapshot_bytes\":{},\"load_ms\":{},\"merge_ms\":{},\"at_ms\":{},\"final_len_chars\":{},\"ok\":{},\"note\":\"{}\"}}",
             self.impl_name,
             self.trace,
             self.patches,
@@ -50,6 +54,7 @@ impl Row {
             self.snapshot_bytes.map_or("null".to_owned(), |v| v.to_string()),
             opt(self.load_ms),
             opt(self.merge_ms),
+            opt(self.at_ms),
             self.final_len_chars,
             self.ok,
             self.note
@@ -71,19 +76,28 @@ pub fn print(trace: &Trace, rows: &[Row], json: bool) {
     };
     println!("\n{} ({} patches, {kind})", trace.name, trace.patch_count());
     println!(
-        "{:<10} {:>11} {:>13} {:>13} {:>9} {:>10} {:>9} {:>4}  note",
-        "impl", "replay ms", "retained B", "snapshot B", "load ms", "merge ms", "chars", "ok",
+        "{:<10} {:>11} {:>13} {:>13} {:>9} {:>10} {:>8} {:>9} {:>4}  note",
+        "impl",
+        "replay ms",
+        "retained B",
+        "snapshot B",
+        "load ms",
+        "merge ms",
+        "at ms",
+        "chars",
+        "ok",
     );
     let f = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
     for r in rows {
         println!(
-            "{:<10} {:>11.2} {:>13} {:>13} {:>9} {:>10} {:>9} {:>4}  {}",
+            "{:<10} {:>11.2} {:>13} {:>13} {:>9} {:>10} {:>8} {:>9} {:>4}  {}",
             r.impl_name,
             r.replay_ms,
             r.retained_bytes,
             r.snapshot_bytes.map_or("-".to_owned(), |v| v.to_string()),
             f(r.load_ms),
             f(r.merge_ms),
+            f(r.at_ms),
             r.final_len_chars,
             if r.ok { "yes" } else { "NO" },
             r.note

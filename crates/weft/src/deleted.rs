@@ -95,6 +95,39 @@ impl DeletedText {
         self.encoded.is_some()
     }
 
+    /// Where `agent`'s items past a loaded snapshot start while its
+    /// section is still encoded (0 once decoded): the items below are
+    /// matched with the section when it is decoded.
+    fn encoded_end(&self, agent: u32) -> u32 {
+        self.encoded
+            .as_ref()
+            .map_or(0, |e| e.ends.get(agent as usize).copied().unwrap_or(0))
+    }
+
+    /// Records `found`, `(agent, seq, n, text)` of items whose text is not
+    /// known, and empties it; of those that overlap (the same told twice in
+    /// a batch), the first.
+    fn record_new(&mut self, found: &mut Vec<(u32, u32, u32, &str)>) {
+        sort_by_u64_key(found, |&(agent, seq, ..)| {
+            u64::from(agent) << 32 | u64::from(seq)
+        });
+        let mut end = (u32::MAX, 0);
+        for (agent, seq, n, text) in found.drain(..) {
+            if end.0 != agent || seq >= end.1 {
+                self.record(agent, seq, n, text);
+                end = (agent, seq + n);
+            }
+        }
+    }
+
+    /// Every piece: `(agent, seq, len, text)`.
+    pub fn pieces(&self) -> impl Iterator<Item = (u32, u32, u32, &str)> {
+        (0..self.pieces.len()).map(|i| {
+            let p = self.pieces[i];
+            (p.agent, p.seq, p.len, self.piece_text(i))
+        })
+    }
+
     /// Records the `text` of `n` items `seq..` of `agent`, visible until now.
     /// Beyond 4 GiB of deleted text, further text is not kept (unknown).
     pub fn record(&mut self, agent: u32, seq: u32, n: u32, text: &str) {
@@ -148,7 +181,13 @@ impl DeletedText {
 
     /// Calls `f(seq, n, text)` for the stretches of items `seq..seq + len`
     /// of `agent` in order: `text` is theirs, or `None` where unknown.
-    fn walk(&self, agent: u32, mut seq: u32, len: u32, f: &mut dyn FnMut(u32, u32, Option<&str>)) {
+    pub fn walk(
+        &self,
+        agent: u32,
+        mut seq: u32,
+        len: u32,
+        f: &mut dyn FnMut(u32, u32, Option<&str>),
+    ) {
         let sorted = self.sorted();
         let end = seq.saturating_add(len);
         let key = |i: usize| {
@@ -407,6 +446,52 @@ impl Doc {
             return Ok(None);
         };
         Ok(self.deleted.get(agent, id.seq, len))
+    }
+
+    /// Records what `told` says, `(agent, seq, n, text of items seq..seq +
+    /// n)`, of items that are tombstones here whose text is not known yet
+    /// (they arrived without it). Looked up in chunks, then recorded: one
+    /// index of the pieces serves a chunk's lookups. Items of a loaded
+    /// snapshot whose deleted text is still encoded are left alone: they are
+    /// matched with its section when decoded.
+    pub(crate) fn learn_deleted<'t>(
+        &mut self,
+        told: impl IntoIterator<Item = (u32, u32, u32, &'t str)>,
+    ) {
+        const CHUNK: usize = 4096;
+        let mut found = Vec::new();
+        for (agent, seq, n, text) in told {
+            let (tree, deleted) = (&self.tree, &self.deleted);
+            let floor = deleted.encoded_end(agent);
+            // Stretches come in increasing order: bytes found from the last.
+            let (mut at_char, mut at_byte) = (0, 0);
+            let mut byte = |c: u32| {
+                at_byte += char_to_byte(&text[at_byte..], (c - at_char) as usize);
+                at_char = c;
+                at_byte
+            };
+            deleted.walk(agent, seq, n, &mut |s, m, known| {
+                let end = s + m;
+                let mut x = s.max(floor);
+                while known.is_none() && x < end {
+                    // A forged duplicate may name ids that are not items.
+                    let Some(loc) = tree.locate(agent, x) else {
+                        return;
+                    };
+                    let span = tree.span_at(loc);
+                    let k = (end - x).min(span.len() - loc.at.offset);
+                    if span.deleted() {
+                        let from = byte(x - seq);
+                        found.push((agent, x, k, &text[from..byte(x + k - seq)]));
+                    }
+                    x += k;
+                }
+            });
+            if found.len() >= CHUNK {
+                self.deleted.record_new(&mut found);
+            }
+        }
+        self.deleted.record_new(&mut found);
     }
 
     /// Decodes a loaded snapshot's deleted text, if still encoded (every

@@ -23,7 +23,7 @@ pub(crate) struct Pending {
 /// What an operation costs while it waits, in bytes.
 fn waiting_cost(op: &RemoteOp) -> usize {
     let text = match &op.kind {
-        RemoteKind::Insert { text: Some(t), .. } => t.capacity(),
+        RemoteKind::Insert { text, .. } => text.heap_bytes(),
         _ => 0,
     };
     std::mem::size_of::<RemoteOp>() + text

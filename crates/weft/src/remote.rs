@@ -42,16 +42,36 @@ pub(crate) struct RemoteOp {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RemoteKind {
-    /// `text` is `None` when the sender no longer has it (already deleted).
     Insert {
         left: Option<OpId>,
         right: Option<OpId>,
-        text: Option<String>,
+        text: Inserted,
     },
     Delete {
         target: OpId,
         reversed: bool,
     },
+}
+
+/// What an insert run's items hold when they arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Inserted {
+    /// Visible text.
+    Text(String),
+    /// Deleted at the sender: tombstones, with their text when the sender
+    /// knew it. (A box, not a string: it fits beside `Text`'s capacity, so
+    /// an operation, of which a batch holds many, grows by nothing.)
+    Tombstones(Option<Box<str>>),
+}
+
+impl Inserted {
+    /// The bytes its text holds on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Inserted::Text(t) => t.capacity(),
+            Inserted::Tombstones(t) => t.as_ref().map_or(0, |t| t.len()),
+        }
+    }
 }
 
 /// The id ranges a batch's operations take, `(replica, first seq, end)`,
@@ -104,9 +124,11 @@ impl Doc {
         // them one at a time).
         self.history.add_agents(ops.iter().map(|op| op.replica));
         let mut patches = Vec::new();
+        // Deleted text for tombstones that arrived without it before.
+        let mut told = Vec::new();
         let mut progress = false;
         for op in ops {
-            match self.try_apply(&op, unit, &mut patches) {
+            match self.try_apply(&op, unit, &mut patches, &mut told) {
                 Outcome::Applied => progress = true,
                 Outcome::NotReady => self.history.pending_mut().push(op),
                 Outcome::Invalid => {}
@@ -116,7 +138,7 @@ impl Doc {
             progress = false;
             let waiting = self.history.pending_mut().take();
             for op in waiting {
-                match self.try_apply(&op, unit, &mut patches) {
+                match self.try_apply(&op, unit, &mut patches, &mut told) {
                     Outcome::Applied => progress = true,
                     Outcome::NotReady => self.history.pending_mut().push(op),
                     Outcome::Invalid => {}
@@ -124,6 +146,7 @@ impl Doc {
             }
         }
         self.history.pending_mut().discard_over_budget();
+        self.learn_deleted(told.iter().map(|(a, s, n, t)| (*a, *s, *n, t.as_str())));
         Ok(patches)
     }
 
@@ -211,15 +234,27 @@ impl Doc {
 
     /// Applies one operation; with a `unit`, records the visible change in
     /// `patches` (without, skips computing positions: replaying a journal).
+    /// A duplicate insert's deleted text goes to `told`.
     fn try_apply(
         &mut self,
         op: &RemoteOp,
         unit: Option<IndexUnit>,
         patches: &mut Vec<Patch>,
+        told: &mut Vec<(u32, u32, u32, String)>,
     ) -> Outcome {
         let agent = self.agent(op.replica);
         let known = self.history.next_seq(agent);
         let end = op.seq.saturating_add(op.len);
+        if op.seq < known {
+            if let RemoteKind::Insert {
+                text: Inserted::Tombstones(Some(t)),
+                ..
+            } = &op.kind
+            {
+                // Learnt after the batch (see `Doc::learn_deleted`).
+                told.push((agent, op.seq, end.min(known) - op.seq, t.to_string()));
+            }
+        }
         if end <= known {
             return Outcome::Applied; // a duplicate
         }
@@ -260,14 +295,21 @@ impl Doc {
                 let Some(between) = self.origins_consistent(left, right) else {
                     return Outcome::Invalid;
                 };
-                let text = match &op.kind {
-                    RemoteKind::Insert { text: Some(t), .. } => {
-                        let from = crate::unit::char_to_byte(t, skip);
-                        Some(&t[from..])
-                    }
-                    _ => None,
+                let (text, deleted_text) = match &op.kind {
+                    RemoteKind::Insert {
+                        text: Inserted::Text(t),
+                        ..
+                    } => (Some(chars_from(t, skip)), None),
+                    RemoteKind::Insert {
+                        text: Inserted::Tombstones(t),
+                        ..
+                    } => (None, t.as_deref().map(|t| chars_from(t, skip))),
+                    RemoteKind::Delete { .. } => (None, None),
                 };
                 self.integrate(&run, left, between, text, unit, patches);
+                if let Some(t) = deleted_text {
+                    self.deleted.record(agent, run.seq, run.len, t);
+                }
             }
             OpKind::Delete { target, reversed } => {
                 let Some((lo, hi)) = target_range(target.seq(), reversed, run.len) else {
@@ -444,6 +486,11 @@ impl Doc {
             s += n;
         }
     }
+}
+
+/// `text` without its first `skip` characters (a run partly known).
+fn chars_from(text: &str, skip: usize) -> &str {
+    &text[crate::unit::char_to_byte(text, skip)..]
 }
 
 /// The id range `[lo, hi)` a delete run of `len` starting at `target`

@@ -3,10 +3,10 @@
 use crate::authors;
 use crate::encoding::envelope::{self, Kind};
 use crate::encoding::ops::{self, OpsSection, TableEntry};
-use crate::encoding::{Reader, Writer};
+use crate::encoding::{tombstones, Reader, Writer};
 use crate::id::LocalId;
 use crate::oplog::{renumber, OpKind, OpRun};
-use crate::remote::{Patch, RemoteKind, RemoteOp};
+use crate::remote::{Inserted, Patch, RemoteKind, RemoteOp};
 use crate::{DecodeError, Doc, Error, IndexUnit, OpId, Version};
 
 impl Doc {
@@ -26,10 +26,13 @@ impl Doc {
         let known = self.known_of(since);
         if !self.history_covered_by(&known) {
             self.finish_loading()?;
+            // The snapshot's tombstones may be among those sent.
+            self.decode_deleted()?;
         }
-        let section = self.section_since(&known)?;
+        let (section, deleted) = self.section_since(&known, true)?;
         let mut w = Writer::default();
         ops::write(&mut w, &section);
+        tombstones::write(&mut w, deleted.iter().map(Option::as_deref));
         // Authors travel with their replica's first operation.
         self.authors.write(&mut w, &section.table);
         Ok(envelope::seal(Kind::Update, &w.into_bytes()))
@@ -71,6 +74,7 @@ impl Doc {
             Kind::Record | Kind::Checkpoint => Err(DecodeError::WrongKind(kind as u8).into()),
             Kind::Update => {
                 let section = ops::read(&mut r)?;
+                let deleted = tombstones::read(&mut r, tombstone_lens(&section).into_iter())?;
                 let authors = authors::read_section(&mut r, &section.table)?;
                 r.finish()?;
                 if section.runs.is_empty() {
@@ -85,7 +89,7 @@ impl Doc {
                     .filter(|e| e.count > 0)
                     .map(|e| (e.replica, e.first_seq + e.count))
                     .collect();
-                let patches = self.apply_ops(to_remote(section), unit)?;
+                let patches = self.apply_ops(to_remote(section, deleted), unit)?;
                 self.authors.claim_all(authors);
                 Ok((patches, ends))
             }
@@ -114,7 +118,7 @@ impl Doc {
                     return Ok((patches, ends));
                 }
                 other.finish_loading()?;
-                Ok((self.merge_in(&other, unit)?, ends))
+                Ok((self.merge_in(&mut other, unit)?, ends))
             }
         }
     }
@@ -135,11 +139,24 @@ impl Doc {
         self.merge_in(other, Some(unit))
     }
 
-    /// Merges `other`, whose history and pages are decoded.
-    fn merge_in(&mut self, other: &Doc, unit: Option<IndexUnit>) -> Result<Vec<Patch>, Error> {
+    /// Merges `other`, whose history and pages are decoded; decodes its
+    /// deleted text first (an error then changes nothing).
+    fn merge_in(&mut self, other: &mut Doc, unit: Option<IndexUnit>) -> Result<Vec<Patch>, Error> {
+        other.decode_deleted()?;
         self.finish_loading()?;
-        let section = other.section_since(&other.known_of(&self.version()))?;
-        let patches = self.apply_ops(to_remote(section), unit)?;
+        let (section, _) = other.section_since(&other.known_of(&self.version()), false)?;
+        let patches = self.apply_ops(to_remote(section, Vec::new()), unit)?;
+        // Deleted text straight from `other`'s store: what an update would
+        // carry with its tombstones, without a string per run.
+        let agents: Vec<Option<u32>> = (0..other.history.agent_count() as u32)
+            .map(|a| self.history.agent_of(other.history.replica(a)))
+            .collect();
+        self.learn_deleted(
+            other
+                .deleted
+                .pieces()
+                .filter_map(|(a, seq, n, text)| Some((agents[a as usize]?, seq, n, text))),
+        );
         self.authors.merge(&other.authors);
         Ok(patches)
     }
@@ -156,13 +173,19 @@ impl Doc {
     }
 
     /// The operations `known` (per agent, see `known_of`) lacks, with the
-    /// text of inserted characters that are still visible. Any part of a
-    /// loaded snapshot's history it needs is decoded already (see
-    /// `encode_update`).
-    fn section_since(&self, known: &[u32]) -> Result<OpsSection, Error> {
+    /// text of inserted characters that are still visible, and per
+    /// tombstone run (an insert without text, in order) the deleted text
+    /// where known, if `deleted_text`. Any part of a loaded snapshot's
+    /// history it needs is decoded already (see `encode_update`).
+    fn section_since(
+        &self,
+        known: &[u32],
+        deleted_text: bool,
+    ) -> Result<(OpsSection, Vec<Option<String>>), Error> {
         let log = self.log_since(known)?;
         let mut runs = Vec::new();
         let mut texts = Vec::new();
+        let mut deleted = Vec::new();
         for i in log.runs_since(known) {
             let run = log.runs[i as usize];
             let run = if run.seq < known[run.agent as usize] {
@@ -185,9 +208,19 @@ impl Doc {
                             .expect("inserted items are in the tree");
                         let span = self.tree.span_at(loc);
                         let n = (run.end() - s).min(span.len() - loc.at.offset);
-                        let piece = run.suffix(s).prefix(n);
-                        texts.push((!span.deleted()).then(|| self.tree.text_at(loc, n).to_owned()));
-                        runs.push(piece);
+                        if span.deleted() && deleted_text {
+                            // Split again by whether the text is known.
+                            self.deleted.walk(run.agent, s, n, &mut |seq, m, t| {
+                                runs.push(run.suffix(seq).prefix(m));
+                                texts.push(None);
+                                deleted.push(t.map(str::to_owned));
+                            });
+                        } else {
+                            runs.push(run.suffix(s).prefix(n));
+                            texts.push(
+                                (!span.deleted()).then(|| self.tree.text_at(loc, n).to_owned()),
+                            );
+                        }
                         s += n;
                     }
                 }
@@ -217,12 +250,27 @@ impl Doc {
                 e.first_seq = 0;
             }
         }
-        Ok(OpsSection { table, runs, texts })
+        Ok((OpsSection { table, runs, texts }, deleted))
     }
 }
 
-/// Converts a decoded section to operations with global ids.
-fn to_remote(section: OpsSection) -> Vec<RemoteOp> {
+/// The lengths of `section`'s tombstone runs (inserts without text), in
+/// order: what its deleted-text section describes.
+fn tombstone_lens(section: &OpsSection) -> Vec<u32> {
+    section
+        .runs
+        .iter()
+        .zip(&section.texts)
+        .filter(|(run, text)| text.is_none() && matches!(run.kind(), OpKind::Insert { .. }))
+        .map(|(run, _)| run.len)
+        .collect()
+}
+
+/// Converts a decoded section to operations with global ids; `deleted`
+/// holds the text of its tombstone runs in order, where known (empty when
+/// none is).
+fn to_remote(section: OpsSection, deleted: Vec<Option<String>>) -> Vec<RemoteOp> {
+    let mut deleted = deleted.into_iter();
     let table = &section.table;
     let global = |id: LocalId| {
         id.some().map(|id| OpId {
@@ -242,7 +290,12 @@ fn to_remote(section: OpsSection) -> Vec<RemoteOp> {
                 OpKind::Insert { left, right } => RemoteKind::Insert {
                     left: global(left),
                     right: global(right),
-                    text,
+                    text: match text {
+                        Some(t) => Inserted::Text(t),
+                        None => Inserted::Tombstones(
+                            deleted.next().flatten().map(String::into_boxed_str),
+                        ),
+                    },
                 },
                 OpKind::Delete { target, reversed } => RemoteKind::Delete {
                     target: global(target).expect("decoder rejects deletes without a target"),
@@ -276,6 +329,7 @@ pub(crate) fn holds_operations(bytes: &[u8]) -> Result<bool, Error> {
     match kind {
         Kind::Update => {
             let section = ops::read(&mut r)?;
+            tombstones::read(&mut r, tombstone_lens(&section).into_iter())?;
             authors::read_section(&mut r, &section.table)?;
             r.finish()?;
             Ok(!section.runs.is_empty())

@@ -482,7 +482,7 @@ fn hostile_inputs() -> Vec<(String, Vec<u8>)> {
     let honest: Vec<Honest> = vec![
         ("typed backwards", typed_backwards, 255_000, 147_000),
         ("insert/delete bot", bot, 127_000, 94_000),
-        ("striped deletions", striped, 172_000, 207_000),
+        ("striped deletions", striped, 163_000, 207_000),
         (
             "striped, then 4 MiB of one character",
             striped_then_one_character,
@@ -493,7 +493,7 @@ fn hostile_inputs() -> Vec<(String, Vec<u8>)> {
         (
             "one character, deleted",
             same_character_deleted,
-            8_000_000,
+            7_000_000,
             8_000_000,
         ),
     ];

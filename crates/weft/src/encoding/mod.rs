@@ -6,6 +6,7 @@ pub(crate) mod envelope;
 pub(crate) mod ops;
 pub(crate) mod pages;
 pub(crate) mod snapshot;
+pub(crate) mod tombstones;
 
 pub use crc::crc32c;
 

@@ -179,19 +179,38 @@ fn run(seed: u64, steps: usize) {
             assert_eq!(r.doc.author(other.doc.replica()), author.as_deref());
         }
     }
-    // Who did what since the middle, the same at every replica that knows
-    // the text deleted since (some received it already deleted).
+    // Who did what since the middle, the same at every replica: each
+    // knows every deleted text (seen visible, or sent with its tombstones).
     let end = net.replicas[0].doc.version();
     let mut attributed = None;
     for r in &mut net.replicas {
-        let Ok(changes) = r.doc.diff_by_replica(&middle, &end, IndexUnit::CodePoint) else {
-            continue;
-        };
+        assert!(
+            knows_every_deleted_text(&mut r.doc),
+            "seed {seed}: deleted text unknown"
+        );
+        let changes = r
+            .doc
+            .diff_by_replica(&middle, &end, IndexUnit::CodePoint)
+            .unwrap();
         match &attributed {
             None => attributed = Some(changes),
             Some(first) => assert_eq!(&changes, first, "seed {seed}: attribution differs"),
         }
     }
+}
+
+/// Whether `doc` knows the text of each of its tombstones.
+fn knows_every_deleted_text(doc: &mut Doc) -> bool {
+    doc.decode_deleted().unwrap();
+    let tombstones: Vec<_> = doc
+        .tree
+        .spans()
+        .filter(|(s, _)| s.deleted())
+        .map(|(s, _)| (s.agent, s.seq, s.len()))
+        .collect();
+    tombstones
+        .into_iter()
+        .all(|(agent, seq, len)| doc.deleted.get(agent, seq, len).is_some())
 }
 
 #[test]

@@ -42,6 +42,21 @@ pub(crate) fn deleted_text_at(body: &[u8]) -> usize {
     body.len() - r.remaining()
 }
 
+/// Where an update's body ends its operations section (its deleted-text
+/// section, if any, follows).
+pub(crate) fn ops_end(body: &[u8]) -> usize {
+    let mut r = crate::encoding::Reader::new(body);
+    ops::read(&mut r).unwrap();
+    body.len() - r.remaining()
+}
+
+/// `update` as written before updates carried deleted text (and without
+/// authors): what a replica sends that does not know it.
+pub(crate) fn update_without_deleted_text(update: &[u8]) -> Vec<u8> {
+    let body = body_of(update);
+    seal(Kind::Update, &body[..ops_end(body)])
+}
+
 /// `snapshot` as written before snapshots carried deleted text.
 pub(crate) fn without_deleted_text(snapshot: &[u8]) -> Vec<u8> {
     let body = body_of(snapshot);
@@ -152,9 +167,12 @@ fn every_truncation_fails_cleanly() {
             assert!(try_all(&mut b, &bytes[..cut]), "prefix {cut} was accepted");
             // Resealed so the checksum passes and the body decoder sees the cut.
             let body = body_of(&bytes);
-            // (Cut before its deleted text, a snapshot is as written
-            // before snapshots carried it: valid.)
-            let older = kind == Kind::Snapshot && cut == deleted_text_at(body);
+            // (Cut before its deleted text, a snapshot or an update is as
+            // written before they carried it: valid.)
+            let older = match kind {
+                Kind::Snapshot => cut == deleted_text_at(body),
+                _ => cut == ops_end(body),
+            };
             if cut < body.len() && !older {
                 assert!(
                     try_all(&mut b, &seal(kind, &body[..cut])),
@@ -642,4 +660,54 @@ fn write_known_bad_inputs() {
     for (name, bytes) in known_bad_inputs() {
         std::fs::write(dir.join(format!("{name}.bin")), bytes).unwrap();
     }
+}
+
+/// `update` (without authors) with its deleted-text section replaced by
+/// one of tombstone-run counts `runs` and `text`.
+fn with_tombstone_text(update: &[u8], runs: &[u64], text: &[u8]) -> Vec<u8> {
+    let body = body_of(update);
+    let mut w = Writer::default();
+    w.bytes(&body[..ops_end(body)]);
+    w.bytes(&[0]);
+    let mut r = Writer::default();
+    runs.iter().for_each(|&n| r.uvar(n));
+    w.column(&r.into_bytes());
+    w.column(text);
+    seal(Kind::Update, &w.into_bytes())
+}
+
+#[test]
+fn bad_tombstone_text_in_updates_is_refused_with_typed_errors() {
+    let (mut a, _) = sample();
+    let good = a.encode_update(&Version::new()).unwrap();
+    // One tombstone run: the sample's four deleted characters.
+    assert_eq!(with_tombstone_text(&good, &[1], b"hell"), good);
+    let bad = |what| Error::Decode(DecodeError::InvalidValue(what));
+    let tombstones = bad("deleted text of tombstone runs");
+    let cases: [(&[u64], &[u8], Error); 7] = [
+        (&[1], b"hel", tombstones.clone()),
+        (&[1], b"hello", tombstones.clone()),
+        (&[2], b"hell", tombstones.clone()),
+        (&[0, 1], b"", tombstones.clone()),
+        (&[0, 0, 1], b"hell", tombstones.clone()),
+        (&[1, 0], b"hell", Error::Decode(DecodeError::TrailingBytes)),
+        (&[1], b"h\xffll", Error::Decode(DecodeError::InvalidUtf8)),
+    ];
+    for (runs, text, error) in cases {
+        let bytes = with_tombstone_text(&good, runs, text);
+        let mut d = Doc::new(5);
+        assert_eq!(
+            d.apply_update(&bytes, CodePoint),
+            Err(error),
+            "{runs:?} {text:?}"
+        );
+        assert!(d.version().is_empty(), "nothing applied for {runs:?}");
+    }
+    // Cut short after its mark.
+    let body = body_of(&good);
+    let cut = seal(Kind::Update, &body[..ops_end(body) + 1]);
+    assert_eq!(
+        Doc::new(5).apply_update(&cut, CodePoint),
+        Err(Error::Decode(DecodeError::UnexpectedEnd))
+    );
 }

@@ -2,9 +2,9 @@
 //! its text there, through merges, snapshot round trips and lazy loading,
 //! checked against an oracle that remembers the text of every id inserted.
 
-use super::decode::without_deleted_text;
+use super::decode::{update_without_deleted_text, without_deleted_text};
 use super::rng::Rng;
-use crate::{Doc, IndexUnit::CodePoint, OpId, ReplicaId};
+use crate::{Doc, IndexUnit::CodePoint, OpId, ReplicaId, Version};
 use std::collections::{HashMap, HashSet};
 
 /// The text of every item ever inserted, by id.
@@ -220,16 +220,63 @@ fn typing_and_backspacing_keep_one_piece_and_text_in_order() {
 }
 
 #[test]
-fn an_insert_that_arrives_deleted_has_no_text_here() {
+fn an_insert_that_arrives_deleted_brings_its_text() {
+    let mut a = Doc::new(1);
+    a.insert(0, "ab\u{e9}\u{1F600}cd", CodePoint).unwrap();
+    a.delete(1, 4, CodePoint).unwrap();
+    a.insert(2, "xy", CodePoint).unwrap();
+    a.delete(3, 1, CodePoint).unwrap();
+    let mut b = Doc::new(2);
+    b.apply_update(&a.encode_update(&b.version()).unwrap(), CodePoint)
+        .unwrap();
+    assert_eq!(b.to_string(), "adx");
+    let id = |seq| OpId { replica: 1, seq };
+    assert_eq!(
+        b.deleted_text(id(1), 4).unwrap().as_deref(),
+        Some("b\u{e9}\u{1F600}c")
+    );
+    assert_eq!(b.deleted_text(id(11), 1).unwrap().as_deref(), Some("y"));
+    b.check_invariants();
+    // Passed on from b, through an update and a snapshot merged into a
+    // document with a history of its own.
+    let mut c = Doc::new(3);
+    c.insert(0, "C", CodePoint).unwrap();
+    let mut d = c.clone();
+    // (Loaded from a snapshot: its own deleted text still encoded.)
+    let mut e = Doc::from_snapshot(&c.encode_snapshot().unwrap(), 4).unwrap();
+    c.apply_update(&b.encode_update(&Version::new()).unwrap(), CodePoint)
+        .unwrap();
+    d.apply_update(&b.encode_snapshot().unwrap(), CodePoint)
+        .unwrap();
+    e.apply_update(&b.encode_snapshot().unwrap(), CodePoint)
+        .unwrap();
+    for doc in [&mut c, &mut d, &mut e] {
+        assert_eq!(
+            doc.deleted_text(id(2), 3).unwrap().as_deref(),
+            Some("\u{e9}\u{1F600}c")
+        );
+        assert_eq!(doc.deleted_text(id(11), 1).unwrap().as_deref(), Some("y"));
+        doc.check_invariants();
+    }
+}
+
+#[test]
+fn an_insert_that_arrives_deleted_without_its_text_learns_it_later() {
     let mut a = Doc::new(1);
     a.insert(0, "abc", CodePoint).unwrap();
     a.delete(1, 1, CodePoint).unwrap();
+    let update = a.encode_update(&Version::new()).unwrap();
     let mut b = Doc::new(2);
-    b.apply_update(&a.encode_update(&b.version()).unwrap(), CodePoint)
+    b.apply_update(&update_without_deleted_text(&update), CodePoint)
         .unwrap();
     let b_id = OpId { replica: 1, seq: 1 };
     assert_eq!(a.deleted_text(b_id, 1).unwrap().as_deref(), Some("b"));
     assert_eq!(b.deleted_text(b_id, 1).unwrap(), None);
+    // The same operations again, from a replica that knows the text.
+    let mut learner = b.clone();
+    learner.apply_update(&update, CodePoint).unwrap();
+    assert_eq!(learner.deleted_text(b_id, 1).unwrap().as_deref(), Some("b"));
+    learner.check_invariants();
     // Through a snapshot the unknown stays unknown, the known known.
     b.delete(0, 1, CodePoint).unwrap();
     let mut c = Doc::from_snapshot(&b.encode_snapshot().unwrap(), 3).unwrap();

@@ -1,6 +1,7 @@
 //! The text at earlier versions, diffs between them and restoring one,
 //! checked against the texts a replica actually showed.
 
+use super::decode::update_without_deleted_text;
 use super::oracle::apply_patches;
 use super::rng::Rng;
 use crate::IndexUnit::{CodePoint, Utf16, Utf8};
@@ -133,9 +134,14 @@ fn unknown_versions_and_unknown_deleted_text_are_errors() {
     let mut stranger = Version::new();
     stranger.set(7, 1);
     assert!(matches!(a.text_at(&stranger), Err(Error::UnknownVersion)));
-    // "b" reaches this replica already deleted: its text never did.
+    // "b" reaches this replica already deleted, with its text...
+    let update = a.encode_update(&Version::new()).unwrap();
+    let mut told = Doc::new(3);
+    told.apply_update(&update, CodePoint).unwrap();
+    assert_eq!(told.text_at(&with_b).unwrap(), "abc");
+    // ... or from a replica that did not know it: its text never did.
     let mut late = Doc::new(2);
-    late.apply_update(&a.encode_update(&Version::new()).unwrap(), CodePoint)
+    late.apply_update(&update_without_deleted_text(&update), CodePoint)
         .unwrap();
     assert!(matches!(
         late.text_at(&with_b),
