@@ -2,7 +2,7 @@
 //! chooses between them, at run time.
 
 use super::backend::{Pools, Refused, SCHEMA_VERSION};
-use super::{postgres, sqlite, Location, StorageError};
+use super::{postgres, sqlite, Location, Sharing, StorageError};
 use sqlx::{Postgres, Sqlite};
 
 /// The pools of the database the storage runs on.
@@ -30,21 +30,27 @@ impl Connections {
     ///
     /// # Errors
     /// [`StorageError::Open`] or [`StorageError::UnsupportedSchema`].
-    pub async fn open(location: &Location) -> Result<Connections, StorageError> {
+    pub async fn open(location: &Location, sharing: Sharing) -> Result<Connections, StorageError> {
         let open_failed = |source| StorageError::Open {
             location: location.clone(),
             source,
         };
         let connected = match location {
+            Location::Sqlite(_) if sharing == Sharing::Shared => {
+                return Err(open_failed(sqlx::Error::Configuration(
+                    "a SQLite file belongs to one server: servers that share rooms need PostgreSQL"
+                        .into(),
+                )))
+            }
             Location::Sqlite(dir) => {
                 // Blocking, but once per open and short.
                 std::fs::create_dir_all(dir).map_err(|e| open_failed(sqlx::Error::Io(e)))?;
                 let file = dir.join(super::location::SQLITE_FILE);
                 sqlite::connect(&file).await.map(Connections::Sqlite)
             }
-            Location::Postgres(options) => {
-                postgres::connect(options).await.map(Connections::Postgres)
-            }
+            Location::Postgres(options) => postgres::connect(options, sharing)
+                .await
+                .map(Connections::Postgres),
         };
         connected.map_err(|refused| match refused {
             Refused::Failed(source) => open_failed(source),

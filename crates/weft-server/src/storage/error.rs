@@ -57,10 +57,11 @@ pub enum StorageError {
         /// The newest version this server knows.
         supported: i64,
     },
-    /// Another server is writing to the database (PostgreSQL): one server
-    /// at a time, until rooms are relayed between servers.
+    /// Another server is writing to the database (PostgreSQL) in a way
+    /// that excludes this one: a server alone on it, or servers relaying
+    /// rooms to each other when this one would be alone.
     #[error(
-        "another weft-server is using the database {location}: one server at a time may use it"
+        "another weft-server is using the database {location}: servers share a database only when every one of them relays rooms through Redis"
     )]
     InUse {
         /// The database.

@@ -1,7 +1,8 @@
 //! Durable storage of rooms: each room's journal (see `weft::journal`) as
 //! rows of a database, chosen at start-up ([`Location`]): one SQLite file,
 //! `weft.sqlite3` in a data directory (the default), or a PostgreSQL
-//! database (one server at a time). Only the I/O lives here; what
+//! database (one server alone, or several that relay rooms to each other:
+//! [`Storage::open_shared`]). Only the I/O lives here; what
 //! to write and when to compact is the `Journal`'s decision, as in the
 //! browser's IndexedDB backend.
 //!
@@ -48,15 +49,18 @@
 //! own key and bytes. Under load the next group gathers while one commits,
 //! so groups grow with the load and an idle server still commits a lone
 //! write at once. Writes of one room in one group get consecutive keys, in
-//! queue order, exactly as one transaction each would.
+//! queue order, exactly as one transaction each would. A group runs in
+//! room order, so servers sharing a database ([`Storage::open_shared`])
+//! lock rooms' counters in one order; a deadlock or serialization failure
+//! all the same sends the whole group again (a few times).
 //!
 //! Outcomes are still per write (see [`StorageError`]):
 //! - a commit, or a statement, that leaves the database's state unknown
 //!   fails every write of its group, and every write queued behind it,
 //!   with [`StorageError::Unknown`];
 //! - a statement that the database rolled back (a constraint, a value too
-//!   big, a full disk; on PostgreSQL also a deadlock between servers
-//!   writing the same rooms) fails only the write it belonged to, with
+//!   big, a full disk; a deadlock between servers after a few tries)
+//!   fails only the write it belonged to, with
 //!   [`StorageError::Write`]: the group is rolled back, that write is
 //!   answered, and the others go again as a group (`Storage::commit_group`
 //!   says why not savepoints). The failed write takes no key.
@@ -114,6 +118,18 @@ pub struct LoadedRoom {
     pub generation: u64,
 }
 
+/// How many times a group goes again whole after a deadlock or a
+/// serialization failure (servers sharing a database) before the write
+/// that met it fails alone, as any rolled-back write does.
+const MAX_CONFLICTS: usize = 5;
+
+/// Whether the database rolled a transaction back because of another
+/// one (PostgreSQL's serialization failure or deadlock): not the
+/// write's fault, so it goes again.
+fn conflicted(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("40001" | "40P01")))
+}
+
 /// The most writes one group commit holds: enough to take a busy server's
 /// queue in a few commits, few enough that one group's statements take
 /// milliseconds, not seconds.
@@ -147,10 +163,20 @@ impl std::fmt::Debug for Storage {
     }
 }
 
+/// Whether other servers write to the same database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sharing {
+    /// One server alone.
+    Exclusive,
+    /// Servers relaying rooms to each other (PostgreSQL only).
+    Shared,
+}
+
 /// What every clone shares.
 struct Shared {
     /// The database.
     location: Location,
+    sharing: Sharing,
     /// Held by the committer for each group from before its transaction
     /// until every outcome is recorded, and by `reopen` and `close`: so no
     /// write commits after another's failure without seeing it, and
@@ -243,10 +269,27 @@ impl Storage {
     /// PostgreSQL's `fsync` off); [`StorageError::UnsupportedSchema`] if a
     /// newer server wrote it.
     pub async fn open(location: &Location) -> Result<Storage, StorageError> {
-        let pools = Connections::open(location).await?;
+        Storage::open_with(location, Sharing::Exclusive).await
+    }
+
+    /// [`Storage::open`] for one of several servers that share `location`
+    /// (a PostgreSQL database) and relay rooms to each other: each room's
+    /// records may come from any of them, and each compacts only what it
+    /// loaded or wrote (see `weft::journal`). A server alone on the
+    /// database ([`Storage::open`]) and these exclude each other.
+    ///
+    /// # Errors
+    /// As [`Storage::open`]; [`StorageError::Open`] for a SQLite location.
+    pub async fn open_shared(location: &Location) -> Result<Storage, StorageError> {
+        Storage::open_with(location, Sharing::Shared).await
+    }
+
+    async fn open_with(location: &Location, sharing: Sharing) -> Result<Storage, StorageError> {
+        let pools = Connections::open(location, sharing).await?;
         Ok(Storage {
             shared: Arc::new(Shared {
                 location: location.clone(),
+                sharing,
                 writer: Mutex::new(()),
                 queue: std::sync::Mutex::default(),
                 commits: AtomicU64::new(0),
@@ -282,7 +325,7 @@ impl Storage {
         let _writer = self.shared.writer.lock().await;
         let old = self.state().pools.clone();
         old.close().await;
-        let pools = Connections::open(&self.shared.location).await?;
+        let pools = Connections::open(&self.shared.location, self.shared.sharing).await?;
         let mut state = self
             .shared
             .state
@@ -569,6 +612,10 @@ impl Storage {
             Ok(pools) => pools,
             Err(unknown) => return self.refuse(group, &unknown),
         };
+        // Room order (stable: a room's writes stay in queue order), so
+        // servers sharing a database lock rooms' counters in one order.
+        group.sort_by(|a, b| a.room.cmp(&b.room));
+        let mut conflicts = 0;
         loop {
             let outcome = on_backend!(&pools, p => Backend::transact(&p.writer, &group).await);
             match outcome {
@@ -579,6 +626,13 @@ impl Storage {
                         let _ = job.reply.send(Ok(written));
                     }
                     return;
+                }
+                Err(GroupFailed {
+                    failed: Failed::RolledBack(source),
+                    ..
+                }) if conflicts < MAX_CONFLICTS && conflicted(&source) => {
+                    // Another server's transaction won: the whole group again.
+                    conflicts += 1;
                 }
                 Err(GroupFailed {
                     at,

@@ -2,14 +2,14 @@
 //! DDL, how transactions start, and which errors leave the database's
 //! state unknown. The queries are shared with SQLite (`backend.rs`).
 //!
-//! One server at a time writes to a database: it holds an advisory lock
-//! for as long as its write connection lives. Until rooms are relayed
-//! between servers (issue 15's Redis streams), a second server would serve
-//! rooms the first does not see, and an encrypted room's compaction on one
-//! would delete records the other stored.
+//! A server holds an advisory lock for as long as its write connection
+//! lives: exclusive for a server alone on the database (a second one would
+//! serve rooms the first does not see), shared for servers that relay rooms
+//! to each other ([`Sharing::Shared`]), so the two kinds never mix.
 
 use super::backend::{Backend, Pools, Refused};
 use super::writer::Writer;
+use super::Sharing;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{Connection, PgPool, Postgres, Transaction};
 use std::time::Duration;
@@ -27,8 +27,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// of their own.
 const READ_CONNECTIONS: u32 = 4;
 
-/// The advisory lock the server writing to a database holds for its
-/// write connection's life ("weft" in ASCII, plus one).
+/// The advisory lock a server writing to a database holds for its write
+/// connection's life, exclusive or shared ("weft" in ASCII, plus one).
 const SERVER_LOCK: i64 = 0x7765_6675;
 
 /// How long opening waits for [`SERVER_LOCK`] before reporting the
@@ -64,7 +64,10 @@ const MIGRATION_LOCK: i64 = 0x7765_6674;
 ///
 /// # Errors
 /// See [`Refused`].
-pub async fn connect(options: &PgConnectOptions) -> Result<Pools<Postgres>, Refused> {
+pub async fn connect(
+    options: &PgConnectOptions,
+    sharing: Sharing,
+) -> Result<Pools<Postgres>, Refused> {
     let options = options
         .clone()
         .application_name("weft-server")
@@ -77,7 +80,7 @@ pub async fn connect(options: &PgConnectOptions) -> Result<Pools<Postgres>, Refu
                 format!("no connection within {CONNECT_TIMEOUT:?}"),
             ))
         })??;
-    if let Err(refused) = prepare(&mut conn).await {
+    if let Err(refused) = prepare(&mut conn, sharing).await {
         // Best effort: closing also releases the lock, if taken.
         let _ = conn.close().await;
         return Err(refused);
@@ -95,12 +98,16 @@ pub async fn connect(options: &PgConnectOptions) -> Result<Pools<Postgres>, Refu
 }
 
 /// Readies the write connection: checks durability, takes the server
-/// lock, migrates.
-async fn prepare(conn: &mut PgConnection) -> Result<(), Refused> {
+/// lock (shared or not, as `sharing` says), migrates.
+async fn prepare(conn: &mut PgConnection, sharing: Sharing) -> Result<(), Refused> {
     check(conn).await?;
+    let take = match sharing {
+        Sharing::Exclusive => "SELECT pg_try_advisory_lock($1)",
+        Sharing::Shared => "SELECT pg_try_advisory_lock_shared($1)",
+    };
     let deadline = tokio::time::Instant::now() + LOCK_GRACE;
     loop {
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        let locked: bool = sqlx::query_scalar(take)
             .bind(SERVER_LOCK)
             .fetch_one(&mut *conn)
             .await?;

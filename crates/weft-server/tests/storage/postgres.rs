@@ -195,3 +195,86 @@ async fn a_lost_write_connection_is_never_replaced_unnoticed() {
     assert_eq!(keys(&raw, "records", "room").await, [1, 2, 3, 4]);
     storage.close().await;
 }
+
+/// Servers that relay rooms to each other share a database; a server
+/// alone on it and they exclude each other, in either order. A SQLite
+/// file is never shared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharing_servers_and_a_server_alone_exclude_each_other() {
+    let place = Place::new(Engine::Postgres).await;
+    let a = Storage::open_shared(&place.location).await.unwrap();
+    let b = Storage::open_shared(&place.location).await.unwrap();
+    assert!(matches!(
+        Storage::open(&place.location).await,
+        Err(StorageError::InUse { .. })
+    ));
+    b.reopen()
+        .await
+        .expect("a shared lock does not keep its own out");
+    a.close().await;
+    b.close().await;
+    let alone = Storage::open(&place.location).await.unwrap();
+    let refused = Storage::open_shared(&place.location).await.unwrap_err();
+    assert!(matches!(refused, StorageError::InUse { .. }), "{refused}");
+    assert!(refused.to_string().contains("Redis"), "{refused}");
+    alone.close().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Location::Sqlite(dir.path().to_owned());
+    let err = Storage::open_shared(&sqlite).await.unwrap_err();
+    assert!(matches!(err, StorageError::Open { .. }), "{err}");
+    assert!(err.to_string().contains("PostgreSQL"), "{err}");
+}
+
+/// Two servers sharing a database append to the same rooms at once, in
+/// groups that hold the rooms in every order, and each compacts what it
+/// wrote as its journal says: a load afterwards holds every version
+/// either acknowledged, and each server's compactions left the other's
+/// records alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_sharing_a_database_lose_nothing() {
+    const ROOMS: [&str; 4] = ["north", "east", "south", "west"];
+    const POLICY: weft::journal::CompactionPolicy =
+        weft::journal::CompactionPolicy { floor_bytes: 512 };
+    let place = Place::new(Engine::Postgres).await;
+    let mut writers = Vec::new();
+    for server in 0..2u64 {
+        let storage = Storage::open_shared(&place.location).await.unwrap();
+        // Each room written by its own task: the server's groups mix them.
+        for (i, room) in ROOMS.iter().enumerate() {
+            let storage = storage.clone();
+            writers.push(tokio::spawn(async move {
+                let mut rng = Rng::new(server * 100 + i as u64);
+                let replica = server * 1000 + i as u64 + 1;
+                let mut loaded = storage.load(room, replica, POLICY).await.unwrap();
+                let mut compactions = 0;
+                for _ in 0..60 {
+                    edit(&mut loaded.doc, &mut rng);
+                    append_unsaved(&storage, room, &mut loaded).await;
+                    if loaded.journal.should_compact() {
+                        let plan = loaded.journal.compaction(&mut loaded.doc).unwrap();
+                        let (key, bytes) = storage.compact(room, &plan).await.unwrap();
+                        loaded.journal.compacted(&plan, key, bytes);
+                        compactions += 1;
+                    }
+                }
+                (*room, loaded.doc.version(), compactions)
+            }));
+        }
+    }
+    let mut acknowledged: std::collections::HashMap<&str, weft::Version> = Default::default();
+    let mut compactions = 0;
+    for writer in writers {
+        let (room, version, n) = writer.await.unwrap();
+        acknowledged.entry(room).or_default().merge(&version);
+        compactions += n;
+    }
+    assert!(compactions >= 8, "only {compactions} compactions");
+    let reader = Storage::open_shared(&place.location).await.unwrap();
+    for room in ROOMS {
+        let loaded = reader.load(room, 99, POLICY).await.unwrap();
+        assert!(loaded.problems.is_empty(), "{room}: {:?}", loaded.problems);
+        loaded.doc.check_invariants();
+        assert_eq!(&loaded.doc.version(), &acknowledged[room], "{room}");
+    }
+    reader.close().await;
+}

@@ -42,12 +42,12 @@ impl Drop for Serving {
 }
 
 /// Runs the binary with `args` and `env` until it exits, for a server that
-/// must refuse to start; fails if it is still running after 5 s (it would
-/// be serving).
+/// must refuse to start; fails if it is still running after 15 s (it would
+/// be serving; a PostgreSQL server lock is waited for 5 s).
 #[allow(dead_code)] // not every test crate needs it
 pub fn run_until_exit(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut child = spawn(args, env, Stdio::piped());
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(15);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             child.kill().unwrap();
