@@ -17,6 +17,7 @@
 mod address;
 mod admission;
 pub mod auth;
+pub mod bus;
 pub mod close;
 mod connection;
 mod hub;
