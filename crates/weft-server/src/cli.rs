@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 use weft_server::auth::{parse_ttl, Auth, Role, SecretError};
+use weft_server::bus::RedisUrl;
 use weft_server::storage::Location;
 use weft_server::{Config, LimitError, Limits};
 
@@ -60,8 +61,8 @@ pub struct Cli {
     memory: bool,
     /// Keep rooms in this PostgreSQL database instead of SQLite
     /// (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE; PGPASSWORD and
-    /// ~/.pgpass are read too). Servers started on the same database share
-    /// its rooms. --data is then ignored
+    /// ~/.pgpass are read too). --data is then ignored. Several servers
+    /// share one database only with --redis
     #[arg(
         long,
         env = "WEFT_POSTGRES",
@@ -71,6 +72,18 @@ pub struct Cli {
         hide_env_values = true
     )]
     postgres: Option<Location>,
+    /// Relay rooms through this Redis (redis://[:PASSWORD@]HOST[:PORT][/DB])
+    /// with the other servers on the --postgres database, every one of them
+    /// started with it: clients may then connect to any of them
+    #[arg(
+        long,
+        env = "WEFT_REDIS",
+        value_name = "URL",
+        value_parser = RedisUrlParser,
+        requires = "postgres",
+        hide_env_values = true
+    )]
+    redis: Option<RedisUrl>,
     /// Unload a room nobody has synced for this long (seconds, 1 to 86400)
     #[arg(long, env = "WEFT_ROOM_IDLE_SECS", value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     room_idle_secs: u64,
@@ -234,6 +247,30 @@ impl clap::builder::TypedValueParser for PostgresUrl {
     }
 }
 
+/// `--redis`: the URL checked, never repeated (it may hold a password).
+#[derive(Clone)]
+struct RedisUrlParser;
+
+impl clap::builder::TypedValueParser for RedisUrlParser {
+    type Value = RedisUrl;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<RedisUrl, clap::Error> {
+        let refused = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '--redis <URL>' (not shown: it may hold a password): {why}\n"),
+            )
+        };
+        let url = value.to_str().ok_or_else(|| refused("not UTF-8".into()))?;
+        RedisUrl::new(url).map_err(|e| refused(e.to_string()))
+    }
+}
+
 /// The burst's help, its default `between` the range and the default as
 /// clap places them: a space in `-h`, a blank line in `--help`.
 fn burst_help(between: &str) -> String {
@@ -286,6 +323,7 @@ impl Cli {
             },
             room_idle: Duration::from_secs(self.room_idle_secs),
             auth: None,
+            redis: self.redis,
         };
         Ok((SocketAddr::new(self.bind, self.port), config))
     }
@@ -382,6 +420,29 @@ mod tests {
         let bad = "postgres://weft:secret@db:notaport/rooms";
         let err = storage(&["--postgres", bad]).unwrap_err().to_string();
         assert!(err.contains("--postgres"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn redis_needs_postgres_and_never_shows_its_password() {
+        let redis = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["weft-server"].iter().chain(args))?;
+            Ok::<_, clap::Error>(cli.into_config().unwrap().1.redis)
+        };
+        let pg = "postgres://weft@db/rooms";
+        let url = "redis://:secret@cache:6380/2";
+        let parsed = redis(&["--postgres", pg, "--redis", url]).unwrap().unwrap();
+        assert_eq!(parsed.as_str(), url);
+        assert_eq!(parsed.to_string(), "redis://cache:6380");
+        assert!(!format!("{parsed:?}").contains("secret"));
+        assert!(redis(&["--postgres", pg]).unwrap().is_none());
+        let alone = redis(&["--redis", url]).unwrap_err().to_string();
+        assert!(alone.contains("--postgres"), "{alone}");
+        let bad = "rediss+nonsense://:secret@cache";
+        let err = redis(&["--postgres", pg, "--redis", bad])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--redis"), "{err}");
         assert!(!err.contains("secret"), "{err}");
     }
 

@@ -82,6 +82,9 @@ pub struct Config {
     pub room_idle: Duration,
     /// Checks access tokens; `None`: rooms are open to anyone.
     pub auth: Option<auth::Auth>,
+    /// Relays rooms with the other servers sharing the (PostgreSQL)
+    /// storage through this Redis; `None`: the server is alone on it.
+    pub redis: Option<bus::RedisUrl>,
 }
 
 impl Default for Config {
@@ -92,6 +95,7 @@ impl Default for Config {
             storage: None,
             room_idle: Duration::from_secs(30),
             auth: None,
+            redis: None,
         }
     }
 }
@@ -127,18 +131,31 @@ pub async fn serve(
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let storage = match &config.storage {
         Some(location) => {
-            let storage = storage::Storage::open(location)
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let storage = match config.redis {
+                Some(_) => storage::Storage::open_shared(location).await,
+                None => storage::Storage::open(location).await,
+            };
+            let storage = storage.map_err(|e| std::io::Error::other(e.to_string()))?;
             log!(Info, "storing rooms in {location}");
             Some(storage)
+        }
+        None => None,
+    };
+    let relay = match &config.redis {
+        Some(url) => {
+            let node = bus::random_node_id();
+            let bus = bus::Bus::connect(url.as_str(), node, bus::BusConfig::new(&limits))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            log!(Info, "relaying rooms through {url} as node {node:x}");
+            Some(replica::Relay::new(bus))
         }
         None => None,
     };
     let (stop, stopped) = watch::channel(false);
     // Sealed rooms share the storage: their failures count as the plain
     // rooms' do, and so does the recovery.
-    let replicas = Replicas::new(storage.clone(), &limits, config.room_idle);
+    let replicas = Replicas::new(storage.clone(), &limits, config.room_idle, relay);
     let failures = replicas.clone();
     let state = AppState {
         hub: Arc::new(Hub::new(&limits)),

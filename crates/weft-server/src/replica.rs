@@ -34,7 +34,10 @@ use weft::{Doc, Version};
 
 mod durable;
 mod idle;
+mod relay;
 mod writer;
+
+pub use relay::Relay;
 
 /// Answers at least this large (a new client sent the whole document)
 /// leave memory to give back.
@@ -86,6 +89,12 @@ struct Replica {
     timer: bool,
     /// Its late reports of what is stored are scheduled.
     reporting: bool,
+    /// It is relayed with other nodes (`replica/relay.rs`), since it
+    /// loaded.
+    relayed: bool,
+    /// When it last announced its version because another node's held
+    /// what it lacks.
+    announced: Option<Instant>,
 }
 
 /// A room's place in the map: loaded once, however many join at once.
@@ -125,6 +134,8 @@ pub struct Replicas {
     unloads: AtomicU64,
     /// Rooms loaded at once.
     max_loaded: usize,
+    /// The other nodes sharing the database, if any.
+    relay: Option<Relay>,
 }
 
 /// Why a room could not be synced.
@@ -196,8 +207,14 @@ fn random_replica() -> u64 {
 impl Replicas {
     /// No rooms loaded yet; rooms are kept in `storage` (if any) and
     /// unloaded after `idle` without a session; `limits` caps the rooms
-    /// loaded and what sessions buffer.
-    pub fn new(storage: Option<Storage>, limits: &Limits, idle: Duration) -> Arc<Replicas> {
+    /// loaded and what sessions buffer; `relay` reaches the other nodes
+    /// sharing the storage, if any.
+    pub fn new(
+        storage: Option<Storage>,
+        limits: &Limits,
+        idle: Duration,
+        relay: Option<Relay>,
+    ) -> Arc<Replicas> {
         Arc::new(Replicas {
             rooms: Mutex::default(),
             budget: Budget::new(limits.max_sync_receive_bytes),
@@ -211,6 +228,7 @@ impl Replicas {
             reloads: AtomicU64::new(0),
             unloads: AtomicU64::new(0),
             max_loaded: limits.max_loaded_rooms,
+            relay,
         })
     }
 
@@ -301,6 +319,8 @@ impl Replicas {
             idle_until: None,
             timer: false,
             reporting: false,
+            relayed: false,
+            announced: None,
         }))
     }
 
@@ -349,6 +369,10 @@ impl Replicas {
             let mut replica = lock(mutex);
             if replica.unloaded {
                 continue; // unloaded since it was found: load it anew
+            }
+            if !replica.relayed {
+                replica.relayed = true;
+                self.start_relaying(room, &slot);
             }
             let mut session = Session::new().with_budget(&self.share(connection));
             if !writes {
@@ -466,6 +490,9 @@ impl Replicas {
             }
             let frames = attached.session.outgoing_shared(doc, &mut shared);
             attached.send(&frames);
+        }
+        if let Some(relay) = &self.relay {
+            relay.merged(room, &mut guard, &before);
         }
         self.start_saving(room, &slot, &mut guard);
         Ok(())

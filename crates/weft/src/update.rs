@@ -50,6 +50,15 @@ impl Doc {
             .map(|(patches, _)| patches)
     }
 
+    /// [`Doc::apply_update`] for a replica whose text nobody watches (a
+    /// server's): no patches are worked out.
+    ///
+    /// # Errors
+    /// As [`Doc::apply_update`].
+    pub fn apply_update_unwatched(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.apply_update_in(bytes, None).map(drop)
+    }
+
     /// `apply_update`, and for each replica with operations in the update
     /// (or snapshot) the end of its range: the replica that sent it has
     /// every operation before. Decodes the bytes once.

@@ -66,6 +66,48 @@ const STREAM_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// Every room stream's key begins with it.
 const ROOM_PREFIX: &str = "weft:room:";
 
+/// A Redis URL, checked: it may hold a password, so `Debug` shows only
+/// where it points.
+#[derive(Clone)]
+pub struct RedisUrl {
+    url: String,
+    address: String,
+}
+
+impl RedisUrl {
+    /// `url` checked (`redis://[:password@]host[:port][/db]`).
+    ///
+    /// # Errors
+    /// [`BusError::Url`] when it does not parse.
+    pub fn new(url: &str) -> Result<RedisUrl, BusError> {
+        let client = redis::Client::open(url).map_err(|e| BusError::Url {
+            reason: e.to_string(),
+        })?;
+        Ok(RedisUrl {
+            url: url.to_owned(),
+            address: client.get_connection_info().addr().to_string(),
+        })
+    }
+
+    /// The URL, password included.
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+}
+
+impl std::fmt::Display for RedisUrl {
+    /// `redis://host:port`, without the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "redis://{}", self.address)
+    }
+}
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RedisUrl({self})")
+    }
+}
+
 /// How a bus behaves.
 #[derive(Debug, Clone)]
 pub struct BusConfig {

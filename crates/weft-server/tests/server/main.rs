@@ -1,6 +1,6 @@
 //! The server over real sockets on loopback: signaling, sync with its
 //! replicas, their storage failing and their idle timers, and the server
-//! on a throwaway PostgreSQL.
+//! on a throwaway PostgreSQL, alone or beside others through Redis.
 
 mod auth;
 mod budget;
@@ -8,6 +8,7 @@ mod caps;
 mod client;
 mod config;
 mod idle;
+mod nodes;
 mod peer;
 mod postgres;
 mod relay;
@@ -21,3 +22,5 @@ mod sync;
 mod binary;
 #[path = "../support/postgres.rs"]
 mod pg;
+#[path = "../support/redis.rs"]
+mod redis;

@@ -1,4 +1,5 @@
-//! The server on PostgreSQL: one server process at a time on a database,
+//! The server on PostgreSQL: one server process at a time on a database
+//! (several relay rooms through Redis: `nodes.rs`),
 //! the next one serving what the first stored, and the database stopped
 //! under a running server.
 
@@ -31,9 +32,9 @@ async fn health_until(addr: SocketAddr, wanted: impl Fn(&Value) -> bool) -> (u16
 
 /// A server process started with `--postgres` serves a room and stores
 /// it; a second process on the same database refuses to start while the
-/// first runs (rooms are not yet relayed between servers: that is Redis's
-/// part), and once the first is gone, serves a new client everything the
-/// first stored.
+/// first runs (without --redis, nothing relays rooms between them), and
+/// once the first is gone, serves a new client everything the first
+/// stored.
 #[tokio::test]
 async fn the_next_server_on_the_database_serves_what_the_first_stored() {
     let database = pg::Database::create(pg::shared(), "two_servers").await;
