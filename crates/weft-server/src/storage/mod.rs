@@ -252,7 +252,8 @@ struct Write {
     delete_records: Vec<u64>,
     delete_checkpoints: Vec<u64>,
     /// Also deletes every record with a key up to this one, and every
-    /// checkpoint but the new one (a sealed room's compaction).
+    /// checkpoint but the new one (a sealed room's compaction); unless a
+    /// stored checkpoint covers as much already: then nothing is written.
     delete_through: Option<u64>,
 }
 

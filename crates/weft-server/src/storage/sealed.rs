@@ -93,7 +93,9 @@ impl Storage {
 
     /// Stores `body` as the checkpoint of the encrypted room `room`
     /// covering the records up to `covers`, deleting them and any older
-    /// checkpoint in the same transaction.
+    /// checkpoint in the same transaction; unless a checkpoint stored
+    /// meanwhile (by a server sharing the database) covers as much: it
+    /// stands, and nothing is written.
     ///
     /// # Errors
     /// As [`Storage::append`]; nothing is deleted unless it is written.

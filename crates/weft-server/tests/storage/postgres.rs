@@ -278,3 +278,38 @@ async fn servers_sharing_a_database_lose_nothing() {
     }
     reader.close().await;
 }
+
+/// Two servers sharing a database compact an encrypted room: the one
+/// that asks last with an older checkpoint finds a newer one stored and
+/// writes nothing, so no record the older one does not cover is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_sealed_checkpoint_never_replaces_a_newer_one() {
+    let place = Place::new(Engine::Postgres).await;
+    let (a, b) = (
+        Storage::open_shared(&place.location).await.unwrap(),
+        Storage::open_shared(&place.location).await.unwrap(),
+    );
+    for i in 1..=10u8 {
+        let storage = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            storage.sealed_append("vault", vec![i]).await.unwrap(),
+            u64::from(i)
+        );
+    }
+    b.sealed_compact("vault", 8, b"up to 8".to_vec())
+        .await
+        .unwrap();
+    a.sealed_compact("vault", 5, b"up to 5".to_vec())
+        .await
+        .unwrap();
+    let loaded = a.sealed_load("vault", 0).await.unwrap();
+    assert_eq!(loaded.checkpoint, Some((8, b"up to 8".to_vec())));
+    assert_eq!(loaded.records, [(9, vec![9]), (10, vec![10])]);
+    // A newer one still replaces it.
+    a.sealed_compact("vault", 10, b"up to 10".to_vec())
+        .await
+        .unwrap();
+    let loaded = b.sealed_load("vault", 0).await.unwrap();
+    assert_eq!(loaded.checkpoint, Some((10, b"up to 10".to_vec())));
+    assert!(loaded.records.is_empty());
+}
