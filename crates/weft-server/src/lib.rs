@@ -141,17 +141,18 @@ pub async fn serve(
         }
         None => None,
     };
-    let relay = match &config.redis {
+    let bus = match &config.redis {
         Some(url) => {
             let node = bus::random_node_id();
             let bus = bus::Bus::connect(url.as_str(), node, bus::BusConfig::new(&limits))
                 .await
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
             log!(Info, "relaying rooms through {url} as node {node:x}");
-            Some(replica::Relay::new(bus))
+            Some(Arc::new(bus))
         }
         None => None,
     };
+    let relay = bus.clone().map(replica::Relay::new);
     let (stop, stopped) = watch::channel(false);
     // Sealed rooms share the storage: their failures count as the plain
     // rooms' do, and so does the recovery.
@@ -163,6 +164,7 @@ pub async fn serve(
             storage.clone(),
             Box::new(move |e| failures.storage_failed(e)),
             &limits,
+            bus,
         )),
         replicas,
         admission: Arc::new(Admission::new(limits.max_connections)),

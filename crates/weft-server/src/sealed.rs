@@ -2,9 +2,13 @@
 //! It stores what clients send as opaque records, numbered in the order it
 //! receives them, replays them to whoever opens the room, and keeps the
 //! latest sealed checkpoint a client uploads instead of the records it
-//! covers (`weft::sync::SealedMessage` is the protocol).
+//! covers (`weft::sync::SealedMessage` is the protocol). Servers sharing a
+//! database hand each other's records on (`sealed/relay.rs`).
+
+mod relay;
 
 use crate::admission::ConnectionId;
+use crate::bus::Bus;
 use crate::outbox::Outbox;
 use crate::replica::on_channel;
 use crate::storage::{SealedLoaded, Storage, StorageError};
@@ -52,6 +56,8 @@ struct State {
     memory: Memory,
     /// Forgotten since it was found: a request must find the room anew.
     retired: bool,
+    /// Other servers' records are followed (`sealed/relay.rs`).
+    followed: bool,
 }
 
 #[derive(Default)]
@@ -75,6 +81,8 @@ pub struct SealedRooms {
     /// Stored rooms while open; without storage, every room while the
     /// server runs (memory is where they are kept).
     rooms: Mutex<HashMap<String, Arc<Room>>>,
+    /// The other servers sharing the storage, if any.
+    bus: Option<Arc<Bus>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -83,11 +91,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl SealedRooms {
     /// Rooms stored in `storage`, or kept in memory without it; storage
-    /// failures are told to `on_failure`.
+    /// failures are told to `on_failure`; `bus` reaches the other servers
+    /// sharing the storage, if any.
     pub fn new(
         storage: Option<Storage>,
         on_failure: OnStorageFailure,
         limits: &crate::Limits,
+        bus: Option<Arc<Bus>>,
     ) -> SealedRooms {
         SealedRooms {
             storage,
@@ -95,6 +105,7 @@ impl SealedRooms {
             budget: Budget::new(limits.max_sync_receive_bytes),
             share_bytes: limits.sync_receive_bytes,
             rooms: Mutex::default(),
+            bus,
         }
     }
 
@@ -134,14 +145,14 @@ impl SealedRooms {
         outbox: &Outbox,
         message: SealedMessage,
     ) -> Result<(), SealedError> {
-        let mut state = loop {
+        let (mut state, handle) = loop {
             let found = lock(&self.rooms)
                 .entry(room.to_owned())
                 .or_default()
                 .clone();
-            let state = found.lock_owned().await;
+            let state = found.clone().lock_owned().await;
             if !state.retired {
-                break state;
+                break (state, found);
             }
         };
         let opened = state.members.contains_key(&connection);
@@ -161,6 +172,14 @@ impl SealedRooms {
                 }
                 member.send(&SealedMessage::CaughtUp { seq: loaded.last });
                 state.members.insert(connection, member);
+                if let (Some(bus), Some(storage), false) =
+                    (&self.bus, &self.storage, state.followed)
+                {
+                    state.followed = true;
+                    let follow =
+                        relay::follow(bus.clone(), storage.clone(), room.to_owned(), handle);
+                    tokio::spawn(follow);
+                }
                 Ok(())
             }
             _ if !opened => Err(SealedError::Protocol("a request before Open")),
@@ -173,6 +192,15 @@ impl SealedRooms {
                         seq
                     }
                 };
+                if let (Some(bus), Some(storage)) = (&self.bus, &self.storage) {
+                    let (bus, stream) = (bus.clone(), relay::stream(room));
+                    tokio::spawn(async move { bus.publish_sealed(&stream, seq).await });
+                    if seq > state.last.unwrap_or(0) + 1 {
+                        // Other servers stored the records before it.
+                        relay::catch_up(storage, room, &mut state, Some((connection, seq))).await?;
+                        return Ok(());
+                    }
+                }
                 state.last = Some(seq);
                 let record = SealedMessage::Record { seq, body };
                 for (id, member) in &state.members {

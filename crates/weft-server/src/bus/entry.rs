@@ -12,6 +12,10 @@ pub enum EntryKind {
     /// A node's version of the room (field `kind` = `v`), so that the
     /// others can send what it misses.
     Version,
+    /// An encrypted room's record stored by a node (field `kind` = `s`,
+    /// the data its number, 8 bytes little-endian): the others read what
+    /// they lack from the database.
+    Sealed,
 }
 
 impl EntryKind {
@@ -20,6 +24,7 @@ impl EntryKind {
         match self {
             EntryKind::Update => "u",
             EntryKind::Version => "v",
+            EntryKind::Sealed => "s",
         }
     }
 
@@ -27,6 +32,7 @@ impl EntryKind {
         match tag {
             b"u" => Some(EntryKind::Update),
             b"v" => Some(EntryKind::Version),
+            b"s" => Some(EntryKind::Sealed),
             _ => None,
         }
     }

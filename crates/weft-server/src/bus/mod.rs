@@ -249,6 +249,16 @@ impl Bus {
         self.publish(room, EntryKind::Version, version).await
     }
 
+    /// Tells the other nodes that record `seq` of the encrypted room whose
+    /// stream is `room` is stored.
+    ///
+    /// # Errors
+    /// As [`Bus::publish_update`].
+    pub async fn publish_sealed(&self, room: &str, seq: u64) -> Result<(), BusError> {
+        self.publish(room, EntryKind::Sealed, &seq.to_le_bytes())
+            .await
+    }
+
     async fn publish(&self, room: &str, kind: EntryKind, data: &[u8]) -> Result<(), BusError> {
         let max = self.shared.config.max_entry_bytes;
         if data.len() > max {

@@ -45,8 +45,7 @@ pub struct Relay {
 
 impl Relay {
     /// Relays through `bus`; starts the task that publishes, in order.
-    pub fn new(bus: Bus) -> Relay {
-        let bus = Arc::new(bus);
+    pub fn new(bus: Arc<Bus>) -> Relay {
         let (outgoing, mut queue) = mpsc::channel::<(String, Outgoing)>(OUTGOING);
         let publisher = bus.clone();
         tokio::spawn(async move {
@@ -221,6 +220,8 @@ impl Replicas {
                     relay.announce(room, &guard);
                 }
             }
+            // Encrypted rooms have streams of their own.
+            EntryKind::Sealed => {}
         }
     }
 }

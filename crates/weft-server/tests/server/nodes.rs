@@ -1,13 +1,16 @@
 //! Several server processes on one PostgreSQL database relaying rooms
 //! through one Redis: clients on different servers edit one room
-//! together, a server started later serves it whole, and edits made
-//! while Redis was down arrive once it is back (the version exchange).
+//! together, a server started later serves it whole, edits made while
+//! Redis was down arrive once it is back (the version exchange), and
+//! encrypted rooms' records reach every server in order.
 
 use crate::binary::{self, Serving};
 use crate::peer::{health_with_status, Peer};
 use crate::pg;
 use crate::redis::Redis;
+use crate::sealed::Sealed;
 use std::time::Duration;
+use weft::sync::SealedMessage;
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -81,4 +84,78 @@ async fn a_server_alone_and_relaying_servers_do_not_mix() {
     let stderr = String::from_utf8_lossy(&no_postgres.stderr);
     assert_eq!(no_postgres.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--postgres"), "{stderr}");
+}
+
+/// An encrypted room with clients on two servers: each gets every record
+/// in number order, none skipped, whichever server stored it (a server
+/// that stores a record after the other's fills the gap first), and a
+/// client reopening on the other server asks for what follows its last.
+#[tokio::test]
+async fn an_encrypted_room_reaches_every_server_in_order() {
+    let database = pg::Database::create(pg::shared(), "sealed_nodes").await;
+    let redis = Redis::start();
+    let (first, second) = (node(&database.url, &redis), node(&database.url, &redis));
+    let mut ada = Sealed::open(first.addr(), "vault", "ada", 0).await;
+    let mut bob = Sealed::open(second.addr(), "vault", "bob", 0).await;
+    assert_eq!(ada.replay().await.1, 0);
+    assert_eq!(bob.replay().await.1, 0);
+    let mut seen = (Vec::new(), Vec::new());
+    for i in 0..6u8 {
+        // Alternating servers: each store may follow the other's.
+        let (writer, reader) = if i % 2 == 0 {
+            (&mut ada, &mut bob)
+        } else {
+            (&mut bob, &mut ada)
+        };
+        writer.send(SealedMessage::Append { body: vec![i] }).await;
+        let stored = loop {
+            match writer.next().await {
+                SealedMessage::Stored { seq } => break seq,
+                SealedMessage::Record { seq, .. } => seen_by(&mut seen, i % 2 == 0, seq),
+                other => panic!("{other:?}"),
+            }
+        };
+        seen_by(&mut seen, i % 2 == 0, stored);
+        match reader.next().await {
+            SealedMessage::Record { seq, body } => {
+                assert_eq!((seq, body), (stored, vec![i]));
+                seen_by(&mut seen, i % 2 != 0, seq);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(seen.0, (1..=6).collect::<Vec<u64>>(), "ada's, in order");
+    assert_eq!(seen.1, seen.0, "bob's, in order");
+    // Both at once: a server often stores a record before it heard of the
+    // other's last one, and must send that one first.
+    for i in 0..5u8 {
+        ada.send(SealedMessage::Append { body: vec![10 + i] }).await;
+        bob.send(SealedMessage::Append { body: vec![20 + i] }).await;
+    }
+    for client in [&mut ada, &mut bob] {
+        let mut numbers = Vec::new();
+        while numbers.len() < 10 {
+            match client.next().await {
+                SealedMessage::Stored { seq } | SealedMessage::Record { seq, .. } => {
+                    numbers.push(seq)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(numbers, (7..=16).collect::<Vec<u64>>());
+    }
+    drop(bob);
+    let mut again = Sealed::open(first.addr(), "vault", "bob", 4).await;
+    let (messages, last) = again.replay().await;
+    assert_eq!(last, 16);
+    assert_eq!(messages.len(), 12, "{messages:?}");
+}
+
+/// Notes record `seq` seen by ada (`true`) or bob.
+fn seen_by(seen: &mut (Vec<u64>, Vec<u64>), ada: bool, seq: u64) {
+    if ada {
+        seen.0.push(seq);
+    } else {
+        seen.1.push(seq);
+    }
 }
