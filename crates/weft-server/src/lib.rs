@@ -104,6 +104,8 @@ impl Default for Config {
 #[derive(Clone)]
 struct AppState {
     hub: Arc<Hub>,
+    /// The other servers sharing the storage, if any.
+    bus: Option<Arc<bus::Bus>>,
     replicas: Arc<Replicas>,
     sealed: Arc<sealed::SealedRooms>,
     admission: Arc<Admission>,
@@ -164,8 +166,9 @@ pub async fn serve(
             storage.clone(),
             Box::new(move |e| failures.storage_failed(e)),
             &limits,
-            bus,
+            bus.clone(),
         )),
+        bus,
         replicas,
         admission: Arc::new(Admission::new(limits.max_connections)),
         budget: Arc::new(Budget::new(limits.max_queued_bytes)),
@@ -276,11 +279,37 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// `/health`'s `relay`: whether Redis answers, and what the bus counted.
+/// An unreachable Redis does not make the server unhealthy: it serves its
+/// own clients, and the version exchange catches up once Redis is back.
+async fn relay_health(bus: Option<&bus::Bus>) -> serde_json::Value {
+    let Some(bus) = bus else {
+        return serde_json::Value::Null;
+    };
+    let probe = tokio::time::timeout(storage_health::PROBE_TIMEOUT, bus.probe()).await;
+    let state = match probe {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => format!("unreachable: {e}"),
+        Err(_) => format!("unreachable: no answer from {}", bus.address()),
+    };
+    let stats = bus.stats();
+    serde_json::json!({
+        "state": state,
+        "node": format!("{:x}", bus.node()),
+        "rooms": bus.room_count(),
+        "delivered": stats.delivered,
+        "lagged": stats.lagged,
+        "malformed": stats.malformed,
+        "reconnects": stats.reconnects,
+    })
+}
+
 /// 200 with `status` `ok`; 503 with `storage-failed` while the storage
 /// is unusable (nothing is acknowledged then), or `storage-unreachable`
 /// while the database does not answer (a PostgreSQL server down or cut
 /// off: nothing could be stored). `storage` says since when and why, and
-/// keeps the last failure after the recovery.
+/// keeps the last failure after the recovery; `relay`, with `--redis`,
+/// whether Redis answers.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let storage = state.replicas.storage_report();
     let unreachable = match &storage {
@@ -313,6 +342,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         "queued_bytes": state.budget.used(),
         "max_queued_bytes": state.budget.max(),
         "storage": storage,
+        "relay": relay_health(state.bus.as_deref()).await,
     }));
     (code, body)
 }

@@ -332,6 +332,22 @@ impl Bus {
         Ok(subscription)
     }
 
+    /// Asks Redis for a round trip (for `/health`).
+    ///
+    /// # Errors
+    /// A Redis error or [`BusError::Timeout`] while Redis is unreachable;
+    /// [`BusError::Closed`] after [`Bus::close`].
+    pub async fn probe(&self) -> Result<(), BusError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("PING").ignore();
+        self.run::<()>(&pipe).await
+    }
+
+    /// Where Redis is (`host:port`), for messages.
+    pub fn address(&self) -> &str {
+        &self.shared.address
+    }
+
     /// Rooms this node is subscribed to.
     pub fn room_count(&self) -> usize {
         self.shared.rooms.len()

@@ -55,7 +55,18 @@ async fn clients_on_different_servers_edit_one_room() {
 
     // Redis goes away and comes back empty: what was typed meanwhile
     // arrives all the same.
+    let (code, health) = health_with_status(first.addr()).await;
+    assert_eq!(
+        (code, &health["relay"]["state"]),
+        (200, &"ok".into()),
+        "{health}"
+    );
     redis.stop();
+    // Still serving its own clients: healthy, saying Redis is away.
+    let (code, health) = health_with_status(first.addr()).await;
+    assert_eq!(code, 200, "{health}");
+    let relay = health["relay"]["state"].as_str().unwrap();
+    assert!(relay.starts_with("unreachable"), "{health}");
     ada.append("while redis was down\n").await;
     ada.until_durable(LONG).await;
     redis.start_again();
@@ -158,4 +169,33 @@ fn seen_by(seen: &mut (Vec<u64>, Vec<u64>), ada: bool, seq: u64) {
     } else {
         seen.1.push(seq);
     }
+}
+
+/// A server killed (SIGKILL) while its client types: the client goes on
+/// with another server, and whatever the dead one had not stored or
+/// relayed arrives from the client's own copy; nothing is lost.
+#[tokio::test]
+async fn a_killed_server_loses_nothing_its_clients_typed() {
+    let database = pg::Database::create(pg::shared(), "killed").await;
+    let redis = Redis::start();
+    let (first, second) = (node(&database.url, &redis), node(&database.url, &redis));
+    let mut ada = Peer::join(first.addr(), "shared", "ada", 1).await;
+    let mut bob = Peer::join(second.addr(), "shared", "bob", 2).await;
+    ada.until_synced().await;
+    bob.until_synced().await;
+    ada.append("stored\n").await;
+    ada.until_durable(LONG).await;
+    for i in 0..20 {
+        ada.append(&format!("line {i}\n")).await;
+    }
+    drop(first); // SIGKILL, whatever it was doing
+    let mut ada = Peer::rejoin(second.addr(), "shared", "ada", ada.close()).await;
+    ada.until_durable(LONG).await;
+    let text = ada.doc.to_string();
+    assert!(text.ends_with("line 19\n"), "{text}");
+    bob.until(LONG, |b| b.doc.to_string() == text).await;
+    // And it is stored: a server started now serves all of it.
+    let third = node(&database.url, &redis);
+    let mut carol = Peer::join(third.addr(), "shared", "carol", 3).await;
+    carol.until(LONG, |c| c.doc.to_string() == text).await;
 }
