@@ -67,7 +67,7 @@ pub struct Cli {
         long,
         env = "WEFT_POSTGRES",
         value_name = "URL",
-        value_parser = PostgresUrl,
+        value_parser = POSTGRES_URL,
         conflicts_with = "memory",
         hide_env_values = true
     )]
@@ -79,7 +79,7 @@ pub struct Cli {
         long,
         env = "WEFT_REDIS",
         value_name = "URL",
-        value_parser = RedisUrlParser,
+        value_parser = REDIS_URL,
         requires = "postgres",
         hide_env_values = true
     )]
@@ -221,53 +221,45 @@ struct LimitFlags {
     max_sync_receive_bytes: usize,
 }
 
-/// `--postgres`: the URL parsed, so a malformed one stops the server
-/// before it listens. Its error never repeats the value (clap's would):
-/// the URL may hold a password.
+/// A URL flag (`--postgres`, `--redis`) parsed by `parse`, so a malformed
+/// one stops the server before it listens. Its error never repeats the
+/// value (clap's would): the URL may hold a password.
 #[derive(Clone)]
-struct PostgresUrl;
-
-impl clap::builder::TypedValueParser for PostgresUrl {
-    type Value = Location;
-
-    fn parse_ref(
-        &self,
-        _cmd: &clap::Command,
-        _arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<Location, clap::Error> {
-        let refused = |why: String| {
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("invalid value for '--postgres <URL>' (not shown: it may hold a password): {why}\n"),
-            )
-        };
-        let url = value.to_str().ok_or_else(|| refused("not UTF-8".into()))?;
-        Location::postgres(url).map_err(|e| refused(e.to_string()))
-    }
+struct SecretUrl<T> {
+    flag: &'static str,
+    parse: fn(&str) -> Result<T, String>,
 }
 
-/// `--redis`: the URL checked, never repeated (it may hold a password).
-#[derive(Clone)]
-struct RedisUrlParser;
+const POSTGRES_URL: SecretUrl<Location> = SecretUrl {
+    flag: "--postgres <URL>",
+    parse: |url| Location::postgres(url).map_err(|e| e.to_string()),
+};
 
-impl clap::builder::TypedValueParser for RedisUrlParser {
-    type Value = RedisUrl;
+const REDIS_URL: SecretUrl<RedisUrl> = SecretUrl {
+    flag: "--redis <URL>",
+    parse: |url| RedisUrl::new(url).map_err(|e| e.to_string()),
+};
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for SecretUrl<T> {
+    type Value = T;
 
     fn parse_ref(
         &self,
         _cmd: &clap::Command,
         _arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
-    ) -> Result<RedisUrl, clap::Error> {
+    ) -> Result<T, clap::Error> {
         let refused = |why: String| {
             clap::Error::raw(
                 clap::error::ErrorKind::ValueValidation,
-                format!("invalid value for '--redis <URL>' (not shown: it may hold a password): {why}\n"),
+                format!(
+                    "invalid value for '{}' (not shown: it may hold a password): {why}\n",
+                    self.flag
+                ),
             )
         };
         let url = value.to_str().ok_or_else(|| refused("not UTF-8".into()))?;
-        RedisUrl::new(url).map_err(|e| refused(e.to_string()))
+        (self.parse)(url).map_err(refused)
     }
 }
 

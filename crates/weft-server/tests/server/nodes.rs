@@ -28,15 +28,39 @@ fn node(database: &str, redis: &Redis) -> Serving {
     )
 }
 
-#[tokio::test]
-async fn clients_on_different_servers_edit_one_room() {
-    let database = pg::Database::create(pg::shared(), "nodes").await;
-    let mut redis = Redis::start();
+/// A database, a Redis, and two servers on them.
+struct Nodes {
+    database: pg::Database,
+    redis: Redis,
+    first: Serving,
+    second: Serving,
+}
+
+async fn two_nodes(name: &str) -> Nodes {
+    let database = pg::Database::create(pg::shared(), name).await;
+    let redis = Redis::start();
     let (first, second) = (node(&database.url, &redis), node(&database.url, &redis));
-    let mut ada = Peer::join(first.addr(), "shared", "ada", 1).await;
-    let mut bob = Peer::join(second.addr(), "shared", "bob", 2).await;
+    Nodes {
+        database,
+        redis,
+        first,
+        second,
+    }
+}
+
+/// Ada on the first server and Bob on the second, in sync with them.
+async fn ada_and_bob(nodes: &Nodes) -> (Peer, Peer) {
+    let mut ada = Peer::join(nodes.first.addr(), "shared", "ada", 1).await;
+    let mut bob = Peer::join(nodes.second.addr(), "shared", "bob", 2).await;
     ada.until_synced().await;
     bob.until_synced().await;
+    (ada, bob)
+}
+
+#[tokio::test]
+async fn clients_on_different_servers_edit_one_room() {
+    let mut nodes = two_nodes("nodes").await;
+    let (mut ada, mut bob) = ada_and_bob(&nodes).await;
     ada.append("from ada\n").await;
     bob.until(LONG, |b| b.doc.to_string() == "from ada\n").await;
     bob.append("from bob\n").await;
@@ -47,7 +71,7 @@ async fn clients_on_different_servers_edit_one_room() {
     bob.until_durable(LONG).await;
 
     // A server started now serves the whole room at once.
-    let third = node(&database.url, &redis);
+    let third = node(&nodes.database.url, &nodes.redis);
     let mut carol = Peer::join(third.addr(), "shared", "carol", 3).await;
     carol
         .until(LONG, |c| c.doc.to_string() == "from ada\nfrom bob\n")
@@ -55,21 +79,21 @@ async fn clients_on_different_servers_edit_one_room() {
 
     // Redis goes away and comes back empty: what was typed meanwhile
     // arrives all the same.
-    let (code, health) = health_with_status(first.addr()).await;
+    let (code, health) = health_with_status(nodes.first.addr()).await;
     assert_eq!(
         (code, &health["relay"]["state"]),
         (200, &"ok".into()),
         "{health}"
     );
-    redis.stop();
+    nodes.redis.stop();
     // Still serving its own clients: healthy, saying Redis is away.
-    let (code, health) = health_with_status(first.addr()).await;
+    let (code, health) = health_with_status(nodes.first.addr()).await;
     assert_eq!(code, 200, "{health}");
     let relay = health["relay"]["state"].as_str().unwrap();
     assert!(relay.starts_with("unreachable"), "{health}");
     ada.append("while redis was down\n").await;
     ada.until_durable(LONG).await;
-    redis.start_again();
+    nodes.redis.start_again();
     let all = "from ada\nfrom bob\nwhile redis was down\n";
     bob.until(LONG, |b| b.doc.to_string() == all).await;
     carol.until(LONG, |c| c.doc.to_string() == all).await;
@@ -176,26 +200,21 @@ fn seen_by(seen: &mut (Vec<u64>, Vec<u64>), ada: bool, seq: u64) {
 /// relayed arrives from the client's own copy; nothing is lost.
 #[tokio::test]
 async fn a_killed_server_loses_nothing_its_clients_typed() {
-    let database = pg::Database::create(pg::shared(), "killed").await;
-    let redis = Redis::start();
-    let (first, second) = (node(&database.url, &redis), node(&database.url, &redis));
-    let mut ada = Peer::join(first.addr(), "shared", "ada", 1).await;
-    let mut bob = Peer::join(second.addr(), "shared", "bob", 2).await;
-    ada.until_synced().await;
-    bob.until_synced().await;
+    let nodes = two_nodes("killed").await;
+    let (mut ada, mut bob) = ada_and_bob(&nodes).await;
     ada.append("stored\n").await;
     ada.until_durable(LONG).await;
     for i in 0..20 {
         ada.append(&format!("line {i}\n")).await;
     }
-    drop(first); // SIGKILL, whatever it was doing
-    let mut ada = Peer::rejoin(second.addr(), "shared", "ada", ada.close()).await;
+    drop(nodes.first); // SIGKILL, whatever it was doing
+    let mut ada = Peer::rejoin(nodes.second.addr(), "shared", "ada", ada.close()).await;
     ada.until_durable(LONG).await;
     let text = ada.doc.to_string();
     assert!(text.ends_with("line 19\n"), "{text}");
     bob.until(LONG, |b| b.doc.to_string() == text).await;
     // And it is stored: a server started now serves all of it.
-    let third = node(&database.url, &redis);
+    let third = node(&nodes.database.url, &nodes.redis);
     let mut carol = Peer::join(third.addr(), "shared", "carol", 3).await;
     carol.until(LONG, |c| c.doc.to_string() == text).await;
 }

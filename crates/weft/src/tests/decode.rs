@@ -496,13 +496,19 @@ pub(crate) fn known_bad_inputs() -> Vec<(&'static str, Vec<u8>)> {
 /// `snapshot` with a deleted-text section of `runs` (stored) and `text`.
 fn with_deleted_text(snapshot: &[u8], runs: &[u64], text: &[u8]) -> Vec<u8> {
     let body = body_of(snapshot);
+    with_counts_and_text(Kind::Snapshot, &body[..deleted_text_at(body)], runs, text)
+}
+
+/// `head` sealed as a `kind` body, followed by a column of the uvars
+/// `counts` and a column of `text`.
+fn with_counts_and_text(kind: Kind, head: &[u8], counts: &[u64], text: &[u8]) -> Vec<u8> {
     let mut w = Writer::default();
-    w.bytes(&body[..deleted_text_at(body)]);
+    w.bytes(head);
     let mut r = Writer::default();
-    runs.iter().for_each(|&n| r.uvar(n));
+    counts.iter().for_each(|&n| r.uvar(n));
     w.column(&r.into_bytes());
     w.column(text);
-    seal(Kind::Snapshot, &w.into_bytes())
+    seal(kind, &w.into_bytes())
 }
 
 #[test]
@@ -666,14 +672,8 @@ fn write_known_bad_inputs() {
 /// one of tombstone-run counts `runs` and `text`.
 fn with_tombstone_text(update: &[u8], runs: &[u64], text: &[u8]) -> Vec<u8> {
     let body = body_of(update);
-    let mut w = Writer::default();
-    w.bytes(&body[..ops_end(body)]);
-    w.bytes(&[0]);
-    let mut r = Writer::default();
-    runs.iter().for_each(|&n| r.uvar(n));
-    w.column(&r.into_bytes());
-    w.column(text);
-    seal(Kind::Update, &w.into_bytes())
+    let head = [&body[..ops_end(body)], &[0]].concat();
+    with_counts_and_text(Kind::Update, &head, runs, text)
 }
 
 #[test]
