@@ -1,13 +1,20 @@
 //! Rooms and their members: who is where, and the queues to reach them.
+//! Servers sharing a database (`--redis`) also know each other's members
+//! of the rooms they have members in, and relay signals to them
+//! (`hub/relay.rs`).
+
+mod relay;
 
 use crate::admission::ConnectionId;
 use crate::auth::Role;
+use crate::bus::{Bus, EntryKind};
 use crate::limits::Limits;
 use crate::outbox::{Full, Outbox};
 use crate::protocol::{PeerInfo, ServerMessage};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::time::Instant;
 
 /// A peer in a room: the connection that holds its id, and how to reach it.
 pub struct Member {
@@ -93,7 +100,37 @@ impl From<Full> for Refusal {
     }
 }
 
-type Rooms = HashMap<String, BTreeMap<String, Member>>;
+/// A member of a room on another server.
+struct Remote {
+    node: u64,
+    info: PeerInfo,
+    /// When its server last said it is there.
+    seen: Instant,
+}
+
+/// A room with members here.
+#[derive(Default)]
+struct Room {
+    members: BTreeMap<String, Member>,
+    /// Its members on other servers, as they said.
+    remote: BTreeMap<String, Remote>,
+}
+
+impl Room {
+    /// Tells every member here `text`. A member whose queue is full misses
+    /// it like any other message; it is closed if it does not read in time.
+    fn tell(&self, text: &str) {
+        for m in self.members.values() {
+            let _ = m.outbox.push(text.to_owned());
+        }
+    }
+
+    fn infos(&self) -> Vec<PeerInfo> {
+        self.members.iter().map(|(id, m)| m.info(id)).collect()
+    }
+}
+
+type Rooms = HashMap<String, Room>;
 
 /// All rooms of the server.
 pub struct Hub {
@@ -101,16 +138,20 @@ pub struct Hub {
     max_rooms: usize,
     max_peers_per_room: usize,
     max_peers_per_address: usize,
+    /// The other servers sharing the database, if any.
+    bus: Option<Arc<Bus>>,
 }
 
 impl Hub {
-    /// No rooms yet; `limits` caps rooms and their members.
-    pub fn new(limits: &Limits) -> Hub {
+    /// No rooms yet; `limits` caps rooms and their members; `bus`
+    /// reaches the other servers sharing the database, if any.
+    pub fn new(limits: &Limits, bus: Option<Arc<Bus>>) -> Hub {
         Hub {
             rooms: Mutex::default(),
             max_rooms: limits.max_rooms,
             max_peers_per_room: limits.max_peers_per_room,
             max_peers_per_address: limits.max_peers_per_address,
+            bus,
         }
     }
 
@@ -136,31 +177,33 @@ impl Hub {
     /// A refused join changes nothing (no empty room is left behind).
     /// `channel`: the number the room's sync frames carry on the member's
     /// connection, when it syncs with the server (said in `joined`).
+    /// With other servers, their members are among those in the room.
     pub fn join(
-        &self,
+        self: &Arc<Self>,
         room: &str,
         peer: &str,
         member: Member,
         channel: Option<u32>,
     ) -> Result<(), Refusal> {
         let mut rooms = self.lock();
-        let empty = BTreeMap::new();
-        let members = match rooms.get(room) {
-            Some(members) => members,
+        let empty = Room::default();
+        let found = match rooms.get(room) {
+            Some(found) => found,
             None if rooms.len() >= self.max_rooms => return Err(Refusal::ServerFull),
             None => &empty,
         };
-        if members.contains_key(peer) {
+        if found.members.contains_key(peer) || found.remote.contains_key(peer) {
             return Err(Refusal::PeerTaken);
         }
-        if members.len() >= self.max_peers_per_room {
+        if found.members.len() >= self.max_peers_per_room {
             return Err(Refusal::RoomFull);
         }
-        let same_client = members.values().filter(|m| m.client == member.client);
+        let same_client = found.members.values().filter(|m| m.client == member.client);
         if same_client.count() >= self.max_peers_per_address {
             return Err(Refusal::AddressFull);
         }
-        let before = members.iter().map(|(id, m)| m.info(id)).collect();
+        let mut before = found.infos();
+        before.extend(found.remote.values().map(|r| r.info.clone()));
         let joined = ServerMessage::Joined {
             room,
             peers: before,
@@ -169,16 +212,26 @@ impl Hub {
         };
         member.outbox.push(joined.to_json())?;
         let info = member.info(peer);
-        let announce = ServerMessage::PeerJoined { room, peer: info }.to_json();
-        for m in members.values() {
-            // A member whose queue is full misses the announcement like any
-            // other message; it is closed if it does not read in time.
-            let _ = m.outbox.push(announce.clone());
-        }
+        found.tell(
+            &ServerMessage::PeerJoined {
+                room,
+                peer: info.clone(),
+            }
+            .to_json(),
+        );
+        let first = !rooms.contains_key(room);
         rooms
             .entry(room.to_owned())
             .or_default()
+            .members
             .insert(peer.to_owned(), member);
+        if let Some(bus) = &self.bus {
+            if first {
+                tokio::spawn(relay::follow(self.clone(), bus.clone(), room.to_owned()));
+            }
+            let info = serde_json::to_vec(&info).expect("peer info serializes");
+            relay::publish(bus, room, EntryKind::Joined, info);
+        }
         Ok(())
     }
 
@@ -186,30 +239,115 @@ impl Hub {
     /// the others.
     pub fn leave(&self, room: &str, peer: &str, connection: ConnectionId) {
         let mut rooms = self.lock();
-        let Some(members) = rooms.get_mut(room) else {
+        let Some(found) = rooms.get_mut(room) else {
             return;
         };
-        if members.get(peer).map(|m| m.connection) != Some(connection) {
+        if found.members.get(peer).map(|m| m.connection) != Some(connection) {
             return;
         }
-        members.remove(peer);
-        let announce = ServerMessage::PeerLeft { room, peer }.to_json();
-        for m in members.values() {
-            let _ = m.outbox.push(announce.clone());
-        }
-        if members.is_empty() {
+        found.members.remove(peer);
+        found.tell(&ServerMessage::PeerLeft { room, peer }.to_json());
+        if found.members.is_empty() {
             rooms.remove(room);
+        }
+        if let Some(bus) = &self.bus {
+            relay::publish(bus, room, EntryKind::Left, peer.as_bytes().to_vec());
         }
     }
 
-    /// Queues `text` for member `to` of `room`.
+    /// Queues `text` for member `to` of `room`, here or on another server.
     pub fn relay(&self, room: &str, to: &str, text: String) -> Result<(), Refusal> {
         let rooms = self.lock();
-        let member = rooms
-            .get(room)
-            .and_then(|m| m.get(to))
-            .ok_or(Refusal::NoSuchPeer)?;
-        Ok(member.outbox.push(text)?)
+        let found = rooms.get(room).ok_or(Refusal::NoSuchPeer)?;
+        if let Some(member) = found.members.get(to) {
+            return Ok(member.outbox.push(text)?);
+        }
+        match (&self.bus, found.remote.contains_key(to)) {
+            (Some(bus), true) => {
+                relay::publish(bus, room, EntryKind::Signal, relay::signal(to, &text));
+                Ok(())
+            }
+            _ => Err(Refusal::NoSuchPeer),
+        }
+    }
+}
+
+/// What the other servers say of their members (`hub/relay.rs`), for
+/// rooms with members here; members here are told who came and went.
+impl Hub {
+    /// The members here of `room` (`None`: none, the room is not here).
+    fn members_here(&self, room: &str) -> Option<Vec<PeerInfo>> {
+        self.lock().get(room).map(Room::infos)
+    }
+
+    /// `info` is a member of `room` on server `node`, as of now.
+    fn remote_joined(&self, room: &str, node: u64, info: PeerInfo) {
+        let mut rooms = self.lock();
+        let Some(found) = rooms.get_mut(room) else {
+            return;
+        };
+        if found.members.contains_key(&info.peer) {
+            return; // an id taken here stays with its member here
+        }
+        let seen = Instant::now();
+        match found.remote.get_mut(&info.peer) {
+            Some(known) => (known.node, known.seen) = (node, seen),
+            None => {
+                found.tell(
+                    &ServerMessage::PeerJoined {
+                        room,
+                        peer: info.clone(),
+                    }
+                    .to_json(),
+                );
+                let peer = info.peer.clone();
+                found.remote.insert(peer, Remote { node, info, seen });
+            }
+        }
+    }
+
+    /// Members of `room` on server `node` that left: those `gone` says.
+    fn remote_left(&self, room: &str, node: u64, gone: impl Fn(&str, &Remote) -> bool) {
+        let mut rooms = self.lock();
+        let Some(found) = rooms.get_mut(room) else {
+            return;
+        };
+        let left: Vec<String> = found
+            .remote
+            .iter()
+            .filter(|(peer, r)| r.node == node && gone(peer, r))
+            .map(|(peer, _)| peer.clone())
+            .collect();
+        for peer in left {
+            found.remote.remove(&peer);
+            found.tell(&ServerMessage::PeerLeft { room, peer: &peer }.to_json());
+        }
+    }
+
+    /// Members of `room` on other servers not heard of since `before`:
+    /// their server is gone.
+    fn expire(&self, room: &str, before: Instant) {
+        let mut rooms = self.lock();
+        let Some(found) = rooms.get_mut(room) else {
+            return;
+        };
+        let stale: Vec<String> = found
+            .remote
+            .iter()
+            .filter(|(_, r)| r.seen < before)
+            .map(|(peer, _)| peer.clone())
+            .collect();
+        for peer in stale {
+            found.remote.remove(&peer);
+            found.tell(&ServerMessage::PeerLeft { room, peer: &peer }.to_json());
+        }
+    }
+
+    /// Queues `text` for member `to` of `room` if it is here.
+    fn deliver(&self, room: &str, to: &str, text: String) {
+        if let Some(member) = self.lock().get(room).and_then(|r| r.members.get(to)) {
+            let _ = member.outbox.push(text);
+        }
     }
 }
 
@@ -239,10 +377,13 @@ mod tests {
 
     #[tokio::test]
     async fn join_relay_leave() {
-        let hub = Hub::new(&Limits {
-            max_peers_per_room: 2,
-            ..Limits::default()
-        });
+        let hub = Arc::new(Hub::new(
+            &Limits {
+                max_peers_per_room: 2,
+                ..Limits::default()
+            },
+            None,
+        ));
         let (qa, ra) = queue();
         let (qb, rb) = queue();
         hub.join("r", "a", member(1, None, &qa), None).unwrap();
@@ -272,10 +413,13 @@ mod tests {
 
     #[test]
     fn a_refused_join_leaves_no_room_behind() {
-        let hub = Hub::new(&Limits {
-            max_peers_per_room: 0,
-            ..Limits::default()
-        });
+        let hub = Arc::new(Hub::new(
+            &Limits {
+                max_peers_per_room: 0,
+                ..Limits::default()
+            },
+            None,
+        ));
         let (outbox, _outgoing) = queue();
         for i in 0..3 {
             let refused = hub.join(&format!("r{i}"), "a", member(1, None, &outbox), None);
@@ -286,11 +430,14 @@ mod tests {
 
     #[test]
     fn rooms_and_places_per_address_are_capped() {
-        let hub = Hub::new(&Limits {
-            max_rooms: 1,
-            max_peers_per_address: 2,
-            ..Limits::default()
-        });
+        let hub = Arc::new(Hub::new(
+            &Limits {
+                max_rooms: 1,
+                max_peers_per_address: 2,
+                ..Limits::default()
+            },
+            None,
+        ));
         let (outbox, _outgoing) = queue();
         hub.join("r", "a", member(1, None, &outbox), None).unwrap();
         hub.join("r", "b", member(2, None, &outbox), None).unwrap();

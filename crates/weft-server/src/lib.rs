@@ -161,7 +161,7 @@ pub async fn serve(
     let replicas = Replicas::new(storage.clone(), &limits, config.room_idle, relay);
     let failures = replicas.clone();
     let state = AppState {
-        hub: Arc::new(Hub::new(&limits)),
+        hub: Arc::new(Hub::new(&limits, bus.clone())),
         sealed: Arc::new(sealed::SealedRooms::new(
             storage.clone(),
             Box::new(move |e| failures.storage_failed(e)),

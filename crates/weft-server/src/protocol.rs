@@ -133,7 +133,7 @@ impl ClientMessage {
 }
 
 /// A member of a room, as others see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerInfo {
     pub peer: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -16,6 +16,17 @@ pub enum EntryKind {
     /// the data its number, 8 bytes little-endian): the others read what
     /// they lack from the database.
     Sealed,
+    /// Signaling: a member joined on the sender (`j`, its JSON).
+    Joined,
+    /// Signaling: a member left the sender (`l`, its id).
+    Left,
+    /// Signaling: every member on the sender (`h`, a JSON array).
+    Here,
+    /// Signaling: a node asks the others who is on them (`w`, empty).
+    Who,
+    /// Signaling: a message for a member on another node (`g`: the
+    /// member's id's length, one byte, the id, then the message's JSON).
+    Signal,
 }
 
 impl EntryKind {
@@ -25,6 +36,11 @@ impl EntryKind {
             EntryKind::Update => "u",
             EntryKind::Version => "v",
             EntryKind::Sealed => "s",
+            EntryKind::Joined => "j",
+            EntryKind::Left => "l",
+            EntryKind::Here => "h",
+            EntryKind::Who => "w",
+            EntryKind::Signal => "g",
         }
     }
 
@@ -33,6 +49,11 @@ impl EntryKind {
             b"u" => Some(EntryKind::Update),
             b"v" => Some(EntryKind::Version),
             b"s" => Some(EntryKind::Sealed),
+            b"j" => Some(EntryKind::Joined),
+            b"l" => Some(EntryKind::Left),
+            b"h" => Some(EntryKind::Here),
+            b"w" => Some(EntryKind::Who),
+            b"g" => Some(EntryKind::Signal),
             _ => None,
         }
     }

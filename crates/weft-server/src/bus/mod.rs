@@ -259,7 +259,11 @@ impl Bus {
             .await
     }
 
-    async fn publish(&self, room: &str, kind: EntryKind, data: &[u8]) -> Result<(), BusError> {
+    /// Appends an entry of `kind` carrying `data` to `room`'s stream.
+    ///
+    /// # Errors
+    /// As [`Bus::publish_update`].
+    pub async fn publish(&self, room: &str, kind: EntryKind, data: &[u8]) -> Result<(), BusError> {
         let max = self.shared.config.max_entry_bytes;
         if data.len() > max {
             return Err(BusError::TooLarge {

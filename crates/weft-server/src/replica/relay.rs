@@ -220,8 +220,8 @@ impl Replicas {
                     relay.announce(room, &guard);
                 }
             }
-            // Encrypted rooms have streams of their own.
-            EntryKind::Sealed => {}
+            // Encrypted rooms and signaling have streams of their own.
+            _ => {}
         }
     }
 }

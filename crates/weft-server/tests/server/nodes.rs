@@ -5,11 +5,15 @@
 //! encrypted rooms' records reach every server in order.
 
 use crate::binary::{self, Serving};
+use crate::client::{connect, recv, recv_until, send};
 use crate::peer::{health_with_status, Peer};
 use crate::pg;
 use crate::redis::Redis;
 use crate::sealed::Sealed;
+use futures_util::StreamExt;
+use serde_json::json;
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
 use weft::sync::SealedMessage;
 
 const LONG: Duration = Duration::from_secs(30);
@@ -217,4 +221,79 @@ async fn a_killed_server_loses_nothing_its_clients_typed() {
     let third = node(&nodes.database.url, &nodes.redis);
     let mut carol = Peer::join(third.addr(), "shared", "carol", 3).await;
     carol.until(LONG, |c| c.doc.to_string() == text).await;
+}
+
+/// Browsers in one room on different servers find each other as on one:
+/// each is told of the other, signals reach across, leaving is told, and
+/// the members of a server that dies are taken as gone.
+#[tokio::test]
+async fn browsers_on_different_servers_signal_each_other() {
+    let nodes = two_nodes("signaling").await;
+    let join = |peer: &str| json!({"type": "join", "room": "call", "peer": peer});
+    let mut ada = connect(nodes.first.addr()).await;
+    send(&mut ada, join("ada")).await;
+    assert_eq!(recv(&mut ada).await["type"], "joined");
+    let mut bob = connect(nodes.second.addr()).await;
+    send(&mut bob, join("bob")).await;
+    // Bob hears of Ada (in `joined`, or just after it), Ada of Bob.
+    let joined = recv(&mut bob).await;
+    if joined["peers"].as_array().unwrap().is_empty() {
+        recv_until(&mut bob, LONG, |m| {
+            m["type"] == "peer-joined" && m["peer"] == "ada"
+        })
+        .await;
+    }
+    recv_until(&mut ada, LONG, |m| {
+        m["type"] == "peer-joined" && m["peer"] == "bob"
+    })
+    .await;
+    let offer = json!({"type": "signal", "room": "call", "to": "bob", "data": {"kind": "offer"}});
+    send(&mut ada, offer).await;
+    recv_until(&mut bob, LONG, |m| {
+        m["type"] == "signal" && m["from"] == "ada" && m["data"]["kind"] == "offer"
+    })
+    .await;
+    let answer = json!({"type": "signal", "room": "call", "to": "ada", "data": {"kind": "answer"}});
+    send(&mut bob, answer).await;
+    recv_until(&mut ada, LONG, |m| {
+        m["type"] == "signal" && m["from"] == "bob"
+    })
+    .await;
+    // An unknown peer is still refused.
+    send(
+        &mut ada,
+        json!({"type": "signal", "room": "call", "to": "zed", "data": {}}),
+    )
+    .await;
+    recv_until(&mut ada, LONG, |m| {
+        m["type"] == "error" && m["code"] == "no-such-peer"
+    })
+    .await;
+    send(&mut bob, json!({"type": "leave", "room": "call"})).await;
+    recv_until(&mut ada, LONG, |m| {
+        m["type"] == "peer-left" && m["peer"] == "bob"
+    })
+    .await;
+    // Carol on the second server; then that server dies.
+    let mut carol = connect(nodes.second.addr()).await;
+    send(&mut carol, join("carol")).await;
+    recv_until(&mut ada, LONG, |m| {
+        m["type"] == "peer-joined" && m["peer"] == "carol"
+    })
+    .await;
+    drop(nodes.second); // SIGKILL: it tells nobody
+    drop(carol);
+    // Told once the dead server has been silent too long (no message
+    // comes meanwhile, so not `recv`, which wants one every 10 s).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), ada.next()).await;
+        if let Ok(Some(Ok(Message::Text(text)))) = next {
+            let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if m["type"] == "peer-left" && m["peer"] == "carol" {
+                break;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "carol never left");
+    }
 }

@@ -1,0 +1,154 @@
+//! Signaling across servers sharing a database (`--redis`): browsers in
+//! one room but on different servers find each other and exchange WebRTC
+//! offers, answers and candidates as if on one.
+//!
+//! Each room with members here has a stream of its own; a server appends
+//! who joins and leaves it, and the signals for members on other servers
+//! (whose server delivers them). It asks who is there when it starts
+//! following the room and says who is here every [`HERE_EVERY`]; members
+//! of a server not heard of for [`GONE_AFTER`] are taken as gone (the
+//! server died), and those missing from its list as left.
+
+use super::Hub;
+use crate::bus::{Bus, BusEntry, BusEvent, EntryKind};
+use crate::log;
+use crate::protocol::PeerInfo;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How often a server says who is here.
+const HERE_EVERY: Duration = Duration::from_secs(5);
+
+/// How long a server's members count after it last said so: three lists
+/// missed.
+const GONE_AFTER: Duration = Duration::from_secs(16);
+
+/// The stream of signaling room `room`: under a name no plain room can
+/// have (room names hold no control characters).
+fn stream(room: &str) -> String {
+    format!("\u{2}signal:{room}")
+}
+
+/// The data of a [`EntryKind::Signal`]: `to`'s length, `to`, the text.
+pub(super) fn signal(to: &str, text: &str) -> Vec<u8> {
+    let mut data = Vec::with_capacity(1 + to.len() + text.len());
+    data.push(to.len() as u8); // peer ids are at most 64 bytes
+    data.extend_from_slice(to.as_bytes());
+    data.extend_from_slice(text.as_bytes());
+    data
+}
+
+/// Appends an entry to `room`'s signaling stream, in a task of its own
+/// (the hub's callers hold no runtime's attention).
+pub(super) fn publish(bus: &Arc<Bus>, room: &str, kind: EntryKind, data: Vec<u8>) {
+    let (bus, stream) = (bus.clone(), stream(room));
+    tokio::spawn(async move {
+        if let Err(e) = bus.publish(&stream, kind, &data).await {
+            log!(Warn, "signaling not relayed to other servers: {e}");
+        }
+    });
+}
+
+/// Follows `room`'s signaling stream while it has members here.
+pub(super) async fn follow(hub: Arc<Hub>, bus: Arc<Bus>, room: String) {
+    let key = stream(&room);
+    loop {
+        let mut subscription = match bus.subscribe(&key).await {
+            Ok(s) => s,
+            Err(e) => {
+                log!(
+                    Warn,
+                    "room {room:?}: not following other servers' members: {e}"
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if hub.members_here(&room).is_none() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let _ = bus.publish(&key, EntryKind::Who, &[]).await;
+        let mut tick = tokio::time::interval(HERE_EVERY);
+        loop {
+            let here = tokio::select! {
+                event = subscription.recv() => match event {
+                    Some(BusEvent::Entry(entry)) => {
+                        from_bus(&hub, &bus, &room, &key, entry).await;
+                        hub.members_here(&room).is_some()
+                    }
+                    Some(BusEvent::Lagged | BusEvent::Reconnected) => {
+                        let _ = bus.publish(&key, EntryKind::Who, &[]).await;
+                        hub.members_here(&room).is_some()
+                    }
+                    None => false,
+                },
+                _ = tick.tick() => {
+                    hub.expire(&room, Instant::now() - GONE_AFTER);
+                    say_here(&hub, &bus, &room, &key).await
+                }
+            };
+            if !here {
+                return;
+            }
+        }
+    }
+}
+
+/// Says who is here; false when nobody is (the room is not here).
+async fn say_here(hub: &Hub, bus: &Bus, room: &str, key: &str) -> bool {
+    let Some(members) = hub.members_here(room) else {
+        return false;
+    };
+    let list = serde_json::to_vec(&members).expect("peer infos serialize");
+    if let Err(e) = bus.publish(key, EntryKind::Here, &list).await {
+        log!(
+            Warn,
+            "room {room:?}: could not tell other servers who is here: {e}"
+        );
+    }
+    true
+}
+
+async fn from_bus(hub: &Hub, bus: &Bus, room: &str, key: &str, entry: BusEntry) {
+    let node = entry.node;
+    match entry.kind {
+        EntryKind::Joined => match serde_json::from_slice::<PeerInfo>(&entry.data) {
+            Ok(info) => hub.remote_joined(room, node, info),
+            Err(_) => log!(
+                Warn,
+                "room {room:?}: node {node:x} sent a member that does not parse"
+            ),
+        },
+        EntryKind::Left => {
+            let peer = String::from_utf8_lossy(&entry.data);
+            hub.remote_left(room, node, |id, _| id == peer);
+        }
+        EntryKind::Here => match serde_json::from_slice::<Vec<PeerInfo>>(&entry.data) {
+            Ok(list) => {
+                hub.remote_left(room, node, |id, _| list.iter().all(|p| p.peer != id));
+                for info in list {
+                    hub.remote_joined(room, node, info);
+                }
+            }
+            Err(_) => log!(
+                Warn,
+                "room {room:?}: node {node:x} sent members that do not parse"
+            ),
+        },
+        EntryKind::Who => {
+            say_here(hub, bus, room, key).await;
+        }
+        EntryKind::Signal => {
+            let data = &entry.data;
+            let Some((&len, rest)) = data.split_first() else {
+                return;
+            };
+            let (to, text) = rest.split_at(usize::from(len).min(rest.len()));
+            if let (Ok(to), Ok(text)) = (std::str::from_utf8(to), std::str::from_utf8(text)) {
+                hub.deliver(room, to, text.to_owned());
+            }
+        }
+        _ => {}
+    }
+}
