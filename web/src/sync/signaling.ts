@@ -114,38 +114,49 @@ export class SignalingClient {
     this.#socket = socket;
     socket.binaryType = "arraybuffer";
     socket.addEventListener("open", () => {
-      this.#ping = setInterval(() => this.#send({ type: "ping" }), PING_MS);
+      if (this.#socket === socket) this.#ping = setInterval(() => this.#send({ type: "ping" }), PING_MS);
     });
     socket.addEventListener("message", (e: MessageEvent) => {
+      // A socket whose end was handled may still deliver what was on its way.
+      if (this.#socket !== socket) return;
       if (e.data instanceof ArrayBuffer) this.#frame(new Uint8Array(e.data));
       else this.#message(e.data);
     });
-    socket.addEventListener("close", (e: CloseEvent) => {
-      clearInterval(this.#ping);
-      const wasOpen = this.#open;
-      this.#open = false;
-      if (this.#socket === socket) this.#endServer(e.reason || "connection lost");
-      if (this.#closed || this.#socket !== socket) return;
-      const reason = e.reason || (wasOpen ? "connection lost" : "unreachable");
-      this.handlers.lost(reason);
-      if (e.code === FORBIDDEN) {
-        // "token-expired: ...": the code, then why.
-        const code = (reason.split(":")[0] ?? "forbidden").toUpperCase().replace(/-/g, "_");
-        this.handlers.error(withCode(new Error(`signaling server refused: ${reason}`), `SIGNALING_${code}`));
-        // The same token would be refused again; a function may fetch a new one.
-        if (typeof this.token !== "function") {
-          this.#closed = true;
-          return;
-        }
-        this.#retry = setTimeout(() => this.#connect(), this.#backoff.next());
+    // A browser fires `close` right after `error` (handled there, this
+    // then does nothing); Node 20's WebSocket fires no `close` when the
+    // connection is refused, and would never reconnect.
+    socket.addEventListener("error", () => setTimeout(() => this.#lost(socket, 1006, ""), 0));
+    socket.addEventListener("close", (e: CloseEvent) => this.#lost(socket, e.code, e.reason));
+  }
+
+  /** `socket` closed (or failed): reconnects with backoff. */
+  #lost(socket: WebSocket, code: number, closeReason: string): void {
+    // Not current: closed by `close()`, or its end was handled already.
+    if (this.#socket !== socket) return;
+    this.#socket = undefined;
+    clearInterval(this.#ping);
+    const wasOpen = this.#open;
+    this.#open = false;
+    this.#endServer(closeReason || "connection lost");
+    const reason = closeReason || (wasOpen ? "connection lost" : "unreachable");
+    this.handlers.lost(reason);
+    if (code === FORBIDDEN) {
+      // "token-expired: ...": the code, then why.
+      const what = (reason.split(":")[0] ?? "forbidden").toUpperCase().replace(/-/g, "_");
+      this.handlers.error(withCode(new Error(`signaling server refused: ${reason}`), `SIGNALING_${what}`));
+      // The same token would be refused again; a function may fetch a new one.
+      if (typeof this.token !== "function") {
+        this.#closed = true;
         return;
       }
-      // Closed by this client to start over: said already, by whoever broke the session.
-      if (this.#restarted !== socket && (!wasOpen || e.code !== 1000)) {
-        this.handlers.error(withCode(new Error(`signaling server ${this.url}: ${reason} (code ${e.code})`), "SIGNALING_UNAVAILABLE"));
-      }
       this.#retry = setTimeout(() => this.#connect(), this.#backoff.next());
-    });
+      return;
+    }
+    // Closed by this client to start over: said already, by whoever broke the session.
+    if (this.#restarted !== socket && (!wasOpen || code !== 1000)) {
+      this.handlers.error(withCode(new Error(`signaling server ${this.url}: ${reason} (code ${code})`), "SIGNALING_UNAVAILABLE"));
+    }
+    this.#retry = setTimeout(() => this.#connect(), this.#backoff.next());
   }
 
   /** A sync frame from the server's replica. */
