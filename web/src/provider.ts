@@ -16,7 +16,7 @@ import { randomId } from "./sync/random-id.js";
 import { OPEN_TIMEOUT_MS, RtcLink, type RtcSignal } from "./sync/rtc.js";
 import { deriveRoomKey } from "./sync/secret.js";
 import { SealedSync } from "./sync/sealed-sync.js";
-import type { ServerLink } from "./sync/server-link.js";
+import { ServerLink } from "./sync/server-link.js";
 import { SignalingClient, type Role, type SignalPeer, type TokenSource } from "./sync/signaling.js";
 import { TabHub } from "./sync/tabs.js";
 
@@ -27,8 +27,16 @@ export type { Role, TokenSource } from "./sync/signaling.js";
 export interface ConnectOptions {
   /** Everyone who connects with the same room name edits together. */
   room: string;
-  /** The `weft-server` WebSocket URL (`ws://host:port/signal`). Without it, only tabs of this browser sync. */
-  signalingUrl?: string;
+  /**
+   * The `weft-server` WebSocket URL (`ws://host:port/signal`), or the URLs
+   * of several servers of one deployment (servers sharing a database with
+   * `--redis`, any of which serves every room). With several, the provider
+   * starts at a random one (so clients spread over them), moves to the next
+   * in order when a connection fails to open or drops, and waits (with
+   * backoff) only once each one failed in a row; `provider.serverUrl` says
+   * which one it is on. Without it, only tabs of this browser sync.
+   */
+  signalingUrl?: string | readonly string[];
   /** STUN/TURN servers for WebRTC (default none: fine on one network). */
   iceServers?: RTCIceServer[];
   /** Most WebRTC connections to keep (default 8); tabs do not count. */
@@ -72,6 +80,8 @@ export interface PeerEvent {
   via: "webrtc" | "tab" | "server";
   /** Why the connection ended (`peerLeave` only). */
   reason?: string;
+  /** The server's URL (`via: "server"` only): which of `signalingUrl` keeps this replica. */
+  url?: string;
 }
 
 /** A connected peer, as `provider.peers` lists it. */
@@ -89,8 +99,11 @@ export interface PresenceEvent {
   state: PresenceState | null;
 }
 
-/** An error of the provider; `peer` is set when one peer caused it. */
-export type ProviderError = Error & { code: string; peer?: string };
+/**
+ * An error of the provider; `peer` is set when one peer caused it, `url`
+ * when one server did (the `SIGNALING_*` codes and `TOKEN_UNAVAILABLE`).
+ */
+export type ProviderError = Error & { code: string; peer?: string; url?: string };
 
 /** The server reported what it has stored. */
 export interface ServerDurableEvent {
@@ -150,6 +163,45 @@ function checkPresence(state: unknown): PresenceState {
   return checked as PresenceState;
 }
 
+/** URL schemes a WebSocket accepts (http and https stand for ws and wss). */
+const WEBSOCKET_SCHEMES = ["ws:", "wss:", "http:", "https:"];
+
+/**
+ * The servers to connect to, from the `signalingUrl` option (none: tabs
+ * only). A string is taken as it is (an empty one names no server; one
+ * the WebSocket refuses is an `error` event, `SIGNALING_URL`); in an array,
+ * every entry must be an absolute WebSocket URL.
+ */
+function checkSignalingUrl(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (typeof value === "string") return value === "" ? [] : [value];
+  if (!Array.isArray(value)) {
+    throw typeError(`signalingUrl must be a URL or an array of URLs (strings), got ${value === null ? "null" : typeof value}`);
+  }
+  if (value.length === 0) throw rangeError("signalingUrl must name at least one server, got an empty array");
+  return value.map((url: unknown, i) => {
+    checkString(url, `signalingUrl[${i}]`);
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url as string);
+    } catch {
+      // Not absolute, or not a URL.
+    }
+    if (!parsed || !WEBSOCKET_SCHEMES.includes(parsed.protocol) || parsed.hash !== "") {
+      throw rangeError(`signalingUrl[${i}] must be an absolute WebSocket URL (ws:// or wss://, no fragment), got "${url as string}"`, "SIGNALING_URL");
+    }
+    return url as string;
+  });
+}
+
+/** What a `peerJoin` or `peerLeave` event says of a connection. */
+function peerEvent(c: Connection, reason?: string): PeerEvent {
+  const event: PeerEvent = { peer: c.peer, via: c.link.via };
+  if (reason !== undefined) event.reason = reason;
+  if (c.link instanceof ServerLink) event.url = c.link.url;
+  return event;
+}
+
 /** Starts syncing `doc` with the room; see `ConnectOptions`. */
 export function connect(doc: Doc, options: ConnectOptions): Provider {
   return new Provider(doc, options);
@@ -174,9 +226,13 @@ export class Provider {
   readonly doc: Doc;
   readonly room: string;
   #options: ConnectOptions;
+  /** The servers of `signalingUrl`, checked. */
+  #servers: string[];
   #browser = browserId();
   #key: CryptoKey | undefined;
   #signaling: SignalingClient | undefined;
+  /** The server whose sealed records `#sealed` follows (their numbers are that server's). */
+  #sealedServer: string | undefined;
   #tabs: TabHub | undefined;
   #connections = new Map<string, PeerConnection>();
   /** Other browsers in the signaling room. */
@@ -208,7 +264,7 @@ export class Provider {
     const { room, signalingUrl, iceServers, maxPeers, secret, presence, token, storeOnServer } = checkOptions<ConnectOptions>(options, "options");
     if (typeof room !== "string") throw typeError("connect needs a room name (a string)");
     if (room.length === 0) throw rangeError("connect needs a room name (not empty)");
-    if (signalingUrl !== undefined) checkString(signalingUrl, "signalingUrl");
+    const servers = checkSignalingUrl(signalingUrl);
     if (iceServers !== undefined && !Array.isArray(iceServers)) throw typeError("iceServers must be an array");
     if (maxPeers !== undefined) checkIndex(maxPeers, "maxPeers");
     if (secret !== undefined) checkString(secret, "secret");
@@ -219,6 +275,7 @@ export class Provider {
     this.doc = doc;
     this.room = room;
     this.#options = options;
+    this.#servers = servers;
     this.#presence = presence === undefined ? undefined : encodePresence(doc, checkPresence(presence));
     doc.on("change", this.#onChange);
     this.#stopWatching = docInternals.onEnd(doc, (err) => this.#docEnded(err));
@@ -265,6 +322,16 @@ export class Provider {
   }
 
   /**
+   * The URL of the server this provider is on (one of `signalingUrl`):
+   * the one whose room it has joined; null while it has joined none
+   * (connecting, moving to another server, after `disconnect()`, or
+   * without `signalingUrl`).
+   */
+  get serverUrl(): string | null {
+    return this.#signaling?.joinedUrl ?? null;
+  }
+
+  /**
    * Peers in the room that this one could not connect to (WebRTC failed
    * or is missing). While the server's replica is in sync their edits
    * still arrive through it; without it, `status` is not `synced`.
@@ -278,8 +345,7 @@ export class Provider {
     return [...this.#connections.values()]
       .filter((c) => c.open)
       .map((c) => ({
-        peer: c.peer,
-        via: c.link.via,
+        ...peerEvent(c),
         synced: c.synced,
         bytesSent: c.bytesSent,
         bytesReceived: c.bytesReceived,
@@ -358,8 +424,7 @@ export class Provider {
         error: (err) => this.#failed(undefined, err),
       });
     }
-    const url = this.#options.signalingUrl;
-    if (url) {
+    if (this.#servers.length > 0) {
       // Called from the socket's event handlers: nothing may throw out of them.
       const guarded =
         <A extends unknown[]>(f: (...args: A) => void) =>
@@ -367,9 +432,11 @@ export class Provider {
           this.#guard(undefined, () => f(...args));
       // The server cannot read an encrypted room: it keeps its records sealed.
       const kept = this.#options.storeOnServer === false ? "none" : this.#key ? { sealed: fingerprint } : "sync";
-      this.#signaling = new SignalingClient(url, this.room, this.peer, this.#browser, kept, this.#options.token, {
+      this.#signaling = new SignalingClient(this.#servers, this.room, this.peer, this.#browser, kept, this.#options.token, {
         joined: guarded((peers, role) => {
           this.#roomPeers.clear();
+          // Those that left meanwhile (or are on another server) are no longer out of reach.
+          for (const peer of this.#unreachable) if (!peers.some((p) => p.peer === peer)) this.#unreachable.delete(peer);
           if (role === "read" && this.#role !== "read") {
             // From now on nothing of this side's is sent, to tabs either.
             for (const c of this.#connections.values()) c.session.readsOnly();
@@ -525,7 +592,7 @@ export class Provider {
             HELLO_REPEAT_MS,
           );
           this.#sendPresence(c);
-          this.#emit("peerJoin", { peer, via: link.via });
+          this.#emit("peerJoin", peerEvent(c));
           this.#updateStatus();
         }),
       message: (frame) => c.message(frame),
@@ -569,9 +636,16 @@ export class Provider {
   /**
    * Keeps an encrypted room on the server over `link`: it stores what this
    * peer seals and replays what others sealed (one `SealedSync` across
-   * reconnections, so only what is new is sent again).
+   * reconnections to one server, so only what is new is sent again; on
+   * another server, the records and their numbers are that server's, so
+   * a new one starts over from its first record).
    */
   #keepSealed(link: ServerLink, key: CryptoKey): void {
+    if (this.#sealed && this.#sealedServer !== link.url) {
+      this.#sealed.close();
+      this.#sealed = undefined;
+    }
+    this.#sealedServer = link.url;
     const sealed = (this.#sealed ??= new SealedSync(this.doc, key, this, {
       caughtUp: () => this.#guard(undefined, () => this.#updateStatus()),
       stored: (version) => this.#guard(undefined, () => this.#serverReported(version)),
@@ -641,7 +715,7 @@ export class Provider {
     if (current) this.#connections.delete(c.peer);
     c.close();
     if (c.presence) this.#emit("presence", { peer: c.peer, state: null });
-    if (c.open) this.#emit("peerLeave", { peer: c.peer, via: c.link.via, reason });
+    if (c.open) this.#emit("peerLeave", peerEvent(c, reason));
     else if (current && c.link instanceof RtcLink && !this.#stopped) {
       // Never connected: say so (it is retried while the peer is in the room).
       this.#peerError(c.peer, "PEER_UNREACHABLE", `could not connect: ${reason}`);

@@ -261,6 +261,15 @@ test("Store.open and connect check their arguments before the binding sees them"
   for (const options of [{ room: "" }, { room: "r", maxPeers: -1 }, { room: "r", presence: { selection: { anchor: 0, head: 1.5 } } }]) {
     assert.throws(() => connect(doc, options), coded(RangeError, "INVALID_ARGUMENT"), JSON.stringify(options));
   }
+  // Several servers: strings, at least one, each an absolute WebSocket URL.
+  const server = "ws://127.0.0.1:8080/signal";
+  for (const signalingUrl of [null, {}, new URL(server), [8080], [server, null], [server, new URL(server)]]) {
+    assert.throws(() => connect(doc, { room: "r", signalingUrl }), coded(TypeError, "INVALID_ARGUMENT"), String(signalingUrl));
+  }
+  assert.throws(() => connect(doc, { room: "r", signalingUrl: [] }), coded(RangeError, "INVALID_ARGUMENT"));
+  for (const signalingUrl of [["not a url"], ["/signal"], ["127.0.0.1:8080"], [server, "ftp://127.0.0.1/signal"], ["ws://127.0.0.1:8080/signal#x"], [server, ""]]) {
+    assert.throws(() => connect(doc, { room: "r", signalingUrl }), coded(RangeError, "SIGNALING_URL"), String(signalingUrl));
+  }
   const provider = connect(doc, { room: `boundary-${Math.random()}` });
   try {
     for (const state of [undefined, null, "Ada", { selection: 3 }, { selection: { anchor: null, head: 0 } }]) {

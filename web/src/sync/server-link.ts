@@ -35,6 +35,8 @@ export class ServerLink implements Link {
   #ended = false;
 
   constructor(
+    /** The server this link goes to (one of the provider's `signalingUrl`). */
+    readonly url: string,
     readonly channel: number,
     /** Sends one binary message on the socket (dropped while it is not open). */
     readonly sendMessage: (bytes: Uint8Array) => void,

@@ -1,7 +1,8 @@
 // A client of weft-server (see docs/format.md, "Signaling messages"): joins
 // one room, relays WebRTC negotiation, carries the sync frames of the
-// server's replica of the room when the server has one, and reconnects with
-// backoff when the server goes away.
+// server's replica of the room when the server has one, and reconnects
+// when the server goes away: to the next of several servers at once, and
+// with backoff once each of them failed in a row.
 
 import { withCode } from "../errors.js";
 import { Backoff } from "./backoff.js";
@@ -36,27 +37,56 @@ export interface SignalingHandlers {
   signal(from: string, data: unknown): void;
   /** The server keeps the room: its replica, or its sealed records, over this link (again after each reconnect). */
   server(link: ServerLink): void;
-  /** The socket closed; it is being reopened. */
+  /** The socket closed; it is being reopened (on the same server or the next). */
   lost(reason: string): void;
-  error(error: Error & { code: string }): void;
+  /** `url`: the server it concerns. */
+  error(error: SignalingError): void;
 }
+
+/** An error of the signaling connection, with the server it concerns. */
+export type SignalingError = Error & { code: string; url: string };
 
 /** Keeps the server from closing an idle connection (its limit is 60 s). */
 const PING_MS = 20_000;
 
+/**
+ * How long a server may take to answer (its `welcome`) when there are
+ * others to try: one that accepts connections but never answers is left
+ * for the next, as one that refuses them is at once.
+ */
+const ANSWER_TIMEOUT_MS = 10_000;
+
+/**
+ * How long a room must have been joined for its server to count as
+ * working: when that connection ends, the next attempts start a new round
+ * of the servers, and the backoff its first delay. A server that drops
+ * each connection sooner counts as failed.
+ */
+const STABLE_MS = 5_000;
+
 export class SignalingClient {
+  /** The servers to try, in order (those this environment refuses to connect to are dropped). */
+  #urls: string[];
+  /** The one connected to, or tried next. */
+  #index: number;
+  /** Servers that failed one after another since one last worked for a while. */
+  #failures = 0;
   #socket: WebSocket | undefined;
   #closed = false;
   #open = false;
+  /** When the room was joined on the current socket (`performance.now()`). */
+  #joinedAt: number | undefined;
   #backoff = new Backoff(250, 10_000);
   #ping: ReturnType<typeof setInterval> | undefined;
+  #answerTimer: ReturnType<typeof setTimeout> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #server: ServerLink | undefined;
   /** The socket this client closed to start a broken server session over. */
   #restarted: WebSocket | undefined;
 
   constructor(
-    readonly url: string,
+    /** The servers of the room (at least one); several are tried in turn, starting at a random one. */
+    urls: readonly string[],
     readonly room: string,
     readonly peer: string,
     readonly browser: string | undefined,
@@ -69,12 +99,25 @@ export class SignalingClient {
     readonly token: TokenSource | undefined,
     readonly handlers: SignalingHandlers,
   ) {
+    this.#urls = [...urls];
+    // Clients spread over the servers.
+    this.#index = Math.floor(Math.random() * this.#urls.length);
     this.#connect();
   }
 
   /** Whether the room is joined now. */
   get open(): boolean {
     return this.#open;
+  }
+
+  /** The server connected to, or tried next. */
+  get url(): string {
+    return this.#urls[this.#index] ?? "";
+  }
+
+  /** The server whose room is joined now, or null. */
+  get joinedUrl(): string | null {
+    return this.#open ? this.url : null;
   }
 
   /** Relays `data` to `to`; dropped while disconnected (negotiation restarts on reconnect). */
@@ -85,6 +128,7 @@ export class SignalingClient {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#retry);
+    clearTimeout(this.#answerTimer);
     clearInterval(this.#ping);
     this.#socket?.close(1000, "disconnect");
     this.#socket = undefined;
@@ -102,50 +146,118 @@ export class SignalingClient {
     if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
   }
 
+  /** An error about the current server. */
+  #error(message: string, code: string, cause?: unknown): SignalingError {
+    const err = withCode(new Error(message, cause === undefined ? undefined : { cause }), code);
+    return Object.assign(err, { url: this.url });
+  }
+
   #connect(): void {
+    const url = this.url;
     let socket: WebSocket;
     try {
-      socket = new WebSocket(this.url);
+      socket = new WebSocket(url);
     } catch (err) {
-      // A malformed URL: retrying cannot help.
-      this.handlers.error(withCode(new Error(`invalid signaling URL ${this.url}: ${String(err)}`), "SIGNALING_URL"));
+      // A malformed URL, or one this environment refuses: retrying it cannot help.
+      this.handlers.error(this.#error(`invalid signaling URL ${url}: ${String(err)}`, "SIGNALING_URL"));
+      this.#urls.splice(this.#index, 1);
+      if (this.#urls.length === 0) {
+        this.#closed = true;
+        return;
+      }
+      this.#index %= this.#urls.length;
+      this.#moveOn();
       return;
     }
     this.#socket = socket;
     socket.binaryType = "arraybuffer";
+    if (this.#urls.length > 1) {
+      this.#answerTimer = setTimeout(() => this.#noAnswer(socket), ANSWER_TIMEOUT_MS);
+    }
     socket.addEventListener("open", () => {
-      this.#ping = setInterval(() => this.#send({ type: "ping" }), PING_MS);
+      if (this.#socket === socket) this.#ping = setInterval(() => this.#send({ type: "ping" }), PING_MS);
     });
     socket.addEventListener("message", (e: MessageEvent) => {
+      // A socket given up on may still deliver what was on its way.
+      if (this.#socket !== socket) return;
       if (e.data instanceof ArrayBuffer) this.#frame(new Uint8Array(e.data));
       else this.#message(e.data);
     });
-    socket.addEventListener("close", (e: CloseEvent) => {
-      clearInterval(this.#ping);
-      const wasOpen = this.#open;
-      this.#open = false;
-      if (this.#socket === socket) this.#endServer(e.reason || "connection lost");
-      if (this.#closed || this.#socket !== socket) return;
-      const reason = e.reason || (wasOpen ? "connection lost" : "unreachable");
-      this.handlers.lost(reason);
-      if (e.code === FORBIDDEN) {
-        // "token-expired: ...": the code, then why.
-        const code = (reason.split(":")[0] ?? "forbidden").toUpperCase().replace(/-/g, "_");
-        this.handlers.error(withCode(new Error(`signaling server refused: ${reason}`), `SIGNALING_${code}`));
-        // The same token would be refused again; a function may fetch a new one.
-        if (typeof this.token !== "function") {
-          this.#closed = true;
-          return;
-        }
-        this.#retry = setTimeout(() => this.#connect(), this.#backoff.next());
+    // A browser fires `close` right after `error` (handled there, this
+    // then does nothing); Node 20's WebSocket fires no `close` when the
+    // connection is refused.
+    socket.addEventListener("error", () => setTimeout(() => this.#lost(socket, 1006, ""), 0));
+    socket.addEventListener("close", (e: CloseEvent) => this.#lost(socket, e.code, e.reason));
+  }
+
+  /** The server did not answer in time: given up on for the next. */
+  #noAnswer(socket: WebSocket): void {
+    this.#lost(socket, 1006, `no answer within ${ANSWER_TIMEOUT_MS / 1000} s`);
+    socket.close();
+  }
+
+  /** `socket` closed (or failed, or was given up on): reconnects, to this server or the next. */
+  #lost(socket: WebSocket, code: number, closeReason: string): void {
+    // Not current: closed by `close()`, or its end was handled already.
+    if (this.#socket !== socket) return;
+    this.#socket = undefined;
+    clearInterval(this.#ping);
+    clearTimeout(this.#answerTimer);
+    const wasOpen = this.#open;
+    this.#open = false;
+    this.#endServer(closeReason || "connection lost");
+    this.#countStable();
+    const reason = closeReason || (wasOpen ? "connection lost" : "unreachable");
+    this.handlers.lost(reason);
+    if (code === FORBIDDEN) {
+      // "token-expired: ...": the code, then why.
+      const what = (reason.split(":")[0] ?? "forbidden").toUpperCase().replace(/-/g, "_");
+      this.handlers.error(this.#error(`signaling server refused: ${reason}`, `SIGNALING_${what}`));
+      // The same token would be refused again; a function may fetch a new one.
+      if (typeof this.token !== "function") {
+        this.#closed = true;
         return;
       }
-      // Closed by this client to start over: said already, by whoever broke the session.
-      if (this.#restarted !== socket && (!wasOpen || e.code !== 1000)) {
-        this.handlers.error(withCode(new Error(`signaling server ${this.url}: ${reason} (code ${e.code})`), "SIGNALING_UNAVAILABLE"));
-      }
+      // The token, not the server, was refused: the same server again.
       this.#retry = setTimeout(() => this.#connect(), this.#backoff.next());
-    });
+      return;
+    }
+    if (this.#restarted === socket) {
+      // Closed by this client to start over (said already, by whoever
+      // broke the session): the same server again.
+      this.#retry = setTimeout(() => this.#connect(), this.#backoff.next());
+      return;
+    }
+    if (!wasOpen || code !== 1000) {
+      this.handlers.error(this.#error(`signaling server ${this.url}: ${reason} (code ${code})`, "SIGNALING_UNAVAILABLE"));
+    }
+    this.#failed();
+  }
+
+  /** The current socket is gone: a room joined long enough means the servers work again. */
+  #countStable(): void {
+    if (this.#joinedAt !== undefined && performance.now() - this.#joinedAt >= STABLE_MS) {
+      this.#failures = 0;
+      this.#backoff.reset();
+    }
+    this.#joinedAt = undefined;
+  }
+
+  /** The current server failed (could not be reached, or dropped the connection): the next one. */
+  #failed(): void {
+    this.#failures++;
+    this.#index = (this.#index + 1) % this.#urls.length;
+    this.#moveOn();
+  }
+
+  /** Connects to the current server: at once, or after a backoff once each one failed in a row. */
+  #moveOn(): void {
+    let delay = 0;
+    if (this.#failures >= this.#urls.length) {
+      this.#failures = 0;
+      delay = this.#backoff.next();
+    }
+    this.#retry = setTimeout(() => this.#connect(), delay);
   }
 
   /** A sync frame from the server's replica. */
@@ -171,7 +283,7 @@ export class SignalingClient {
         token = typeof this.token === "function" ? await this.token() : this.token;
         if (typeof token !== "string") throw new TypeError(`got ${typeof token}`);
       } catch (err) {
-        this.handlers.error(withCode(new Error(`the token function failed: ${String(err)}`, { cause: err }), "TOKEN_UNAVAILABLE"));
+        this.handlers.error(this.#error(`the token function failed: ${String(err)}`, "TOKEN_UNAVAILABLE", err));
         // Tried again with backoff, like a lost connection (said once: here).
         this.#restarted = socket;
         socket?.close(1000, "no token");
@@ -200,12 +312,13 @@ export class SignalingClient {
     switch (m.type) {
       case "joined": {
         this.#open = true;
-        this.#backoff.reset();
+        this.#joinedAt = performance.now();
         this.handlers.joined(((m.peers as unknown[]) ?? []).map(signalPeer), role(m.role));
         const socket = this.#socket;
         if (typeof m.channel === "number" && socket) {
           this.#endServer("superseded");
           const link = new ServerLink(
+            this.url,
             m.channel,
             (bytes) => {
               if (this.#socket === socket && socket.readyState === WebSocket.OPEN) socket.send(bytes);
@@ -227,14 +340,16 @@ export class SignalingClient {
         this.handlers.signal(String(m.from), m.data);
         break;
       case "welcome":
+        // The server answered: it stays the one tried, however long the token takes.
+        clearTimeout(this.#answerTimer);
         if (m.version !== 1) {
-          this.handlers.error(withCode(new Error(`signaling server speaks version ${String(m.version)}, this client 1`), "SIGNALING_VERSION"));
+          this.handlers.error(this.#error(`signaling server speaks version ${String(m.version)}, this client 1`, "SIGNALING_VERSION"));
         }
         // Joined once the server has said what it offers: sync only where it holds replicas.
         void this.#join(m.sync === true, m.auth === true);
         break;
       case "error":
-        this.handlers.error(withCode(new Error(`signaling server: ${String(m.reason)}`), `SIGNALING_${String(m.code).toUpperCase().replace(/-/g, "_")}`));
+        this.handlers.error(this.#error(`signaling server: ${String(m.reason)}`, `SIGNALING_${String(m.code).toUpperCase().replace(/-/g, "_")}`));
         break;
     }
   }
