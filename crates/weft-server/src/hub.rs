@@ -192,9 +192,12 @@ impl Hub {
             None if rooms.len() >= self.max_rooms => return Err(Refusal::ServerFull),
             None => &empty,
         };
-        if found.members.contains_key(peer) || found.remote.contains_key(peer) {
+        if found.members.contains_key(peer) {
             return Err(Refusal::PeerTaken);
         }
+        // A member of another server moving here (its server died or
+        // dropped it): the others know it already.
+        let moved = found.remote.contains_key(peer);
         if found.members.len() >= self.max_peers_per_room {
             return Err(Refusal::RoomFull);
         }
@@ -203,7 +206,8 @@ impl Hub {
             return Err(Refusal::AddressFull);
         }
         let mut before = found.infos();
-        before.extend(found.remote.values().map(|r| r.info.clone()));
+        let others = found.remote.iter().filter(|(id, _)| *id != peer);
+        before.extend(others.map(|(_, r)| r.info.clone()));
         let joined = ServerMessage::Joined {
             room,
             peers: before,
@@ -212,19 +216,19 @@ impl Hub {
         };
         member.outbox.push(joined.to_json())?;
         let info = member.info(peer);
-        found.tell(
-            &ServerMessage::PeerJoined {
-                room,
-                peer: info.clone(),
-            }
-            .to_json(),
-        );
+        if !moved {
+            found.tell(
+                &ServerMessage::PeerJoined {
+                    room,
+                    peer: info.clone(),
+                }
+                .to_json(),
+            );
+        }
         let first = !rooms.contains_key(room);
-        rooms
-            .entry(room.to_owned())
-            .or_default()
-            .members
-            .insert(peer.to_owned(), member);
+        let here = rooms.entry(room.to_owned()).or_default();
+        here.remote.remove(peer);
+        here.members.insert(peer.to_owned(), member);
         if let Some(bus) = &self.bus {
             if first {
                 tokio::spawn(relay::follow(self.clone(), bus.clone(), room.to_owned()));
@@ -409,6 +413,36 @@ mod tests {
         assert!(text(ra.next().await).contains("\"peer-left\""));
         hub.leave("r", "a", 1);
         assert_eq!(hub.room_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_member_of_another_server_may_move_here() {
+        let hub = Arc::new(Hub::new(&Limits::default(), None));
+        let (qb, rb) = queue();
+        hub.join("r", "bob", member(1, None, &qb), None).unwrap();
+        assert!(text(rb.next().await).contains("\"peers\":[]"));
+        let ada = PeerInfo {
+            peer: "ada".into(),
+            browser: None,
+            role: None,
+        };
+        hub.remote_joined("r", 7, ada);
+        assert!(text(rb.next().await).contains("\"peer\":\"ada\""));
+        // Her server died; she comes here under the same id.
+        let (qa, ra) = queue();
+        hub.join("r", "ada", member(2, None, &qa), None).unwrap();
+        let joined = text(ra.next().await);
+        assert!(
+            joined.contains("\"peers\":[{\"peer\":\"bob\"}]"),
+            "{joined}"
+        );
+        // Bob knew her already: told nothing, and her old server's
+        // silence does not make her leave.
+        hub.expire("r", Instant::now() + std::time::Duration::from_secs(1));
+        hub.relay("r", "bob", "ping".into()).unwrap();
+        assert_eq!(text(rb.next().await), "ping");
+        hub.relay("r", "ada", "pong".into()).unwrap();
+        assert_eq!(text(ra.next().await), "pong");
     }
 
     #[test]
