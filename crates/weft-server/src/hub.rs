@@ -310,8 +310,10 @@ impl Hub {
         }
     }
 
-    /// Members of `room` on server `node` that left: those `gone` says.
-    fn remote_left(&self, room: &str, node: u64, gone: impl Fn(&str, &Remote) -> bool) {
+    /// Members of `room` on other servers that `gone` says left (their
+    /// server said so, or has been silent too long): the members here are
+    /// told.
+    fn forget_remote(&self, room: &str, gone: impl Fn(&str, &Remote) -> bool) {
         let mut rooms = self.lock();
         let Some(found) = rooms.get_mut(room) else {
             return;
@@ -319,29 +321,10 @@ impl Hub {
         let left: Vec<String> = found
             .remote
             .iter()
-            .filter(|(peer, r)| r.node == node && gone(peer, r))
+            .filter(|(peer, r)| gone(peer, r))
             .map(|(peer, _)| peer.clone())
             .collect();
         for peer in left {
-            found.remote.remove(&peer);
-            found.tell(&ServerMessage::PeerLeft { room, peer: &peer }.to_json());
-        }
-    }
-
-    /// Members of `room` on other servers not heard of since `before`:
-    /// their server is gone.
-    fn expire(&self, room: &str, before: Instant) {
-        let mut rooms = self.lock();
-        let Some(found) = rooms.get_mut(room) else {
-            return;
-        };
-        let stale: Vec<String> = found
-            .remote
-            .iter()
-            .filter(|(_, r)| r.seen < before)
-            .map(|(peer, _)| peer.clone())
-            .collect();
-        for peer in stale {
             found.remote.remove(&peer);
             found.tell(&ServerMessage::PeerLeft { room, peer: &peer }.to_json());
         }
@@ -438,7 +421,8 @@ mod tests {
         );
         // Bob knew her already: told nothing, and her old server's
         // silence does not make her leave.
-        hub.expire("r", Instant::now() + std::time::Duration::from_secs(1));
+        let later = Instant::now() + std::time::Duration::from_secs(1);
+        hub.forget_remote("r", |_, r| r.seen < later);
         hub.relay("r", "bob", "ping".into()).unwrap();
         assert_eq!(text(rb.next().await), "ping");
         hub.relay("r", "ada", "pong".into()).unwrap();

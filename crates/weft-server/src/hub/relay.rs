@@ -84,7 +84,8 @@ pub(super) async fn follow(hub: Arc<Hub>, bus: Arc<Bus>, room: String) {
                     None => false,
                 },
                 _ = tick.tick() => {
-                    hub.expire(&room, Instant::now() - GONE_AFTER);
+                    let silent_since = Instant::now() - GONE_AFTER;
+                    hub.forget_remote(&room, |_, r| r.seen < silent_since);
                     say_here(&hub, &bus, &room, &key).await
                 }
             };
@@ -122,11 +123,12 @@ async fn from_bus(hub: &Hub, bus: &Bus, room: &str, key: &str, entry: BusEntry) 
         },
         EntryKind::Left => {
             let peer = String::from_utf8_lossy(&entry.data);
-            hub.remote_left(room, node, |id, _| id == peer);
+            hub.forget_remote(room, |id, r| r.node == node && id == peer);
         }
         EntryKind::Here => match serde_json::from_slice::<Vec<PeerInfo>>(&entry.data) {
             Ok(list) => {
-                hub.remote_left(room, node, |id, _| list.iter().all(|p| p.peer != id));
+                let missing = |id: &str| list.iter().all(|p| p.peer != id);
+                hub.forget_remote(room, |id, r| r.node == node && missing(id));
                 for info in list {
                     hub.remote_joined(room, node, info);
                 }
