@@ -1,12 +1,9 @@
 //! The room bus between server nodes, on a real Redis of each test's own:
 //! two `Bus`es on one Redis stand for two nodes.
 
-#[path = "support/redis.rs"]
-mod redis_server;
-
-use redis_server::Redis;
 use std::time::{Duration, Instant};
 use weft_server::bus::{Bus, BusConfig, BusEntry, BusError, BusEvent, EntryKind, Subscription};
+use weft_services::redis::Redis;
 
 /// Long enough for anything that should be prompt, on a loaded machine.
 const PROMPT: Duration = Duration::from_secs(5);

@@ -22,5 +22,3 @@ mod sync;
 mod binary;
 #[path = "../support/postgres.rs"]
 mod pg;
-#[path = "../support/redis.rs"]
-mod redis;

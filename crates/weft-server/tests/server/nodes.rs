@@ -8,13 +8,13 @@ use crate::binary::{self, Serving};
 use crate::client::{connect, recv, recv_until, send};
 use crate::peer::{health_with_status, Peer};
 use crate::pg;
-use crate::redis::Redis;
 use crate::sealed::Sealed;
 use futures_util::StreamExt;
 use serde_json::json;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use weft::sync::SealedMessage;
+use weft_services::redis::Redis;
 
 const LONG: Duration = Duration::from_secs(30);
 

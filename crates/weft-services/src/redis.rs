@@ -1,10 +1,8 @@
-//! Throwaway Redis servers for tests: `redis-server` daemonized on a free
-//! loopback port with a temporary directory, no persistence, stopped when
-//! dropped (also when the test panics), by its own pid only. Never a
-//! server the machine runs.
+//! Throwaway Redis servers: `redis-server` daemonized on a free loopback
+//! port with a temporary directory, no persistence, stopped when dropped
+//! (also when the test panics), by its own pid only.
 
-#![allow(dead_code)] // Each test binary uses part of it.
-
+use crate::free_port;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -169,10 +167,4 @@ fn alive(pid: u32) -> bool {
             .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
-}
-
-/// A port nothing listens on now (the kernel's pick for port 0).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().unwrap().port()
 }
