@@ -272,6 +272,10 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         storage: state.replicas.storage_report(),
         room_reloads,
         room_unloads,
+        relay: state
+            .bus
+            .as_deref()
+            .map(|bus| (bus.room_count(), bus.stats())),
     };
     (
         [("content-type", "text/plain; version=0.0.4")],

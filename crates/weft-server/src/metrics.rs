@@ -2,6 +2,7 @@
 //! graphs and alerts on (rooms loaded, connections, bytes stored, commit
 //! latency and failures, whether the storage is usable).
 
+use crate::bus::BusStats;
 use crate::storage_health::Report;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,6 +70,52 @@ pub struct Snapshot {
     pub room_reloads: u64,
     /// Rooms unloaded (idle, stored).
     pub room_unloads: u64,
+    /// With `--redis`: the streams this server reads on the bus, and what
+    /// the bus counted.
+    pub relay: Option<(usize, BusStats)>,
+}
+
+/// The relay's gauge and counters (`--redis` only).
+fn relay(out: &mut String, streams: usize, stats: &BusStats) {
+    #[allow(clippy::cast_precision_loss)]
+    let streams = streams as f64;
+    metric(
+        out,
+        "weft_relay_streams",
+        "gauge",
+        "Redis streams this server reads: a room's document and its signaling, one each, while it has members here.",
+        streams,
+    );
+    for (name, help, count) in [
+        (
+            "weft_relay_delivered_total",
+            "Entries from other servers handed to this server's rooms.",
+            stats.delivered,
+        ),
+        (
+            "weft_relay_lagged_total",
+            "Entries dropped for rooms that did not keep up (they catch up by exchanging versions).",
+            stats.lagged,
+        ),
+        (
+            "weft_relay_malformed_total",
+            "Entries skipped: fields missing or not as published.",
+            stats.malformed,
+        ),
+        (
+            "weft_relay_oversize_total",
+            "Entries skipped: more data than the relay carries.",
+            stats.oversize,
+        ),
+        (
+            "weft_relay_reconnects_total",
+            "Times the relay got Redis back after losing it.",
+            stats.reconnects,
+        ),
+    ] {
+        #[allow(clippy::cast_precision_loss)]
+        metric(out, name, "counter", help, count as f64);
+    }
 }
 
 /// The text format of `snapshot` and `commits`.
@@ -160,6 +207,9 @@ pub fn render(snapshot: &Snapshot, commits: &Commits) -> String {
         "Idle rooms unloaded.",
         unloads,
     );
+    if let Some((rooms, stats)) = &snapshot.relay {
+        relay(&mut out, *rooms, stats);
+    }
     let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
     #[allow(clippy::cast_precision_loss)]
     let failures = load(&commits.failures) as f64;
@@ -211,6 +261,14 @@ mod tests {
             }),
             room_reloads: 5,
             room_unloads: 7,
+            relay: Some((
+                4,
+                BusStats {
+                    delivered: 9,
+                    lagged: 1,
+                    ..BusStats::default()
+                },
+            )),
         };
         let text = render(&snapshot, &commits);
         for line in [
@@ -223,6 +281,10 @@ mod tests {
             "weft_storage_failures_total 2",
             "weft_room_reloads_total 5",
             "weft_room_unloads_total 7",
+            "weft_relay_streams 4",
+            "weft_relay_delivered_total 9",
+            "weft_relay_lagged_total 1",
+            "weft_relay_reconnects_total 0",
             "weft_commit_seconds_bucket{le=\"0.001\"} 1",
             "weft_commit_seconds_bucket{le=\"0.01\"} 1",
             "weft_commit_seconds_bucket{le=\"0.025\"} 2",

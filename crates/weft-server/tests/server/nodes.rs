@@ -6,7 +6,7 @@
 
 use crate::binary::{self, Serving};
 use crate::client::{connect, recv, recv_until, send};
-use crate::peer::{health_with_status, Peer};
+use crate::peer::{health_with_status, metric, Peer};
 use crate::pg;
 use crate::sealed::Sealed;
 use futures_util::StreamExt;
@@ -73,6 +73,12 @@ async fn clients_on_different_servers_edit_one_room() {
     // Each server stores what it merged: both acknowledge.
     ada.until_durable(LONG).await;
     bob.until_durable(LONG).await;
+    // Each got the other's edit through Redis, and says so. It reads the
+    // room's two streams: the document and its signaling.
+    for server in [&nodes.first, &nodes.second] {
+        assert_eq!(metric(server.addr(), "weft_relay_streams").await, 2.0);
+        assert!(metric(server.addr(), "weft_relay_delivered_total").await >= 1.0);
+    }
 
     // A server started now serves the whole room at once.
     let third = node(&nodes.database.url, &nodes.redis);
