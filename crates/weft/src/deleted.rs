@@ -42,6 +42,12 @@ impl Piece {
     }
 }
 
+/// The most characters a piece holds unless its text is all ASCII: finding
+/// a character in such a piece scans its bytes, so a long deletion looked
+/// up item by item (a view at an old version whose runs are split) would
+/// be quadratic in a single long piece.
+const MAX_WIDE_PIECE: u32 = 64;
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DeletedText {
     pieces: Vec<Piece>,
@@ -134,15 +140,34 @@ impl DeletedText {
         if self.text.len() + text.len() > u32::MAX as usize {
             return;
         }
+        if n <= MAX_WIDE_PIECE || text.len() == n as usize {
+            return self.record_piece(agent, seq, n, text);
+        }
+        // Wide text goes in short pieces (see MAX_WIDE_PIECE).
+        let (mut seq, mut rest) = (seq, text);
+        for left in (1..=n).rev().step_by(MAX_WIDE_PIECE as usize) {
+            let take = left.min(MAX_WIDE_PIECE);
+            let (head, tail) = rest.split_at(char_to_byte(rest, take as usize));
+            self.record_piece(agent, seq, take, head);
+            (seq, rest) = (seq + take, tail);
+        }
+    }
+
+    /// Records `text` of `n` items, by growing the last piece where it can.
+    fn record_piece(&mut self, agent: u32, seq: u32, n: u32, text: &str) {
+        let buffer_end = self.text.len();
         if let Some(last) = self.pieces.last_mut().filter(|p| p.agent == agent) {
+            // The last piece's text ends the buffer.
+            let ascii = buffer_end - last.start as usize == last.len as usize && text.is_ascii();
+            let fits = ascii || last.len + n <= MAX_WIDE_PIECE;
             // Pieces never overlap, so growing one keeps the sorted order.
-            if last.end_seq() == seq {
+            if fits && last.end_seq() == seq {
                 last.len += n;
                 self.text.push_str(text);
                 return;
             }
-            if seq + n == last.seq {
-                // Backspacing: the last piece's text ends the buffer.
+            if fits && seq + n == last.seq {
+                // Backspacing.
                 last.seq = seq;
                 last.len += n;
                 self.text.insert_str(last.start as usize, text);
@@ -392,7 +417,7 @@ impl DeletedText {
     }
 
     /// Checks (on a decoded store) that pieces are non-empty, hold text of
-    /// their length, in buffer order, never overlap, and that `deleted(agent,
+    /// their length (short unless ASCII), in buffer order, never overlap, and that `deleted(agent,
     /// seq)` (the tree: is that item a tombstone?) holds for every item.
     pub fn check(&self, deleted: impl Fn(u32, u32) -> bool) {
         assert!(self.encoded.is_none(), "checked once decoded");
@@ -405,6 +430,10 @@ impl DeletedText {
             );
             let text = self.piece_text(i);
             assert_eq!(TextMetrics::of(text).chars, p.len, "piece {p:?}: {text:?}");
+            assert!(
+                text.is_ascii() || p.len <= MAX_WIDE_PIECE,
+                "piece {p:?} of wide text is longer than {MAX_WIDE_PIECE}"
+            );
             start += text.len();
             for s in p.seq..p.end_seq() {
                 assert!(

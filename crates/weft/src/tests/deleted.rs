@@ -219,6 +219,40 @@ fn typing_and_backspacing_keep_one_piece_and_text_in_order() {
     doc.check_invariants();
 }
 
+/// Wide text (not all ASCII) is kept in short pieces, so a lookup inside
+/// a long deletion does not scan it from its start; every stretch of it,
+/// at any offset, reads back as deleted.
+#[test]
+fn long_wide_deletions_read_back_at_every_offset() {
+    let wide: String = (0..500)
+        .map(|i| ['\u{6587}', 'a', '\u{1f600}', '\u{e9}'][i % 4])
+        .collect();
+    let mut doc = Doc::new(1);
+    doc.insert(0, &wide, CodePoint).unwrap();
+    doc.insert(500, &wide, CodePoint).unwrap();
+    doc.delete(0, 500, CodePoint).unwrap(); // one deletion
+    for _ in 0..500 {
+        doc.delete(0, 1, CodePoint).unwrap(); // forwards, one at a time
+    }
+    assert_eq!(doc.to_string(), "");
+    doc.check_invariants();
+    let chars: Vec<char> = wide.chars().collect();
+    for base in [0, 500] {
+        for (from, len) in [(0, 500), (1, 63), (63, 2), (64, 64), (100, 333), (499, 1)] {
+            let id = OpId {
+                replica: 1,
+                seq: base + from,
+            };
+            let expected: String = chars[from as usize..(from + len) as usize].iter().collect();
+            assert_eq!(
+                doc.deleted_text(id, len as usize).unwrap(),
+                Some(expected),
+                "{base} + {from}..+{len}"
+            );
+        }
+    }
+}
+
 #[test]
 fn an_insert_that_arrives_deleted_brings_its_text() {
     let mut a = Doc::new(1);
