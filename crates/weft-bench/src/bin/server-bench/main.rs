@@ -14,6 +14,7 @@
 
 mod args;
 mod client;
+mod cpus;
 mod delivery;
 mod load;
 mod paper;
@@ -39,12 +40,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let placement = cpus::Placement::split();
+    if let Some(placement) = &placement {
+        if let Err(e) = placement.pin_generator() {
+            eprintln!("server-bench: {e}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!("{}", placement.describe());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads)
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    match runtime.block_on(run(args)) {
+    match runtime.block_on(run(args, placement)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server-bench: {e}");
@@ -68,8 +77,8 @@ fn scenario(
     Ok((server, data.with_extension("log")))
 }
 
-async fn run(args: args::Args) -> Result<(), String> {
-    let programs = programs(&args)?;
+async fn run(args: args::Args, placement: Option<cpus::Placement>) -> Result<(), String> {
+    let programs = programs(&args, placement)?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut docs = if args.paper {
         Some(paper_docs(&args)?)
@@ -91,6 +100,10 @@ async fn run(args: args::Args) -> Result<(), String> {
             let result = paper::run(server, &programs, docs).await;
             papers.push(result.map_err(|e| format!("{e} (log: {})", log.display())));
         }
+    }
+    match &programs.placement {
+        Some(placement) => println!("\nCores: {}.", placement.describe()),
+        None => println!("\nCores: not pinned (one core, or no taskset)."),
     }
     if args.load {
         tables::load(&args, &mut loads).print();
@@ -121,7 +134,7 @@ async fn run(args: args::Args) -> Result<(), String> {
     Ok(())
 }
 
-fn programs(args: &args::Args) -> Result<Programs, String> {
+fn programs(args: &args::Args, placement: Option<cpus::Placement>) -> Result<Programs, String> {
     // Built beside this binary by the same `cargo build --release`.
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let weft_server = args
@@ -144,6 +157,7 @@ fn programs(args: &args::Args) -> Result<Programs, String> {
         weft_server,
         weft_args: args.weft_args.clone(),
         peers: args.peers.clone(),
+        placement,
     })
 }
 

@@ -3,6 +3,7 @@
 //! file of the run's directory.
 
 use crate::client::Wire;
+use crate::cpus::Placement;
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -18,6 +19,17 @@ pub struct Programs {
     pub weft_args: Vec<String>,
     /// `crates/weft-bench/server-peers`, with its `node_modules`.
     pub peers: PathBuf,
+    /// The servers' cores, if pinned.
+    pub placement: Option<Placement>,
+}
+
+impl Programs {
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        match &self.placement {
+            Some(placement) => placement.server_command(program.as_ref()),
+            None => Command::new(program),
+        }
+    }
 }
 
 pub struct Server {
@@ -61,7 +73,7 @@ impl Server {
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let mut command = match wire {
             Wire::Weft => {
-                let mut c = Command::new(&programs.weft_server);
+                let mut c = programs.command(&programs.weft_server);
                 c.arg("--port").arg(port.to_string());
                 if !programs.weft_args.iter().any(|a| a == "--memory") {
                     c.arg("--data").arg(data);
@@ -73,14 +85,14 @@ impl Server {
                 c
             }
             Wire::Hocuspocus => {
-                let mut c = Command::new("node");
+                let mut c = programs.command("node");
                 c.arg(programs.peers.join("hocuspocus.mjs"))
                     .env("PORT", port.to_string())
                     .env("DATABASE", data.join("hocuspocus.sqlite"));
                 c
             }
             Wire::YWebsocket => {
-                let mut c = Command::new("node");
+                let mut c = programs.command("node");
                 c.arg(
                     programs
                         .peers
