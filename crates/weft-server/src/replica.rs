@@ -492,7 +492,7 @@ impl Replicas {
             attached.send(&frames);
         }
         if let Some(relay) = &self.relay {
-            relay.merged(room, &mut guard, &before);
+            relay.merged(room, doc, &mut shared, &before);
         }
         self.start_saving(room, &slot, &mut guard);
         Ok(())

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use weft::sync::SharedOutgoing;
-use weft::Version;
+use weft::{Doc, Version};
 
 /// How often a node publishes its version of each room it has loaded.
 const ANNOUNCE_EVERY: Duration = Duration::from_secs(5);
@@ -71,11 +71,18 @@ impl Relay {
         }
     }
 
-    /// Sends what `room`'s replica merged from its own clients since
-    /// `before` to the other nodes.
-    pub(super) fn merged(&self, room: &str, replica: &mut Replica, before: &Version) {
-        match replica.doc.encode_update(before) {
-            Ok(update) => self.send(room, Outgoing::Update(update)),
+    /// Sends what `room`'s replica `doc` merged from its own clients since
+    /// `before` to the other nodes: the update its sessions were sent
+    /// (`shared`), when they had `before`.
+    pub(super) fn merged(
+        &self,
+        room: &str,
+        doc: &mut Doc,
+        shared: &mut SharedOutgoing,
+        before: &Version,
+    ) {
+        match shared.update_since(doc, before) {
+            Ok(update) => self.send(room, Outgoing::Update(update.to_vec())),
             Err(e) => log!(Warn, "room {room:?}: could not encode what it merged: {e}"),
         }
     }

@@ -366,26 +366,23 @@ impl Session {
         let Some(has) = &mut self.peer_has else {
             return Vec::new();
         };
-        let ours = shared.ours.get_or_insert_with(|| doc.version());
-        if has.includes(ours) {
+        if has.includes(shared.ours.get_or_insert_with(|| doc.version())) {
             return Vec::new();
         }
-        let frames = match &shared.last {
-            Some((since, frames)) if since == has => frames.clone(),
-            _ => {
-                // The peer has what the handshake sent (the loaded
-                // snapshot's history included), so an update since then
-                // needs none of a snapshot's history: this does not fail.
-                // Were it to, nothing is sent and the next call tries again.
-                let Ok(update) = doc.encode_update(has) else {
-                    return Vec::new();
-                };
-                let frames = message(UPDATE, &update);
-                shared.last = Some((has.clone(), frames.clone()));
-                frames
-            }
+        // The peer has what the handshake sent (the loaded snapshot's
+        // history included), so an update since then needs none of a
+        // snapshot's history: this does not fail. Were it to, nothing is
+        // sent and the next call tries again.
+        let Ok(encoded) = shared.encoded_since(doc, has) else {
+            return Vec::new();
         };
-        has.merge(ours);
+        let frames = encoded
+            .frames
+            .get_or_insert_with(|| message(UPDATE, &encoded.update))
+            .clone();
+        if let Some(ours) = &shared.ours {
+            has.merge(ours);
+        }
         frames
     }
 }
@@ -396,7 +393,16 @@ impl Session {
 #[derive(Debug, Default)]
 pub struct SharedOutgoing {
     ours: Option<Version>,
-    last: Option<(Version, Vec<Vec<u8>>)>,
+    last: Option<Encoded>,
+}
+
+/// An update from `since` to the document's version, and its frames once
+/// a session needed them.
+#[derive(Debug)]
+struct Encoded {
+    since: Version,
+    update: Vec<u8>,
+    frames: Option<Vec<Vec<u8>>>,
 }
 
 impl SharedOutgoing {
@@ -407,6 +413,29 @@ impl SharedOutgoing {
             ours: Some(version),
             last: None,
         }
+    }
+
+    /// The update from `since` to `doc`'s version: the one a session was
+    /// sent if it was encoded from `since`, else encoded now (and shared
+    /// with the sessions after). A server relaying a change to other
+    /// servers sends what its clients were sent, encoded once.
+    ///
+    /// # Errors
+    /// As [`Doc::encode_update`].
+    pub fn update_since(&mut self, doc: &mut Doc, since: &Version) -> Result<&[u8], Error> {
+        Ok(&self.encoded_since(doc, since)?.update)
+    }
+
+    fn encoded_since(&mut self, doc: &mut Doc, since: &Version) -> Result<&mut Encoded, Error> {
+        let encoded = match self.last.take() {
+            Some(e) if e.since == *since => e,
+            _ => Encoded {
+                update: doc.encode_update(since)?,
+                since: since.clone(),
+                frames: None,
+            },
+        };
+        Ok(self.last.insert(encoded))
     }
 }
 

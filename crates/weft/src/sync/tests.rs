@@ -791,3 +791,50 @@ fn a_reader_that_sends_operations_is_refused_and_nothing_merges() {
     assert_eq!(refused, Some(SyncError::ReadOnly));
     assert_eq!(docs[0].version(), before);
 }
+
+/// The update sessions in sync were sent is the one `update_since` gives
+/// for the version they had (a server relays it to other servers without
+/// encoding it again); from another version it is encoded anew.
+#[test]
+fn the_update_sessions_were_sent_is_shared_with_the_caller() {
+    let mut server = Doc::new(1);
+    server.insert(0, "shared start", CodePoint).unwrap();
+    let mut sessions = [Session::new(), Session::new()];
+    let mut peers = [Doc::new(2), Doc::new(3)];
+    for (session, peer) in sessions.iter_mut().zip(&mut peers) {
+        let mut theirs = Session::new();
+        let mut to_peer = session.start(&server);
+        let mut to_server = theirs.start(peer);
+        while !(to_peer.is_empty() && to_server.is_empty()) {
+            for frame in std::mem::take(&mut to_peer) {
+                to_server.extend(theirs.receive(peer, &frame, CodePoint).unwrap().frames);
+            }
+            for frame in std::mem::take(&mut to_server) {
+                to_peer.extend(
+                    session
+                        .receive(&mut server, &frame, CodePoint)
+                        .unwrap()
+                        .frames,
+                );
+            }
+        }
+    }
+    let before = server.version();
+    server.insert(0, "typed ", CodePoint).unwrap();
+    let mut shared = SharedOutgoing::default();
+    let sent: Vec<Vec<Vec<u8>>> = sessions
+        .iter_mut()
+        .map(|s| s.outgoing_shared(&mut server, &mut shared))
+        .collect();
+    assert_eq!(sent[0], sent[1]);
+    let update = shared.update_since(&mut server, &before).unwrap().to_vec();
+    assert_eq!(update, server.encode_update(&before).unwrap());
+    assert!(sent[0].concat().ends_with(&update), "the frames carry it");
+
+    let empty = Version::new();
+    let whole = shared.update_since(&mut server, &empty).unwrap().to_vec();
+    assert_eq!(whole, server.encode_update(&empty).unwrap());
+    let mut fresh = Doc::new(4);
+    fresh.apply_update(&whole, CodePoint).unwrap();
+    assert_eq!(fresh.to_string(), "typed shared start");
+}
