@@ -379,3 +379,33 @@ async fn connecting_fails_with_the_address_and_never_the_password() {
     assert!(matches!(error, BusError::Url { .. }), "{error:?}");
     assert!(!error.to_string().contains("hunter2"), "{error}");
 }
+
+/// A room's stream keeps its entries for `stream_retain` by Redis's clock:
+/// each publish removes those older, and the stream expires when nobody
+/// writes to it.
+#[tokio::test]
+async fn a_stream_keeps_only_its_recent_entries() {
+    let redis = Redis::start();
+    let retain = BusConfig {
+        stream_retain: Duration::from_millis(300),
+        ..config()
+    };
+    let a = node(&redis, 1, retain).await;
+    for i in 0..5u8 {
+        a.publish_update("room", &[i]).await.unwrap();
+    }
+    let length = |reply: redis::Value| match reply {
+        redis::Value::Int(n) => n,
+        other => panic!("XLEN answered {other:?}"),
+    };
+    assert_eq!(length(raw(&redis, &[b"XLEN", b"weft:room:room"]).await), 5);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    a.publish_update("room", b"later").await.unwrap();
+    assert_eq!(
+        length(raw(&redis, &[b"XLEN", b"weft:room:room"]).await),
+        1,
+        "the five older entries were trimmed"
+    );
+    let ttl = length(raw(&redis, &[b"PTTL", b"weft:room:room"]).await);
+    assert!(ttl > 0 && ttl <= 10 * 60 * 1000, "expires: {ttl} ms");
+}

@@ -82,6 +82,11 @@ impl StreamId {
     /// Before every entry: reading after it reads the whole stream.
     pub const ZERO: StreamId = StreamId { ms: 0, seq: 0 };
 
+    /// The milliseconds (Redis's clock when it added the entry).
+    pub fn ms(&self) -> u64 {
+        self.ms
+    }
+
     /// Parses `ms-seq` as Redis writes it.
     pub fn parse(text: &[u8]) -> Option<StreamId> {
         let text = std::str::from_utf8(text).ok()?;

@@ -33,11 +33,13 @@ mod reader;
 mod rooms;
 mod stats;
 mod subscription;
+mod trim;
 
 pub use entry::{BusEntry, EntryKind, StreamId};
 pub use error::BusError;
 pub use stats::BusStats;
 pub use subscription::{BusEvent, Subscription};
+pub use trim::STREAM_RETAIN;
 
 use crate::limits::Limits;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -49,19 +51,15 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinHandle;
-
-/// Entries a room's stream keeps, about (`MAXLEN ~`: Redis trims whole
-/// blocks, which is cheap). A node that falls further behind, or
-/// subscribes later, misses the older ones and gets what it lacks by the
-/// version exchange, as after any loss.
-pub const STREAM_MAX_LEN: usize = 10_000;
+use trim::RedisClock;
 
 /// Entries a node's wake stream keeps: only the newest one matters.
 const WAKE_MAX_LEN: usize = 16;
 
 /// How long a stream nobody writes to stays in Redis: an abandoned room,
-/// or the wake stream of a node that is gone, does not stay forever.
-const STREAM_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// or the wake stream of a node that is gone, does not stay. Past
+/// [`STREAM_RETAIN`] its entries are of no use.
+const STREAM_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// Every room stream's key begins with it.
 const ROOM_PREFIX: &str = "weft:room:";
@@ -127,6 +125,8 @@ pub struct BusConfig {
     /// How long a publish or subscribe may take before it fails, and
     /// connecting to Redis.
     pub command_timeout: Duration,
+    /// How long a room's stream keeps an entry (see [`STREAM_RETAIN`]).
+    pub stream_retain: Duration,
 }
 
 impl BusConfig {
@@ -141,6 +141,7 @@ impl BusConfig {
             block: Duration::from_secs(5),
             read_count: 128,
             command_timeout: Duration::from_secs(2),
+            stream_retain: STREAM_RETAIN,
         }
     }
 }
@@ -181,6 +182,7 @@ struct Shared {
     wake_key: String,
     rooms: Arc<Rooms>,
     counters: Counters,
+    clock: RedisClock,
 }
 
 impl Bus {
@@ -217,6 +219,7 @@ impl Bus {
             wake_key: format!("weft:wake:{node}"),
             rooms: Arc::default(),
             counters: Counters::default(),
+            clock: RedisClock::default(),
         });
         let reader = tokio::spawn(reader::run(shared.clone()));
         Ok(Bus {
@@ -273,21 +276,23 @@ impl Bus {
         }
         let key = room_key(room);
         let mut pipe = redis::pipe();
-        pipe.cmd("XADD")
-            .arg(&key)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(STREAM_MAX_LEN)
-            .arg("*")
+        let xadd = pipe.cmd("XADD").arg(&key);
+        if let Some(min_id) = self.shared.clock.min_id(self.shared.config.stream_retain) {
+            xadd.arg("MINID").arg(min_id);
+        }
+        xadd.arg("*")
             .arg(entry::NODE)
             .arg(self.shared.node.to_string())
             .arg(entry::KIND)
             .arg(kind.tag())
             .arg(entry::DATA)
-            .arg(data)
-            .ignore();
+            .arg(data);
         expire(&mut pipe, &key);
-        self.run(&pipe).await
+        let (id,): (Vec<u8>,) = self.run(&pipe).await?;
+        if let Some(id) = StreamId::parse(&id) {
+            self.shared.clock.saw(id);
+        }
+        Ok(())
     }
 
     /// Subscribes to `room`: entries other nodes publish after this
