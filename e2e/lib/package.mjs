@@ -16,6 +16,11 @@ export function installPackedWeft() {
   const dest = mkdtempSync(join(tmpdir(), "weft-pack-"));
   execFileSync("npm", ["pack", "--silent", "--pack-destination", dest], { cwd: WEB, stdio: ["ignore", "ignore", "inherit"] });
   const tarball = join(dest, readdirSync(dest).find((f) => f.endsWith(".tgz")));
-  execFileSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--silent", tarball], { cwd: E2E, stdio: "inherit" });
+  // --prefer-offline: npm takes what the registry said of the package's
+  // optional peer dependencies (CodeMirror) from its cache, however old,
+  // instead of asking again: inside the loopback-only namespace of the
+  // WebRTC tests, asking retries an unreachable registry for over two
+  // minutes per test file. Not cached, they are fetched as before.
+  execFileSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--prefer-offline", "--silent", tarball], { cwd: E2E, stdio: "inherit" });
   installed = true;
 }

@@ -14,9 +14,12 @@ window.join = (room, options = {}) => {
   provider.on("peerJoin", (e) => log.joined.push(e));
   provider.on("peerLeave", (e) => log.left.push(e));
   provider.on("presence", (e) => log.presence.push(e));
-  // The latest state the server reported wholly stored.
+  // The latest state the server reported wholly stored, and the latest
+  // version each server (of several) reported stored.
+  log.durableOn = {};
   provider.on("serverDurable", (e) => {
     if (e.saved) log.savedOnServer = doc.encodeState();
+    log.durableOn[provider.serverUrl] = e.version;
   });
   window.peer = { doc, provider, log };
   return provider.peer;
@@ -35,6 +38,22 @@ window.typeRandomly = async (count, delayMs, tag) => {
       const own = [...doc.toString().matchAll(tag)].map((m) => m.index);
       doc.delete(own[Math.floor(Math.random() * own.length)], 1);
     }
+    await new Promise((r) => setTimeout(r, delayMs));
+  }
+};
+
+/**
+ * Types `count` tokens `[tag:i]`, one per `delayMs`, each at a random place
+ * between tokens (never inside one, so each stays whole in the merged text
+ * whoever typed around it). `window.typed` counts those typed so far.
+ */
+window.typeTokens = async (count, delayMs, tag) => {
+  const { doc } = window.peer;
+  window.typed = 0;
+  for (let i = 0; i < count; i++) {
+    const ends = [0, ...[...doc.toString().matchAll(/\]/g)].map((m) => m.index + 1)];
+    doc.insert(ends[Math.floor(Math.random() * ends.length)], `[${tag}:${i}]`);
+    window.typed = i + 1;
     await new Promise((r) => setTimeout(r, delayMs));
   }
 };
