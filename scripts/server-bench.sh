@@ -10,26 +10,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
-step "Node, and a compiler for better-sqlite3 (Hocuspocus's SQLite)"
-need=()
-command -v node >/dev/null || need+=(nodejs)
-command -v npm >/dev/null || need+=(npm)
-{ command -v make >/dev/null && command -v g++ >/dev/null; } || need+=(build-essential)
-command -v python3 >/dev/null || need+=(python3)
-if [ ${#need[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-echo "ok" >&2
-
-step "Peer servers' npm packages (crates/weft-bench/server-peers)"
-peers=crates/weft-bench/server-peers
-if [ ! -d $peers/node_modules ] || [ $peers/package-lock.json -nt $peers/node_modules/.package-lock.json ]; then
-  # npm warns that @hocuspocus/server wants Node 22 (EBADENGINE); it runs on 20.
-  (cd $peers && npm ci --no-audit --no-fund --loglevel=error)
-fi
-echo "ok" >&2
+bash scripts/server-peers.sh
 
 step "Release build of weft-server and the benchmark"
 cargo build --release --locked -p weft-server -p weft-bench --bin weft-server --bin server-bench

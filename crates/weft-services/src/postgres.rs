@@ -113,6 +113,14 @@ impl Cluster {
         self.port
     }
 
+    /// The postmaster's pid while the server runs (a benchmark adds up
+    /// the CPU time of it and its children, the sessions).
+    pub fn pid(&self) -> Option<u32> {
+        let file = self.dir.path().join("data/postmaster.pid");
+        let text = std::fs::read_to_string(file).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
     /// The URL of `database` on this server.
     pub fn url(&self, database: &str) -> String {
         format!("postgres://{USER}@127.0.0.1:{}/{database}", self.port)

@@ -107,6 +107,11 @@ impl Redis {
         self.port
     }
 
+    /// The daemon's pid while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
     /// `redis://127.0.0.1:port/`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)

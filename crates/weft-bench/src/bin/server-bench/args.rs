@@ -1,9 +1,10 @@
 //! The command line.
 
-use crate::client::Wire;
 use crate::load::LoadPlan;
 use std::path::PathBuf;
 use std::time::Duration;
+use weft_bench::harness::client::Wire;
+use weft_bench::harness::flags::{count as number, positive};
 
 pub const USAGE: &str = "usage: server-bench [--servers weft,hocuspocus,y-websocket] \
 [--rooms N] [--clients-per-room N] [--rate EDITS_PER_S] [--warmup SECS] [--duration SECS] \
@@ -83,18 +84,4 @@ pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         return Err("--clients-per-room must be at least 2 (latency is to the others)".to_owned());
     }
     Ok(parsed)
-}
-
-fn number(flag: &str, value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("{flag} must be a positive integer, not {value:?}")),
-    }
-}
-
-fn positive(flag: &str, value: &str) -> Result<f64, String> {
-    match value.parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
-        _ => Err(format!("{flag} must be a positive number, not {value:?}")),
-    }
 }

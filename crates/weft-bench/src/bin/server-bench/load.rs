@@ -2,17 +2,17 @@
 //! rate, all in this process; edit-to-other-clients latency, and the
 //! server's CPU and memory over a measured window after a warm-up.
 
-use crate::client::{connect, Client, Replica, Wire};
-use crate::delivery::{Receiver, RoomLog};
-use crate::procfs::{self, CpuWindow, Memory};
-use crate::rng::Rng;
-use crate::stats::Latencies;
-use crate::typing::Typist;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::{sleep_until, Instant};
+use weft_bench::harness::client::{connect, Client, Replica, Wire};
+use weft_bench::harness::delivery::{Receiver, RoomLog, Scope};
+use weft_bench::harness::procfs::{self, CpuWindow, Memory};
+use weft_bench::harness::rng::Rng;
+use weft_bench::harness::stats::Latencies;
+use weft_bench::harness::typing::Typist;
 
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
@@ -176,7 +176,7 @@ struct Run {
 
 impl Run {
     async fn drive(mut self, mut client: Client) -> Outcome {
-        let mut receiver = Receiver::new(self.member, self.log.clone());
+        let mut receiver = Receiver::new(self.member, self.log.clone(), Scope::All);
         let mut edits = 0;
         let error = self
             .exchange(&mut client, &mut receiver, &mut edits)
@@ -208,7 +208,8 @@ impl Run {
                     let keystroke = self.typist.type_one(&mut client.replica);
                     let at = std::time::Instant::now();
                     if keystroke.inserted {
-                        self.log.sent(self.member, client.replica.clocks().get(author), at);
+                        // One server: every client is on node 0.
+                        self.log.sent(self.member, client.replica.clocks().get(author), at, 0);
                     }
                     if at >= self.window.0 && at < self.window.1 {
                         *edits += 1;

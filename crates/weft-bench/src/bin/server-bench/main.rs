@@ -13,23 +13,17 @@
 //!   sync, with the room in memory and after a restart.
 
 mod args;
-mod client;
 mod cpus;
-mod delivery;
 mod load;
 mod paper;
-mod procfs;
-mod report;
-mod rng;
 mod servers;
-mod stats;
 mod tables;
-mod typing;
 
-use client::Wire;
 use paper::PaperDocs;
-use servers::{name, Programs, Server};
+use servers::{Programs, Server};
 use std::process::ExitCode;
+use weft_bench::harness::client::Wire;
+use weft_bench::harness::process::{self, free_port};
 use weft_bench::impls::{WeftDoc, YrsDoc};
 
 fn main() -> ExitCode {
@@ -70,9 +64,9 @@ fn scenario(
     dir: &std::path::Path,
     what: &str,
 ) -> Result<(Server, std::path::PathBuf), String> {
-    eprintln!("{}: {what}", name(wire));
-    let data = dir.join(format!("{}-{what}", name(wire)));
-    let port = servers::free_port().map_err(|e| e.to_string())?;
+    eprintln!("{}: {what}", wire.name());
+    let data = dir.join(format!("{}-{what}", wire.name()));
+    let port = free_port().map_err(|e| e.to_string())?;
     let server = Server::start(wire, programs, port, &data)?;
     Ok((server, data.with_extension("log")))
 }
@@ -120,7 +114,7 @@ async fn run(args: args::Args, placement: Option<cpus::Placement>) -> Result<(),
                 .map(|r| r.as_ref().err())
                 .chain(papers.iter().map(|r| r.as_ref().err())),
         )
-        .filter_map(|(w, e)| e.map(|e| format!("{}: {e}", name(*w))))
+        .filter_map(|(w, e)| e.map(|e| format!("{}: {e}", w.name())))
         .collect();
     if !failures.is_empty() {
         // Kept for reading the servers' logs.
@@ -135,24 +129,8 @@ async fn run(args: args::Args, placement: Option<cpus::Placement>) -> Result<(),
 }
 
 fn programs(args: &args::Args, placement: Option<cpus::Placement>) -> Result<Programs, String> {
-    // Built beside this binary by the same `cargo build --release`.
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let weft_server = args
-        .weft_server
-        .clone()
-        .unwrap_or_else(|| exe.with_file_name("weft-server"));
-    if !weft_server.exists() {
-        return Err(format!(
-            "{} is missing: cargo build --release -p weft-server",
-            weft_server.display()
-        ));
-    }
-    if !args.peers.join("node_modules").exists() {
-        return Err(format!(
-            "{}/node_modules is missing: run scripts/server-bench.sh",
-            args.peers.display()
-        ));
-    }
+    let weft_server = process::weft_server(args.weft_server.as_deref())?;
+    process::peers_installed(&args.peers, "scripts/server-bench.sh")?;
     Ok(Programs {
         weft_server,
         weft_args: args.weft_args.clone(),

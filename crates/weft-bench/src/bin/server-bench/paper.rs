@@ -3,14 +3,14 @@
 //! how long a new client takes to be in sync with the whole text, with the
 //! room loaded (warm) and after a restart (cold, loaded from storage).
 
-use crate::client::weft::WeftReplica;
-use crate::client::yjs::YjsReplica;
-use crate::client::{connect, framing, Client, Replica, Wire};
-use crate::procfs;
 use crate::servers::{self, Programs, Server};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 use weft::Doc;
+use weft_bench::harness::client::weft::WeftReplica;
+use weft_bench::harness::client::yjs::YjsReplica;
+use weft_bench::harness::client::{connect, framing, Client, Replica, Wire};
+use weft_bench::harness::procfs;
 
 /// The uploaded document, as each protocol carries it.
 pub struct PaperDocs {
@@ -132,13 +132,13 @@ async fn open(
     let mut client = connect(wire, server.addr, ROOM, peer, replica).await?;
     let len = docs.text.chars().count();
     client
-        .until(LIMIT, |r| r.synced() && r.len() == len)
+        .until(LIMIT, |r| r.synced() && r.char_count() == len)
         .await?;
     let took = started.elapsed();
     if client.replica.text() != docs.text {
         return Err(format!(
             "{}: the {peer} reader's text differs from the trace's",
-            servers::name(wire)
+            wire.name()
         ));
     }
     Ok((took, client))

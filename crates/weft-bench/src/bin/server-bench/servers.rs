@@ -2,13 +2,12 @@
 //! processes on a chosen loopback port, each with its output in a log
 //! file of the run's directory.
 
-use crate::client::Wire;
 use crate::cpus::Placement;
-use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use weft_bench::harness::client::Wire;
+use weft_bench::harness::process::Process;
 
 /// Where the servers' programs are.
 #[derive(Debug, Clone)]
@@ -35,23 +34,9 @@ impl Programs {
 pub struct Server {
     pub wire: Wire,
     pub addr: SocketAddr,
-    child: Child,
+    process: Process,
     /// Holds what the server stores (Hocuspocus: its SQLite file).
     pub data: PathBuf,
-    log: PathBuf,
-}
-
-pub fn name(wire: Wire) -> &'static str {
-    match wire {
-        Wire::Weft => "weft-server",
-        Wire::Hocuspocus => "hocuspocus",
-        Wire::YWebsocket => "y-websocket",
-    }
-}
-
-/// A port nobody listens on now.
-pub fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 impl Server {
@@ -64,13 +49,6 @@ impl Server {
         data: &Path,
     ) -> Result<Server, String> {
         std::fs::create_dir_all(data).map_err(|e| e.to_string())?;
-        let log = data.with_extension("log");
-        let out = File::options()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .map_err(|e| e.to_string())?;
-        let err = out.try_clone().map_err(|e| e.to_string())?;
         let mut command = match wire {
             Wire::Weft => {
                 let mut c = programs.command(&programs.weft_server);
@@ -103,90 +81,40 @@ impl Server {
                 c
             }
         };
-        let child = command
-            .current_dir(&programs.peers)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", name(wire)))?;
-        let mut server = Server {
+        command.current_dir(&programs.peers);
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let process = Process::start(wire.name(), command, addr, &data.with_extension("log"))?;
+        Ok(Server {
             wire,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            child,
+            addr,
+            process,
             data: data.to_owned(),
-            log,
-        };
-        server.wait_ready()?;
-        Ok(server)
-    }
-
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(self.addr).is_err() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
-                    "{} exited: {status}\n{}",
-                    name(self.wire),
-                    self.log_tail()
-                ));
-            }
-            if Instant::now() > deadline {
-                return Err(format!("{} did not listen within 30 s", name(self.wire)));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(())
+        })
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Stops the server with SIGTERM (each stores what it holds and
     /// exits), or SIGKILL after 10 s.
-    pub fn stop(mut self) -> Result<(), String> {
-        let pid = self.pid().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if self.child.try_wait().map_err(|e| e.to_string())?.is_some() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return Err(format!("{} did not stop within 10 s", name(self.wire)));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    pub fn stop(self) -> Result<(), String> {
+        self.process.stop()
     }
 
     /// The last lines the server wrote.
     pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+        self.process.log_tail()
     }
 
     /// Bytes Hocuspocus last stored for `document` (from its log), if any.
     pub fn hocuspocus_stored(&self, document: &str) -> Option<u64> {
-        let log = std::fs::read_to_string(&self.log).ok()?;
+        let log = std::fs::read_to_string(self.process.log()).ok()?;
         log.lines()
             .rev()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .find(|v| v["stored"] == document)
             .and_then(|v| v["bytes"].as_u64())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // A server left running would skew the next one's figures.
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 

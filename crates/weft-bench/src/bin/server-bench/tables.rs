@@ -3,8 +3,8 @@
 use crate::args::Args;
 use crate::load::LoadResult;
 use crate::paper::{PaperDocs, PaperResult};
-use crate::report::Table;
 use std::time::Duration;
+use weft_bench::harness::table::Table;
 
 pub fn load(args: &Args, results: &mut [Result<LoadResult, String>]) -> Table {
     let plan = &args.plan;
@@ -31,7 +31,7 @@ pub fn load(args: &Args, results: &mut [Result<LoadResult, String>]) -> Table {
     let p50 = col(&mut |r| r.latencies.percentile_ms(50.0));
     let p99 = col(&mut |r| r.latencies.percentile_ms(99.0));
     let max = col(&mut |r| r.latencies.percentile_ms(100.0));
-    let samples = col(&mut |r| r.latencies.len() as f64);
+    let samples = col(&mut |r| r.latencies.count() as f64);
     let missing = col(&mut |r| r.missing as f64);
     let edits = col(&mut |r| r.edits as f64);
     let failed = col(&mut |r| r.failed as f64);

@@ -72,6 +72,11 @@ impl YjsReplica {
         Ok(replica)
     }
 
+    /// Forgets the last connection's handshake.
+    pub fn new_connection(&mut self) {
+        self.synced = false;
+    }
+
     pub fn start(&mut self) -> Vec<Message> {
         let mut out = Vec::new();
         if let Framing::Hocuspocus(_) = self.framing {
@@ -165,7 +170,7 @@ impl YjsReplica {
         vec![self.sync(SyncMessage::Update(update))]
     }
 
-    pub fn len(&self) -> usize {
+    pub fn char_count(&self) -> usize {
         self.text.len(&self.doc.transact()) as usize
     }
 

@@ -24,6 +24,26 @@ pub enum Wire {
     YWebsocket,
 }
 
+impl Wire {
+    /// The server's name in tables and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Wire::Weft => "weft-server",
+            Wire::Hocuspocus => "hocuspocus",
+            Wire::YWebsocket => "y-websocket",
+        }
+    }
+
+    /// A shorter name, for ratio columns.
+    pub fn short(self) -> &'static str {
+        match self {
+            Wire::Weft => "weft",
+            Wire::Hocuspocus => "hocus",
+            Wire::YWebsocket => "y-ws",
+        }
+    }
+}
+
 /// A client's document, in the protocol of its server.
 pub enum Replica {
     // Boxed: a Weft replica is several times a yrs handle's size.
@@ -80,10 +100,10 @@ impl Replica {
     }
 
     /// Length in characters.
-    pub fn len(&self) -> usize {
+    pub fn char_count(&self) -> usize {
         match self {
-            Replica::Weft(r) => r.len(),
-            Replica::Yjs(r) => r.len(),
+            Replica::Weft(r) => r.char_count(),
+            Replica::Yjs(r) => r.char_count(),
         }
     }
 
@@ -133,6 +153,19 @@ pub async fn connect(
     peer: &str,
     mut replica: Replica,
 ) -> Result<Client, String> {
+    let ws = open(wire, addr, room, peer, &mut replica).await?;
+    Ok(Client { ws, replica })
+}
+
+/// A socket to the server at `addr`, joined to `room` as `peer`, with
+/// `replica`'s half of the handshake sent.
+async fn open(
+    wire: Wire,
+    addr: SocketAddr,
+    room: &str,
+    peer: &str,
+    replica: &mut Replica,
+) -> Result<Socket, String> {
     let path = match wire {
         Wire::Weft => "signal".to_owned(),
         Wire::Hocuspocus => String::new(),
@@ -146,19 +179,25 @@ pub async fn connect(
     )
     .await
     .map_err(|e| format!("connecting to {addr}: {e}"))?;
-    let start = match &mut replica {
+    let start = match replica {
         Replica::Weft(r) => {
+            r.new_connection();
             ws.send(WeftReplica::join(room, peer))
                 .await
                 .map_err(|e| e.to_string())?;
             while !r.joined(&next(&mut ws).await?)? {}
             r.start()
         }
-        Replica::Yjs(r) => r.start(),
+        Replica::Yjs(r) => {
+            r.new_connection();
+            r.start()
+        }
     };
-    let mut client = Client { ws, replica };
-    client.send(start).await?;
-    Ok(client)
+    for message in start {
+        ws.feed(message).await.map_err(|e| e.to_string())?;
+    }
+    ws.flush().await.map_err(|e| e.to_string())?;
+    Ok(ws)
 }
 
 /// The next message (pings are answered by the library).
@@ -171,6 +210,21 @@ async fn next(ws: &mut Socket) -> Result<Message, String> {
 }
 
 impl Client {
+    /// Moves to the server at `addr`, as a provider does when its server
+    /// fails: joins `room` as `peer` again and starts a new handshake. The
+    /// replica keeps everything, edits made while disconnected included,
+    /// and the handshake sends the server what it lacks.
+    pub async fn reconnect(
+        &mut self,
+        wire: Wire,
+        addr: SocketAddr,
+        room: &str,
+        peer: &str,
+    ) -> Result<(), String> {
+        self.ws = open(wire, addr, room, peer, &mut self.replica).await?;
+        Ok(())
+    }
+
     pub async fn send(&mut self, messages: Vec<Message>) -> Result<(), String> {
         for message in messages {
             self.ws.feed(message).await.map_err(|e| e.to_string())?;

@@ -1,8 +1,7 @@
 //! The printed tables: one column per server, then weft-server's ratio to
 //! each peer (below 1 is weft-server lower: faster, smaller).
 
-use crate::client::Wire;
-use crate::servers;
+use super::client::Wire;
 
 pub struct Table {
     title: String,
@@ -52,11 +51,11 @@ impl Table {
             .collect();
         let mut header = format!("{:LABEL$}", "");
         for &w in &self.servers {
-            header += &format!("{:>COLUMN$}", servers::name(w));
+            header += &format!("{:>COLUMN$}", w.name());
         }
         if weft.is_some() {
             for &p in &peers {
-                header += &format!("{:>COLUMN$}", format!("weft/{}", short(self.servers[p])));
+                header += &format!("{:>COLUMN$}", format!("weft/{}", self.servers[p].short()));
             }
         }
         println!("{header}");
@@ -80,13 +79,5 @@ impl Table {
         for note in &self.notes {
             println!("  {note}");
         }
-    }
-}
-
-fn short(wire: Wire) -> &'static str {
-    match wire {
-        Wire::Weft => "weft",
-        Wire::Hocuspocus => "hocus",
-        Wire::YWebsocket => "y-ws",
     }
 }

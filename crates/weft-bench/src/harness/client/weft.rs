@@ -27,6 +27,13 @@ impl WeftReplica {
         }
     }
 
+    /// Forgets the last connection's handshake: a new one starts from
+    /// this replica's version (what it stored stays known).
+    pub fn new_connection(&mut self) {
+        self.session = Session::new();
+        self.channel = 0;
+    }
+
     pub fn join(room: &str, peer: &str) -> Message {
         Message::text(json!({"type": "join", "room": room, "peer": peer, "sync": true}).to_string())
     }
@@ -97,7 +104,7 @@ impl WeftReplica {
         self.on_channel(frames)
     }
 
-    pub fn len(&self) -> usize {
+    pub fn char_count(&self) -> usize {
         self.doc.len(CodePoint)
     }
 

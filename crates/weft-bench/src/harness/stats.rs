@@ -18,7 +18,7 @@ impl Latencies {
         self.micros.extend(other.micros);
     }
 
-    pub fn len(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.micros.len()
     }
 

@@ -1,8 +1,8 @@
 //! What a client types: single characters at a cursor that moves on as
 //! it types, now and then a backspace, now and then a click elsewhere.
 
-use crate::client::Replica;
-use crate::rng::Rng;
+use super::client::Replica;
+use super::rng::Rng;
 use tokio_tungstenite::tungstenite::Message;
 
 const BACKSPACE: f64 = 0.2;
@@ -31,7 +31,7 @@ impl Typist {
     pub fn type_one(&mut self, replica: &mut Replica) -> Keystroke {
         // Others' edits move text under the cursor; a browser's cursor
         // follows them, this one only stays inside the text.
-        let len = replica.len();
+        let len = replica.char_count();
         self.cursor = self.cursor.min(len);
         if self.rng.chance(CLICK_ELSEWHERE) {
             self.cursor = self.rng.below(len + 1);
@@ -43,6 +43,14 @@ impl Typist {
                 inserted: false,
             };
         }
+        self.insert_one(replica)
+    }
+
+    /// One letter typed at the cursor (a keystroke that is sure to insert:
+    /// deletes do not advance a yrs state vector, so they cannot be
+    /// waited for).
+    pub fn insert_one(&mut self, replica: &mut Replica) -> Keystroke {
+        self.cursor = self.cursor.min(replica.char_count());
         let letter = LETTERS[self.rng.below(LETTERS.len())] as char;
         let messages = replica.insert(self.cursor, letter.encode_utf8(&mut [0; 4]));
         self.cursor += 1;
