@@ -12,10 +12,11 @@
 use super::writer::Writer;
 use super::{Entry, Failed, GroupFailed, Job, Table, Write};
 use sqlx::{
-    ColumnIndex, Connection, Database, Decode, Encode, Executor, IntoArguments, Pool, Row,
-    Transaction, Type,
+    ColumnIndex, Connection, Database, Decode, Encode, Executor, IntoArguments, Pool, QueryBuilder,
+    Row, Transaction, Type,
 };
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -80,6 +81,10 @@ pub struct SealedRows {
     pub last_record: Option<i64>,
 }
 
+/// Rows one batched statement writes at most: 3,000 parameters, far
+/// below SQLite's and PostgreSQL's limits (32,766 and 65,535).
+const BATCH_ROWS: usize = 1000;
+
 /// The newest schema version: the number of steps in each backend's
 /// `MIGRATIONS`. Kept in `meta` as `schema_version`.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -95,6 +100,7 @@ where
     for<'q> &'q str: Type<Self> + Encode<'q, Self>,
     for<'q> &'q [u8]: Type<Self> + Encode<'q, Self>,
     Vec<u8>: Type<Self> + for<'r> Decode<'r, Self>,
+    String: Type<Self> + for<'r> Decode<'r, Self>,
     usize: ColumnIndex<Self::Row>,
 {
     /// The `meta` table (`name` text key, `value` integer), created if
@@ -253,14 +259,20 @@ where
     }
 
     /// One transaction for `group`: each write in order, then one commit.
-    /// Returns each write's key and entry bytes.
+    /// Returns each write's key and entry bytes. With `batched`, writes
+    /// that only append a record go in runs of a few statements each (see
+    /// [`Backend::append_records`]); a failure in such a run names its
+    /// first write and says it was batched, so the group can go again
+    /// unbatched to find the write that failed.
     async fn transact(
         writer: &Writer<Self>,
         group: &[Job],
+        batched: bool,
     ) -> Result<Vec<(u64, u64)>, GroupFailed> {
-        let failed_at = |at| {
+        let failed_at = |at, in_batch| {
             move |e: sqlx::Error| GroupFailed {
                 at,
+                in_batch,
                 failed: if Self::leaves_state_unknown(&e) {
                     Failed::Unknown(Arc::new(e))
                 } else {
@@ -268,18 +280,39 @@ where
                 },
             }
         };
-        let mut conn = writer.connection().await.map_err(failed_at(0))?;
-        let mut tx = Self::begin_write(&mut conn).await.map_err(failed_at(0))?;
+        let mut conn = writer.connection().await.map_err(failed_at(0, false))?;
+        let mut tx = Self::begin_write(&mut conn)
+            .await
+            .map_err(failed_at(0, false))?;
         let mut written = Vec::with_capacity(group.len());
-        for (at, job) in group.iter().enumerate() {
-            written.push(
-                Self::apply(&mut tx, &job.room, &job.write)
+        let mut at = 0;
+        while at < group.len() {
+            let run = match batched {
+                true => group[at..]
+                    .iter()
+                    .take_while(|job| job.write.only_appends_a_record())
+                    .count(),
+                false => 0,
+            };
+            if run >= 2 {
+                let run = &group[at..at + run];
+                let keys = Self::append_records(&mut tx, run)
                     .await
-                    .map_err(failed_at(at))?,
-            );
+                    .map_err(failed_at(at, true))?;
+                written.extend(keys);
+                at += run.len();
+            } else {
+                let job = &group[at];
+                let key = Self::apply(&mut tx, &job.room, &job.write)
+                    .await
+                    .map_err(failed_at(at, false))?;
+                written.push(key);
+                at += 1;
+            }
         }
         tx.commit().await.map_err(|e| GroupFailed {
             at: 0,
+            in_batch: false,
             failed: if Self::commit_leaves_state_unknown(&e) {
                 Failed::Unknown(Arc::new(e))
             } else {
@@ -287,6 +320,65 @@ where
             },
         })?;
         Ok(written)
+    }
+
+    /// Appends the record of each of `jobs` (writes that only do that), in
+    /// order, in a few statements whatever their number: one advances the
+    /// counters of all their rooms (each by its number of writes), one
+    /// inserts all the records (per [`BATCH_ROWS`]). What `apply` does for
+    /// each, with the same keys. Returns each write's key and entry bytes.
+    async fn append_records(
+        tx: &mut Transaction<'_, Self>,
+        jobs: &[Job],
+    ) -> Result<Vec<(u64, u64)>, sqlx::Error> {
+        let mut writes: HashMap<&str, i64> = HashMap::new();
+        for job in jobs {
+            *writes.entry(&job.room).or_default() += 1;
+        }
+        let rooms: Vec<(&str, i64)> = writes.into_iter().collect();
+        // The last key each room's counter issued, after these writes.
+        let mut last: HashMap<String, i64> = HashMap::with_capacity(rooms.len());
+        for chunk in rooms.chunks(BATCH_ROWS) {
+            let mut upsert = QueryBuilder::<Self>::new("INSERT INTO rooms (room, last_key) ");
+            upsert.push_values(chunk, |mut row, (room, n)| {
+                row.push_bind(*room).push_bind(*n);
+            });
+            upsert.push(
+                " ON CONFLICT (room) DO UPDATE SET last_key = rooms.last_key + excluded.last_key \
+                 RETURNING room, last_key",
+            );
+            for row in upsert.build().fetch_all(&mut **tx).await? {
+                last.insert(row.try_get(0)?, row.try_get(1)?);
+            }
+        }
+        // Keys in order: a room's first write gets the first of its keys.
+        let mut next: HashMap<&str, i64> = rooms
+            .iter()
+            .map(|&(room, n)| (room, last.get(room).map_or(0, |l| l - n + 1)))
+            .collect();
+        let mut entries = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let key = next
+                .get_mut(job.room.as_str())
+                .ok_or(sqlx::Error::RowNotFound)?;
+            let entry: Cow<'_, [u8]> = match &job.write.entry {
+                Entry::Keyed(make) => Cow::Owned(make(super::from_sql(*key))),
+                Entry::Fixed(bytes) => Cow::Borrowed(bytes),
+            };
+            entries.push((job.room.as_str(), *key, entry));
+            *key += 1;
+        }
+        for chunk in entries.chunks(BATCH_ROWS) {
+            let mut insert = QueryBuilder::<Self>::new("INSERT INTO records (room, key, bytes) ");
+            insert.push_values(chunk, |mut row, (room, key, entry)| {
+                row.push_bind(*room).push_bind(*key).push_bind(&**entry);
+            });
+            insert.build().execute(&mut **tx).await?;
+        }
+        Ok(entries
+            .iter()
+            .map(|(_, key, entry)| (super::from_sql(*key), entry.len() as u64))
+            .collect())
     }
 
     /// The statements of `write` in the transaction `tx`: key, entry,

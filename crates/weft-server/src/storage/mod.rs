@@ -63,7 +63,11 @@
 //!   fails only the write it belonged to, with
 //!   [`StorageError::Write`]: the group is rolled back, that write is
 //!   answered, and the others go again as a group (`Storage::commit_group`
-//!   says why not savepoints). The failed write takes no key.
+//!   says why not savepoints). The failed write takes no key. Writes that
+//!   only append a record are written in a few statements per group (all
+//!   their rooms' counters in one, all their records in another); when
+//!   such a statement fails, the group goes again one statement per write
+//!   to find the write at fault.
 //!
 //! No write is acknowledged before the commit holding it returned; a write
 //! runs to its end (in the committer) even if its caller stops waiting.
@@ -255,6 +259,17 @@ struct Write {
     /// checkpoint but the new one (a sealed room's compaction); unless a
     /// stored checkpoint covers as much already: then nothing is written.
     delete_through: Option<u64>,
+}
+
+impl Write {
+    /// Whether it appends a record and deletes nothing: such writes are
+    /// batched (see `Backend::append_records`).
+    fn only_appends_a_record(&self) -> bool {
+        matches!(self.table, Table::Records)
+            && self.delete_records.is_empty()
+            && self.delete_checkpoints.is_empty()
+            && self.delete_through.is_none()
+    }
 }
 
 impl Storage {
@@ -617,8 +632,10 @@ impl Storage {
         // servers sharing a database lock rooms' counters in one order.
         group.sort_by(|a, b| a.room.cmp(&b.room));
         let mut conflicts = 0;
+        let mut batched = true;
         loop {
-            let outcome = on_backend!(&pools, p => Backend::transact(&p.writer, &group).await);
+            let outcome =
+                on_backend!(&pools, p => Backend::transact(&p.writer, &group, batched).await);
             match outcome {
                 Ok(written) => {
                     self.shared.commits.fetch_add(1, Ordering::Relaxed);
@@ -636,8 +653,17 @@ impl Storage {
                     conflicts += 1;
                 }
                 Err(GroupFailed {
+                    in_batch: true,
+                    failed: Failed::RolledBack(_),
+                    ..
+                }) if batched => {
+                    // Again one write at a time, to find the one that fails.
+                    batched = false;
+                }
+                Err(GroupFailed {
                     at,
                     failed: Failed::RolledBack(source),
+                    ..
                 }) => {
                     let job = group.remove(at);
                     let _ = job.reply.send(Err(StorageError::Write {
@@ -651,6 +677,7 @@ impl Storage {
                 Err(GroupFailed {
                     at,
                     failed: Failed::Unknown(source),
+                    ..
                 }) => {
                     let unknown = self.first_unknown(group[at].room.clone(), source);
                     return self.refuse(group, &unknown);
@@ -814,8 +841,11 @@ enum Failed {
 /// Why a group's transaction failed, and in which write.
 struct GroupFailed {
     /// The write whose statement failed; the first for a failure that is
-    /// no write's in particular (BEGIN, COMMIT).
+    /// no write's in particular (BEGIN, COMMIT), or of a batch.
     at: usize,
+    /// The statement wrote a batch of writes (so which one failed is not
+    /// known).
+    in_batch: bool,
     failed: Failed,
 }
 
