@@ -26,6 +26,22 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+/// Connections the kernel queues before they are accepted. Tokio's default
+/// (128) overflows when the clients of a server that died all move to
+/// this one at once, and each dropped attempt waits a second to retry.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As std's and tokio's own bind: a restart may listen again at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // Clap's own errors, a limit out of range and an unusable secret exit
@@ -54,7 +70,7 @@ async fn main() -> ExitCode {
         log!(Info, "rooms are open: no --auth-secret-file");
     }
     config.auth = auth;
-    let listener = match tokio::net::TcpListener::bind(addr).await {
+    let listener = match listen(addr) {
         Ok(listener) => listener,
         Err(e) => {
             eprintln!("cannot listen on {addr}: {e}");
