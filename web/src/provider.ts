@@ -31,8 +31,9 @@ export interface ConnectOptions {
    * The `weft-server` WebSocket URL (`ws://host:port/signal`), or the URLs
    * of several servers of one deployment (servers sharing a database with
    * `--redis`, any of which serves every room). With several, the provider
-   * starts at a random one (so clients spread over them), moves to the next
-   * in order when a connection fails to open or drops, and waits (with
+   * tries them in a random order of its own (so clients spread over them,
+   * and a dead server's clients over the others), moving to the next when
+   * a connection fails to open or drops, and waits (with
    * backoff) only once each one failed in a row; `provider.serverUrl` says
    * which one it is on. Without it, only tabs of this browser sync.
    */

@@ -1,6 +1,6 @@
-// Several servers and no load balancer: a provider given their URLs starts
-// at a random one, moves to the next when a connection fails to open or
-// drops, and syncs with that server's replica as after any reconnect.
+// Several servers and no load balancer: a provider given their URLs tries
+// them in a random order of its own: it starts at the first, moves to the
+// next when a connection fails to open or drops, and syncs with that server's replica as after any reconnect.
 // Real weft-server processes, each keeping its rooms in memory, so its
 // replica is its own: text that reaches a server only came through a
 // session of the provider with it. Providers run in processes of their
@@ -45,8 +45,8 @@ async function refusingUrl() {
 /**
  * Connects `doc` (with `text`) in the client process to `signalingUrl`
  * (plus `options`) and waits for the server's replica to be in sync. With
- * `first`, the provider starts at the first URL (its random start is
- * pinned to 0).
+ * `first`, the provider tries the URLs in the order given (its random
+ * order is pinned: `Math.random` returns 0).
  */
 function join(c, { room, signalingUrl, text = "", first = false, ...options }) {
   return c.evaluate(
@@ -143,6 +143,42 @@ test("providers start at a random server of the list, so clients spread over the
     [a.signalingUrl, b.signalingUrl],
   );
   assert.deepEqual(new Set(urls), new Set([a.signalingUrl, b.signalingUrl]));
+});
+
+test("the clients of a server that dies spread over the others", async (t) => {
+  const all = await servers(t, 3);
+  const signalingUrl = all.map((s) => s.signalingUrl);
+  const c = await client(t);
+  const moved = await c.evaluate(
+    async (ctx, { signalingUrl }) => {
+      const providers = Array.from({ length: 45 }, (_, i) => ctx.weft.connect(new ctx.weft.Doc(), { room: `herd-${i}-${Math.random()}`, signalingUrl }));
+      await ctx.until(() => providers.every((p) => p.server?.synced), "every provider in sync with a server");
+      ctx.providers = providers;
+      ctx.started = providers.map((p) => p.serverUrl);
+      return null;
+    },
+    { signalingUrl },
+  );
+  assert.equal(moved, null);
+  const started = await c.evaluate((ctx) => ctx.started);
+  // The one with the most clients: at least 15 of 45.
+  const count = (s) => started.filter((u) => u === s.signalingUrl).length;
+  const dead = all.reduce((most, s) => (count(s) > count(most) ? s : most));
+  assert.ok(count(dead) >= 15, JSON.stringify(started));
+  await dead.kill();
+  const after = await c.evaluate(
+    async (ctx, deadUrl) => {
+      const movers = ctx.providers.filter((_, i) => ctx.started[i] === deadUrl);
+      await ctx.until(() => movers.every((p) => p.serverUrl !== deadUrl && p.server?.synced), "the dead server's clients in sync elsewhere");
+      const urls = movers.map((p) => p.serverUrl);
+      for (const p of ctx.providers) p.disconnect();
+      return urls;
+    },
+    dead.signalingUrl,
+  );
+  // Both others take some: all on one by chance is 2 in 2^15 at worst.
+  const others = all.filter((s) => s !== dead).map((s) => s.signalingUrl);
+  assert.deepEqual(new Set(after), new Set(others), JSON.stringify(after));
 });
 
 test("a URL that refuses connections, first in the list, is skipped for the next", async (t) => {

@@ -1,12 +1,22 @@
 // A client of weft-server (see docs/format.md, "Signaling messages"): joins
 // one room, relays WebRTC negotiation, carries the sync frames of the
 // server's replica of the room when the server has one, and reconnects
-// when the server goes away: to the next of several servers at once, and
-// with backoff once each of them failed in a row.
+// when the server goes away: to the next of several servers (in an order
+// of its own) at once, and with backoff once each of them failed in a row.
 
 import { withCode } from "../errors.js";
 import { Backoff } from "./backoff.js";
 import { ServerLink, splitChannel } from "./server-link.js";
+
+/** `items` in a random order (Fisher-Yates, from the front). */
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = 0; i < out.length - 1; i++) {
+    const j = i + Math.floor(Math.random() * (out.length - i));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
 
 /** What a token lets a peer do in the room, as the server attests it. */
 export type Role = "read" | "write";
@@ -85,7 +95,7 @@ export class SignalingClient {
   #restarted: WebSocket | undefined;
 
   constructor(
-    /** The servers of the room (at least one); several are tried in turn, starting at a random one. */
+    /** The servers of the room (at least one); several are tried in turn, in a random order. */
     urls: readonly string[],
     readonly room: string,
     readonly peer: string,
@@ -99,9 +109,11 @@ export class SignalingClient {
     readonly token: TokenSource | undefined,
     readonly handlers: SignalingHandlers,
   ) {
-    this.#urls = [...urls];
-    // Clients spread over the servers.
-    this.#index = Math.floor(Math.random() * this.#urls.length);
+    // An order of its own: clients spread over the servers at the start,
+    // and the clients of a server that fails spread over the others (with
+    // one order for all, they would all move to the same next server).
+    this.#urls = shuffled(urls);
+    this.#index = 0;
     this.#connect();
   }
 
