@@ -409,3 +409,31 @@ async fn a_stream_keeps_only_its_recent_entries() {
     let ttl = length(raw(&redis, &[b"PTTL", b"weft:room:room"]).await);
     assert!(ttl > 0 && ttl <= 10 * 60 * 1000, "expires: {ttl} ms");
 }
+
+/// Entries published together arrive in order, each in its room's
+/// stream; one over the limit is left out, the rest go.
+#[tokio::test]
+async fn entries_published_together_arrive_in_order() {
+    let redis = Redis::start();
+    let small = BusConfig {
+        max_entry_bytes: 8,
+        ..config()
+    };
+    let a = node(&redis, 1, small).await;
+    let b = node(&redis, 2, config()).await;
+    let mut one = b.subscribe("one").await.unwrap();
+    let mut two = b.subscribe("two").await.unwrap();
+    let big = [9u8; 9];
+    a.publish_all(&[
+        ("one", EntryKind::Update, b"first"),
+        ("two", EntryKind::Update, b"other"),
+        ("one", EntryKind::Update, &big),
+        ("one", EntryKind::Update, b"second"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(next_entry(&mut one).await, update(1, b"first"));
+    assert_eq!(next_entry(&mut one).await, update(1, b"second"));
+    assert_eq!(next_entry(&mut two).await, update(1, b"other"));
+    a.publish_all(&[]).await.unwrap();
+}

@@ -42,6 +42,7 @@ pub use subscription::{BusEvent, Subscription};
 pub use trim::STREAM_RETAIN;
 
 use crate::limits::Limits;
+use crate::log;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, Pipeline, RedisError, Value};
 use rooms::{Queue, Rooms};
@@ -274,23 +275,51 @@ impl Bus {
                 max,
             });
         }
-        let key = room_key(room);
+        self.publish_all(&[(room, kind, data)]).await
+    }
+
+    /// Appends each `(room, kind, data)` to its room's stream, in order, in
+    /// one round trip to Redis. Entries larger than `max_entry_bytes` are
+    /// left out (logged).
+    ///
+    /// # Errors
+    /// A Redis error or [`BusError::Timeout`] while Redis is unreachable:
+    /// then any of them may have been appended, or none.
+    pub async fn publish_all(&self, entries: &[(&str, EntryKind, &[u8])]) -> Result<(), BusError> {
+        let shared = &self.shared;
+        let min_id = shared.clock.min_id(shared.config.stream_retain);
+        let node = shared.node.to_string();
         let mut pipe = redis::pipe();
-        let xadd = pipe.cmd("XADD").arg(&key);
-        if let Some(min_id) = self.shared.clock.min_id(self.shared.config.stream_retain) {
-            xadd.arg("MINID").arg(min_id);
+        for &(room, kind, data) in entries {
+            if data.len() > shared.config.max_entry_bytes {
+                log!(
+                    Warn,
+                    "bus: room {room:?}: an entry of {} bytes was not published (at most {})",
+                    data.len(),
+                    shared.config.max_entry_bytes
+                );
+                continue;
+            }
+            let key = room_key(room);
+            let xadd = pipe.cmd("XADD").arg(&key);
+            if let Some(min_id) = min_id {
+                xadd.arg("MINID").arg(min_id);
+            }
+            xadd.arg("*")
+                .arg(entry::NODE)
+                .arg(&node)
+                .arg(entry::KIND)
+                .arg(kind.tag())
+                .arg(entry::DATA)
+                .arg(data);
+            expire(&mut pipe, &key);
         }
-        xadd.arg("*")
-            .arg(entry::NODE)
-            .arg(self.shared.node.to_string())
-            .arg(entry::KIND)
-            .arg(kind.tag())
-            .arg(entry::DATA)
-            .arg(data);
-        expire(&mut pipe, &key);
-        let (id,): (Vec<u8>,) = self.run(&pipe).await?;
-        if let Some(id) = StreamId::parse(&id) {
-            self.shared.clock.saw(id);
+        if pipe.cmd_iter().next().is_none() {
+            return Ok(());
+        }
+        let ids: Vec<Vec<u8>> = self.run(&pipe).await?;
+        if let Some(id) = ids.last().and_then(|id| StreamId::parse(id)) {
+            shared.clock.saw(id);
         }
         Ok(())
     }

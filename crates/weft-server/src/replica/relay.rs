@@ -28,6 +28,9 @@ const ANNOUNCE_EVERY: Duration = Duration::from_secs(5);
 /// version exchange sends them again).
 const OUTGOING: usize = 4096;
 
+/// Publishes sent to Redis in one round trip at most.
+const BATCH: usize = 256;
+
 /// How long a room waits before subscribing again after a failure.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -49,14 +52,26 @@ impl Relay {
         let (outgoing, mut queue) = mpsc::channel::<(String, Outgoing)>(OUTGOING);
         let publisher = bus.clone();
         tokio::spawn(async move {
-            while let Some((room, out)) = queue.recv().await {
-                let sent = match out {
-                    Outgoing::Update(update) => publisher.publish_update(&room, &update).await,
-                    Outgoing::Version(version) => publisher.publish_version(&room, &version).await,
-                };
-                if let Err(e) = sent {
-                    log!(Warn, "room {room:?}: not relayed to other nodes: {e}");
+            // What queued while the last round trip ran goes in the next.
+            let mut batch = Vec::with_capacity(BATCH);
+            while queue.recv_many(&mut batch, BATCH).await > 0 {
+                let entries: Vec<(&str, EntryKind, &[u8])> = batch
+                    .iter()
+                    .map(|(room, out)| match out {
+                        Outgoing::Update(update) => (room.as_str(), EntryKind::Update, &update[..]),
+                        Outgoing::Version(version) => {
+                            (room.as_str(), EntryKind::Version, &version[..])
+                        }
+                    })
+                    .collect();
+                if let Err(e) = publisher.publish_all(&entries).await {
+                    log!(
+                        Warn,
+                        "{} messages to other nodes were not relayed: {e}",
+                        entries.len()
+                    );
                 }
+                batch.clear();
             }
         });
         Relay { bus, outgoing }
