@@ -268,6 +268,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         rooms_loaded: state.replicas.room_count(),
         stored_bytes: state.replicas.stored_bytes().await,
         transactions: state.replicas.transactions(),
+        conflicts: state.replicas.conflicts(),
         queued_bytes: state.budget.used(),
         storage: state.replicas.storage_report(),
         room_reloads,

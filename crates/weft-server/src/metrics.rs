@@ -62,6 +62,9 @@ pub struct Snapshot {
     /// Transactions committed, each holding the writes of one or more
     /// rooms (`None`: not stored).
     pub transactions: Option<u64>,
+    /// Transactions lost to another server's and tried again (`None`: not
+    /// stored).
+    pub conflicts: Option<u64>,
     /// Bytes waiting to be sent to clients.
     pub queued_bytes: usize,
     /// The storage's state (`None`: not stored).
@@ -173,6 +176,17 @@ pub fn render(snapshot: &Snapshot, commits: &Commits) -> String {
             transactions,
         );
     }
+    if let Some(conflicts) = snapshot.conflicts {
+        #[allow(clippy::cast_precision_loss)]
+        let conflicts = conflicts as f64;
+        metric(
+            &mut out,
+            "weft_storage_conflicts_total",
+            "counter",
+            "Transactions lost to another server's on the same database (a deadlock or serialization failure) and tried again.",
+            conflicts,
+        );
+    }
     if let Some(storage) = &snapshot.storage {
         metric(
             &mut out,
@@ -252,6 +266,7 @@ mod tests {
             rooms_loaded: 1,
             stored_bytes: Some(4096),
             transactions: Some(3),
+            conflicts: Some(6),
             queued_bytes: 0,
             storage: Some(Report {
                 failed: true,
@@ -276,6 +291,7 @@ mod tests {
             "weft_rooms_loaded 1",
             "weft_stored_bytes 4096",
             "weft_storage_transactions_total 3",
+            "weft_storage_conflicts_total 6",
             "weft_commit_failures_total 1",
             "weft_storage_failed 1",
             "weft_storage_failures_total 2",

@@ -260,6 +260,11 @@ impl Replicas {
         self.storage.as_ref().map(Storage::commits)
     }
 
+    /// Group transactions lost to another server's and tried again.
+    pub fn conflicts(&self) -> Option<u64> {
+        self.storage.as_ref().map(Storage::conflicts)
+    }
+
     /// Why the database does not answer now, if it does not (`None`: it
     /// does, or rooms are not stored).
     pub async fn storage_unreachable(&self) -> Option<String> {

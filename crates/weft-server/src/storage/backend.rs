@@ -331,11 +331,21 @@ where
         tx: &mut Transaction<'_, Self>,
         jobs: &[Job],
     ) -> Result<Vec<(u64, u64)>, sqlx::Error> {
-        let mut writes: HashMap<&str, i64> = HashMap::new();
+        // In room order, as the rest of the group: servers sharing a
+        // database then lock rooms' counters in one order, and never wait
+        // for each other in a cycle (a deadlock, broken after a second).
+        let mut rooms: Vec<(&str, i64)> = Vec::new();
         for job in jobs {
-            *writes.entry(&job.room).or_default() += 1;
+            rooms.push((&job.room, 1));
         }
-        let rooms: Vec<(&str, i64)> = writes.into_iter().collect();
+        rooms.sort_by(|a, b| a.0.cmp(b.0));
+        rooms.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                first.1 += later.1;
+            }
+            same
+        });
         // The last key each room's counter issued, after these writes.
         let mut last: HashMap<String, i64> = HashMap::with_capacity(rooms.len());
         for chunk in rooms.chunks(BATCH_ROWS) {

@@ -191,6 +191,9 @@ struct Shared {
     queue: std::sync::Mutex<Queue>,
     /// Group transactions committed, over every generation.
     commits: AtomicU64,
+    /// Group transactions that another server's won (a deadlock or a
+    /// serialization failure), and went again.
+    conflicts: AtomicU64,
     state: RwLock<State>,
 }
 
@@ -309,6 +312,7 @@ impl Storage {
                 writer: Mutex::new(()),
                 queue: std::sync::Mutex::default(),
                 commits: AtomicU64::new(0),
+                conflicts: AtomicU64::new(0),
                 state: RwLock::new(State {
                     pools,
                     unknown: None,
@@ -400,6 +404,13 @@ impl Storage {
     /// slowly than the writes acknowledged (for metrics).
     pub fn commits(&self) -> u64 {
         self.shared.commits.load(Ordering::Relaxed)
+    }
+
+    /// Group transactions lost to another server's (sharing the database)
+    /// and tried again. Servers lock rooms in one order, so this stays 0
+    /// unless something else holds their rows.
+    pub fn conflicts(&self) -> u64 {
+        self.shared.conflicts.load(Ordering::Relaxed)
     }
 
     /// Loads `room`, editing as `replica` (a fresh id per load: see
@@ -651,6 +662,7 @@ impl Storage {
                 }) if conflicts < MAX_CONFLICTS && conflicted(&source) => {
                     // Another server's transaction won: the whole group again.
                     conflicts += 1;
+                    self.shared.conflicts.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(GroupFailed {
                     in_batch: true,
