@@ -73,6 +73,9 @@ pub struct Outcome {
     /// Keystrokes sent in the window.
     pub edits: usize,
     pub reconnects: usize,
+    /// The server had not acknowledged as stored all this member holds
+    /// when the phase ended (`None`: its acknowledgements do not say).
+    pub unstored: Option<bool>,
     pub error: Option<String>,
 }
 
@@ -143,6 +146,7 @@ impl Member {
         }
         phase.outcome.latencies = std::mem::take(&mut self.receiver.latencies);
         phase.outcome.missing = self.receiver.missing(pace.window);
+        phase.outcome.unstored = self.client.replica.stored().map(|stored| !stored);
         (self, phase.outcome)
     }
 

@@ -72,6 +72,10 @@ pub struct Totals {
     pub missing: usize,
     pub edits: usize,
     pub reconnects: usize,
+    /// Members whose server had not acknowledged as stored all they held
+    /// when the phase ended (`None`: the server's acknowledgements do not
+    /// mean stored).
+    pub unstored: Option<usize>,
     /// Members that gave up, and the first one's reason.
     pub failed: usize,
     pub first_error: Option<String>,
@@ -125,6 +129,9 @@ impl Running {
             totals.missing += outcome.missing;
             totals.edits += outcome.edits;
             totals.reconnects += outcome.reconnects;
+            if let Some(unstored) = outcome.unstored {
+                *totals.unstored.get_or_insert(0) += usize::from(unstored);
+            }
             if let Some(e) = outcome.error {
                 totals.failed += 1;
                 totals.first_error.get_or_insert(e);

@@ -19,10 +19,15 @@ pub struct StepResult {
 }
 
 impl StepResult {
-    /// Cross-node p99 under the ceiling, nothing missing, nobody failed.
+    /// Cross-node p99 under the ceiling, nothing missing, everything
+    /// acknowledged as stored (where acknowledgements say so), nobody
+    /// failed.
     pub fn passed(&mut self, ceiling: Duration) -> bool {
         let p99 = self.totals.latencies.percentile_ms(99.0);
-        p99 < ceiling.as_secs_f64() * 1000.0 && self.totals.missing == 0 && self.totals.failed == 0
+        p99 < ceiling.as_secs_f64() * 1000.0
+            && self.totals.missing == 0
+            && self.totals.unstored.unwrap_or(0) == 0
+            && self.totals.failed == 0
     }
 }
 

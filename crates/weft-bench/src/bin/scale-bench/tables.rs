@@ -96,6 +96,11 @@ fn step(args: &Args, rate: f64, results: &mut [SideResult]) -> Table {
         col(&mut |s| Some(s.totals.missing as f64)),
     );
     t.row(
+        "clients not acknowledged as stored at the end",
+        0,
+        col(&mut |s| s.totals.unstored.map(|n| n as f64)),
+    );
+    t.row(
         "keystrokes sent in the window",
         0,
         col(&mut |s| Some(s.totals.edits as f64)),
@@ -154,7 +159,7 @@ fn step(args: &Args, rate: f64, results: &mut [SideResult]) -> Table {
         })
         .collect();
     t.note(&format!(
-        "p99 under {} ms, nothing missing: {}",
+        "p99 under {} ms, nothing missing, all acknowledged as stored: {}",
         args.ceiling.as_millis(),
         verdicts.join(", ")
     ));
@@ -250,7 +255,7 @@ fn summary(args: &Args, results: &mut [SideResult]) -> Table {
         t.note("once it holds a letter every other member typed after the kill, and they hold its letters typed just before and after");
     }
     t.note(&format!(
-        "throughput ceiling: the highest step whose cross-node p99 stayed under {} ms with nothing missing (steps rise until",
+        "throughput ceiling: the highest step whose cross-node p99 stayed under {} ms with nothing missing and, for weft-server, every client acknowledged as stored (steps rise until",
         args.ceiling.as_millis()
     ));
     t.note("one fails; n/a: the first failed); latency: from the sender producing an insert's update to a client on another");

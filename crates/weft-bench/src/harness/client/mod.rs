@@ -129,6 +129,16 @@ impl Replica {
             Replica::Yjs(r) => r.text(),
         }
     }
+
+    /// Whether the server acknowledged as stored everything this replica
+    /// holds; `None` where acknowledgements do not mean stored (Yjs
+    /// servers acknowledge what they merged in memory).
+    pub fn stored(&self) -> Option<bool> {
+        match self {
+            Replica::Weft(r) => Some(r.stored()),
+            Replica::Yjs(_) => None,
+        }
+    }
 }
 
 pub fn framing(wire: Wire, room: &str) -> Framing {
