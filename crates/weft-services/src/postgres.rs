@@ -121,6 +121,24 @@ impl Cluster {
         text.lines().next()?.trim().parse().ok()
     }
 
+    /// The first column of the first row `sql` returns in `database`, as
+    /// text (`psql -At`).
+    ///
+    /// # Errors
+    /// `psql` fails: its message.
+    pub fn query(&self, database: &str, sql: &str) -> Result<String, String> {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER])
+            .args(["-d", database, "-At", "-c", sql])
+            .output()
+            .map_err(|e| format!("psql does not run: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text.lines().next().unwrap_or("").to_owned())
+    }
+
     /// The URL of `database` on this server.
     pub fn url(&self, database: &str) -> String {
         format!("postgres://{USER}@127.0.0.1:{}/{database}", self.port)

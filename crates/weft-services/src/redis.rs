@@ -130,6 +130,53 @@ impl Redis {
         self.dir.path().join("log")
     }
 
+    /// Runs `command` (an inline command: words separated by spaces, none
+    /// with a space in it) and returns its reply if it is an integer, or
+    /// a bulk string's text (a plain RESP exchange, no client crate).
+    ///
+    /// # Errors
+    /// Redis cannot be reached, or answers with an error or another kind
+    /// of reply.
+    pub fn command(&self, command: &str) -> Result<String, String> {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let mut socket =
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        socket
+            .set_read_timeout(Some(PATIENCE))
+            .map_err(|e| e.to_string())?;
+        socket
+            .write_all(format!("{command}\r\n").as_bytes())
+            .map_err(|e| e.to_string())?;
+        let mut reader = BufReader::new(socket);
+        let mut first = String::new();
+        reader.read_line(&mut first).map_err(|e| e.to_string())?;
+        let first = first.trim_end();
+        if let Some(n) = first.strip_prefix(':') {
+            return Ok(n.to_owned());
+        }
+        let Some(len) = first
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+        else {
+            return Err(format!("{command}: {first}"));
+        };
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).map_err(|e| e.to_string())?;
+        String::from_utf8(body).map_err(|e| e.to_string())
+    }
+
+    /// Bytes of memory Redis uses (`used_memory` of `INFO memory`).
+    ///
+    /// # Errors
+    /// As [`Redis::command`].
+    pub fn used_memory(&self) -> Result<u64, String> {
+        let info = self.command("INFO memory")?;
+        info.lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or_else(|| format!("no used_memory in {info}"))
+    }
+
     /// Whether it answers `PING` (a plain RESP exchange, no client crate).
     fn answers(&self) -> bool {
         use std::io::{Read, Write};

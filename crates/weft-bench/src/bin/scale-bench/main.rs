@@ -71,6 +71,7 @@ async fn run(args: Args) -> Result<(), String> {
             wire,
             steps: Vec::new(),
             kill: None,
+            kept: tables::Kept::default(),
             error: None,
         };
         let run = run_side(
@@ -103,6 +104,13 @@ async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
+/// The size of the database at `url` (`pg_database_size`).
+fn database_bytes(postgres: &Cluster, url: &str) -> Option<u64> {
+    let name = url.rsplit('/').next().unwrap_or(url);
+    let size = postgres.query(name, "SELECT pg_database_size(current_database())");
+    size.ok()?.parse().ok()
+}
+
 /// Starts `result.wire`'s nodes, runs the steps and the kill, and stops
 /// them, filling `result` as it goes.
 async fn run_side(
@@ -114,6 +122,7 @@ async fn run_side(
     args: &Args,
 ) -> Result<(), String> {
     let wire = result.wire;
+    let empty = database_bytes(postgres, database);
     eprintln!("{}: starting {} nodes", wire.name(), args::NODES);
     let mut side = Side::start(wire, programs, database, dir)?;
     // The same seed each side: the same keystrokes at the same moments.
@@ -144,6 +153,10 @@ async fn run_side(
             break;
         }
     }
+    result.kept.redis_bytes = side.redis_bytes().ok();
+    result.kept.database_bytes = database_bytes(postgres, database)
+        .zip(empty)
+        .map(|(now, empty)| now.saturating_sub(empty));
     if args.recovery {
         eprintln!("{}: killing node {}", wire.name(), kill::KILLED + 1);
         let (back, killed) = kill::run(members, &mut side, args.recovery_rate, &mut rng).await?;

@@ -48,6 +48,8 @@ pub struct Side {
     /// The nodes still running (a killed one is `None`).
     nodes: Vec<Option<Process>>,
     redis: Redis,
+    /// Redis's memory before the nodes started.
+    redis_baseline: u64,
 }
 
 impl Side {
@@ -61,10 +63,12 @@ impl Side {
         dir: &Path,
     ) -> Result<Side, String> {
         let redis = Redis::start();
+        let redis_baseline = redis.used_memory()?;
         let mut side = Side {
             addrs: Vec::new(),
             nodes: Vec::new(),
             redis,
+            redis_baseline,
         };
         for n in 0..NODES {
             let port = free_port().map_err(|e| e.to_string())?;
@@ -89,6 +93,15 @@ impl Side {
 
     pub fn redis_pid(&self) -> Option<u32> {
         self.redis.pid()
+    }
+
+    /// Bytes of memory Redis uses now beyond what it used before the nodes
+    /// started.
+    pub fn redis_bytes(&self) -> Result<u64, String> {
+        Ok(self
+            .redis
+            .used_memory()?
+            .saturating_sub(self.redis_baseline))
     }
 
     /// SIGKILL to `node`; returns once it is gone.

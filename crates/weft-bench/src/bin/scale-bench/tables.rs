@@ -14,7 +14,19 @@ pub struct SideResult {
     pub wire: Wire,
     pub steps: Vec<StepResult>,
     pub kill: Option<KillResult>,
+    /// What the side holds once the steps are done.
+    pub kept: Kept,
     pub error: Option<String>,
+}
+
+/// What a side holds once the steps are done (before the kill).
+#[derive(Default)]
+pub struct Kept {
+    /// Redis's memory beyond what it used before the nodes started.
+    pub redis_bytes: Option<u64>,
+    /// The side's PostgreSQL database (`pg_database_size`) beyond its size
+    /// when empty.
+    pub database_bytes: Option<u64>,
 }
 
 impl SideResult {
@@ -42,7 +54,37 @@ pub fn print(args: &Args, results: &mut [SideResult]) {
         }
     }
     summary(args, results).print();
+    kept(args, results).print();
     targets(args, results);
+}
+
+fn kept(args: &Args, results: &[SideResult]) -> Table {
+    let wires: Vec<Wire> = results.iter().map(|r| r.wire).collect();
+    let mut t = Table::new(
+        format!(
+            "Kept once the steps are done: {} rooms, the last typed at {} edits/s",
+            args.rooms,
+            results
+                .iter()
+                .filter_map(|r| r.steps.last().map(|s| s.rate))
+                .fold(0.0, f64::max)
+        ),
+        &wires,
+    );
+    let mib = |b: Option<u64>| b.map(|b| b as f64 / (1024.0 * 1024.0));
+    let per_room = |b: Option<u64>| b.map(|b| b as f64 / 1024.0 / args.rooms as f64);
+    let col = |f: &dyn Fn(&Kept) -> Option<f64>| results.iter().map(|r| f(&r.kept)).collect();
+    t.row("Redis memory used (MiB)", 2, col(&|k| mib(k.redis_bytes)));
+    t.row("  per room (KiB)", 1, col(&|k| per_room(k.redis_bytes)));
+    t.row(
+        "PostgreSQL database (MiB)",
+        2,
+        col(&|k| mib(k.database_bytes)),
+    );
+    t.row("  per room (KiB)", 1, col(&|k| per_room(k.database_bytes)));
+    t.note("Redis: beyond its memory before the nodes started; weft-server's streams keep their last minute of entries");
+    t.note("PostgreSQL: the side's database beyond its size when created: tables, indexes, what is not yet vacuumed");
+    t
 }
 
 fn clients(args: &Args) -> usize {
