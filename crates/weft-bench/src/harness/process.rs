@@ -162,3 +162,17 @@ pub fn peers_installed(peers: &Path, script: &str) -> Result<(), String> {
         ))
     }
 }
+
+/// `Ok` without `failures`; else an error listing them that keeps `dir`
+/// (the run's folder, with the servers' logs) for reading.
+pub fn failed_keeping_logs(dir: tempfile::TempDir, failures: &[String]) -> Result<(), String> {
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let kept = dir.keep();
+    Err(format!(
+        "{}\n(logs in {})",
+        failures.join("\n"),
+        kept.display()
+    ))
+}

@@ -32,6 +32,7 @@ use side::{Programs, Side};
 use std::path::Path;
 use std::process::ExitCode;
 use tables::SideResult;
+use weft_bench::harness::process;
 use weft_bench::harness::rng::Rng;
 use weft_services::postgres::Cluster;
 
@@ -92,16 +93,7 @@ async fn run(args: Args) -> Result<(), String> {
         .iter()
         .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.wire.name())))
         .collect();
-    if !failures.is_empty() {
-        // Kept for reading the nodes' logs.
-        let kept = dir.keep();
-        return Err(format!(
-            "{}\n(logs in {})",
-            failures.join("\n"),
-            kept.display()
-        ));
-    }
-    Ok(())
+    process::failed_keeping_logs(dir, &failures)
 }
 
 /// The size of the database at `url` (`pg_database_size`).

@@ -116,16 +116,7 @@ async fn run(args: args::Args, placement: Option<cpus::Placement>) -> Result<(),
         )
         .filter_map(|(w, e)| e.map(|e| format!("{}: {e}", w.name())))
         .collect();
-    if !failures.is_empty() {
-        // Kept for reading the servers' logs.
-        let kept = dir.keep();
-        return Err(format!(
-            "{}\n(logs in {})",
-            failures.join("\n"),
-            kept.display()
-        ));
-    }
-    Ok(())
+    process::failed_keeping_logs(dir, &failures)
 }
 
 fn programs(args: &args::Args, placement: Option<cpus::Placement>) -> Result<Programs, String> {
