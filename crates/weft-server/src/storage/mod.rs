@@ -69,6 +69,9 @@
 //!   such a statement fails, the group goes again one statement per write
 //!   to find the write at fault.
 //!
+//! Groups start at most every 5 ms (`MIN_GROUP_GAP`): the writes that
+//! arrive meanwhile share the next one.
+//!
 //! No write is acknowledged before the commit holding it returned; a write
 //! runs to its end (in the committer) even if its caller stops waiting.
 //! [`Storage::commits`] counts the commits, for comparing with the writes.
@@ -770,13 +773,21 @@ struct Committer {
     finished: bool,
 }
 
+/// The shortest time from one group's start to the next's: writes that
+/// arrive meanwhile wait for the next group. Each commit costs an fsync and
+/// the WAL pages of its rooms whatever it holds, so at most 200 a second
+/// leaves the cores to the clients (a busy server's edit-to-others tail
+/// shrinks), and an acknowledgement waits 5 ms more at most.
+const MIN_GROUP_GAP: std::time::Duration = std::time::Duration::from_millis(5);
+
 impl Committer {
     async fn run(mut self) {
         loop {
             // Per group, not for the whole run: `reopen` and `close` wait
             // for the group in progress only (tokio's mutex is fair, so
             // they go before the next group).
-            let _writer = self.storage.shared.writer.lock().await;
+            let started = tokio::time::Instant::now();
+            let writer = self.storage.shared.writer.lock().await;
             let group = {
                 let mut queue = self.storage.queue();
                 let group = take_group(&mut queue.jobs);
@@ -789,6 +800,8 @@ impl Committer {
             self.group_room = Some(first.room.clone());
             self.storage.commit_group(group).await;
             self.group_room = None;
+            drop(writer);
+            tokio::time::sleep_until(started + MIN_GROUP_GAP).await;
         }
         self.finished = true;
     }
