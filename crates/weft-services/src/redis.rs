@@ -131,8 +131,9 @@ impl Redis {
     }
 
     /// Runs `command` (an inline command: words separated by spaces, none
-    /// with a space in it) and returns its reply if it is an integer, or
-    /// a bulk string's text (a plain RESP exchange, no client crate).
+    /// with a space in it) and returns its reply if it is a simple string,
+    /// an integer, or a bulk string's text (a plain RESP exchange, no
+    /// client crate).
     ///
     /// # Errors
     /// Redis cannot be reached, or answers with an error or another kind
@@ -151,8 +152,8 @@ impl Redis {
         let mut first = String::new();
         reader.read_line(&mut first).map_err(|e| e.to_string())?;
         let first = first.trim_end();
-        if let Some(n) = first.strip_prefix(':') {
-            return Ok(n.to_owned());
+        if let Some(value) = first.strip_prefix(':').or(first.strip_prefix('+')) {
+            return Ok(value.to_owned());
         }
         let Some(len) = first
             .strip_prefix('$')

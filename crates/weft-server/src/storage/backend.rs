@@ -362,10 +362,13 @@ where
             }
         }
         // Keys in order: a room's first write gets the first of its keys.
-        let mut next: HashMap<&str, i64> = rooms
-            .iter()
-            .map(|&(room, n)| (room, last.get(room).map_or(0, |l| l - n + 1)))
-            .collect();
+        let mut next: HashMap<&str, i64> = HashMap::with_capacity(rooms.len());
+        for &(room, n) in &rooms {
+            // Every room's counter row is returned: one missing is an error,
+            // never keys made up.
+            let last = last.get(room).ok_or(sqlx::Error::RowNotFound)?;
+            next.insert(room, last - n + 1);
+        }
         let mut entries = Vec::with_capacity(jobs.len());
         for job in jobs {
             let key = next
