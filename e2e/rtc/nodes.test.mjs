@@ -137,6 +137,7 @@ test("browsers on three nodes type while one node is killed: its browsers move o
     },
     (i) => [a.signalingUrl, tags[i]],
   );
+  const killedAt = await Promise.all(pages.map((p) => p.evaluate(() => Math.round(performance.now()))));
   await a.kill();
   const typedAtKill = await Promise.all(killedOnes.map((p) => p.evaluate(() => window.typed)));
 
@@ -172,7 +173,8 @@ test("browsers on three nodes type while one node is killed: its browsers move o
     const errors = await p.evaluate(() => window.peer.log.errors.map((e) => `${e.code}: ${e.message}`));
     // The killed node's browsers were told they lost it, and nothing else.
     const expectedErrors = i < 2 ? errors.filter((e) => e.startsWith(`SIGNALING_UNAVAILABLE: signaling server ${a.signalingUrl}:`)) : [];
-    assert.deepEqual(errors, expectedErrors, `browser ${tags[i]}'s errors`);
+    const timeline = await p.evaluate(() => window.peer.log.timeline.join("\n"));
+    assert.deepEqual(errors, expectedErrors, `browser ${tags[i]}'s errors; its timeline:\n${timeline}\n(node killed at ${killedAt[i]}; peers ${tags.map((t, j) => `${t}=${ids[j]}`).join(" ")})`);
   }
   await Promise.all(browsers.splice(0).map((br) => br.close()));
 

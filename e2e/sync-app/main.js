@@ -8,11 +8,22 @@ window.signalingUrl = `ws://${location.host}/signal`;
 window.join = (room, options = {}) => {
   const doc = new Doc();
   const provider = connect(doc, { room, signalingUrl: window.signalingUrl, ...options });
-  const log = { status: [], errors: [], joined: [], left: [], presence: [] };
+  const log = { status: [], errors: [], joined: [], left: [], presence: [], timeline: [] };
+  // What happened when (ms since the page started), for a failing test to print.
+  const at = (what) => log.timeline.push(`${Math.round(performance.now())} ${what}`);
   provider.on("status", (s) => log.status.push(s));
-  provider.on("error", (e) => log.errors.push({ code: e.code, peer: e.peer, message: e.message }));
-  provider.on("peerJoin", (e) => log.joined.push(e));
-  provider.on("peerLeave", (e) => log.left.push(e));
+  provider.on("error", (e) => {
+    log.errors.push({ code: e.code, peer: e.peer, message: e.message });
+    at(`error ${e.code}: ${e.message}`);
+  });
+  provider.on("peerJoin", (e) => {
+    log.joined.push(e);
+    at(`joined ${e.peer} via ${e.via}`);
+  });
+  provider.on("peerLeave", (e) => {
+    log.left.push(e);
+    at(`left ${e.peer} via ${e.via}: ${e.reason}`);
+  });
   provider.on("presence", (e) => log.presence.push(e));
   // The latest state the server reported wholly stored, and the latest
   // version each server (of several) reported stored.

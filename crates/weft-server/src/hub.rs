@@ -7,14 +7,19 @@ mod relay;
 
 use crate::admission::ConnectionId;
 use crate::auth::Role;
-use crate::bus::{Bus, EntryKind};
+use crate::bus::{Bus, EntryKind, Publisher};
 use crate::limits::Limits;
 use crate::outbox::{Full, Outbox};
 use crate::protocol::{PeerInfo, ServerMessage};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::time::Instant;
+
+/// Signaling messages waiting for Redis at most; beyond, they are dropped
+/// (as a WebRTC signal to a member whose queue is full is).
+const SIGNALS_WAITING: usize = 4096;
 
 /// A peer in a room: the connection that holds its id, and how to reach it.
 pub struct Member {
@@ -114,6 +119,13 @@ struct Room {
     members: BTreeMap<String, Member>,
     /// Its members on other servers, as they said.
     remote: BTreeMap<String, Remote>,
+    /// This server reads the room's signaling stream: what is published
+    /// now reaches its members. Before, a member joining is not announced
+    /// (others would signal it through entries this server never reads);
+    /// the list said once the stream is read announces it.
+    following: bool,
+    /// Which filling of the room this is (see `relay::follow`).
+    generation: u64,
 }
 
 impl Room {
@@ -138,8 +150,11 @@ pub struct Hub {
     max_rooms: usize,
     max_peers_per_room: usize,
     max_peers_per_address: usize,
-    /// The other servers sharing the database, if any.
-    bus: Option<Arc<Bus>>,
+    /// The other servers sharing the database, if any, and the queue
+    /// that publishes to them in order.
+    bus: Option<(Arc<Bus>, Publisher)>,
+    /// The generation of the next room created.
+    next_generation: AtomicU64,
 }
 
 impl Hub {
@@ -151,7 +166,11 @@ impl Hub {
             max_rooms: limits.max_rooms,
             max_peers_per_room: limits.max_peers_per_room,
             max_peers_per_address: limits.max_peers_per_address,
-            bus,
+            bus: bus.map(|bus| {
+                let publisher = Publisher::new(bus.clone(), SIGNALS_WAITING, "signaling messages");
+                (bus, publisher)
+            }),
+            next_generation: AtomicU64::new(0),
         }
     }
 
@@ -226,15 +245,23 @@ impl Hub {
             );
         }
         let first = !rooms.contains_key(room);
-        let here = rooms.entry(room.to_owned()).or_default();
+        let here = rooms.entry(room.to_owned()).or_insert_with(|| Room {
+            generation: self.next_generation.fetch_add(1, Ordering::Relaxed),
+            ..Room::default()
+        });
         here.remote.remove(peer);
         here.members.insert(peer.to_owned(), member);
-        if let Some(bus) = &self.bus {
+        if let Some((_, publisher)) = &self.bus {
             if first {
-                tokio::spawn(relay::follow(self.clone(), bus.clone(), room.to_owned()));
+                tokio::spawn(relay::follow(
+                    self.clone(),
+                    room.to_owned(),
+                    here.generation,
+                ));
+            } else if here.following {
+                let info = serde_json::to_vec(&info).expect("peer info serializes");
+                relay::publish(publisher, room, EntryKind::Joined, info);
             }
-            let info = serde_json::to_vec(&info).expect("peer info serializes");
-            relay::publish(bus, room, EntryKind::Joined, info);
         }
         Ok(())
     }
@@ -254,8 +281,8 @@ impl Hub {
         if found.members.is_empty() {
             rooms.remove(room);
         }
-        if let Some(bus) = &self.bus {
-            relay::publish(bus, room, EntryKind::Left, peer.as_bytes().to_vec());
+        if let Some((_, publisher)) = &self.bus {
+            relay::publish(publisher, room, EntryKind::Left, peer.as_bytes().to_vec());
         }
     }
 
@@ -267,8 +294,8 @@ impl Hub {
             return Ok(member.outbox.push(text)?);
         }
         match (&self.bus, found.remote.contains_key(to)) {
-            (Some(bus), true) => {
-                relay::publish(bus, room, EntryKind::Signal, relay::signal(to, &text));
+            (Some((_, publisher)), true) => {
+                relay::publish(publisher, room, EntryKind::Signal, relay::signal(to, &text));
                 Ok(())
             }
             _ => Err(Refusal::NoSuchPeer),
@@ -282,6 +309,23 @@ impl Hub {
     /// The members here of `room` (`None`: none, the room is not here).
     fn members_here(&self, room: &str) -> Option<Vec<PeerInfo>> {
         self.lock().get(room).map(Room::infos)
+    }
+
+    /// Whether `room` has members here, in its `generation`.
+    fn follows(&self, room: &str, generation: u64) -> bool {
+        self.lock()
+            .get(room)
+            .is_some_and(|r| r.generation == generation)
+    }
+
+    /// This server now reads `room`'s signaling stream (in `generation`):
+    /// its members from now on are announced as they join. Returns those
+    /// here already (to be announced at once), or None if it is gone.
+    fn following(&self, room: &str, generation: u64) -> Option<Vec<PeerInfo>> {
+        let mut rooms = self.lock();
+        let found = rooms.get_mut(room).filter(|r| r.generation == generation)?;
+        found.following = true;
+        Some(found.infos())
     }
 
     /// `info` is a member of `room` on server `node`, as of now.

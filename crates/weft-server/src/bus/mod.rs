@@ -29,6 +29,7 @@
 
 mod entry;
 mod error;
+mod publisher;
 mod reader;
 mod rooms;
 mod stats;
@@ -37,6 +38,7 @@ mod trim;
 
 pub use entry::{BusEntry, EntryKind, StreamId};
 pub use error::BusError;
+pub use publisher::Publisher;
 pub use stats::BusStats;
 pub use subscription::{BusEvent, Subscription};
 pub use trim::STREAM_RETAIN;

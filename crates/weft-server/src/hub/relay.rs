@@ -10,7 +10,7 @@
 //! server died), and those missing from its list as left.
 
 use super::Hub;
-use crate::bus::{Bus, BusEntry, BusEvent, EntryKind};
+use crate::bus::{BusEntry, BusEvent, EntryKind, Publisher};
 use crate::log;
 use crate::protocol::PeerInfo;
 use std::sync::Arc;
@@ -39,19 +39,24 @@ pub(super) fn signal(to: &str, text: &str) -> Vec<u8> {
     data
 }
 
-/// Appends an entry to `room`'s signaling stream, in a task of its own
-/// (the hub's callers hold no runtime's attention).
-pub(super) fn publish(bus: &Arc<Bus>, room: &str, kind: EntryKind, data: Vec<u8>) {
-    let (bus, stream) = (bus.clone(), stream(room));
-    tokio::spawn(async move {
-        if let Err(e) = bus.publish(&stream, kind, &data).await {
-            log!(Warn, "signaling not relayed to other servers: {e}");
-        }
-    });
+/// Appends an entry to `room`'s signaling stream, after those queued
+/// before it (the hub's callers cannot wait for Redis).
+pub(super) fn publish(publisher: &Publisher, room: &str, kind: EntryKind, data: Vec<u8>) {
+    if !publisher.send(&stream(room), kind, data) {
+        log!(
+            Warn,
+            "room {room:?}: Redis is behind, signaling not relayed to other servers"
+        );
+    }
 }
 
-/// Follows `room`'s signaling stream while it has members here.
-pub(super) async fn follow(hub: Arc<Hub>, bus: Arc<Bus>, room: String) {
+/// Follows `room`'s signaling stream while it has members here, as the
+/// room's `generation` (a room emptied and filled again is another: its
+/// own task follows it, and this one stops, so nothing is delivered twice).
+pub(super) async fn follow(hub: Arc<Hub>, room: String, generation: u64) {
+    let Some((bus, publisher)) = &hub.bus else {
+        return;
+    };
     let key = stream(&room);
     loop {
         let mut subscription = match bus.subscribe(&key).await {
@@ -62,31 +67,44 @@ pub(super) async fn follow(hub: Arc<Hub>, bus: Arc<Bus>, room: String) {
                     "room {room:?}: not following other servers' members: {e}"
                 );
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                if hub.members_here(&room).is_none() {
+                if !hub.follows(&room, generation) {
                     return;
                 }
                 continue;
             }
         };
-        let _ = bus.publish(&key, EntryKind::Who, &[]).await;
+        // Members here are announced once others can reach them through
+        // entries this server reads; then the others are asked who is there.
+        let Some(members) = hub.following(&room, generation) else {
+            return;
+        };
+        publish(publisher, &room, EntryKind::Here, list(&members));
+        publish(publisher, &room, EntryKind::Who, Vec::new());
         let mut tick = tokio::time::interval(HERE_EVERY);
+        tick.tick().await; // the first tick is now: said above
         loop {
             let here = tokio::select! {
                 event = subscription.recv() => match event {
                     Some(BusEvent::Entry(entry)) => {
-                        from_bus(&hub, &bus, &room, &key, entry).await;
-                        hub.members_here(&room).is_some()
+                        let here = hub.follows(&room, generation);
+                        if here {
+                            from_bus(&hub, publisher, &room, entry);
+                        }
+                        here
                     }
                     Some(BusEvent::Lagged | BusEvent::Reconnected) => {
-                        let _ = bus.publish(&key, EntryKind::Who, &[]).await;
-                        hub.members_here(&room).is_some()
+                        let here = hub.follows(&room, generation);
+                        if here {
+                            publish(publisher, &room, EntryKind::Who, Vec::new());
+                        }
+                        here
                     }
                     None => false,
                 },
                 _ = tick.tick() => {
                     let silent_since = Instant::now() - GONE_AFTER;
                     hub.forget_remote(&room, |_, r| r.seen < silent_since);
-                    say_here(&hub, &bus, &room, &key).await
+                    hub.follows(&room, generation) && say_here(&hub, publisher, &room)
                 }
             };
             if !here {
@@ -96,22 +114,20 @@ pub(super) async fn follow(hub: Arc<Hub>, bus: Arc<Bus>, room: String) {
     }
 }
 
+fn list(members: &[PeerInfo]) -> Vec<u8> {
+    serde_json::to_vec(members).expect("peer infos serialize")
+}
+
 /// Says who is here; false when nobody is (the room is not here).
-async fn say_here(hub: &Hub, bus: &Bus, room: &str, key: &str) -> bool {
+fn say_here(hub: &Hub, publisher: &Publisher, room: &str) -> bool {
     let Some(members) = hub.members_here(room) else {
         return false;
     };
-    let list = serde_json::to_vec(&members).expect("peer infos serialize");
-    if let Err(e) = bus.publish(key, EntryKind::Here, &list).await {
-        log!(
-            Warn,
-            "room {room:?}: could not tell other servers who is here: {e}"
-        );
-    }
+    publish(publisher, room, EntryKind::Here, list(&members));
     true
 }
 
-async fn from_bus(hub: &Hub, bus: &Bus, room: &str, key: &str, entry: BusEntry) {
+fn from_bus(hub: &Hub, publisher: &Publisher, room: &str, entry: BusEntry) {
     let node = entry.node;
     match entry.kind {
         EntryKind::Joined => match serde_json::from_slice::<PeerInfo>(&entry.data) {
@@ -139,7 +155,7 @@ async fn from_bus(hub: &Hub, bus: &Bus, room: &str, key: &str, entry: BusEntry) 
             ),
         },
         EntryKind::Who => {
-            say_here(hub, bus, room, key).await;
+            say_here(hub, publisher, room);
         }
         EntryKind::Signal => {
             let data = &entry.data;

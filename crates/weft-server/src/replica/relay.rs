@@ -12,11 +12,10 @@
 //! has not stored yet when another loads the room, all arrive.
 
 use super::{lock, Replica, Replicas, Slot};
-use crate::bus::{Bus, BusEntry, BusEvent, EntryKind};
+use crate::bus::{Bus, BusEntry, BusEvent, EntryKind, Publisher};
 use crate::log;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use weft::sync::SharedOutgoing;
 use weft::{Doc, Version};
@@ -28,57 +27,24 @@ const ANNOUNCE_EVERY: Duration = Duration::from_secs(5);
 /// version exchange sends them again).
 const OUTGOING: usize = 4096;
 
-/// Publishes sent to Redis in one round trip at most.
-const BATCH: usize = 256;
-
 /// How long a room waits before subscribing again after a failure.
 const RETRY: Duration = Duration::from_secs(1);
-
-/// What a node sends on the bus, in order, from one task.
-enum Outgoing {
-    Update(Vec<u8>),
-    Version(Vec<u8>),
-}
 
 /// This node's end of the bus.
 pub struct Relay {
     bus: Arc<Bus>,
-    outgoing: mpsc::Sender<(String, Outgoing)>,
+    publisher: Publisher,
 }
 
 impl Relay {
-    /// Relays through `bus`; starts the task that publishes, in order.
+    /// Relays through `bus`, publishing in order.
     pub fn new(bus: Arc<Bus>) -> Relay {
-        let (outgoing, mut queue) = mpsc::channel::<(String, Outgoing)>(OUTGOING);
-        let publisher = bus.clone();
-        tokio::spawn(async move {
-            // What queued while the last round trip ran goes in the next.
-            let mut batch = Vec::with_capacity(BATCH);
-            while queue.recv_many(&mut batch, BATCH).await > 0 {
-                let entries: Vec<(&str, EntryKind, &[u8])> = batch
-                    .iter()
-                    .map(|(room, out)| match out {
-                        Outgoing::Update(update) => (room.as_str(), EntryKind::Update, &update[..]),
-                        Outgoing::Version(version) => {
-                            (room.as_str(), EntryKind::Version, &version[..])
-                        }
-                    })
-                    .collect();
-                if let Err(e) = publisher.publish_all(&entries).await {
-                    log!(
-                        Warn,
-                        "{} messages to other nodes were not relayed: {e}",
-                        entries.len()
-                    );
-                }
-                batch.clear();
-            }
-        });
-        Relay { bus, outgoing }
+        let publisher = Publisher::new(bus.clone(), OUTGOING, "messages");
+        Relay { bus, publisher }
     }
 
-    fn send(&self, room: &str, out: Outgoing) {
-        if self.outgoing.try_send((room.to_owned(), out)).is_err() {
+    fn send(&self, room: &str, kind: EntryKind, data: Vec<u8>) {
+        if !self.publisher.send(room, kind, data) {
             log!(
                 Warn,
                 "room {room:?}: the bus is behind, a message to other nodes was dropped"
@@ -97,13 +63,13 @@ impl Relay {
         before: &Version,
     ) {
         match shared.update_since(doc, before) {
-            Ok(update) => self.send(room, Outgoing::Update(update.to_vec())),
+            Ok(update) => self.send(room, EntryKind::Update, update.to_vec()),
             Err(e) => log!(Warn, "room {room:?}: could not encode what it merged: {e}"),
         }
     }
 
     fn announce(&self, room: &str, replica: &Replica) {
-        self.send(room, Outgoing::Version(replica.doc.version().encode()));
+        self.send(room, EntryKind::Version, replica.doc.version().encode());
     }
 }
 
@@ -229,7 +195,7 @@ impl Replicas {
                 let ours = guard.doc.version();
                 if !theirs.includes(&ours) {
                     match guard.doc.encode_update(&theirs) {
-                        Ok(update) => relay.send(room, Outgoing::Update(update)),
+                        Ok(update) => relay.send(room, EntryKind::Update, update),
                         Err(e) => log!(Warn, "room {room:?}: could not encode an answer: {e}"),
                     }
                 }

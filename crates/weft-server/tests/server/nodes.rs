@@ -303,3 +303,39 @@ async fn browsers_on_different_servers_signal_each_other() {
         assert!(tokio::time::Instant::now() < deadline, "carol never left");
     }
 }
+
+/// What a browser signals to a member of another server arrives, in the
+/// order sent, even from the moment that member is announced: its server
+/// reads the room's stream before announcing it, and signals are published
+/// in order (a WebRTC offer before its candidates).
+#[tokio::test]
+async fn signals_across_servers_arrive_in_order_from_the_first() {
+    let nodes = two_nodes("signal-order").await;
+    const SIGNALS: u64 = 20;
+    for round in 0..10 {
+        let room = format!("order-{round}");
+        let join = |peer: &str| json!({"type": "join", "room": room, "peer": peer});
+        let mut ada = connect(nodes.first.addr()).await;
+        send(&mut ada, join("ada")).await;
+        assert_eq!(recv(&mut ada).await["type"], "joined");
+        let mut bob = connect(nodes.second.addr()).await;
+        send(&mut bob, join("bob")).await;
+        // Ada signals Bob as soon as she hears of him.
+        recv_until(&mut ada, LONG, |m| {
+            m["type"] == "peer-joined" && m["peer"] == "bob"
+        })
+        .await;
+        for n in 0..SIGNALS {
+            let signal = json!({"type": "signal", "room": room, "to": "bob", "data": {"n": n}});
+            send(&mut ada, signal).await;
+        }
+        let mut got = Vec::new();
+        while got.len() < SIGNALS as usize {
+            let m = recv(&mut bob).await;
+            if m["type"] == "signal" {
+                got.push(m["data"]["n"].as_u64().unwrap());
+            }
+        }
+        assert_eq!(got, (0..SIGNALS).collect::<Vec<_>>(), "round {round}");
+    }
+}
