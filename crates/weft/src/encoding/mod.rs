@@ -5,6 +5,7 @@ mod crc;
 pub(crate) mod envelope;
 pub(crate) mod ops;
 pub(crate) mod pages;
+mod refs;
 pub(crate) mod snapshot;
 pub(crate) mod tombstones;
 

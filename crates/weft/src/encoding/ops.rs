@@ -1,6 +1,7 @@
 //! The operations section shared by updates and snapshots: a replica table
 //! and run-length columns of operation runs (see `docs/format.md`).
 
+use super::refs::{self, Cursors};
 use super::{columns_of_at_least, Reader, Writer};
 use crate::content::MAX_SPAN_LEN;
 use crate::id::LocalId;
@@ -69,12 +70,16 @@ pub fn write_at_least(w: &mut Writer, s: &OpsSection, min: usize) -> usize {
     let mut rights = Writer::default();
     let mut targets = Writer::default();
     let mut text = String::new();
+    let mut cursors = Cursors::default();
+    let replicas = s.table.len();
     for (run, t) in s.runs.iter().zip(&s.texts) {
         let previous = LocalId::new(run.agent, run.seq.wrapping_sub(1));
         let kind = match run.kind() {
             OpKind::Insert { left, right } => {
-                write_ref(&mut lefts, left, previous);
-                write_ref(&mut rights, right, right_base(left, run));
+                let guess = cursors.left(run.agent);
+                refs::write(&mut lefts, left, previous, guess, replicas);
+                let guess = cursors.right(run.agent);
+                refs::write(&mut rights, right, right_base(left, run), guess, replicas);
                 if let Some(t) = t {
                     text.push_str(t);
                     INSERT_TEXT
@@ -83,7 +88,8 @@ pub fn write_at_least(w: &mut Writer, s: &OpsSection, min: usize) -> usize {
                 }
             }
             OpKind::Delete { target, reversed } => {
-                write_ref(&mut targets, target, previous);
+                let guess = cursors.target(run.agent);
+                refs::write(&mut targets, target, previous, guess, replicas);
                 if reversed && run.len > 1 {
                     DELETE_REVERSED
                 } else {
@@ -92,6 +98,7 @@ pub fn write_at_least(w: &mut Writer, s: &OpsSection, min: usize) -> usize {
             }
         };
         lens.uvar((u64::from(run.len) << 2) | kind);
+        cursors.advance(run);
     }
     let columns = [agents, lens, lefts, rights, targets].map(Writer::into_bytes);
     let raw = [
@@ -117,47 +124,6 @@ fn right_base(left: LocalId, run: &OpRun) -> LocalId {
         Some(l) => LocalId::new(l.agent(), l.seq().wrapping_add(1)),
         None => LocalId::new(run.agent, run.seq),
     }
-}
-
-/// A reference to an item, relative to a likely `base`: 0 for none, 1 for
-/// exactly `base`, 2 and a zigzag delta for another item of `base`'s replica,
-/// 3 + table index and a sequence number otherwise.
-fn write_ref(w: &mut Writer, id: LocalId, base: LocalId) {
-    if id.is_none() {
-        w.uvar(0);
-    } else if id == base {
-        w.uvar(1);
-    } else if id.agent() == base.agent() {
-        w.uvar(2);
-        w.svar(i64::from(id.seq()) - i64::from(base.seq()));
-    } else {
-        w.uvar(3 + u64::from(id.agent()));
-        w.uvar(u64::from(id.seq()));
-    }
-}
-
-fn read_ref(r: &mut Reader, base: LocalId, table_len: usize) -> Result<LocalId, DecodeError> {
-    let id = match r.uvar()? {
-        0 => return Ok(LocalId::NONE),
-        1 => base,
-        2 => {
-            let seq = i64::from(base.seq()) + r.svar()?;
-            let seq = u32::try_from(seq)
-                .map_err(|_| DecodeError::InvalidValue("reference sequence number"))?;
-            LocalId::new(base.agent(), seq)
-        }
-        tag => {
-            let a = tag - 3;
-            if a >= table_len as u64 {
-                return Err(DecodeError::InvalidValue("reference replica"));
-            }
-            LocalId::new(a as u32, r.u32var()?)
-        }
-    };
-    if id.agent() as usize >= table_len || id.seq() >= MAX_SPAN_LEN {
-        return Err(DecodeError::InvalidValue("reference"));
-    }
-    Ok(id)
 }
 
 /// An update's section: its run count checked against its columns as
@@ -254,6 +220,7 @@ fn read_runs(
     }
     let run_count = declared_runs as usize;
     let mut next: Vec<u32> = table.iter().map(|e| e.first_seq).collect();
+    let mut cursors = Cursors::default();
     // Grown as runs decode: the count is bounded by the bytes stored, not
     // yet by what they hold.
     let mut runs = Vec::with_capacity(run_count.min(1024));
@@ -285,7 +252,8 @@ fn read_runs(
             let mut t = None;
             let kind = match lk & 3 {
                 INSERT_TEXT | INSERT_NO_TEXT => {
-                    let left = read_ref(&mut lefts, previous, table.len())?;
+                    let guess = cursors.left(a);
+                    let left = refs::read(&mut lefts, previous, guess, table.len())?;
                     let probe = OpRun::new(
                         a,
                         seq,
@@ -295,7 +263,8 @@ fn read_runs(
                             right: LocalId::NONE,
                         },
                     );
-                    let right = read_ref(&mut rights, right_base(left, &probe), table.len())?;
+                    let base = right_base(left, &probe);
+                    let right = refs::read(&mut rights, base, cursors.right(a), table.len())?;
                     if lk & 3 == INSERT_TEXT {
                         let bytes = crate::unit::char_to_byte(rest, len as usize);
                         let (head, tail) = rest.split_at(bytes);
@@ -310,7 +279,8 @@ fn read_runs(
                     OpKind::Insert { left, right }
                 }
                 kind => {
-                    let target = read_ref(&mut targets, previous, table.len())?;
+                    let guess = cursors.target(a);
+                    let target = refs::read(&mut targets, previous, guess, table.len())?;
                     if target.is_none() {
                         return Err(DecodeError::InvalidValue("delete target"));
                     }
@@ -323,7 +293,9 @@ fn read_runs(
                     OpKind::Delete { target, reversed }
                 }
             };
-            runs.push(OpRun::new(a, seq, len, kind));
+            let run = OpRun::new(a, seq, len, kind);
+            cursors.advance(&run);
+            runs.push(run);
             texts.push(t);
         }
     }
