@@ -1,9 +1,14 @@
 //! The implementations measured: Weft, yrs (the reference CRDT) and two plain
-//! ropes (the floor), each behind the trace replay interface.
+//! ropes (the floor), each behind the trace replay interface (diamond-types,
+//! replayed its own way, is in `diamond`).
 
 use weft_traces::{Patch, ReplayDoc};
+use yrs::types::text::YChange;
 use yrs::updates::decoder::Decode;
-use yrs::{GetString, OffsetKind, Options, ReadTxn, StateVector, Text, TextRef, Transact, Update};
+use yrs::{
+    Any, GetString, IdSet, OffsetKind, Options, Out, ReadTxn, Snapshot, StateVector, Text, TextRef,
+    Transact, Update,
+};
 
 /// Weft, positions in code points as the traces give them.
 pub struct WeftDoc(pub weft::Doc);
@@ -47,22 +52,32 @@ impl ReplayDoc for WeftDoc {
 
 /// yrs with UTF-16 offsets; trace positions are code points, equal to UTF-16
 /// offsets unless the trace has astral characters (then the benchmark
-/// converts through a shadow string, and says so).
-pub struct YrsDoc {
+/// converts through a shadow string, and says so). `SKIP_GC` turns yrs's
+/// garbage collection off, so deleted text stays (see [`YrsKeepDoc`]).
+pub struct Yrs<const SKIP_GC: bool> {
     pub doc: yrs::Doc,
     pub text: TextRef,
 }
 
-impl YrsDoc {
+/// yrs as it comes (and as y-websocket and Hocuspocus run it): deleted
+/// text is collected.
+pub type YrsDoc = Yrs<false>;
+
+/// yrs with `skip_gc`: its updates keep the text of deleted characters, as
+/// Weft's snapshots do, so their sizes compare like with like.
+pub type YrsKeepDoc = Yrs<true>;
+
+impl<const SKIP_GC: bool> Yrs<SKIP_GC> {
     /// An empty yrs document with the given client id.
     pub fn new(client: u64) -> Self {
         let doc = yrs::Doc::with_options(Options {
             client_id: yrs::block::ClientID::new(client),
             offset_kind: OffsetKind::Utf16,
+            skip_gc: SKIP_GC,
             ..Options::default()
         });
         let text = doc.get_or_insert_text("text");
-        YrsDoc { doc, text }
+        Yrs { doc, text }
     }
 
     /// Applies one trace transaction as one yrs transaction.
@@ -85,9 +100,10 @@ impl YrsDoc {
             .encode_state_as_update_v2(&StateVector::default())
     }
 
-    /// Loads a v2 update into a fresh document.
+    /// Loads a v2 update into a fresh document (of the same GC setting: a
+    /// collecting one would drop the deleted text on load).
     pub fn load_v2(bytes: &[u8]) -> Self {
-        let d = YrsDoc::new(77);
+        let d = Self::new(77);
         d.doc
             .transact_mut()
             .apply_update(Update::decode_v2(bytes).expect("valid"))
@@ -99,13 +115,31 @@ impl YrsDoc {
     pub fn text_len(&self) -> u32 {
         self.text.len(&self.doc.transact())
     }
+
+    /// Every character ever inserted, deleted or not, in document order:
+    /// the text at a snapshot of the whole state with nothing deleted. Only
+    /// a document that kept its deleted text has all of it.
+    pub fn text_ever_inserted(&self) -> String {
+        let mut txn = self.doc.transact_mut();
+        let all = Snapshot::new(txn.state_vector(), IdSet::new());
+        let mut text = String::new();
+        for d in self
+            .text
+            .diff_range(&mut txn, Some(&all), None, YChange::identity)
+        {
+            if let Out::Any(Any::String(s)) = d.insert {
+                text.push_str(&s);
+            }
+        }
+        text
+    }
 }
 
-impl ReplayDoc for YrsDoc {
+impl<const SKIP_GC: bool> ReplayDoc for Yrs<SKIP_GC> {
     type Mark = StateVector;
     type Update = Vec<u8>;
     fn new_replica(agent: usize) -> Self {
-        YrsDoc::new(1 + agent as u64)
+        Self::new(1 + agent as u64)
     }
     fn apply_patch(&mut self, p: &Patch) {
         self.apply_txn(std::slice::from_ref(p));

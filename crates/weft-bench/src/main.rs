@@ -1,12 +1,17 @@
 //! Replays editing traces through Weft, yrs and plain ropes in one run and
-//! prints their figures side by side, with ratios.
+//! prints their figures side by side, with ratios; and compares snapshot
+//! sizes with yrs's and diamond-types' encodings, keeping deleted text and
+//! not.
 //!
 //! ```text
 //! cargo run --release -p weft-bench -- <trace.json.gz>... [--json]
 //! ```
 
 mod alloc;
+mod diamond_row;
 mod report;
+mod snapshot_table;
+mod snapshots;
 mod timing;
 
 use report::Row;
@@ -59,9 +64,16 @@ fn main() {
             }
         }
     }
+    if !json {
+        snapshot_table::legend();
+    }
     for trace in traces {
         let rows = if trace.concurrent {
-            vec![weft_row(&trace, None), yrs_row(&trace)]
+            vec![
+                weft_row(&trace, None),
+                yrs_row(&trace),
+                diamond_row::row(&trace),
+            ]
         } else {
             // Weft and the plain ropes take turns, so their ratios compare
             // like with like; yrs takes seconds a run and is timed apart.
@@ -75,7 +87,11 @@ fn main() {
                 replays.push(Box::new(move || Box::new(replay_crop(t))));
             }
             let ms = interleaved_medians(RUNS, BUDGET, &mut replays);
-            let mut rows = vec![weft_row(&trace, Some(ms[0])), yrs_row(&trace)];
+            let mut rows = vec![
+                weft_row(&trace, Some(ms[0])),
+                yrs_row(&trace),
+                diamond_row::row(&trace),
+            ];
             rows.push(measure_rope(
                 Row::new("jumprope", &trace),
                 &trace,
@@ -122,6 +138,7 @@ fn weft_row(trace: &Trace, replay_ms: Option<f64>) -> Row {
         d.len(CodePoint)
     });
     row.load_ms = Some(ms);
+    row.keeping_deleted = Some(snapshots::weft(&mut doc, &snapshot, trace));
     row.at_ms = Some(slowest_text_at(&mut doc));
     row.finish(&doc.to_string(), trace);
     row
@@ -144,6 +161,9 @@ fn slowest_text_at(doc: &mut weft::Doc) -> f64 {
 
 fn yrs_row(trace: &Trace) -> Row {
     let mut row = Row::new("yrs", trace);
+    // Positions in UTF-16 for a sequential trace; a concurrent one replays
+    // through `replay_concurrent` (`None`).
+    let txns = (!trace.concurrent).then(|| utf16_txns(trace));
     let y = if trace.concurrent {
         if trace.has_astral() {
             row.note = "skipped: astral characters in a concurrent trace";
@@ -155,13 +175,13 @@ fn yrs_row(trace: &Trace) -> Row {
         row.merge_ms = Some(ms);
         alloc::retained(|| merge_all::<YrsDoc>(&run.updates))
     } else {
-        let txns = utf16_txns(trace);
+        let txns = txns.as_deref().expect("a sequential trace's");
         if trace.has_astral() {
             row.note = "positions converted to UTF-16 before timing";
         }
         let replay = || {
             let mut y = YrsDoc::new(1);
-            for t in &txns {
+            for t in txns {
                 y.apply_txn(t);
             }
             y
@@ -181,6 +201,8 @@ fn yrs_row(trace: &Trace) -> Row {
         d.text_len()
     });
     row.load_ms = Some(ms);
+    row.without_deleted = Some(snapshots::yrs_gc(&update, trace));
+    row.keeping_deleted = Some(snapshots::yrs_keeping(trace, txns.as_deref()));
     row.finish(&weft_traces::ReplayDoc::text(&y), trace);
     row
 }

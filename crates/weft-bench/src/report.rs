@@ -1,6 +1,15 @@
 //! One row of results per implementation, printed as a table or JSON lines.
 
+use crate::snapshot_table;
 use weft_traces::Trace;
+
+/// One snapshot encoding: its size, and whether decoding it again gave the
+/// trace's final text (and, for one keeping deleted text, that text).
+#[derive(Clone, Copy)]
+pub struct Encoded {
+    pub bytes: usize,
+    pub ok: bool,
+}
 
 pub struct Row {
     pub impl_name: &'static str,
@@ -14,6 +23,14 @@ pub struct Row {
     /// The text at an earlier version (a history slider's step): the
     /// slowest of those after 10, 50, 90 and 100% of the operations.
     pub at_ms: Option<f64>,
+    /// The snapshot keeping the text of deleted characters (Weft's own; yrs
+    /// with GC off; diamond-types' default, see `weft_bench::diamond`) and
+    /// the one without it (yrs's default GC).
+    pub keeping_deleted: Option<Encoded>,
+    pub without_deleted: Option<Encoded>,
+    /// diamond-types' encoding also storing delete operations' content: a
+    /// second copy of the deleted text.
+    pub with_deleted_content: Option<Encoded>,
     pub final_len_chars: usize,
     pub ok: bool,
     pub note: &'static str,
@@ -31,6 +48,9 @@ impl Row {
             load_ms: None,
             merge_ms: None,
             at_ms: None,
+            keeping_deleted: None,
+            without_deleted: None,
+            with_deleted_content: None,
             final_len_chars: 0,
             ok: false,
             note: "",
@@ -44,14 +64,24 @@ impl Row {
 
     fn json(&self) -> String {
         let opt = |v: Option<f64>| v.map_or("null".to_owned(), |v| format!("{v:.4}"));
+        let null_or = |v: Option<String>| v.unwrap_or_else(|| "null".to_owned());
+        let bytes = |e: Option<Encoded>| null_or(e.map(|e| e.bytes.to_string()));
+        let ok = |e: Option<Encoded>| null_or(e.map(|e| e.ok.to_string()));
         format!(
-            "{{\"impl\":\"{}\",\"trace\":\"{}\",\"patches\":{},\"replay_ms\":{:.3},\"retained_bytes\":{},\"snapshot_bytes\":{},\"load_ms\":{},\"merge_ms\":{},\"at_ms\":{},\"final_len_chars\":{},\"ok\":{},\"note\":\"{}\"}}",
+            "{{\"impl\":\"{}\",\"trace\":\"{}\",\"patches\":{},\"replay_ms\":{},\"retained_bytes\":{},\"snapshot_bytes\":{},\"snapshot_keeping_deleted_bytes\":{},\"snapshot_keeping_deleted_ok\":{},\"snapshot_without_deleted_bytes\":{},\"snapshot_without_deleted_ok\":{},\"snapshot_with_deleted_content_bytes\":{},\"snapshot_with_deleted_content_ok\":{},\"load_ms\":{},\"merge_ms\":{},\"at_ms\":{},\"final_len_chars\":{},\"ok\":{},\"note\":\"{}\"}}",
             self.impl_name,
             self.trace,
             self.patches,
-            self.replay_ms,
+            // Not measured (NaN) is null: JSON has no NaN.
+            null_or((!self.replay_ms.is_nan()).then(|| format!("{:.3}", self.replay_ms))),
             self.retained_bytes,
-            self.snapshot_bytes.map_or("null".to_owned(), |v| v.to_string()),
+            null_or(self.snapshot_bytes.map(|v| v.to_string())),
+            bytes(self.keeping_deleted),
+            ok(self.keeping_deleted),
+            bytes(self.without_deleted),
+            ok(self.without_deleted),
+            bytes(self.with_deleted_content),
+            ok(self.with_deleted_content),
             opt(self.load_ms),
             opt(self.merge_ms),
             opt(self.at_ms),
@@ -76,7 +106,7 @@ pub fn print(trace: &Trace, rows: &[Row], json: bool) {
     };
     println!("\n{} ({} patches, {kind})", trace.name, trace.patch_count());
     println!(
-        "{:<10} {:>11} {:>13} {:>13} {:>9} {:>10} {:>8} {:>9} {:>4}  note",
+        "{:<13} {:>11} {:>13} {:>13} {:>9} {:>10} {:>8} {:>9} {:>4}  note",
         "impl",
         "replay ms",
         "retained B",
@@ -89,10 +119,11 @@ pub fn print(trace: &Trace, rows: &[Row], json: bool) {
     );
     let f = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.3}"));
     for r in rows {
+        let replay = (!r.replay_ms.is_nan()).then(|| format!("{:.2}", r.replay_ms));
         println!(
-            "{:<10} {:>11.2} {:>13} {:>13} {:>9} {:>10} {:>8} {:>9} {:>4}  {}",
+            "{:<13} {:>11} {:>13} {:>13} {:>9} {:>10} {:>8} {:>9} {:>4}  {}",
             r.impl_name,
-            r.replay_ms,
+            replay.as_deref().unwrap_or("-"),
             r.retained_bytes,
             r.snapshot_bytes.map_or("-".to_owned(), |v| v.to_string()),
             f(r.load_ms),
@@ -105,7 +136,7 @@ pub fn print(trace: &Trace, rows: &[Row], json: bool) {
     }
     let weft = &rows[0];
     let ratio = |a: f64, b: f64| {
-        if b > 0.0 {
+        if b > 0.0 && !a.is_nan() {
             let r = a / b;
             if r < 0.1 {
                 format!("{r:.4}x (1/{:.0})", 1.0 / r)
@@ -117,11 +148,12 @@ pub fn print(trace: &Trace, rows: &[Row], json: bool) {
         }
     };
     for other in &rows[1..] {
-        if other.replay_ms.is_nan() {
+        // A skipped implementation, or one measured for its snapshot alone.
+        if other.replay_ms.is_nan() && other.snapshot_bytes.is_none() {
             continue;
         }
         println!(
-            "weft / {:<9} replay {}  retained {}{}",
+            "weft / {:<13} replay {}  retained {}{}",
             other.impl_name,
             ratio(weft.replay_ms, other.replay_ms),
             ratio(weft.retained_bytes as f64, other.retained_bytes as f64),
@@ -140,4 +172,5 @@ pub fn print(trace: &Trace, rows: &[Row], json: bool) {
             }
         );
     }
+    snapshot_table::print(rows);
 }
