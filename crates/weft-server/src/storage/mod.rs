@@ -92,6 +92,7 @@ mod connections;
 mod error;
 mod location;
 mod postgres;
+mod priority;
 mod sealed;
 mod sqlite;
 mod writer;

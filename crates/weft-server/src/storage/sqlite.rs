@@ -3,6 +3,7 @@
 //! state. The queries are shared with PostgreSQL (`backend.rs`).
 
 use super::backend::{Backend, Pools, Refused};
+use super::priority;
 use super::writer::Writer;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -40,12 +41,19 @@ pub async fn connect(file: &Path) -> Result<Pools<Sqlite>, Refused> {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT);
     let mut conn = SqliteConnection::connect_with(&options).await?;
+    priority::lower_sqlite_threads();
     if let Err(refused) = check(&mut conn).await {
         let _ = conn.close().await;
         return Err(refused);
     }
     let reads = match SqlitePoolOptions::new()
         .max_connections(READ_CONNECTIONS)
+        .after_connect(|_, _| {
+            Box::pin(async {
+                priority::lower_sqlite_threads();
+                Ok(())
+            })
+        })
         .connect_with(
             options
                 .clone()

@@ -81,6 +81,7 @@ impl<DB: Database> Writer<DB> {
         if slot.conn.is_none() {
             if let Some(options) = slot.reconnect.clone() {
                 slot.conn = Some(options.connect().await?);
+                super::priority::lower_sqlite_threads();
             }
         }
         MutexGuard::try_map(slot, |s| s.conn.as_mut()).map_err(|_| {

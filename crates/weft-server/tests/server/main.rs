@@ -11,6 +11,7 @@ mod idle;
 mod nodes;
 mod peer;
 mod postgres;
+mod priority;
 mod relay;
 mod sealed;
 mod shutdown;

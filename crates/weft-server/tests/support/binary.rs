@@ -25,6 +25,12 @@ impl Serving {
         Serving { child, url }
     }
 
+    /// Its process id.
+    #[allow(dead_code)] // not every test crate needs it
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The address it listens on.
     #[allow(dead_code)] // not every test crate needs it
     pub fn addr(&self) -> SocketAddr {
