@@ -223,6 +223,12 @@ impl OpLog {
         if !self.by_agent.is_empty() {
             Self::list_of(&mut self.by_agent, run.agent).push(self.runs.len() as u32);
         }
+        if self.runs.len() == self.runs.capacity() {
+            // By a quarter: the log lives as long as the document, and
+            // doubling would leave up to half of it unused (big blocks are
+            // moved by remapping pages, not copying them).
+            self.runs.reserve_exact((self.runs.len() / 4).max(64));
+        }
         self.runs.push(run);
     }
 
