@@ -11,13 +11,14 @@ use weft::IndexUnit::CodePoint;
 use weft_bench::impls::WeftDoc;
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let path = args.next().expect("usage: replay <trace.json.gz> [times]");
-    let times: usize = args.next().map_or(10, |t| t.parse().expect("a number"));
-    let mut trace = weft_traces::load(&path).expect("a trace");
-    if std::env::args().any(|a| a == "--code") {
-        let patches = trace.patch_count().min(40_000);
-        trace = weft_traces::code_editing(&trace, 1, patches);
+    const USAGE: &str = "usage: replay <trace.json.gz> [times] [--code]";
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut plain = args.iter().filter(|a| !a.starts_with("--"));
+    let path = plain.next().expect(USAGE);
+    let times: usize = plain.next().map_or(10, |t| t.parse().expect(USAGE));
+    let mut trace = weft_traces::load(path).expect("a trace");
+    if args.iter().any(|a| a == "--code") {
+        trace = weft_bench::code_editing_trace(&trace);
     }
     let start = std::time::Instant::now();
     for _ in 0..times {

@@ -28,9 +28,6 @@ static ALLOC: alloc::Counting = alloc::Counting;
 const RUNS: usize = 51;
 const BUDGET: Duration = Duration::from_secs(4);
 
-/// Patches of each code-editing trace at most.
-const MIXED_PATCHES: usize = 40_000;
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json = args.iter().any(|a| a == "--json");
@@ -47,11 +44,7 @@ fn main() {
         match weft_traces::load(file) {
             Ok(t) => {
                 if mixed && !t.concurrent {
-                    // The size of a long session on a source file (yrs
-                    // scans from the start at each jump: longer ones take
-                    // it many minutes).
-                    let patches = t.patch_count().min(MIXED_PATCHES);
-                    let code = weft_traces::code_editing(&t, 1, patches);
+                    let code = weft_bench::code_editing_trace(&t);
                     traces.push(t);
                     traces.push(code);
                 } else {

@@ -306,9 +306,13 @@ impl Hub {
 /// What the other servers say of their members (`hub/relay.rs`), for
 /// rooms with members here; members here are told who came and went.
 impl Hub {
-    /// The members here of `room` (`None`: none, the room is not here).
-    fn members_here(&self, room: &str) -> Option<Vec<PeerInfo>> {
-        self.lock().get(room).map(Room::infos)
+    /// The members here of `room` in its `generation` (`None`: none, the
+    /// room is not here, or is another filling of it).
+    fn members_here(&self, room: &str, generation: u64) -> Option<Vec<PeerInfo>> {
+        self.lock()
+            .get(room)
+            .filter(|r| r.generation == generation)
+            .map(Room::infos)
     }
 
     /// Whether `room` has members here, in its `generation`.

@@ -225,8 +225,8 @@ impl OpLog {
         }
         if self.runs.len() == self.runs.capacity() {
             // By a quarter: the log lives as long as the document, and
-            // doubling would leave up to half of it unused (big blocks are
-            // moved by remapping pages, not copying them).
+            // doubling would leave up to half of it unused. Over the log's
+            // life that copies about four times its size, against twice.
             self.runs.reserve_exact((self.runs.len() / 4).max(64));
         }
         self.runs.push(run);

@@ -88,7 +88,7 @@ pub(super) async fn follow(hub: Arc<Hub>, room: String, generation: u64) {
                     Some(BusEvent::Entry(entry)) => {
                         let here = hub.follows(&room, generation);
                         if here {
-                            from_bus(&hub, publisher, &room, entry);
+                            from_bus(&hub, publisher, &room, generation, entry);
                         }
                         here
                     }
@@ -104,7 +104,7 @@ pub(super) async fn follow(hub: Arc<Hub>, room: String, generation: u64) {
                 _ = tick.tick() => {
                     let silent_since = Instant::now() - GONE_AFTER;
                     hub.forget_remote(&room, |_, r| r.seen < silent_since);
-                    hub.follows(&room, generation) && say_here(&hub, publisher, &room)
+                    say_here(&hub, publisher, &room, generation)
                 }
             };
             if !here {
@@ -118,16 +118,17 @@ fn list(members: &[PeerInfo]) -> Vec<u8> {
     serde_json::to_vec(members).expect("peer infos serialize")
 }
 
-/// Says who is here; false when nobody is (the room is not here).
-fn say_here(hub: &Hub, publisher: &Publisher, room: &str) -> bool {
-    let Some(members) = hub.members_here(room) else {
+/// Says who is here; false when nobody is (the room is not here, in
+/// this `generation`).
+fn say_here(hub: &Hub, publisher: &Publisher, room: &str, generation: u64) -> bool {
+    let Some(members) = hub.members_here(room, generation) else {
         return false;
     };
     publish(publisher, room, EntryKind::Here, list(&members));
     true
 }
 
-fn from_bus(hub: &Hub, publisher: &Publisher, room: &str, entry: BusEntry) {
+fn from_bus(hub: &Hub, publisher: &Publisher, room: &str, generation: u64, entry: BusEntry) {
     let node = entry.node;
     match entry.kind {
         EntryKind::Joined => match serde_json::from_slice::<PeerInfo>(&entry.data) {
@@ -155,7 +156,7 @@ fn from_bus(hub: &Hub, publisher: &Publisher, room: &str, entry: BusEntry) {
             ),
         },
         EntryKind::Who => {
-            say_here(hub, publisher, room);
+            say_here(hub, publisher, room, generation);
         }
         EntryKind::Signal => {
             let data = &entry.data;

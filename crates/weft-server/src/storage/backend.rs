@@ -16,7 +16,7 @@ use sqlx::{
     Row, Transaction, Type,
 };
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -334,18 +334,11 @@ where
         // In room order, as the rest of the group: servers sharing a
         // database then lock rooms' counters in one order, and never wait
         // for each other in a cycle (a deadlock, broken after a second).
-        let mut rooms: Vec<(&str, i64)> = Vec::new();
+        let mut writes: BTreeMap<&str, i64> = BTreeMap::new();
         for job in jobs {
-            rooms.push((&job.room, 1));
+            *writes.entry(&job.room).or_default() += 1;
         }
-        rooms.sort_by(|a, b| a.0.cmp(b.0));
-        rooms.dedup_by(|later, first| {
-            let same = later.0 == first.0;
-            if same {
-                first.1 += later.1;
-            }
-            same
-        });
+        let rooms: Vec<(&str, i64)> = writes.into_iter().collect();
         // The last key each room's counter issued, after these writes.
         let mut last: HashMap<String, i64> = HashMap::with_capacity(rooms.len());
         for chunk in rooms.chunks(BATCH_ROWS) {

@@ -70,8 +70,7 @@ pub fn three_replicas() -> Doc {
         }
     }
     let [mut a, b, c] = <[Doc; 3]>::try_from(docs).ok().unwrap();
-    for other in [b, c] {
-        let mut other = other;
+    for mut other in [b, c] {
         let update = other.encode_update(&a.version()).unwrap();
         a.apply_update_unwatched(&update).unwrap();
     }
