@@ -284,21 +284,26 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// `/health`'s `relay`: whether Redis answers, and what the bus counted.
-/// An unreachable Redis does not make the server unhealthy: it serves its
-/// own clients, and the version exchange catches up once Redis is back.
-async fn relay_health(bus: Option<&bus::Bus>) -> serde_json::Value {
+/// `/health`'s `relay`: whether Redis answers, and what the bus counted;
+/// `false` beside it when Redis does not answer. A server cut off from
+/// Redis still serves and stores its own clients, but they no longer see
+/// the other servers' clients, so it answers 503 for a load balancer to
+/// send them elsewhere; the version exchange catches up once Redis is back.
+async fn relay_health(bus: Option<&bus::Bus>) -> (serde_json::Value, bool) {
     let Some(bus) = bus else {
-        return serde_json::Value::Null;
+        return (serde_json::Value::Null, true);
     };
     let probe = tokio::time::timeout(storage_health::PROBE_TIMEOUT, bus.probe()).await;
-    let state = match probe {
-        Ok(Ok(())) => "ok".to_owned(),
-        Ok(Err(e)) => format!("unreachable: {e}"),
-        Err(_) => format!("unreachable: no answer from {}", bus.address()),
+    let (state, reachable) = match probe {
+        Ok(Ok(())) => ("ok".to_owned(), true),
+        Ok(Err(e)) => (format!("unreachable: {e}"), false),
+        Err(_) => (
+            format!("unreachable: no answer from {}", bus.address()),
+            false,
+        ),
     };
     let stats = bus.stats();
-    serde_json::json!({
+    let report = serde_json::json!({
         "state": state,
         "node": format!("{:x}", bus.node()),
         "rooms": bus.room_count(),
@@ -306,7 +311,8 @@ async fn relay_health(bus: Option<&bus::Bus>) -> serde_json::Value {
         "lagged": stats.lagged,
         "malformed": stats.malformed,
         "reconnects": stats.reconnects,
-    })
+    });
+    (report, reachable)
 }
 
 /// 200 with `status` `ok`; 503 with `storage-failed` while the storage
@@ -314,16 +320,18 @@ async fn relay_health(bus: Option<&bus::Bus>) -> serde_json::Value {
 /// while the database does not answer (a PostgreSQL server down or cut
 /// off: nothing could be stored). `storage` says since when and why, and
 /// keeps the last failure after the recovery; `relay`, with `--redis`,
-/// whether Redis answers.
+/// whether Redis answers: 503 with `relay-unreachable` when it does not.
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let storage = state.replicas.storage_report();
     let unreachable = match &storage {
         Some(report) if !report.failed => state.replicas.storage_unreachable().await,
         _ => None,
     };
+    let (relay, relaying) = relay_health(state.bus.as_deref()).await;
     let (code, status) = match (&storage, &unreachable) {
         (Some(report), _) if report.failed => (StatusCode::SERVICE_UNAVAILABLE, "storage-failed"),
         (_, Some(_)) => (StatusCode::SERVICE_UNAVAILABLE, "storage-unreachable"),
+        _ if !relaying => (StatusCode::SERVICE_UNAVAILABLE, "relay-unreachable"),
         _ => (StatusCode::OK, "ok"),
     };
     let storage = match (storage, unreachable) {
@@ -332,7 +340,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     };
     // Counting would wait for the database in vain.
     let stored_bytes = match status {
-        "ok" => state.replicas.stored_bytes().await,
+        "ok" | "relay-unreachable" => state.replicas.stored_bytes().await,
         _ => None,
     };
     let body = Json(serde_json::json!({
@@ -347,7 +355,7 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         "queued_bytes": state.budget.used(),
         "max_queued_bytes": state.budget.max(),
         "storage": storage,
-        "relay": relay_health(state.bus.as_deref()).await,
+        "relay": relay,
     }));
     (code, body)
 }

@@ -96,9 +96,14 @@ async fn clients_on_different_servers_edit_one_room() {
         "{health}"
     );
     nodes.redis.stop();
-    // Still serving its own clients: healthy, saying Redis is away.
+    // Still serving and storing its own clients, but cut off from the
+    // other server's: unhealthy, for a load balancer to move them.
     let (code, health) = health_with_status(nodes.first.addr()).await;
-    assert_eq!(code, 200, "{health}");
+    assert_eq!(
+        (code, &health["status"]),
+        (503, &"relay-unreachable".into()),
+        "{health}"
+    );
     let relay = health["relay"]["state"].as_str().unwrap();
     assert!(relay.starts_with("unreachable"), "{health}");
     ada.append("while redis was down\n").await;
@@ -107,6 +112,8 @@ async fn clients_on_different_servers_edit_one_room() {
     let all = "from ada\nfrom bob\nwhile redis was down\n";
     bob.until(LONG, |b| b.doc.to_string() == all).await;
     carol.until(LONG, |c| c.doc.to_string() == all).await;
+    let (code, health) = health_with_status(nodes.first.addr()).await;
+    assert_eq!((code, &health["status"]), (200, &"ok".into()), "{health}");
 }
 
 /// A server with --redis and one without exclude each other on a
