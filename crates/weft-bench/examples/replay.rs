@@ -5,13 +5,14 @@
 //! cargo run --release -p weft-bench --example replay -- <trace.json.gz> [times] [--code]
 //! ```
 //!
-//! With `--code`, the code-editing trace the benchmark makes of it.
+//! With `--code`, the code-editing trace the benchmark makes of it; with
+//! `--stats`, where the replayed document's heap goes.
 
 use weft::IndexUnit::CodePoint;
 use weft_bench::impls::WeftDoc;
 
 fn main() {
-    const USAGE: &str = "usage: replay <trace.json.gz> [times] [--code]";
+    const USAGE: &str = "usage: replay <trace.json.gz> [times] [--code] [--stats]";
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut plain = args.iter().filter(|a| !a.starts_with("--"));
     let path = plain.next().expect(USAGE);
@@ -29,4 +30,16 @@ fn main() {
         "{:.2} ms per replay",
         start.elapsed().as_secs_f64() * 1000.0 / times as f64
     );
+    if args.iter().any(|a| a == "--stats") {
+        let doc = weft_traces::replay_sequential::<WeftDoc>(&trace).0;
+        let stats = doc.stats();
+        let heap = doc.heap_bytes();
+        println!("{stats:#?}");
+        println!(
+            "heap {heap} B: tree {}, op log {}, the rest {}",
+            stats.tree_bytes,
+            stats.oplog_bytes,
+            heap - stats.tree_bytes - stats.oplog_bytes
+        );
+    }
 }
