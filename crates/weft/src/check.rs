@@ -8,7 +8,10 @@ use crate::Doc;
 
 /// True when `spans` hold exactly the items the insert runs of `runs` made,
 /// each once.
-pub(crate) fn same_items(runs: &[OpRun], spans: impl Iterator<Item = Span>) -> bool {
+pub(crate) fn same_items(
+    runs: impl Iterator<Item = OpRun>,
+    spans: impl Iterator<Item = Span>,
+) -> bool {
     ItemRanges::inserted_by(runs).same_as(&ItemRanges::held_by(spans))
 }
 
@@ -37,7 +40,7 @@ impl Doc {
         );
         let log = self.full_log().expect("the snapshot's history decodes");
         let mut next = vec![0u32; self.history.agent_count()];
-        for run in &log.runs {
+        for run in log.iter() {
             assert_eq!(
                 run.seq, next[run.agent as usize],
                 "log of replica {} has a gap or overlap at {:?}",
@@ -48,12 +51,12 @@ impl Doc {
         }
         assert_eq!(next, self.history.counters(), "log and version disagree");
         assert!(
-            same_items(&log.runs, self.tree.spans().map(|(s, _)| s)),
+            same_items(log.iter(), self.tree.spans().map(|(s, _)| s)),
             "tree items differ from the log's inserts"
         );
-        for run in &log.runs {
+        for run in log.iter() {
             assert!(
-                refers_to_items(run, &self.tree),
+                refers_to_items(&run, &self.tree),
                 "{run:?} refers to a non-item"
             );
         }

@@ -147,14 +147,14 @@ impl History {
 
     /// Every run of the log, in the order applied (all of them once the
     /// history is decoded).
-    pub fn runs(&self) -> &[OpRun] {
-        &self.log.runs
+    pub fn runs(&self) -> impl Iterator<Item = OpRun> + '_ {
+        self.log.iter()
     }
 
     /// The run of the log holding operation `seq` of `agent`; `None` while
     /// it is in the encoded history.
     pub fn run(&self, agent: u32, seq: u32) -> Option<OpRun> {
-        self.log.find(agent, seq).copied()
+        self.log.find(agent, seq)
     }
 
     /// The left and right origins of item `seq` of `agent` and where its run
@@ -165,7 +165,7 @@ impl History {
 
     /// Runs in the log (the encoded history's not counted).
     pub fn logged_runs(&self) -> usize {
-        self.log.runs.len()
+        self.log.len()
     }
 
     pub fn log_bytes(&self) -> usize {
@@ -210,7 +210,7 @@ impl History {
     /// table's length.
     pub fn unchanged_section(&self) -> Option<(&[u8], usize)> {
         let h = self.encoded.as_ref()?;
-        let unchanged = self.log.runs.is_empty()
+        let unchanged = self.log.is_empty()
             && self
                 .next_seq
                 .iter()
@@ -259,13 +259,16 @@ impl History {
         if section.texts.iter().any(Option::is_some) {
             return Err(DecodeError::InvalidValue("snapshot operation carries text").into());
         }
-        check_references(&section, &ItemRanges::inserted_by(&section.runs))?;
+        check_references(
+            &section,
+            &ItemRanges::inserted_by(section.runs.iter().copied()),
+        )?;
         let mut log = OpLog::from_runs(section.runs);
-        for &run in &self.log.runs {
+        for run in self.log.iter() {
             log.push(run);
         }
         let held = ItemRanges::held_by(tree.spans().map(|(s, _)| s));
-        if !ItemRanges::inserted_by(&log.runs).same_as(&held) {
+        if !ItemRanges::inserted_by(log.iter()).same_as(&held) {
             return Err(
                 DecodeError::InvalidValue("spans do not match the inserted characters").into(),
             );

@@ -41,10 +41,9 @@ impl ItemRanges {
     }
 
     /// The items the insert runs of `runs` made.
-    pub fn inserted_by(runs: &[OpRun]) -> Self {
+    pub fn inserted_by(runs: impl Iterator<Item = OpRun>) -> Self {
         ItemRanges::new(
-            runs.iter()
-                .filter(|r| matches!(r.kind(), OpKind::Insert { .. }))
+            runs.filter(|r| matches!(r.kind(), OpKind::Insert { .. }))
                 .map(|r| (r.agent, r.seq, r.end())),
         )
     }

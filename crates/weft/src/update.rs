@@ -195,8 +195,7 @@ impl Doc {
         let mut runs = Vec::new();
         let mut texts = Vec::new();
         let mut deleted = Vec::new();
-        for i in log.runs_since(known) {
-            let run = log.runs[i as usize];
+        for run in log.runs_since(known) {
             let run = if run.seq < known[run.agent as usize] {
                 run.suffix(known[run.agent as usize])
             } else {

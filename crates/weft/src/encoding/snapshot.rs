@@ -85,7 +85,7 @@ impl Doc {
                 });
             }
         }
-        let mut runs = log.runs.clone();
+        let mut runs: Vec<_> = log.iter().collect();
         for run in &mut runs {
             renumber(run, &mut |a| slot[a as usize]);
         }
