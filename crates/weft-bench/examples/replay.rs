@@ -36,10 +36,11 @@ fn main() {
         let heap = doc.heap_bytes();
         println!("{stats:#?}");
         println!(
-            "heap {heap} B: tree {}, op log {}, the rest {}",
+            "heap {heap} B: tree {}, op log {}, deleted text {}, the rest {}",
             stats.tree_bytes,
             stats.oplog_bytes,
-            heap - stats.tree_bytes - stats.oplog_bytes
+            stats.deleted_bytes,
+            heap - stats.tree_bytes - stats.oplog_bytes - stats.deleted_bytes
         );
     }
 }

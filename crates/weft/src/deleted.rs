@@ -21,6 +21,7 @@
 
 use crate::content::Span;
 use crate::encoding::{Reader, Writer, WINDOW};
+use crate::grow;
 use crate::radix::sort_by_u64_key;
 use crate::unit::{char_to_byte, TextMetrics};
 use crate::{DecodeError, Doc, Error, OpId};
@@ -163,6 +164,7 @@ impl DeletedText {
             // Pieces never overlap, so growing one keeps the sorted order.
             if fits && last.end_seq() == seq {
                 last.len += n;
+                grow::string(&mut self.text, text.len());
                 self.text.push_str(text);
                 return;
             }
@@ -170,18 +172,21 @@ impl DeletedText {
                 // Backspacing.
                 last.seq = seq;
                 last.len += n;
+                grow::string(&mut self.text, text.len());
                 self.text.insert_str(last.start as usize, text);
                 return;
             }
         }
         self.sorted.take();
         let start = self.text.len() as u32;
+        grow::vec(&mut self.pieces, 1);
         self.pieces.push(Piece {
             agent,
             seq,
             len: n,
             start,
         });
+        grow::string(&mut self.text, text.len());
         self.text.push_str(text);
     }
 
@@ -268,6 +273,10 @@ impl DeletedText {
             _ => out = None,
         });
         out
+    }
+
+    pub fn piece_count(&self) -> usize {
+        self.pieces.len()
     }
 
     pub fn heap_bytes(&self) -> usize {

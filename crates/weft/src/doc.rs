@@ -371,6 +371,8 @@ impl Doc {
             discarded_ops: self.history.pending().discarded(),
             tree_bytes: self.tree.heap_bytes(),
             oplog_bytes: self.history.log_bytes(),
+            deleted_bytes: self.deleted.heap_bytes(),
+            deleted_pieces: self.deleted.piece_count(),
         }
     }
 }
@@ -403,6 +405,10 @@ pub struct Stats {
     pub tree_bytes: usize,
     /// Estimated heap bytes of the operation log.
     pub oplog_bytes: usize,
+    /// Estimated heap bytes of the deleted text (with its pieces).
+    pub deleted_bytes: usize,
+    /// Pieces of deleted text: runs of deleted items recorded together.
+    pub deleted_pieces: usize,
 }
 
 impl std::fmt::Display for Doc {

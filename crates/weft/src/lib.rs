@@ -46,6 +46,7 @@ mod deleted;
 mod doc;
 mod encoding;
 mod error;
+mod grow;
 mod history;
 mod id;
 mod item_edits;

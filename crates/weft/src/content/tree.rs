@@ -630,6 +630,8 @@ impl Tree {
             }
         }
         let right_sum = right.summary();
+        // The tree lives as long as the document: see `grow`.
+        crate::grow::vec(&mut self.leaves, 1);
         self.leaves.push(right);
         let left_sum = self.leaf(l).summary();
         let slot = self.child_slot(parent, l.into());
@@ -662,6 +664,7 @@ impl Tree {
             };
             let right_sum = sum_of(&sums);
             let left_sum = sum_of(&self.node(n).sums);
+            crate::grow::vec(&mut self.nodes, 1);
             self.nodes.push(Node {
                 children,
                 sums,
@@ -684,6 +687,7 @@ impl Tree {
     fn grow_root(&mut self, old: NodeId, sum: Summary) -> NodeId {
         let root = NodeId::new(self.nodes.len());
         let height = self.node(old).height + 1;
+        crate::grow::vec(&mut self.nodes, 1);
         self.nodes.push(Node {
             children: vec![old.into()],
             sums: vec![sum],

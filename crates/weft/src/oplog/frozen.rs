@@ -35,6 +35,10 @@ const LEFT_SHIFT: u8 = 3;
 const RIGHT_SHIFT: u8 = 5;
 const REVERSED: u8 = 8;
 
+/// The most a run takes: the header, three numbers of at most 5 bytes and
+/// two ids of at most 15.
+const MAX_RUN_BYTES: usize = 46;
+
 /// Whole chunks of encoded runs.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Frozen {
@@ -60,12 +64,7 @@ impl Frozen {
     /// Appends a chunk of exactly [`CHUNK`] runs.
     pub fn push_chunk(&mut self, runs: &[OpRun]) {
         debug_assert_eq!(runs.len(), CHUNK);
-        if self.bytes.capacity() - self.bytes.len() < CHUNK * 12 {
-            // By a quarter, as the decoded log: it lives as long as the
-            // document.
-            self.bytes
-                .reserve_exact((self.bytes.len() / 4).max(CHUNK * 16));
-        }
+        crate::grow::vec(&mut self.bytes, CHUNK * MAX_RUN_BYTES);
         self.starts.push(self.bytes.len() as u32);
         self.first_seqs.push(runs[0].seq);
         let mut prev = Previous::START;
@@ -135,6 +134,10 @@ impl Previous {
 }
 
 fn write_run(out: &mut Vec<u8>, prev: &mut Previous, run: &OpRun) {
+    // Written to the stack first: one copy into `out` per run, not a
+    // capacity check per byte.
+    let mut buf = [0u8; MAX_RUN_BYTES];
+    let mut n = 1;
     let mut header = 0;
     if run.agent == prev.agent {
         header |= SAME_AGENT;
@@ -166,19 +169,20 @@ fn write_run(out: &mut Vec<u8>, prev: &mut Previous, run: &OpRun) {
             ids[0] = Some(target);
         }
     }
-    out.push(header);
+    buf[0] = header;
     if header & SAME_AGENT == 0 {
-        write_number(out, u64::from(run.agent));
+        n = put_number(&mut buf, n, u64::from(run.agent));
     }
     if header & CONTINUES == 0 {
-        write_number(out, u64::from(run.seq));
+        n = put_number(&mut buf, n, u64::from(run.seq));
     }
-    write_number(out, u64::from(run.len));
+    n = put_number(&mut buf, n, u64::from(run.len));
     for id in ids.into_iter().flatten() {
-        write_number(out, u64::from(id.agent()));
+        n = put_number(&mut buf, n, u64::from(id.agent()));
         let distance = i64::from(id.seq()) - i64::from(run.seq);
-        write_number(out, (distance << 1 ^ distance >> 63) as u64);
+        n = put_number(&mut buf, n, (distance << 1 ^ distance >> 63) as u64);
     }
+    out.extend_from_slice(&buf[..n]);
     *prev = Previous {
         agent: run.agent,
         end: run.end(),
@@ -230,12 +234,15 @@ fn read_run(bytes: &[u8], at: &mut usize, prev: &mut Previous) -> OpRun {
     OpRun::new(agent, seq, len, kind)
 }
 
-fn write_number(out: &mut Vec<u8>, mut n: u64) {
+/// Writes `n` at `buf[at..]`; returns where it ends.
+fn put_number(buf: &mut [u8; MAX_RUN_BYTES], mut at: usize, mut n: u64) -> usize {
     while n >= 0x80 {
-        out.push(n as u8 | 0x80);
+        buf[at] = n as u8 | 0x80;
         n >>= 7;
+        at += 1;
     }
-    out.push(n as u8);
+    buf[at] = n as u8;
+    at + 1
 }
 
 fn read_number(bytes: &[u8], at: &mut usize) -> u64 {
