@@ -54,6 +54,7 @@ mod item_ranges;
 pub mod journal;
 mod lazy;
 mod oplog;
+mod packed;
 mod past;
 mod pending;
 mod radix;

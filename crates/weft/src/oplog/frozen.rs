@@ -16,10 +16,11 @@
 //!
 //! An explicit id is its agent and its sequence number's distance from the
 //! run's, zigzagged: origins and targets are usually close to the run.
-//! Numbers are LEB128.
+//! Numbers are LEB128 (`packed`).
 
 use super::run::{OpKind, OpRun};
 use crate::id::LocalId;
+use crate::packed::{self, Record};
 
 /// Runs per chunk: few in unit tests, so that their small documents
 /// freeze runs too.
@@ -134,10 +135,6 @@ impl Previous {
 }
 
 fn write_run(out: &mut Vec<u8>, prev: &mut Previous, run: &OpRun) {
-    // Written to the stack first: one copy into `out` per run, not a
-    // capacity check per byte.
-    let mut buf = [0u8; MAX_RUN_BYTES];
-    let mut n = 1;
     let mut header = 0;
     if run.agent == prev.agent {
         header |= SAME_AGENT;
@@ -169,20 +166,19 @@ fn write_run(out: &mut Vec<u8>, prev: &mut Previous, run: &OpRun) {
             ids[0] = Some(target);
         }
     }
-    buf[0] = header;
+    let mut record = Record::<MAX_RUN_BYTES>::new(header);
     if header & SAME_AGENT == 0 {
-        n = put_number(&mut buf, n, u64::from(run.agent));
+        record.number(u64::from(run.agent));
     }
     if header & CONTINUES == 0 {
-        n = put_number(&mut buf, n, u64::from(run.seq));
+        record.number(u64::from(run.seq));
     }
-    n = put_number(&mut buf, n, u64::from(run.len));
+    record.number(u64::from(run.len));
     for id in ids.into_iter().flatten() {
-        n = put_number(&mut buf, n, u64::from(id.agent()));
-        let distance = i64::from(id.seq()) - i64::from(run.seq);
-        n = put_number(&mut buf, n, (distance << 1 ^ distance >> 63) as u64);
+        record.number(u64::from(id.agent()));
+        record.signed(i64::from(id.seq()) - i64::from(run.seq));
     }
-    out.extend_from_slice(&buf[..n]);
+    out.extend_from_slice(record.bytes());
     *prev = Previous {
         agent: run.agent,
         end: run.end(),
@@ -196,18 +192,17 @@ fn read_run(bytes: &[u8], at: &mut usize, prev: &mut Previous) -> OpRun {
     let agent = if header & SAME_AGENT != 0 {
         prev.agent
     } else {
-        read_number(bytes, at) as u32
+        packed::number(bytes, at) as u32
     };
     let seq = if header & CONTINUES != 0 {
         prev.end
     } else {
-        read_number(bytes, at) as u32
+        packed::number(bytes, at) as u32
     };
-    let len = read_number(bytes, at) as u32;
+    let len = packed::number(bytes, at) as u32;
     let mut id = || {
-        let agent = read_number(bytes, at) as u32;
-        let zigzag = read_number(bytes, at) as i64;
-        let distance = zigzag >> 1 ^ -(zigzag & 1);
+        let agent = packed::number(bytes, at) as u32;
+        let distance = packed::signed(bytes, at);
         LocalId::new(agent, (i64::from(seq) + distance) as u32)
     };
     let kind = if header & DELETE != 0 {
@@ -232,31 +227,6 @@ fn read_run(bytes: &[u8], at: &mut usize, prev: &mut Previous) -> OpRun {
         end: seq + len,
     };
     OpRun::new(agent, seq, len, kind)
-}
-
-/// Writes `n` at `buf[at..]`; returns where it ends.
-fn put_number(buf: &mut [u8; MAX_RUN_BYTES], mut at: usize, mut n: u64) -> usize {
-    while n >= 0x80 {
-        buf[at] = n as u8 | 0x80;
-        n >>= 7;
-        at += 1;
-    }
-    buf[at] = n as u8;
-    at + 1
-}
-
-fn read_number(bytes: &[u8], at: &mut usize) -> u64 {
-    let mut n = 0;
-    let mut shift = 0;
-    loop {
-        let b = bytes[*at];
-        *at += 1;
-        n |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return n;
-        }
-        shift += 7;
-    }
 }
 
 #[cfg(test)]

@@ -25,23 +25,10 @@ use crate::grow;
 use crate::radix::sort_by_u64_key;
 use crate::unit::{char_to_byte, TextMetrics};
 use crate::{DecodeError, Doc, Error, OpId};
+use pieces::{Piece, Pieces};
 use std::cell::OnceCell;
 
-/// Deleted items `seq..seq + len` of `agent`, whose text starts at byte
-/// `start` of the buffer and ends where the next piece's starts.
-#[derive(Debug, Clone, Copy)]
-struct Piece {
-    agent: u32,
-    seq: u32,
-    len: u32,
-    start: u32,
-}
-
-impl Piece {
-    fn end_seq(&self) -> u32 {
-        self.seq + self.len
-    }
-}
+mod pieces;
 
 /// The most characters a piece holds unless its text is all ASCII: finding
 /// a character in such a piece scans its bytes, so a long deletion looked
@@ -51,11 +38,12 @@ const MAX_WIDE_PIECE: u32 = 64;
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DeletedText {
-    pieces: Vec<Piece>,
+    pieces: Pieces,
     text: String,
-    /// Piece numbers sorted by id (pieces never overlap), built when
-    /// first needed after a new piece.
-    sorted: OnceCell<Vec<u32>>,
+    /// The pieces sorted by id (they never overlap), each with where its
+    /// text ends, built when first needed after a piece was recorded or
+    /// grew.
+    sorted: OnceCell<Vec<(Piece, u32)>>,
     /// A loaded snapshot's section, as stored, until first needed.
     encoded: Option<Box<Encoded>>,
 }
@@ -129,9 +117,13 @@ impl DeletedText {
 
     /// Every piece: `(agent, seq, len, text)`.
     pub fn pieces(&self) -> impl Iterator<Item = (u32, u32, u32, &str)> {
-        (0..self.pieces.len()).map(|i| {
-            let p = self.pieces[i];
-            (p.agent, p.seq, p.len, self.piece_text(i))
+        self.pieces.iter(self.text.len() as u32).map(|(p, end)| {
+            (
+                p.agent,
+                p.seq,
+                p.len,
+                &self.text[p.start as usize..end as usize],
+            )
         })
     }
 
@@ -157,11 +149,12 @@ impl DeletedText {
     /// Records `text` of `n` items, by growing the last piece where it can.
     fn record_piece(&mut self, agent: u32, seq: u32, n: u32, text: &str) {
         let buffer_end = self.text.len();
+        // The index holds copies of the pieces: a piece growing makes it stale too.
+        self.sorted.take();
         if let Some(last) = self.pieces.last_mut().filter(|p| p.agent == agent) {
             // The last piece's text ends the buffer.
             let ascii = buffer_end - last.start as usize == last.len as usize && text.is_ascii();
             let fits = ascii || last.len + n <= MAX_WIDE_PIECE;
-            // Pieces never overlap, so growing one keeps the sorted order.
             if fits && last.end_seq() == seq {
                 last.len += n;
                 grow::string(&mut self.text, text.len());
@@ -177,9 +170,7 @@ impl DeletedText {
                 return;
             }
         }
-        self.sorted.take();
         let start = self.text.len() as u32;
-        grow::vec(&mut self.pieces, 1);
         self.pieces.push(Piece {
             agent,
             seq,
@@ -190,21 +181,10 @@ impl DeletedText {
         self.text.push_str(text);
     }
 
-    fn piece_text(&self, i: usize) -> &str {
-        let end = self
-            .pieces
-            .get(i + 1)
-            .map_or(self.text.len(), |p| p.start as usize);
-        &self.text[self.pieces[i].start as usize..end]
-    }
-
-    fn sorted(&self) -> &[u32] {
+    fn sorted(&self) -> &[(Piece, u32)] {
         self.sorted.get_or_init(|| {
-            let mut v: Vec<u32> = (0..self.pieces.len() as u32).collect();
-            sort_by_u64_key(&mut v, |&i| {
-                let p = &self.pieces[i as usize];
-                u64::from(p.agent) << 32 | u64::from(p.seq)
-            });
+            let mut v: Vec<(Piece, u32)> = self.pieces.iter(self.text.len() as u32).collect();
+            sort_by_u64_key(&mut v, |(p, _)| u64::from(p.agent) << 32 | u64::from(p.seq));
             v
         })
     }
@@ -220,25 +200,16 @@ impl DeletedText {
     ) {
         let sorted = self.sorted();
         let end = seq.saturating_add(len);
-        let key = |i: usize| {
-            let p = &self.pieces[sorted[i] as usize];
-            (p.agent, p.seq)
-        };
-        let mut i = sorted.partition_point(|&p| {
-            let p = &self.pieces[p as usize];
-            (p.agent, p.seq) <= (agent, seq)
-        });
-        if i > 0 && key(i - 1).0 == agent && self.pieces[sorted[i - 1] as usize].end_seq() > seq {
+        let mut i = sorted.partition_point(|(p, _)| (p.agent, p.seq) <= (agent, seq));
+        if i > 0 && sorted[i - 1].0.agent == agent && sorted[i - 1].0.end_seq() > seq {
             i -= 1;
         }
         while seq < end {
-            let next = sorted
-                .get(i)
-                .map(|&p| (p as usize, self.pieces[p as usize]));
-            match next.filter(|(_, p)| p.agent == agent && p.seq < end) {
-                Some((p, piece)) if piece.seq <= seq => {
+            let next = sorted.get(i).copied();
+            match next.filter(|(p, _)| p.agent == agent && p.seq < end) {
+                Some((piece, text_end)) if piece.seq <= seq => {
                     let n = piece.end_seq().min(end) - seq;
-                    let text = self.piece_text(p);
+                    let text = &self.text[piece.start as usize..text_end as usize];
                     let skip = (seq - piece.seq) as usize;
                     // One byte a character: no scan from the piece's start
                     // (a long deletion walked item by item would be
@@ -253,7 +224,7 @@ impl DeletedText {
                     seq += n;
                     i += 1;
                 }
-                Some((_, piece)) => {
+                Some((piece, _)) => {
                     f(seq, piece.seq - seq, None);
                     seq = piece.seq;
                 }
@@ -280,9 +251,12 @@ impl DeletedText {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.pieces.capacity() * std::mem::size_of::<Piece>()
+        self.pieces.heap_bytes()
             + self.text.capacity()
-            + self.sorted.get().map_or(0, |v| v.capacity() * 4)
+            + self
+                .sorted
+                .get()
+                .map_or(0, |v| v.capacity() * std::mem::size_of::<(Piece, u32)>())
             + self
                 .encoded
                 .as_ref()
@@ -418,8 +392,8 @@ impl DeletedText {
             return Err(DecodeError::InvalidValue("deleted text"));
         }
         runs.finish()?;
-        for (i, p) in self.pieces.iter().enumerate() {
-            out.record(p.agent, p.seq, p.len, self.piece_text(i));
+        for (agent, seq, len, text) in self.pieces() {
+            out.record(agent, seq, len, text);
         }
         *self = out;
         Ok(())
@@ -431,13 +405,13 @@ impl DeletedText {
     pub fn check(&self, deleted: impl Fn(u32, u32) -> bool) {
         assert!(self.encoded.is_none(), "checked once decoded");
         let mut start = 0;
-        for (i, p) in self.pieces.iter().enumerate() {
+        for (i, (p, end)) in self.pieces.iter(self.text.len() as u32).enumerate() {
             assert!(p.len > 0, "empty deleted-text piece {p:?}");
             assert_eq!(
                 p.start as usize, start,
                 "piece {i} is not where the last ended"
             );
-            let text = self.piece_text(i);
+            let text = &self.text[p.start as usize..end as usize];
             assert_eq!(TextMetrics::of(text).chars, p.len, "piece {p:?}: {text:?}");
             assert!(
                 text.is_ascii() || p.len <= MAX_WIDE_PIECE,
@@ -451,8 +425,9 @@ impl DeletedText {
                 );
             }
         }
+        assert_eq!(start, self.text.len(), "text past the last piece");
         for w in self.sorted().windows(2) {
-            let (a, b) = (self.pieces[w[0] as usize], self.pieces[w[1] as usize]);
+            let (a, b) = (w[0].0, w[1].0);
             assert!(
                 a.agent < b.agent || a.end_seq() <= b.seq,
                 "{a:?} overlaps {b:?}"

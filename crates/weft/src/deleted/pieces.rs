@@ -1,0 +1,223 @@
+//! The pieces of deleted text, in the order recorded: the newest decoded
+//! (the last one grows as someone keeps deleting), older ones encoded in
+//! chunks of [`CHUNK`], a few bytes a piece where a decoded one takes 16.
+//! They are read in order (snapshots, the sorted index lookups go through),
+//! never one by one, so a chunk is decoded whole.
+//!
+//! A piece is a header byte, then what the header does not imply:
+//! - bit 0: by the previous piece's agent (else the agent follows);
+//! - bit 1: its items follow the previous piece's (else the distance of
+//!   its first from the previous piece's end follows, zigzagged);
+//! - bit 2: its text takes a byte a character (else its bytes follow);
+//! - then its length in items.
+//!
+//! A chunk's first piece is written against agent 0 at item 0, and its
+//! text's start in the buffer is kept beside the chunk.
+
+use crate::packed::{self, Record};
+
+/// Pieces per chunk: few in unit tests, so that their small documents
+/// freeze pieces too.
+const CHUNK: usize = if cfg!(test) { 4 } else { 64 };
+/// Decoded pieces at most: past this, the oldest chunk of them is encoded.
+const TAIL_MAX: usize = 3 * CHUNK;
+
+const SAME_AGENT: u8 = 1;
+const CONTINUES: u8 = 2;
+const ONE_BYTE_EACH: u8 = 4;
+/// The header and four numbers of at most 10 bytes.
+const MAX_PIECE_BYTES: usize = 41;
+
+/// Deleted items `seq..seq + len` of `agent`, whose text starts at byte
+/// `start` of the buffer and ends where the next piece's starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Piece {
+    pub agent: u32,
+    pub seq: u32,
+    pub len: u32,
+    pub start: u32,
+}
+
+impl Piece {
+    pub fn end_seq(&self) -> u32 {
+        self.seq + self.len
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct Pieces {
+    /// Pieces `0..chunks * CHUNK`, encoded.
+    bytes: Vec<u8>,
+    /// Per chunk, where it starts in `bytes` and where its first piece's
+    /// text starts in the buffer.
+    chunks: Vec<(u32, u32)>,
+    /// The pieces after those, decoded.
+    tail: Vec<Piece>,
+}
+
+impl Pieces {
+    pub fn len(&self) -> usize {
+        self.chunks.len() * CHUNK + self.tail.len()
+    }
+
+    pub fn last_mut(&mut self) -> Option<&mut Piece> {
+        self.tail.last_mut()
+    }
+
+    pub fn push(&mut self, piece: Piece) {
+        if self.tail.len() == TAIL_MAX {
+            self.freeze();
+        }
+        if self.tail.capacity() == 0 {
+            self.tail.reserve_exact(TAIL_MAX);
+        }
+        self.tail.push(piece);
+    }
+
+    /// Encodes the oldest chunk of decoded pieces (the one after them gives
+    /// the last one's end).
+    fn freeze(&mut self) {
+        crate::grow::vec(&mut self.bytes, CHUNK * MAX_PIECE_BYTES);
+        self.chunks
+            .push((self.bytes.len() as u32, self.tail[0].start));
+        let mut prev = Piece {
+            agent: 0,
+            seq: 0,
+            len: 0,
+            start: 0,
+        };
+        for w in self.tail[..=CHUNK].windows(2) {
+            let (p, bytes) = (w[0], w[1].start - w[0].start);
+            let mut header = 0;
+            if p.agent == prev.agent {
+                header |= SAME_AGENT;
+            }
+            if p.agent == prev.agent && p.seq == prev.end_seq() {
+                header |= CONTINUES;
+            }
+            if bytes == p.len {
+                header |= ONE_BYTE_EACH;
+            }
+            let mut record = Record::<MAX_PIECE_BYTES>::new(header);
+            if header & SAME_AGENT == 0 {
+                record.number(u64::from(p.agent));
+            }
+            if header & CONTINUES == 0 {
+                record.signed(i64::from(p.seq) - i64::from(prev.end_seq()));
+            }
+            record.number(u64::from(p.len));
+            if header & ONE_BYTE_EACH == 0 {
+                record.number(u64::from(bytes));
+            }
+            self.bytes.extend_from_slice(record.bytes());
+            prev = p;
+        }
+        self.tail.drain(..CHUNK);
+    }
+
+    /// Every piece in order, with where its text ends (`text_end` for the
+    /// last).
+    pub fn iter(&self, text_end: u32) -> impl Iterator<Item = (Piece, u32)> + '_ {
+        let mut chunk = Vec::with_capacity(CHUNK + 1);
+        let frozen = (0..self.chunks.len()).flat_map(move |k| {
+            self.decode_chunk(k, &mut chunk);
+            std::mem::take(&mut chunk)
+        });
+        let tail = self.tail.iter().copied();
+        let mut all = frozen.chain(tail).peekable();
+        std::iter::from_fn(move || {
+            let p = all.next()?;
+            let end = all.peek().map_or(text_end, |n| n.start);
+            Some((p, end))
+        })
+    }
+
+    /// Chunk `k`'s pieces, into `out` (cleared first).
+    fn decode_chunk(&self, k: usize, out: &mut Vec<Piece>) {
+        out.clear();
+        let (mut at, mut start) = (self.chunks[k].0 as usize, self.chunks[k].1);
+        let mut prev = Piece {
+            agent: 0,
+            seq: 0,
+            len: 0,
+            start: 0,
+        };
+        for _ in 0..CHUNK {
+            let bytes = &self.bytes;
+            let header = bytes[at];
+            at += 1;
+            let agent = match header & SAME_AGENT {
+                0 => packed::number(bytes, &mut at) as u32,
+                _ => prev.agent,
+            };
+            let seq = match header & CONTINUES {
+                0 => (i64::from(prev.end_seq()) + packed::signed(bytes, &mut at)) as u32,
+                _ => prev.end_seq(),
+            };
+            let len = packed::number(bytes, &mut at) as u32;
+            let size = match header & ONE_BYTE_EACH {
+                0 => packed::number(bytes, &mut at) as u32,
+                _ => len,
+            };
+            prev = Piece {
+                agent,
+                seq,
+                len,
+                start,
+            };
+            out.push(prev);
+            start += size;
+        }
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity()
+            + self.chunks.capacity() * 8
+            + self.tail.capacity() * std::mem::size_of::<Piece>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::rng::Rng;
+
+    /// Pieces of every shape come back in order, with their text's ends.
+    #[test]
+    fn frozen_pieces_read_as_written() {
+        let mut rng = Rng::new(5);
+        let mut pieces = Pieces::default();
+        let mut all = Vec::new();
+        let mut start = 0u32;
+        for _ in 0..CHUNK * 7 + 3 {
+            let last = all.last().copied().unwrap_or(Piece {
+                agent: 0,
+                seq: 0,
+                len: 0,
+                start: 0,
+            });
+            let agent = (rng.next() % 3) as u32;
+            let seq = match rng.next() % 3 {
+                0 if agent == last.agent => last.end_seq(),
+                1 => u32::MAX - 100,
+                _ => (rng.next() % 100_000) as u32,
+            };
+            let len = 1 + (rng.next() % 70) as u32;
+            let piece = Piece {
+                agent,
+                seq,
+                len,
+                start,
+            };
+            start += len * (1 + (rng.next() % 4) as u32 % 3);
+            all.push(piece);
+            pieces.push(piece);
+        }
+        assert_eq!(pieces.len(), all.len());
+        assert!(pieces.chunks.len() >= 5);
+        let read: Vec<(Piece, u32)> = pieces.iter(start).collect();
+        let ends = all.iter().skip(1).map(|p| p.start).chain([start]);
+        let expected: Vec<(Piece, u32)> = all.iter().copied().zip(ends).collect();
+        assert_eq!(read, expected);
+    }
+}
