@@ -191,7 +191,7 @@ impl Leaf {
     /// many and small, so doubling would waste more than it saves.
     pub(super) fn insert_span(&mut self, i: usize, span: Span) {
         if self.spans.len() == self.spans.capacity() {
-            self.spans.reserve_exact(6);
+            self.spans.reserve_exact(4);
         }
         self.spans.insert(i, span);
     }
@@ -203,7 +203,7 @@ impl Leaf {
             // At least 64 bytes at a time, also near the leaf's limit (where
             // a split follows): growing by the few bytes left would copy the
             // text on every keystroke.
-            self.text.reserve_exact(text.len().max(64));
+            self.text.reserve_exact(text.len().max(32));
         }
         self.text.insert_str(byte, text);
         self.ascii &= text.is_ascii();
