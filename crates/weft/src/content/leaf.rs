@@ -14,6 +14,9 @@ pub(super) const LEAF_SPANS: usize = if SMALL_CHUNKS { 4 } else { 32 };
 /// Most bytes of visible text a leaf holds.
 pub(super) const LEAF_BYTES: usize = if SMALL_CHUNKS { 16 } else { 512 };
 
+/// How much a leaf's text buffer grows by at least.
+const TEXT_STEP: usize = 32;
+
 /// Only the content tree reads or changes a leaf; elsewhere it is built
 /// (`Leaf::cold_page`) and handed to `Tree::from_leaves`.
 #[derive(Debug, Clone)]
@@ -200,13 +203,22 @@ impl Leaf {
     pub(super) fn insert_text(&mut self, byte: usize, text: &str) {
         let need = self.text.len() + text.len();
         if need > self.text.capacity() {
-            // At least 64 bytes at a time, also near the leaf's limit (where
+            // At least TEXT_STEP bytes at a time, also near the leaf's limit (where
             // a split follows): growing by the few bytes left would copy the
             // text on every keystroke.
-            self.text.reserve_exact(text.len().max(32));
+            self.text.reserve_exact(text.len().max(TEXT_STEP));
         }
         self.text.insert_str(byte, text);
         self.ascii &= text.is_ascii();
+    }
+
+    /// After text was removed: gives back room past what an insert would
+    /// reserve (deletes would otherwise leave a leaf's buffer as large as
+    /// its text ever was).
+    pub(super) fn give_back_text(&mut self) {
+        if self.text.capacity() - self.text.len() > 2 * TEXT_STEP {
+            self.text.shrink_to(self.text.len() + TEXT_STEP);
+        }
     }
 
     /// Merges span `i` into span `i - 1` when it continues it.

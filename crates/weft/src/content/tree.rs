@@ -555,6 +555,7 @@ impl Tree {
         let removed = TextMetrics::of(&leaf.text[from..to]);
         keep(&leaf.text[from..to]);
         leaf.text.replace_range(from..to, "");
+        leaf.give_back_text();
         if !leaf.ascii {
             leaf.ascii = leaf.text.is_ascii();
         }

@@ -10,7 +10,10 @@
 //! - bit 2: its sequence number continues the previous run (else it follows);
 //! - an insert's bits 3-4 say where its left origin is ([`OWN_PREVIOUS`]:
 //!   the agent's item before the run, [`NONE`], or [`EXPLICIT`]: it
-//!   follows), bits 5-6 likewise its right origin (never `OWN_PREVIOUS`);
+//!   follows), bits 5-6 likewise its right origin, where 0 is
+//!   [`AFTER_LEFT`]: the item after the left origin in its agent's
+//!   sequence, which it was when someone typed between two letters of a
+//!   run;
 //! - a delete's bit 3: reversed; its target follows;
 //! - then the length.
 //!
@@ -30,6 +33,7 @@ const DELETE: u8 = 1;
 const SAME_AGENT: u8 = 2;
 const CONTINUES: u8 = 4;
 const OWN_PREVIOUS: u8 = 0;
+const AFTER_LEFT: u8 = 0;
 const NONE: u8 = 1;
 const EXPLICIT: u8 = 2;
 const LEFT_SHIFT: u8 = 3;
@@ -152,10 +156,14 @@ fn write_run(out: &mut Vec<u8>, prev: &mut Previous, run: &OpRun) {
             } else {
                 form(left)
             };
-            header |= left_form << LEFT_SHIFT | form(right) << RIGHT_SHIFT;
+            let after_left = !left.is_none()
+                && (left.seq().checked_add(1))
+                    .is_some_and(|s| right == LocalId::new(left.agent(), s));
+            let right_form = if after_left { AFTER_LEFT } else { form(right) };
+            header |= left_form << LEFT_SHIFT | right_form << RIGHT_SHIFT;
             ids = [
                 (left_form == EXPLICIT).then_some(left),
-                (!right.is_none()).then_some(right),
+                (right_form == EXPLICIT).then_some(right),
             ];
         }
         OpKind::Delete { target, reversed } => {
@@ -217,6 +225,7 @@ fn read_run(bytes: &[u8], at: &mut usize, prev: &mut Previous) -> OpRun {
             _ => id(),
         };
         let right = match header >> RIGHT_SHIFT & 3 {
+            AFTER_LEFT => LocalId::new(left.agent(), left.seq().wrapping_add(1)),
             NONE => LocalId::NONE,
             _ => id(),
         };
@@ -259,7 +268,7 @@ mod tests {
             };
             let len = 1 + (rng.next() % 40) as u32;
             next[agent as usize] = next[agent as usize].max(seq.saturating_add(len)) % 1_000_000;
-            let kind = match rng.next() % 3 {
+            let kind = match rng.next() % 4 {
                 0 => OpKind::Delete {
                     target: LocalId::new((rng.next() % 3) as u32, (rng.next() % 5000) as u32),
                     reversed: rng.next() % 2 == 0,
@@ -268,6 +277,13 @@ mod tests {
                     left: LocalId::new(agent, seq - 1),
                     right: id(&mut rng),
                 },
+                2 => {
+                    let left = LocalId::new((rng.next() % 3) as u32, (rng.next() % 5000) as u32);
+                    OpKind::Insert {
+                        left,
+                        right: LocalId::new(left.agent(), left.seq() + 1),
+                    }
+                }
                 _ => OpKind::Insert {
                     left: id(&mut rng),
                     right: id(&mut rng),
