@@ -103,3 +103,45 @@ fn every_trace_replays_to_its_end_content() {
         );
     }
 }
+
+/// Every sequential trace stored as a journal stores it: an update per
+/// batch of edits, each since the last, applied in order to a fresh
+/// replica. Batches end anywhere, also inside a run of backspaces, so an
+/// update may start with the last deletion of a run the one before began.
+#[test]
+fn every_trace_replays_from_its_updates_in_batches() {
+    for path in trace_files() {
+        let trace = weft_traces::load(&path).unwrap();
+        if trace.concurrent {
+            continue;
+        }
+        let patches: Vec<&Patch> = trace.txns.iter().flat_map(|t| &t.patches).collect();
+        for batch in [997, 61] {
+            let mut doc = W::new_replica(0);
+            let mut fresh = W::new_replica(1);
+            let start = Patch {
+                pos: 0,
+                del: 0,
+                ins: trace.start.clone(),
+            };
+            let mut mark = doc.mark();
+            for (i, p) in std::iter::once(&start)
+                .chain(patches.iter().copied())
+                .enumerate()
+            {
+                doc.apply_patch(p);
+                if i % batch == batch - 1 {
+                    fresh.apply_update(&doc.update_since(&mark));
+                    mark = doc.mark();
+                }
+            }
+            fresh.apply_update(&doc.update_since(&mark));
+            fresh.0.check_invariants();
+            assert!(
+                fresh.text() == trace.end,
+                "{}: replica fed batches of {batch} differs",
+                trace.name
+            );
+        }
+    }
+}
