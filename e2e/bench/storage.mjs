@@ -83,3 +83,13 @@ console.log(`weft   journal only: stored ${journalOnly} B, open ${range(openJour
 console.log(`yjs+y-indexeddb  p50 ${y.p50.toFixed(2)} ms  p99 ${y.p99.toFixed(2)} ms   stored ${y.stored} B   open ${range(y.open)}`);
 console.log(`weft / yjs: p50 ${(w.p50 / y.p50).toFixed(2)}x  p99 ${(w.p99 / y.p99).toFixed(2)}x  stored ${(w.stored / y.stored).toFixed(2)}x  open ${(w.open.ms / y.open.ms).toFixed(2)}x`);
 console.log(`targets: open from checkpoint ≤ 20 ms: ${w.open.ms <= 20 ? "met" : "NOT met"}; p99 < 16 ms: ${w.p99 < 16 ? "met" : "NOT met"}; stored ≤ half of y-indexeddb's: ${w.stored * 2 <= y.stored ? "met" : "NOT met"}`);
+
+// Every open must give back the whole document: a figure for a document
+// that lost part of its history on the way is no figure.
+const whole = trace.endContent.length;
+const opened = { "weft from checkpoint": w.open, "weft left open": openUnclosed, "weft journal only": openJournal, yjs: y.open };
+const short = Object.entries(opened).filter(([, o]) => o.length !== whole);
+if (short.length > 0) {
+  for (const [name, o] of short) console.error(`${name}: opened ${o.length} of ${whole} characters`);
+  process.exit(1);
+}
