@@ -20,7 +20,6 @@ pub struct Edit<'a> {
 /// the text the earlier passes left (the trace's final text each).
 pub struct Repeated<'a> {
     trace: &'a Trace,
-    passes: usize,
     pass: usize,
     /// Where the current pass is: `None` before its start text, then the
     /// transaction and the patch in it.
@@ -37,7 +36,6 @@ impl<'a> Repeated<'a> {
         assert!(!trace.concurrent, "only sequential traces repeat");
         Repeated {
             trace,
-            passes,
             pass: 0,
             at: None,
             pass_len: trace.end.chars().count(),
@@ -149,7 +147,11 @@ mod tests {
     #[test]
     fn each_pass_appends_after_the_last() {
         // "é" is one code point of two bytes: positions count code points.
-        let t = trace("ab", &[&[(2, 0, "é")], &[], &[(0, 1, "x"), (3, 0, "!")]], "xbé!");
+        let t = trace(
+            "ab",
+            &[&[(2, 0, "é")], &[], &[(0, 1, "x"), (3, 0, "!")]],
+            "xbé!",
+        );
         let edits = Repeated::new(&t, 3);
         assert_eq!(edits.len(), 3 * 4);
         assert_eq!(apply(edits), "xbé!".repeat(3));
