@@ -9,7 +9,7 @@
 //! ```
 
 use weft::IndexUnit::CodePoint;
-use weft_bench::repeated::Repeated;
+use weft_bench::repeated::Pass;
 
 fn main() {
     const USAGE: &str = "usage: snapshot <trace.json.gz> <out> [times]";
@@ -19,7 +19,7 @@ fn main() {
     let times: usize = args.next().map_or(1, |t| t.parse().expect(USAGE));
     let trace = weft_traces::load(&path).expect("a trace");
     let mut doc = weft::Doc::new(0x5eed_0000);
-    for e in Repeated::new(&trace, times) {
+    for e in Pass::of(&trace).repeat(times) {
         if e.del > 0 {
             doc.delete(e.pos, e.del, CodePoint).expect("edit in range");
         }

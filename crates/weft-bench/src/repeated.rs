@@ -1,10 +1,12 @@
 //! A long history made on the fly: a sequential trace replayed a number of
 //! times, each pass appending after the text of the passes before it. A
 //! hundred passes of automerge-paper are 26 million edits; as JSON they
-//! would take tens of GB, so nothing is materialised: each edit borrows
-//! its text from the trace.
+//! would take tens of GB, so only one pass is held, packed flat (the trace
+//! as loaded has a heap block per transaction, patch and string: reading
+//! it would cost a replay about as much as a rope's edits), and each edit
+//! borrows its text from it.
 
-use weft_traces::{Patch, Trace};
+use weft_traces::Trace;
 
 /// One edit: at `pos` (in code points) delete `del` code points, then
 /// insert `ins`.
@@ -15,81 +17,95 @@ pub struct Edit<'a> {
     pub ins: &'a str,
 }
 
-/// The edits of `passes` passes over `trace`: each pass types the trace's
-/// start text, then its patches, every position shifted by the length of
-/// the text the earlier passes left (the trace's final text each).
-pub struct Repeated<'a> {
-    trace: &'a Trace,
-    pass: usize,
-    /// Where the current pass is: `None` before its start text, then the
-    /// transaction and the patch in it.
-    at: Option<(usize, usize)>,
-    pass_len: usize,
-    remaining: usize,
+/// One pass over a sequential trace: its start text typed at 0 (when it
+/// has one), then its patches, each as position, deletion and the span of
+/// its text in `text`.
+pub struct Pass {
+    edits: Vec<PackedEdit>,
+    text: String,
+    /// Code points of the trace's final text: where the next pass starts.
+    end_chars: usize,
 }
 
-impl<'a> Repeated<'a> {
+struct PackedEdit {
+    pos: u32,
+    del: u32,
+    ins_start: u32,
+    ins_end: u32,
+}
+
+impl Pass {
     /// # Panics
-    /// On a concurrent trace: its transactions have no single order to
-    /// append in.
-    pub fn new(trace: &'a Trace, passes: usize) -> Self {
+    /// On a concurrent trace (its transactions have no single order to
+    /// append in), or one of 4 GiB or more.
+    pub fn of(trace: &Trace) -> Pass {
         assert!(!trace.concurrent, "only sequential traces repeat");
+        let small = |n: usize| u32::try_from(n).expect("a trace under 4 GiB");
+        let start = (!trace.start.is_empty()).then_some((0, 0, trace.start.as_str()));
+        let patches = trace.txns.iter().flat_map(|t| &t.patches);
+        let mut pass = Pass {
+            edits: Vec::new(),
+            text: String::new(),
+            end_chars: trace.end.chars().count(),
+        };
+        for (pos, del, ins) in start
+            .into_iter()
+            .chain(patches.map(|p| (p.pos, p.del, &*p.ins)))
+        {
+            let ins_start = small(pass.text.len());
+            pass.text.push_str(ins);
+            pass.edits.push(PackedEdit {
+                pos: small(pos),
+                del: small(del),
+                ins_start,
+                ins_end: small(pass.text.len()),
+            });
+        }
+        pass
+    }
+
+    /// The edits of `passes` passes, every position shifted by the length
+    /// of the text the earlier passes left (the trace's final text each).
+    pub fn repeat(&self, passes: usize) -> Repeated<'_> {
         Repeated {
-            trace,
-            pass: 0,
-            at: None,
-            pass_len: trace.end.chars().count(),
-            remaining: passes * edits_per_pass(trace),
+            pass: self,
+            next: 0,
+            offset: 0,
+            remaining: passes * self.edits.len(),
         }
     }
+}
 
-    /// The edit at the current place, if the pass has one there.
-    fn current(&self) -> Option<Edit<'a>> {
-        let offset = self.pass * self.pass_len;
-        let shifted = |p: &'a Patch| Edit {
-            pos: offset + p.pos,
-            del: p.del,
-            ins: &p.ins,
-        };
-        match self.at {
-            None => (!self.trace.start.is_empty()).then(|| Edit {
-                pos: offset,
-                del: 0,
-                ins: &self.trace.start,
-            }),
-            Some((t, p)) => self.trace.txns.get(t)?.patches.get(p).map(shifted),
-        }
-    }
-
-    /// Moves to the next place: the next patch, transaction or pass.
-    fn advance(&mut self) {
-        self.at = match self.at {
-            None => Some((0, 0)),
-            Some((t, p)) if p + 1 < self.trace.txns[t].patches.len() => Some((t, p + 1)),
-            Some((t, _)) if t + 1 < self.trace.txns.len() => Some((t + 1, 0)),
-            Some(_) => {
-                self.pass += 1;
-                None
-            }
-        };
-    }
+/// The edits of a pass repeated (see `Pass::repeat`).
+pub struct Repeated<'a> {
+    pass: &'a Pass,
+    /// The next edit's index in the pass.
+    next: usize,
+    /// Code points the earlier passes left.
+    offset: usize,
+    remaining: usize,
 }
 
 impl<'a> Iterator for Repeated<'a> {
     type Item = Edit<'a>;
 
     fn next(&mut self) -> Option<Edit<'a>> {
-        // Empty transactions and an empty start text are places without an
-        // edit: skipped.
-        while self.remaining > 0 {
-            let edit = self.current();
-            self.advance();
-            if let Some(edit) = edit {
-                self.remaining -= 1;
-                return Some(edit);
-            }
+        if self.remaining == 0 {
+            return None;
         }
-        None
+        self.remaining -= 1;
+        let e = &self.pass.edits[self.next];
+        let edit = Edit {
+            pos: self.offset + e.pos as usize,
+            del: e.del as usize,
+            ins: &self.pass.text[e.ins_start as usize..e.ins_end as usize],
+        };
+        self.next += 1;
+        if self.next == self.pass.edits.len() {
+            self.next = 0;
+            self.offset += self.pass.end_chars;
+        }
+        Some(edit)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -99,15 +115,10 @@ impl<'a> Iterator for Repeated<'a> {
 
 impl ExactSizeIterator for Repeated<'_> {}
 
-/// Edits in one pass: the start text (if any) and every patch.
-fn edits_per_pass(trace: &Trace) -> usize {
-    usize::from(!trace.start.is_empty()) + trace.patch_count()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use weft_traces::Txn;
+    use weft_traces::{Patch, Txn};
 
     fn trace(start: &str, patches: &[&[(usize, usize, &str)]], end: &str) -> Trace {
         let txns = patches
@@ -152,17 +163,17 @@ mod tests {
             &[&[(2, 0, "é")], &[], &[(0, 1, "x"), (3, 0, "!")]],
             "xbé!",
         );
-        let edits = Repeated::new(&t, 3);
-        assert_eq!(edits.len(), 3 * 4);
-        assert_eq!(apply(edits), "xbé!".repeat(3));
-        let second = Repeated::new(&t, 2).nth(4).unwrap();
+        let pass = Pass::of(&t);
+        assert_eq!(pass.repeat(3).len(), 3 * 4);
+        assert_eq!(apply(pass.repeat(3)), "xbé!".repeat(3));
+        let second = pass.repeat(2).nth(4).unwrap();
         assert_eq!((second.pos, second.del, second.ins), (4, 0, "ab"));
     }
 
     #[test]
     fn without_start_text_or_passes() {
         let t = trace("", &[&[(0, 0, "hi")]], "hi");
-        assert_eq!(apply(Repeated::new(&t, 2)), "hihi");
-        assert_eq!(Repeated::new(&t, 0).count(), 0);
+        assert_eq!(apply(Pass::of(&t).repeat(2)), "hihi");
+        assert_eq!(Pass::of(&t).repeat(0).count(), 0);
     }
 }

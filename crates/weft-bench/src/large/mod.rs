@@ -20,7 +20,7 @@ use crate::timing::median_ms;
 use replay::Marks;
 use std::time::Duration;
 use weft::IndexUnit::CodePoint;
-use weft_bench::repeated::Repeated;
+use weft_bench::repeated::Pass;
 
 /// The figures of one run.
 pub struct Figures {
@@ -69,7 +69,8 @@ pub fn run(args: impl Iterator<Item = String>) -> i32 {
             return 1;
         }
     };
-    let edits = || Repeated::new(&trace, args.times);
+    let pass = Pass::of(&trace);
+    let edits = || pass.repeat(args.times);
     let (mut doc, weft_marks, weft_retained, rope, rope_marks, rope_retained) = {
         let (mut weft_runs, mut rope_runs) = (Vec::new(), Vec::new());
         let (mut doc, mut rope) = (None, None);
