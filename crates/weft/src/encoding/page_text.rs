@@ -4,7 +4,7 @@
 //! waits on both, and on the memory they touch).
 
 use super::pages::PageEntry;
-use super::Reader;
+use super::{Packed, Reader};
 use crate::deleted::dictionary_len;
 use crate::unit::TextMetrics;
 use crate::DecodeError;
@@ -12,10 +12,19 @@ use crate::DecodeError;
 /// The texts of the pages of `directory`, from the text column `column`
 /// (as stored, tag included): each the next `bytes` of the text, UTF-8 of
 /// exactly `chars` code points; with the text's first bytes, the deleted
-/// text's dictionary. The directory's bytes were checked against the
-/// snapshot's size (`snapshot::check_budget`) before this allocates them.
+/// text's dictionary. The column must declare as many bytes as the
+/// directory: checked before a page is allocated, so the pages take no more
+/// than the declaration, itself checked against the bytes stored
+/// (`INFLATE_RATIO`).
 pub fn read(column: &[u8], directory: &[PageEntry]) -> Result<(Vec<String>, Vec<u8>), DecodeError> {
     let total: u64 = directory.iter().map(|e| u64::from(e.bytes)).sum();
+    let declared = match Reader::new(column).column_parts()? {
+        Packed::Stored(b) => b.len(),
+        Packed::Deflated { len, .. } => len,
+    };
+    if declared as u64 != total {
+        return Err(DecodeError::InvalidValue("snapshot text length"));
+    }
     let dict_len = dictionary_len(total);
     let mut dict = Vec::with_capacity(dict_len);
     let mut pages: Vec<Vec<u8>> = Vec::with_capacity(directory.len());
@@ -27,10 +36,8 @@ pub fn read(column: &[u8], directory: &[PageEntry]) -> Result<(Vec<String>, Vec<
         dict.extend_from_slice(&piece[..piece.len().min(wanted)]);
         while !piece.is_empty() {
             if room == 0 {
-                // More text than the pages hold.
-                let e = entries
-                    .next()
-                    .ok_or(DecodeError::InvalidValue("snapshot text length"))?;
+                // The declaration matched the pages: they hold it all.
+                let e = entries.next().expect("a page for the text");
                 room = e.bytes as usize;
                 pages.push(Vec::with_capacity(room));
                 continue;
@@ -44,8 +51,8 @@ pub fn read(column: &[u8], directory: &[PageEntry]) -> Result<(Vec<String>, Vec<
         Ok(())
     })?;
     r.finish()?;
-    // Pages of no text get none; one left short means the text ended early.
-    pages.extend(entries.map(|e| Vec::with_capacity(e.bytes as usize)));
+    // Pages of no text after the last that has some.
+    pages.extend(entries.map(|_| Vec::new()));
     let texts = pages
         .into_iter()
         .zip(directory)
@@ -109,22 +116,22 @@ mod tests {
     #[test]
     fn text_unlike_its_directory_is_refused_with_typed_errors() {
         let page = DecodeError::InvalidValue("snapshot page text");
+        let length = DecodeError::InvalidValue("snapshot text length");
+        // Text and directory of different lengths are refused before a
+        // page is allocated.
+        let length = DecodeError::InvalidValue("snapshot text length");
         let cases: [(&[u8], &[PageEntry], DecodeError); 6] = [
             // A page boundary inside "é".
             ("éa".as_bytes(), &[entry(1, 1), entry(1, 2)], page.clone()),
             (b"a\xffb", &[entry(3, 3)], DecodeError::InvalidUtf8),
-            (b"abc", &[entry(2, 3)], page.clone()),
-            (b"ab", &[entry(3, 3)], page.clone()),
+            (b"abc", &[entry(2, 3)], page),
+            (b"ab", &[entry(3, 3)], length.clone()),
             (
                 b"ab",
-                &[entry(1, 1), entry(1, 1), entry(0, 0), entry(1, 1)],
-                page,
+                &[entry(1, 1), entry(0, 0), entry(1, 1), entry(1, 1)],
+                length.clone(),
             ),
-            (
-                b"abcd",
-                &[entry(3, 3)],
-                DecodeError::InvalidValue("snapshot text length"),
-            ),
+            (b"abcd", &[entry(3, 3)], length),
         ];
         for (text, dir, error) in cases {
             assert_eq!(read_text(text, dir), Err(error), "{text:?}");
