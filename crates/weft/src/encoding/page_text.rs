@@ -36,8 +36,11 @@ pub fn read(column: &[u8], directory: &[PageEntry]) -> Result<(Vec<String>, Vec<
         dict.extend_from_slice(&piece[..piece.len().min(wanted)]);
         while !piece.is_empty() {
             if room == 0 {
-                // The declaration matched the pages: they hold it all.
-                let e = entries.next().expect("a page for the text");
+                // Not reached: the pages hold the declared length, which
+                // the column is checked not to exceed.
+                let e = entries
+                    .next()
+                    .ok_or(DecodeError::InvalidValue("snapshot text length"))?;
                 room = e.bytes as usize;
                 pages.push(Vec::with_capacity(room));
                 continue;
@@ -116,7 +119,6 @@ mod tests {
     #[test]
     fn text_unlike_its_directory_is_refused_with_typed_errors() {
         let page = DecodeError::InvalidValue("snapshot page text");
-        let length = DecodeError::InvalidValue("snapshot text length");
         // Text and directory of different lengths are refused before a
         // page is allocated.
         let length = DecodeError::InvalidValue("snapshot text length");
