@@ -6,6 +6,7 @@
 pub mod diamond;
 pub mod harness;
 pub mod impls;
+pub mod repeated;
 
 /// Patches of each code-editing trace at most: the size of a long session
 /// on a source file (yrs scans from the start at each jump: longer ones

@@ -6,9 +6,12 @@
 //! ```text
 //! cargo run --release -p weft-bench -- <trace.json.gz>... [--json]
 //! ```
+//!
+//! With `--large`, a large document instead (see `large`).
 
 mod alloc;
 mod diamond_row;
+mod large;
 mod report;
 mod snapshot_table;
 mod snapshots;
@@ -30,6 +33,9 @@ const BUDGET: Duration = Duration::from_secs(4);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--large") {
+        std::process::exit(large::run(args.into_iter()));
+    }
     let json = args.iter().any(|a| a == "--json");
     // Each sequential trace is followed by a code-editing trace made from
     // it (pastes, replacements, jumps: see `weft_traces::code_editing`).
@@ -37,6 +43,7 @@ fn main() {
     let files: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     if files.is_empty() {
         eprintln!("usage: weft-bench <trace.json.gz>... [--json] [--no-mixed]");
+        eprintln!("{}", large::USAGE);
         std::process::exit(2);
     }
     let mut traces = Vec::new();

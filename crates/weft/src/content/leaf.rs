@@ -74,10 +74,10 @@ impl Leaf {
     /// A page of a loaded snapshot whose spans stay encoded until an edit
     /// needs them: its visible `text` and its column. Its links are set by
     /// `Tree::from_leaves`.
-    pub fn cold_page(text: &str, spans: ColdSpans) -> Self {
+    pub fn cold_page(text: String, spans: ColdSpans) -> Self {
         Leaf {
-            text: text.to_owned(),
             ascii: text.is_ascii(),
+            text,
             cold: Some(Box::new(spans)),
             ..Leaf::new(NodeId::new(0))
         }

@@ -61,18 +61,23 @@ struct Encoded {
 /// The dictionary the deleted text is deflated with: the first 32 KiB of
 /// the visible text (the deflate window), whose words deleted text shares.
 pub(crate) fn dictionary(visible: &str) -> &[u8] {
-    &visible.as_bytes()[..visible.len().min(WINDOW)]
+    &visible.as_bytes()[..dictionary_len(visible.len() as u64)]
+}
+
+/// The dictionary's length for a visible text of `bytes` bytes.
+pub(crate) fn dictionary_len(bytes: u64) -> usize {
+    bytes.min(WINDOW as u64) as usize
 }
 
 impl DeletedText {
-    /// The deleted text of a snapshot with visible text `visible`, as
-    /// stored (its counters are set by `set_ends`).
-    pub fn from_snapshot(section: &[u8], visible: &str) -> DeletedText {
+    /// The deleted text of a snapshot, as stored, with its dictionary
+    /// (see `dictionary`; its counters are set by `set_ends`).
+    pub fn from_snapshot(section: &[u8], dict: Vec<u8>) -> DeletedText {
         DeletedText {
             encoded: Some(Box::new(Encoded {
                 section: section.into(),
                 ends: Vec::new(),
-                dict: dictionary(visible).into(),
+                dict: dict.into(),
             })),
             ..DeletedText::default()
         }

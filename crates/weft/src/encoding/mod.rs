@@ -4,6 +4,7 @@
 mod crc;
 pub(crate) mod envelope;
 pub(crate) mod ops;
+mod page_text;
 pub(crate) mod pages;
 mod refs;
 pub(crate) mod snapshot;
@@ -29,6 +30,17 @@ pub const INFLATE_RATIO: usize = 8;
 /// (not final, type 0) padded to a byte, length 0 and its complement.
 /// Prefixed to a stream to pad it; inflating it produces nothing.
 const EMPTY_STORED_BLOCK: [u8; 5] = [0, 0, 0, 0xff, 0xff];
+
+/// The ring `Reader::column_in_pieces` inflates through: a power of two
+/// (the inflater's rule), at least the deflate window.
+const RING: usize = 2 * WINDOW;
+
+/// A column as stored: its bytes, or a deflate stream and what it inflates
+/// to.
+enum Packed<'a> {
+    Stored(&'a [u8]),
+    Deflated { len: usize, stream: &'a [u8] },
+}
 
 /// The bytes of a decoded column: borrowed from the input, or inflated.
 pub enum Column<'a> {
@@ -266,6 +278,75 @@ impl<'a> Reader<'a> {
 
     /// A column written by `Writer::column_primed` with `dict`.
     pub fn column_primed(&mut self, dict: &[u8]) -> Result<Column<'a>, DecodeError> {
+        let (len, packed) = match self.column_parts()? {
+            Packed::Stored(b) => return Ok(Column::Borrowed(b)),
+            Packed::Deflated { len, stream } => (len, stream),
+        };
+        // The length is known: inflate into a buffer of exactly that size
+        // after the dictionary (a stream that would overflow it fails)
+        // instead of growing one.
+        use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+        use miniz_oxide::inflate::TINFLStatus;
+        let mut v = Vec::with_capacity(dict.len() + len);
+        v.extend_from_slice(dict);
+        v.resize(dict.len() + len, 0);
+        let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+        let mut d = DecompressorOxide::new();
+        match decompress(&mut d, packed, &mut v, dict.len(), flags) {
+            (TINFLStatus::Done, _, n) if n == len => {}
+            (TINFLStatus::Done, _, _) => {
+                return Err(DecodeError::InvalidValue("compressed column length"))
+            }
+            _ => return Err(DecodeError::InvalidValue("compressed column")),
+        }
+        v.drain(..dict.len());
+        Ok(Column::Owned(v))
+    }
+
+    /// A column written by `Writer::column`, handed to `sink` piece by
+    /// piece as it inflates through a ring of `RING` bytes, so a large
+    /// column (a big snapshot's text) is never held whole: its bytes are
+    /// written to memory once, where the sink puts them. Errors as
+    /// `column`'s, or the sink's.
+    pub fn column_in_pieces(
+        &mut self,
+        mut sink: impl FnMut(&[u8]) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        let (len, mut stream) = match self.column_parts()? {
+            Packed::Stored(b) => return sink(b),
+            Packed::Deflated { len, stream } => (len, stream),
+        };
+        use miniz_oxide::inflate::core::DecompressorOxide;
+        use miniz_oxide::inflate::{core::decompress, TINFLStatus};
+        // Without the non-wrapping flag the output buffer is a ring: matches
+        // reach back across its end.
+        let mut ring = vec![0u8; RING];
+        let (mut at, mut total) = (0, 0);
+        let mut d = DecompressorOxide::new();
+        loop {
+            let (status, read, wrote) = decompress(&mut d, stream, &mut ring, at, 0);
+            stream = &stream[read..];
+            total += wrote;
+            if total > len {
+                return Err(DecodeError::InvalidValue("compressed column length"));
+            }
+            sink(&ring[at..at + wrote])?;
+            at = (at + wrote) & (RING - 1);
+            match status {
+                TINFLStatus::Done if total == len => return Ok(()),
+                TINFLStatus::Done => {
+                    return Err(DecodeError::InvalidValue("compressed column length"))
+                }
+                TINFLStatus::HasMoreOutput => {}
+                _ => return Err(DecodeError::InvalidValue("compressed column")),
+            }
+        }
+    }
+
+    /// A column's bytes as stored, or its declared length and deflate
+    /// stream, the length checked against the stored bytes before anything
+    /// is allocated for it.
+    fn column_parts(&mut self) -> Result<Packed<'a>, DecodeError> {
         let tag = self.uvar()?;
         let n = usize::try_from(tag >> 1).map_err(|_| DecodeError::VarintOverflow)?;
         if n > self.buf.len() {
@@ -276,12 +357,11 @@ impl<'a> Reader<'a> {
         }
         let mut inner = Reader::new(self.take(n)?);
         if tag & 1 == 0 {
-            return Ok(Column::Borrowed(inner.buf));
+            return Ok(Packed::Stored(inner.buf));
         }
         let len = inner.uvar()?;
-        let packed = inner.take(inner.remaining())?;
-        // Checked before allocating: at most `INFLATE_RATIO` times the bytes
-        // stored, whatever the stream would produce.
+        // At most `INFLATE_RATIO` times the bytes stored, whatever the
+        // stream would produce.
         let max = n
             .saturating_mul(INFLATE_RATIO)
             .min(crate::content::MAX_SPAN_LEN as usize);
@@ -291,26 +371,12 @@ impl<'a> Reader<'a> {
                 max: max as u64,
             });
         }
-        // The length is known: inflate into a buffer of exactly that size
-        // after the dictionary (a stream that would overflow it fails)
-        // instead of growing one.
-        use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
-        use miniz_oxide::inflate::TINFLStatus;
-        let mut v = Vec::with_capacity(dict.len() + len as usize);
-        v.extend_from_slice(dict);
-        v.resize(dict.len() + len as usize, 0);
-        let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-        let mut d = DecompressorOxide::new();
-        match decompress(&mut d, packed, &mut v, dict.len(), flags) {
-            (TINFLStatus::Done, _, n) if n == len as usize => {}
-            (TINFLStatus::Done, _, _) => {
-                return Err(DecodeError::InvalidValue("compressed column length"))
-            }
-            _ => return Err(DecodeError::InvalidValue("compressed column")),
-        }
-        v.drain(..dict.len());
-        Ok(Column::Owned(v))
+        Ok(Packed::Deflated {
+            len: len as usize,
+            stream: inner.buf,
+        })
     }
+
     pub fn finish(&self) -> Result<(), DecodeError> {
         if self.buf.is_empty() {
             Ok(())
@@ -422,5 +488,66 @@ mod tests {
                 max: 4 * INFLATE_RATIO as u64
             })
         );
+    }
+
+    /// A column through `column_in_pieces`, joined again.
+    fn in_pieces(c: &[u8]) -> Result<Vec<u8>, DecodeError> {
+        let mut out = Vec::new();
+        let mut r = Reader::new(c);
+        r.column_in_pieces(|p| {
+            out.extend_from_slice(p);
+            Ok(())
+        })?;
+        r.finish().map(|()| out)
+    }
+
+    #[test]
+    fn columns_in_pieces_are_the_columns() {
+        // Matches reaching back across the ring's end, many times over.
+        let mut x = 0x2545_f491_u32;
+        let words = ["tree ", "leaf ", "span ", "page ", "x", "\n"];
+        let text: Vec<u8> = (0..20 * RING / 4)
+            .flat_map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                words[x as usize % words.len()].bytes()
+            })
+            .collect();
+        for b in [&text[..], &text[..300], b"tiny", b""] {
+            let c = Writer::column_bytes(b, 0);
+            assert_eq!(in_pieces(&c).unwrap(), b, "{} bytes", b.len());
+        }
+        // Declared a byte longer or shorter than the stream inflates to.
+        let c = Writer::column_bytes(&text[..1000], 0);
+        let mut r = Reader::new(&c);
+        let tag = r.uvar().unwrap();
+        assert_eq!(tag & 1, 1, "deflated");
+        let stream = &r.rest()[2..];
+        let deflated = |len: u64, stream: &[u8]| {
+            let mut inner = Writer::default();
+            inner.uvar(len);
+            inner.bytes(stream);
+            let inner = inner.into_bytes();
+            let mut w = Writer::default();
+            w.uvar((inner.len() as u64) << 1 | 1);
+            w.bytes(&inner);
+            w.into_bytes()
+        };
+        assert_eq!(in_pieces(&deflated(1000, stream)).unwrap(), &text[..1000]);
+        for len in [999, 1001] {
+            let err = DecodeError::InvalidValue("compressed column length");
+            assert_eq!(in_pieces(&deflated(len, stream)), Err(err), "{len}");
+        }
+        // Cut short, and corrupt.
+        let cut = deflated(1000, &stream[..stream.len() - 8]);
+        assert_eq!(
+            in_pieces(&cut),
+            Err(DecodeError::InvalidValue("compressed column"))
+        );
+        let mut corrupt = stream.to_vec();
+        corrupt[4] ^= 0xff;
+        let corrupt = deflated(1000, &corrupt);
+        assert!(in_pieces(&corrupt).is_err());
     }
 }

@@ -5,6 +5,7 @@
 
 use super::envelope::{self, Kind};
 use super::ops::{self, OpsSection, TableEntry};
+use super::page_text;
 use super::pages;
 use super::{Reader, Writer};
 use crate::authors;
@@ -12,7 +13,6 @@ use crate::content::{ColdSpans, Leaf, Span, Tree, MAX_SPAN_LEN};
 use crate::deleted::DeletedText;
 use crate::history::History;
 use crate::oplog::renumber;
-use crate::unit::TextMetrics;
 use crate::{DecodeError, Doc, Error, ReplicaId};
 
 /// What a snapshot's elements may cost in bytes of its body: a history run
@@ -243,30 +243,21 @@ impl Doc {
         // The authors' bytes pay for themselves (a claim per table entry at
         // most), not for runs or spans.
         check_budget(body - before_authors, runs, spans, text_len)?;
-        let text_c = Reader::new(text_c).column()?;
-        let mut text = std::str::from_utf8(text_c.bytes()).map_err(|_| DecodeError::InvalidUtf8)?;
-        let deleted = deleted.map(|d| DeletedText::from_snapshot(d, text));
         let items: u64 = directory.iter().map(|e| u64::from(e.items)).sum();
         if items > u64::from(MAX_SPAN_LEN) {
             return Err(Error::DocumentTooLarge);
         }
+        let (texts, dict) = page_text::read(text_c, &directory)?;
+        let deleted = deleted.map(|d| DeletedText::from_snapshot(d, dict));
         let mut leaves = Vec::with_capacity(directory.len());
-        for (e, column) in directory.iter().zip(columns) {
-            let page_text = text
-                .get(..e.bytes as usize)
-                .filter(|t| TextMetrics::of(t).chars == e.chars)
-                .ok_or(DecodeError::InvalidValue("snapshot page text"))?;
-            text = &text[page_text.len()..];
+        for ((e, column), text) in directory.iter().zip(columns).zip(texts) {
             let spans = ColdSpans {
                 column: column.into(),
                 spans: e.spans,
                 items: e.items,
                 chars: e.chars,
             };
-            leaves.push(Leaf::cold_page(page_text, spans));
-        }
-        if !text.is_empty() {
-            return Err(DecodeError::InvalidValue("snapshot text length").into());
+            leaves.push(Leaf::cold_page(text, spans));
         }
         let replicas: Vec<_> = table.iter().map(|e| (e.replica, e.count)).collect();
         let mut doc = Doc::from_parts(
