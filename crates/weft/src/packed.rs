@@ -18,6 +18,12 @@ impl<const N: usize> Record<N> {
     }
 
     pub fn number(&mut self, mut n: u64) {
+        if n < 0x80 {
+            // Most numbers: one byte.
+            self.buf[self.len] = n as u8;
+            self.len += 1;
+            return;
+        }
         while n >= 0x80 {
             self.buf[self.len] = n as u8 | 0x80;
             n >>= 7;
@@ -30,6 +36,13 @@ impl<const N: usize> Record<N> {
     /// `n` zigzagged: small either side of zero stays small.
     pub fn signed(&mut self, n: i64) {
         self.number((n << 1 ^ n >> 63) as u64);
+    }
+
+    /// An id: its agent, and its sequence number's `distance` from where
+    /// the record is.
+    pub fn id(&mut self, agent: u32, distance: i64) {
+        self.number(u64::from(agent));
+        self.signed(distance);
     }
 
     pub fn bytes(&self) -> &[u8] {

@@ -75,7 +75,9 @@ impl Pieces {
     }
 
     /// Encodes the oldest chunk of decoded pieces (the one after them gives
-    /// the last one's end).
+    /// the last one's end). Out of line: once every 64 pieces.
+    #[cold]
+    #[inline(never)]
     fn freeze(&mut self) {
         crate::grow::vec(&mut self.bytes, CHUNK * MAX_PIECE_BYTES);
         self.chunks

@@ -94,6 +94,17 @@ impl OpLog {
             };
             Self::list_of(&mut self.by_agent, run.agent).push(start);
         }
+        if self.tail.len() == TAIL_MAX || self.tail.capacity() == 0 {
+            self.make_room();
+        }
+        self.tail.push(run);
+    }
+
+    /// Encodes the oldest chunk of decoded runs, or gives the first its
+    /// room. Out of line: once every 64 runs, and `push` is hot.
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self) {
         if self.tail.len() == TAIL_MAX {
             self.frozen.push_chunk(&self.tail[..CHUNK]);
             self.tail.drain(..CHUNK);
@@ -101,7 +112,6 @@ impl OpLog {
         if self.tail.capacity() == 0 {
             self.tail.reserve_exact(TAIL_MAX);
         }
-        self.tail.push(run);
     }
 
     /// Grows the last run by `len` items when it is an insert by `agent`
