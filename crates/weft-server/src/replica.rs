@@ -33,6 +33,7 @@ use weft::sync::{Budget, Session, SharedOutgoing, SyncError};
 use weft::{Doc, Version};
 
 mod durable;
+mod encode;
 mod idle;
 mod relay;
 mod writer;

@@ -2,7 +2,7 @@
 //! and ended by an attach, unloads the room once everything of it is
 //! stored; the cap on loaded rooms unloads idle ones early.
 
-use super::{lock, AttachError, Replica, Replicas, Slot};
+use super::{lock, AttachError, Replicas, Slot};
 use crate::log;
 use crate::memory;
 use std::sync::atomic::Ordering;
@@ -82,16 +82,20 @@ impl Replicas {
             return false;
         };
         let planned = {
-            let mut replica = lock(mutex);
+            let replica = lock(mutex);
             if !replica.sessions.is_empty() || replica.saving || !self.stored(&replica) {
                 return false;
             }
-            let generation = replica.generation;
-            let Replica { doc, journal, .. } = &mut *replica;
-            match journal.has_records().then(|| journal.compaction(doc)) {
-                Some(Ok(c)) => Some((c, generation)),
-                _ => None,
-            }
+            let journal = &replica.journal;
+            let planned = journal
+                .has_records()
+                .then(|| journal.compaction_to_encode(&replica.doc));
+            planned.map(|p| (p, replica.generation))
+        };
+        // A snapshot that cannot be made leaves the records to the next load.
+        let planned = match planned {
+            Some((p, generation)) => super::encode::off_runtime(p).await.map(|c| (c, generation)),
+            None => None,
         };
         if let Some((compaction, generation)) = planned {
             match storage.compact(room, &compaction).await {

@@ -195,17 +195,16 @@ impl Replicas {
         let Some(mutex) = slot.replica.get() else {
             return;
         };
-        let (compaction, generation) = {
-            let mut replica = lock(mutex);
+        let (planned, generation) = {
+            let replica = lock(mutex);
             if !replica.journal.should_compact() {
                 return;
             }
-            let generation = replica.generation;
-            let Replica { doc, journal, .. } = &mut *replica;
-            match journal.compaction(doc) {
-                Ok(c) => (c, generation),
-                Err(_) => return,
-            }
+            let planned = replica.journal.compaction_to_encode(&replica.doc);
+            (planned, replica.generation)
+        };
+        let Some(compaction) = super::encode::off_runtime(planned).await else {
+            return;
         };
         match storage.compact(room, &compaction).await {
             Ok((key, bytes)) => {

@@ -28,6 +28,6 @@ mod policy;
 mod tests;
 
 pub use entry::{decode_entry, encode_checkpoint, encode_record, Entry, EntryKind};
-pub use journal::{Compaction, Journal, JournalStats, Unsaved};
+pub use journal::{Compaction, Journal, JournalStats, ToEncode, Unsaved};
 pub use open::{open, Opened, Problem};
 pub use policy::{CompactionPolicy, DEFAULT_FLOOR_BYTES};

@@ -519,3 +519,20 @@ fn a_record_appended_while_a_compaction_is_written_stays_listed_with_its_bytes()
     assert_eq!(journal.unsaved(&mut doc).unwrap(), None);
     assert_eq!(journal.stats().records, 1);
 }
+
+#[test]
+fn a_compaction_encoded_later_holds_the_document_as_it_was_planned() {
+    let mut doc = Doc::new(1);
+    let mut journal = Journal::empty(CompactionPolicy { floor_bytes: 0 });
+    doc.insert(0, "one", CodePoint).unwrap();
+    let first = journal.unsaved(&mut doc).unwrap().unwrap();
+    journal.appended(1, 40, first);
+    let planned = journal.compaction_to_encode(&doc);
+    let now = journal.compaction(&mut doc).unwrap();
+    // Typed before the copy is encoded: not in that checkpoint.
+    doc.insert(3, " two", CodePoint).unwrap();
+    let later = planned.encode().unwrap();
+    assert_eq!(later, now);
+    let loaded = Doc::from_snapshot(&later.snapshot, 9).unwrap();
+    assert_eq!(loaded.to_string(), "one");
+}
