@@ -10,8 +10,9 @@
 //! Its text is kept in *pieces*, runs of deleted items with consecutive ids
 //! of one agent, in the order recorded, their text in one buffer: deleting
 //! forwards or backspacing grows the last piece, so a keystroke costs no
-//! new piece. Lookups go through an index of the pieces sorted by id, built
-//! on the first lookup after a new piece.
+//! new piece. Older pieces are kept encoded (`pieces`). Lookups go through
+//! copies of the pieces sorted by id, built on the first lookup after a
+//! piece was recorded or grew.
 //!
 //! A loaded snapshot's deleted text stays as stored (see `docs/format.md`:
 //! the text of its deleted items in document order) until first needed; it
@@ -451,8 +452,8 @@ impl Doc {
     /// deleted, or not an item. For undo and history.
     ///
     /// O(log p + len) for p pieces of deleted text (runs of consecutive
-    /// ids deleted together), plus O(p log p) for the first lookup after a
-    /// delete that made a new piece (an index of them is sorted). Decodes a
+    /// ids deleted together), plus O(p) for the first lookup after a
+    /// delete (the pieces are decoded and radix-sorted into an index). Decodes a
     /// loaded snapshot's deleted text first, once, which decodes every
     /// page (hence `&mut`).
     ///

@@ -39,6 +39,14 @@ pub(super) struct Piece {
 }
 
 impl Piece {
+    /// What a chunk's first piece is written against.
+    const START: Piece = Piece {
+        agent: 0,
+        seq: 0,
+        len: 0,
+        start: 0,
+    };
+
     pub fn end_seq(&self) -> u32 {
         self.seq + self.len
     }
@@ -65,29 +73,32 @@ impl Pieces {
     }
 
     pub fn push(&mut self, piece: Piece) {
-        if self.tail.len() == TAIL_MAX {
-            self.freeze();
-        }
-        if self.tail.capacity() == 0 {
-            self.tail.reserve_exact(TAIL_MAX);
+        if self.tail.len() == TAIL_MAX || self.tail.capacity() == 0 {
+            self.make_room();
         }
         self.tail.push(piece);
     }
 
-    /// Encodes the oldest chunk of decoded pieces (the one after them gives
-    /// the last one's end). Out of line: once every 64 pieces.
+    /// Encodes the oldest chunk of decoded pieces, or gives the first its
+    /// room. Out of line: once every 64 pieces.
     #[cold]
     #[inline(never)]
+    fn make_room(&mut self) {
+        if self.tail.capacity() == 0 {
+            self.tail.reserve_exact(TAIL_MAX);
+        }
+        if self.tail.len() == TAIL_MAX {
+            self.freeze();
+        }
+    }
+
+    /// Encodes the oldest chunk of decoded pieces (the one after them gives
+    /// the last one's end).
     fn freeze(&mut self) {
         crate::grow::vec(&mut self.bytes, CHUNK * MAX_PIECE_BYTES);
         self.chunks
             .push((self.bytes.len() as u32, self.tail[0].start));
-        let mut prev = Piece {
-            agent: 0,
-            seq: 0,
-            len: 0,
-            start: 0,
-        };
+        let mut prev = Piece::START;
         for w in self.tail[..=CHUNK].windows(2) {
             let (p, bytes) = (w[0], w[1].start - w[0].start);
             let mut header = 0;
@@ -120,10 +131,10 @@ impl Pieces {
     /// Every piece in order, with where its text ends (`text_end` for the
     /// last).
     pub fn iter(&self, text_end: u32) -> impl Iterator<Item = (Piece, u32)> + '_ {
-        let mut chunk = Vec::with_capacity(CHUNK + 1);
         let frozen = (0..self.chunks.len()).flat_map(move |k| {
+            let mut chunk = Vec::with_capacity(CHUNK);
             self.decode_chunk(k, &mut chunk);
-            std::mem::take(&mut chunk)
+            chunk
         });
         let tail = self.tail.iter().copied();
         let mut all = frozen.chain(tail).peekable();
@@ -138,12 +149,7 @@ impl Pieces {
     fn decode_chunk(&self, k: usize, out: &mut Vec<Piece>) {
         out.clear();
         let (mut at, mut start) = (self.chunks[k].0 as usize, self.chunks[k].1);
-        let mut prev = Piece {
-            agent: 0,
-            seq: 0,
-            len: 0,
-            start: 0,
-        };
+        let mut prev = Piece::START;
         for _ in 0..CHUNK {
             let bytes = &self.bytes;
             let header = bytes[at];
@@ -192,12 +198,7 @@ mod tests {
         let mut all = Vec::new();
         let mut start = 0u32;
         for _ in 0..CHUNK * 7 + 3 {
-            let last = all.last().copied().unwrap_or(Piece {
-                agent: 0,
-                seq: 0,
-                len: 0,
-                start: 0,
-            });
+            let last = all.last().copied().unwrap_or(Piece::START);
             let agent = (rng.next() % 3) as u32;
             let seq = match rng.next() % 3 {
                 0 if agent == last.agent => last.end_seq(),

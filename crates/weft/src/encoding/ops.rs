@@ -73,9 +73,6 @@ pub fn write_at_least(w: &mut Writer, s: &OpsSection, min: usize) -> usize {
     let mut cursors = Cursors::default();
     let replicas = s.table.len();
     for (run, t) in s.runs.iter().zip(&s.texts) {
-        // As the reader will see it: one deletion has no direction, and the
-        // cursors must move as the reader's will.
-        let run = &as_read(run);
         let previous = LocalId::new(run.agent, run.seq.wrapping_sub(1));
         let kind = match run.kind() {
             OpKind::Insert { left, right } => {
@@ -93,7 +90,7 @@ pub fn write_at_least(w: &mut Writer, s: &OpsSection, min: usize) -> usize {
             OpKind::Delete { target, reversed } => {
                 let guess = cursors.target(run.agent);
                 refs::write(&mut targets, target, previous, guess, replicas);
-                if reversed {
+                if reversed && run.len > 1 {
                     DELETE_REVERSED
                 } else {
                     DELETE_FORWARD
@@ -118,26 +115,6 @@ pub fn write_at_least(w: &mut Writer, s: &OpsSection, min: usize) -> usize {
         taken += column.len();
     }
     taken
-}
-
-/// `run` as a section gives it back: a single deletion is written
-/// forward, whichever way the log had it.
-fn as_read(run: &OpRun) -> OpRun {
-    match run.kind() {
-        OpKind::Delete {
-            target,
-            reversed: true,
-        } if run.len == 1 => OpRun::new(
-            run.agent,
-            run.seq,
-            1,
-            OpKind::Delete {
-                target,
-                reversed: false,
-            },
-        ),
-        _ => *run,
-    }
 }
 
 /// The id a right origin is most often: the item after the left origin

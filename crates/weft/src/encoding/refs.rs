@@ -80,7 +80,10 @@ impl Cursors {
             }
             OpKind::Delete { target, reversed } => {
                 let right = before.and_then(|c| c.right);
-                if reversed {
+                // One deletion has no direction: a section writes it
+                // forward, whichever way a log holds it, and writer and
+                // reader must move alike.
+                if reversed && run.len > 1 {
                     Cursor {
                         left: target,
                         target: at(target, -last - 1),

@@ -484,13 +484,20 @@ fn edits_lost_in_a_crash_after_a_peer_saw_them_never_collide_with_later_ones() {
     peer.check_invariants();
 }
 
-#[test]
-fn a_record_appended_while_a_compaction_is_written_stays_listed_with_its_bytes() {
+/// A document holding `text`, stored as record 1 (of 40 bytes) of a
+/// journal that compacts at any size.
+fn one_record_of(text: &str) -> (Doc, Journal) {
     let mut doc = Doc::new(1);
     let mut journal = Journal::empty(CompactionPolicy { floor_bytes: 0 });
-    doc.insert(0, "one", CodePoint).unwrap();
+    doc.insert(0, text, CodePoint).unwrap();
     let first = journal.unsaved(&mut doc).unwrap().unwrap();
     journal.appended(1, 40, first);
+    (doc, journal)
+}
+
+#[test]
+fn a_record_appended_while_a_compaction_is_written_stays_listed_with_its_bytes() {
+    let (mut doc, mut journal) = one_record_of("one");
     let c = journal.compaction(&mut doc).unwrap();
     // Typed while the checkpoint is being written.
     doc.insert(3, " two", CodePoint).unwrap();
@@ -522,11 +529,7 @@ fn a_record_appended_while_a_compaction_is_written_stays_listed_with_its_bytes()
 
 #[test]
 fn a_compaction_encoded_later_holds_the_document_as_it_was_planned() {
-    let mut doc = Doc::new(1);
-    let mut journal = Journal::empty(CompactionPolicy { floor_bytes: 0 });
-    doc.insert(0, "one", CodePoint).unwrap();
-    let first = journal.unsaved(&mut doc).unwrap().unwrap();
-    journal.appended(1, 40, first);
+    let (mut doc, journal) = one_record_of("one");
     let planned = journal.compaction_to_encode(&doc);
     let now = journal.compaction(&mut doc).unwrap();
     // Typed before the copy is encoded: not in that checkpoint.

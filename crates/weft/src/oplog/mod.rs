@@ -51,7 +51,7 @@ impl OpLog {
         }
         log.tail = runs[frozen..].to_vec();
         if runs.iter().any(|r| r.agent != runs[0].agent) {
-            log.index_agents(runs.iter());
+            log.by_agent = Self::agent_index(runs.iter().copied());
         }
         log
     }
@@ -84,8 +84,9 @@ impl OpLog {
             }
         }
         if self.by_agent.is_empty() && self.tail.first().is_some_and(|r| r.agent != run.agent) {
-            let runs: Vec<OpRun> = self.iter().collect();
-            self.index_agents(runs.iter());
+            // Read from the log as it is (no copy of its runs decoded).
+            let index = Self::agent_index(self.iter());
+            self.by_agent = index;
         }
         if !self.by_agent.is_empty() {
             let start = Start {
@@ -130,14 +131,17 @@ impl OpLog {
         continues
     }
 
-    fn index_agents<'a>(&mut self, runs: impl Iterator<Item = &'a OpRun>) {
+    /// Per agent, where each of its runs in `runs` (a whole log) starts.
+    fn agent_index(runs: impl Iterator<Item = OpRun>) -> Vec<Vec<Start>> {
+        let mut by_agent = Vec::new();
         for (index, r) in runs.enumerate() {
             let start = Start {
                 seq: r.seq,
                 index: index as u32,
             };
-            Self::list_of(&mut self.by_agent, r.agent).push(start);
+            Self::list_of(&mut by_agent, r.agent).push(start);
         }
+        by_agent
     }
 
     fn list_of(by_agent: &mut Vec<Vec<Start>>, agent: u32) -> &mut Vec<Start> {
