@@ -1,15 +1,24 @@
 //! A document's IndexedDB database on `indexed_db_futures`: one database
-//! per document (`weft:<name>`) with stores `records`, `checkpoints` and
-//! `meta` (the key counter). Only the I/O lives here; what to write is
+//! per document (`weft:<name>`, version 2) with stores `records` and
+//! `checkpoints`. Only the I/O lives here; what to write is
 //! `weft::journal::Journal`'s decision.
+//!
+//! Keys: a record is added (never put) under the key after the last one
+//! this connection knows, so a keystroke costs one request; a key another
+//! tab took fails the add, and the writer reads the keys and takes the one
+//! after them all. A writer that missed a compaction may so add a record
+//! under a key the compaction freed: a compaction therefore deletes a
+//! record only if it still holds the entry its writer loaded or wrote
+//! (same length and checksum).
 
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{DomException, Error as IdbError, JSError, OpenDbError};
 use indexed_db_futures::internals::SystemRepr;
+use indexed_db_futures::object_store::ObjectStore;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{Transaction, TransactionMode};
 use js_sys::{Reflect, Uint8Array};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -17,8 +26,11 @@ use weft::journal;
 
 const RECORDS: &str = "records";
 const CHECKPOINTS: &str = "checkpoints";
-const META: &str = "meta";
-const NEXT_KEY: &str = "nextKey";
+/// Version 1 kept a key counter in a third store, `meta`, read and written
+/// by every append; version 2 does not use it. A tab still running version
+/// 1 code cannot open the database once it is 2 (its counter would no
+/// longer guard its writes).
+const VERSION: u8 = 2;
 
 /// A storage failure as a JavaScript error with a stable code.
 fn storage_error(e: impl Into<Failure>) -> JsValue {
@@ -121,13 +133,15 @@ async fn create(name: &str) -> Result<()> {
             })
         })?
         .unchecked_into::<web_sys::IdbFactory>();
-    let request = factory.open_with_u32(name, 1).map_err(storage_error)?;
+    let request = factory
+        .open_with_u32(name, VERSION.into())
+        .map_err(storage_error)?;
     let opened = js_sys::Promise::new(&mut |resolve, reject| {
         let req = request.clone();
         request.set_onupgradeneeded(Some(
             &Closure::once_into_js(move || {
                 let db: web_sys::IdbDatabase = req.result().unwrap_or_default().unchecked_into();
-                for store in [RECORDS, CHECKPOINTS, META] {
+                for store in [RECORDS, CHECKPOINTS] {
                     if !db.object_store_names().contains(store) {
                         // A failure aborts the upgrade: `onerror` reports it.
                         let _ = db.create_object_store(store);
@@ -167,7 +181,7 @@ async fn open(name: &str) -> Result<Database> {
     let name = format!("weft:{name}");
     create(&name).await?;
     let db = Database::open(&name)
-        .with_version(1u8)
+        .with_version(VERSION)
         .await
         .map_err(storage_error)?;
     // Another page deleting or upgrading the database must not be blocked by
@@ -197,20 +211,17 @@ fn transaction<'a>(db: &'a Database, stores: &[&str], write: bool) -> Result<Tra
 /// All (key, bytes) pairs of a store, in key order.
 async fn entries(tx: &Transaction<'_>, name: &str) -> Result<Vec<(u64, Vec<u8>)>> {
     let store = tx.object_store(name).map_err(storage_error)?;
-    let keys = store
-        .get_all_keys::<JsValue>()
-        .primitive()
-        .map_err(storage_error)?;
+    let keys = keys_of(&store)?;
     let values = store
         .get_all::<JsValue>()
         .primitive()
         .map_err(storage_error)?;
-    let keys = keys.await.map_err(storage_error)?;
+    let keys = keys.await?;
     let values = values.await.map_err(storage_error)?;
     Ok(keys
+        .into_iter()
         .zip(values)
-        .map(|(k, v)| {
-            let key = k.ok().and_then(|k| k.as_f64()).unwrap_or(0.0) as u64;
+        .map(|(key, v)| {
             // Anything but bytes is damage: an empty entry fails to decode
             // and is reported.
             let bytes = v
@@ -221,6 +232,38 @@ async fn entries(tx: &Transaction<'_>, name: &str) -> Result<Vec<(u64, Vec<u8>)>
             (key, bytes)
         })
         .collect())
+}
+
+/// Asks for every key of `store`; the request goes out now.
+fn keys_of(store: &ObjectStore<'_>) -> Result<impl std::future::Future<Output = Result<Vec<u64>>>> {
+    let request = store
+        .get_all_keys::<JsValue>()
+        .primitive()
+        .map_err(storage_error)?;
+    Ok(async move {
+        let keys = request.await.map_err(storage_error)?;
+        Ok(keys
+            .map(|k| k.ok().and_then(|k| k.as_f64()).unwrap_or(0.0) as u64)
+            .collect())
+    })
+}
+
+/// The key after every record's and checkpoint's key (in `tx`, which must
+/// include both stores): 1 in an empty database.
+async fn key_after_all(tx: &Transaction<'_>) -> Result<u64> {
+    let records = keys_of(&tx.object_store(RECORDS).map_err(storage_error)?)?;
+    let checkpoints = keys_of(&tx.object_store(CHECKPOINTS).map_err(storage_error)?)?;
+    let last = records.await?.into_iter().chain(checkpoints.await?).max();
+    Ok(last.map_or(1, |k| k + 1))
+}
+
+/// What identifies an entry's bytes: its length and its checksum (the last
+/// four bytes of every entry, see `docs/format.md`).
+fn fingerprint(entry: &[u8]) -> u64 {
+    let tail = entry.len().saturating_sub(4);
+    let mut crc = [0; 4];
+    crc[..entry.len() - tail].copy_from_slice(&entry[tail..]);
+    (entry.len() as u64) << 32 | u64::from(u32::from_le_bytes(crc))
 }
 
 /// Stores `bytes` under `key` in store `name`.
@@ -237,6 +280,20 @@ fn put(tx: &Transaction<'_>, name: &str, key: u64, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Adds `bytes` under `key` in store `name`; a key already taken fails the
+/// request, which aborts the transaction.
+fn add(tx: &Transaction<'_>, name: &str, key: u64, bytes: &[u8]) -> Result<()> {
+    let store = tx.object_store(name).map_err(storage_error)?;
+    drop(
+        store
+            .add(JsValue::from(Uint8Array::from(bytes)))
+            .with_key(key as f64)
+            .primitive()
+            .map_err(storage_error)?,
+    );
+    Ok(())
+}
+
 /// Deletes the entries under `keys` in store `name`.
 fn delete(tx: &Transaction<'_>, name: &str, keys: &[u64]) -> Result<()> {
     let store = tx.object_store(name).map_err(storage_error)?;
@@ -246,41 +303,9 @@ fn delete(tx: &Transaction<'_>, name: &str, keys: &[u64]) -> Result<()> {
     Ok(())
 }
 
-/// Asks for the counter's value (in `tx`, which must include `meta`): the
-/// request goes out now, so writes issued after it still happen after it.
-fn counter(tx: &Transaction<'_>) -> Result<impl std::future::Future<Output = Result<Option<u64>>>> {
-    let meta = tx.object_store(META).map_err(storage_error)?;
-    let request = meta
-        .get::<JsValue, _, _>(NEXT_KEY)
-        .primitive()
-        .map_err(storage_error)?;
-    Ok(async move {
-        let value = request.await.map_err(storage_error)?;
-        Ok(value.and_then(|v| v.as_f64()).map(|k| k as u64))
-    })
-}
-
-/// Sets the counter (in `tx`, which must include `meta` for writing).
-fn set_counter(tx: &Transaction<'_>, next: u64) -> Result<()> {
-    let meta = tx.object_store(META).map_err(storage_error)?;
-    drop(
-        meta.put(JsValue::from(next as f64))
-            .with_key(NEXT_KEY)
-            .primitive()
-            .map_err(storage_error)?,
-    );
-    Ok(())
-}
-
 /// Commits `tx`; resolves once it completed (what it wrote is durable).
 async fn commit(tx: Transaction<'_>) -> Result<()> {
     tx.commit().await.map_err(storage_error)
-}
-
-/// Rolls `tx` back: none of its writes happen.
-async fn abort(tx: Transaction<'_>) {
-    // Aborting reports the abort as its outcome: nothing to act on.
-    let _ = tx.abort().await;
 }
 
 /// A document's journal database. Every operation is one transaction; its
@@ -289,9 +314,13 @@ async fn abort(tx: Transaction<'_>) {
 #[derive(Clone)]
 pub struct JournalDb {
     db: Database,
-    /// The key this connection expects the counter in `meta` to hold next
-    /// (what it last left there), shared by its clones.
-    expected_key: Rc<Cell<Option<u64>>>,
+    /// The key this connection adds its next record under (the one after
+    /// the last key it saw), shared by its clones.
+    next_key: Rc<Cell<Option<u64>>>,
+    /// The key and fingerprint of every record this connection loaded or
+    /// wrote and no compaction of it deleted yet: what its compactions may
+    /// delete.
+    held: Rc<RefCell<Vec<(u64, u64)>>>,
 }
 
 impl JournalDb {
@@ -299,7 +328,8 @@ impl JournalDb {
     pub async fn open(name: &str) -> Result<JournalDb> {
         Ok(JournalDb {
             db: open(name).await?,
-            expected_key: Rc::default(),
+            next_key: Rc::default(),
+            held: Rc::default(),
         })
     }
 
@@ -309,6 +339,9 @@ impl JournalDb {
         let tx = transaction(&self.db, &[RECORDS, CHECKPOINTS], false)?;
         let checkpoints = entries(&tx, CHECKPOINTS).await?;
         let records = entries(&tx, RECORDS).await?;
+        let last = records.iter().chain(&checkpoints).map(|e| e.0).max();
+        self.next_key.set(Some(last.map_or(1, |k| k + 1)));
+        *self.held.borrow_mut() = records.iter().map(|(k, v)| (*k, fingerprint(v))).collect();
         Ok(journal::open(
             replica,
             checkpoints.iter().map(|(k, v)| (*k, &v[..])),
@@ -319,56 +352,61 @@ impl JournalDb {
     /// Appends an update as the next record; returns its key and entry size
     /// once the transaction completed (the update is durable).
     pub async fn append(&self, update: &[u8]) -> Result<(u64, u64)> {
-        if let Some(key) = self.expected_key.get() {
-            if let Some(bytes) = self.append_as(key, update).await? {
-                return Ok((key, bytes));
+        // One request: the add fails if another tab took the key.
+        if let Some(key) = self.next_key.get() {
+            let tx = transaction(&self.db, &[RECORDS], true)?;
+            if let Ok(added) = self.add_record(tx, key, update).await {
+                return Ok(added);
             }
         }
-        let tx = transaction(&self.db, &[RECORDS, META], true)?;
-        let key = counter(&tx)?.await?.unwrap_or(1);
-        set_counter(&tx, key + 1)?;
+        // The key was taken, or is not known yet: read every key, then add
+        // in the same transaction (no other writer comes in between). A
+        // failure that was not about the key fails here again, and is
+        // reported.
+        let tx = transaction(&self.db, &[RECORDS, CHECKPOINTS], true)?;
+        let key = key_after_all(&tx).await?;
+        self.add_record(tx, key, update).await
+    }
+
+    /// Adds the record of `update` under `key` in `tx` and commits it.
+    async fn add_record(&self, tx: Transaction<'_>, key: u64, update: &[u8]) -> Result<(u64, u64)> {
         let entry = journal::encode_record(key, update);
-        put(&tx, RECORDS, key, &entry)?;
+        add(&tx, RECORDS, key, &entry)?;
         commit(tx).await?;
-        self.expected_key.set(Some(key + 1));
+        self.next_key.set(Some(key + 1));
+        self.held.borrow_mut().push((key, fingerprint(&entry)));
         Ok((key, entry.len() as u64))
     }
 
-    /// Appends under `key` if the counter still holds it (no other tab
-    /// wrote since this connection did). The check and the writes go out
-    /// together, saving a round trip per keystroke; if the check fails the
-    /// transaction is rolled back, nothing is written, and `None` says to
-    /// read the counter instead.
-    async fn append_as(&self, key: u64, update: &[u8]) -> Result<Option<u64>> {
-        let tx = transaction(&self.db, &[RECORDS, META], true)?;
-        let found = counter(&tx)?;
-        let entry = journal::encode_record(key, update);
-        put(&tx, RECORDS, key, &entry)?;
-        set_counter(&tx, key + 1)?;
-        // Requests run in order: the writes have not happened yet when the
-        // counter's value arrives, so rolling back here undoes them.
-        if found.await? != Some(key) {
-            self.expected_key.set(None);
-            abort(tx).await;
-            return Ok(None);
-        }
-        commit(tx).await?;
-        self.expected_key.set(Some(key + 1));
-        Ok(Some(entry.len() as u64))
-    }
-
-    /// Carries out `c` in one transaction: its checkpoint under a fresh key,
-    /// and the deletions. Returns the checkpoint's key and entry size.
+    /// Carries out `c` in one transaction: its checkpoint under the key
+    /// after all, and the deletions. A record is deleted only if it still
+    /// holds what this connection loaded or wrote under its key (see the
+    /// module documentation). Returns the checkpoint's key and entry size.
     pub async fn compact(&self, c: &journal::Compaction) -> Result<(u64, u64)> {
-        let tx = transaction(&self.db, &[RECORDS, CHECKPOINTS, META], true)?;
-        let key = counter(&tx)?.await?.unwrap_or(1);
-        set_counter(&tx, key + 1)?;
+        let tx = transaction(&self.db, &[RECORDS, CHECKPOINTS], true)?;
+        let stored = entries(&tx, RECORDS).await?;
+        let key = key_after_all(&tx).await?;
         let entry = c.entry(key);
-        put(&tx, CHECKPOINTS, key, &entry)?;
+        add(&tx, CHECKPOINTS, key, &entry)?;
         delete(&tx, CHECKPOINTS, &c.checkpoints)?;
-        delete(&tx, RECORDS, &c.records)?;
+        let gone: Vec<u64> = {
+            let held = self.held.borrow();
+            stored
+                .iter()
+                .filter(|(k, bytes)| {
+                    c.records.contains(k) && held.contains(&(*k, fingerprint(bytes)))
+                })
+                .map(|e| e.0)
+                .collect()
+        };
+        delete(&tx, RECORDS, &gone)?;
         commit(tx).await?;
-        self.expected_key.set(Some(key + 1));
+        self.next_key.set(Some(key + 1));
+        // What it did not delete belongs to another writer now: not this
+        // connection's to delete later either.
+        self.held
+            .borrow_mut()
+            .retain(|(k, _)| !c.records.contains(k));
         Ok((key, entry.len() as u64))
     }
 

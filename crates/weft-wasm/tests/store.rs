@@ -69,7 +69,7 @@ async fn compaction_replaces_records_with_a_checkpoint() {
     assert_eq!(planned.records, (1..=20).collect::<Vec<u64>>());
     let (checkpoint, size) = store.compact(&planned).await.unwrap();
     journal.compacted(&planned, checkpoint, size);
-    assert_eq!(checkpoint, 21, "a fresh key from the shared counter");
+    assert_eq!(checkpoint, 21, "the key after every stored one");
     assert!(size > 0);
     // One more edit after the checkpoint.
     doc.insert(0, "last\n", Utf16).unwrap();
@@ -109,7 +109,7 @@ async fn corrupt_and_truncated_records_are_skipped_and_reported() {
     store.put_raw(4, b"not a record").await.unwrap();
     let v = a.version();
     a.insert(6, "gamma", Utf16).unwrap();
-    // The counter still says 2: appends go on from there, so use a later key.
+    // A later record, written the same way.
     store
         .put_raw(
             5,
@@ -188,6 +188,90 @@ async fn a_writer_whose_next_key_another_took_writes_under_a_fresh_one() {
     let reopened = first.load(2).await.unwrap();
     assert_eq!(reopened.doc.to_string(), "one two three");
     assert_eq!(record_keys(&reopened), vec![1, 2, 3]);
+}
+
+#[wasm_bindgen_test]
+async fn a_compaction_keeps_a_record_written_again_under_a_key_it_freed() {
+    let name = fresh("freed");
+    let (x, y) = (weft_db(&name).await, weft_db(&name).await);
+    let mut doc = weft::Doc::new(1);
+    let mut update = |word: &str| {
+        let v = doc.version();
+        doc.insert(doc.len(Utf16), word, Utf16).unwrap();
+        doc.encode_update(&v).unwrap()
+    };
+    let (one, two, three) = (update("one "), update("two "), update("three"));
+    assert_eq!(x.append(&one).await.unwrap().0, 1);
+    assert_eq!(y.append(&two).await.unwrap().0, 2);
+    // `y` and `z` load records 1 and 2, and plan to compact them.
+    let (y_plan, z) = (plan(&y, 2).await, weft_db(&name).await);
+    let z_plan = plan(&z, 3).await;
+    assert_eq!(z_plan.records, vec![1, 2]);
+    // `y` compacts, freeing keys 1 and 2.
+    assert_eq!(y.compact(&y_plan).await.unwrap().0, 3);
+    // `x` missed it: it adds its next record under key 2 again.
+    assert_eq!(x.append(&three).await.unwrap().0, 2);
+    // `z` compacts what it loaded, records 1 and 2: the record now under 2
+    // is not the one it loaded, and stays.
+    assert_eq!(z.compact(&z_plan).await.unwrap().0, 4);
+    let reopened = weft_db(&name).await.load(5).await.unwrap();
+    assert_eq!(reopened.doc.to_string(), "one two three");
+    assert_eq!(record_keys(&reopened), vec![2]);
+    assert!(reopened.problems.is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn a_version_1_database_opens_and_takes_appends() {
+    let name = fresh("v1");
+    let mut doc = weft::Doc::new(1);
+    doc.insert(0, "stored by version 1", Utf16).unwrap();
+    let entry = weft::journal::encode_record(7, &doc.encode_update(&Version::new()).unwrap());
+    // Version 1's layout, as its code wrote it: a `meta` store with the
+    // counter beside records and checkpoints.
+    let script = format!(
+        "new Promise((resolve, reject) => {{
+          const req = indexedDB.open('weft:{name}', 1);
+          req.onupgradeneeded = () => {{
+            for (const s of ['records', 'checkpoints', 'meta']) req.result.createObjectStore(s);
+          }};
+          req.onsuccess = () => {{
+            const db = req.result;
+            const tx = db.transaction(['records', 'meta'], 'readwrite');
+            tx.objectStore('records').put(new Uint8Array({entry:?}), 7);
+            tx.objectStore('meta').put(8, 'nextKey');
+            tx.oncomplete = () => {{ db.close(); resolve(); }};
+            tx.onerror = () => reject(tx.error);
+          }};
+          req.onerror = () => reject(req.error);
+        }})"
+    );
+    let written = js_sys::eval(&script).unwrap();
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(written))
+        .await
+        .unwrap();
+    let db = weft_db(&name).await;
+    let opened = db.load(2).await.unwrap();
+    assert_eq!(opened.doc.to_string(), "stored by version 1");
+    let v = doc.version();
+    doc.insert(0, "kept: ", Utf16).unwrap();
+    assert_eq!(
+        db.append(&doc.encode_update(&v).unwrap()).await.unwrap().0,
+        8
+    );
+    let reopened = weft_db(&name).await.load(3).await.unwrap();
+    assert_eq!(reopened.doc.to_string(), "kept: stored by version 1");
+}
+
+/// Opens the database of `name`.
+async fn weft_db(name: &str) -> JournalDb {
+    JournalDb::open(name).await.unwrap()
+}
+
+/// Loads `db` and plans the compaction of everything it holds.
+async fn plan(db: &JournalDb, replica: u64) -> weft::journal::Compaction {
+    let mut opened = db.load(replica).await.unwrap();
+    let journal = Journal::opened(&opened, CompactionPolicy::default());
+    journal.compaction(&mut opened.doc).unwrap()
 }
 
 /// Runs two futures concurrently (a tiny join, to need no extra crate).

@@ -1,7 +1,7 @@
 //! What one writer knows of a document's journal, and what it decides: the
 //! version that is stored, the records and checkpoints that hold it (what a
 //! compaction may delete), their bytes, and when to compact. A backend does
-//! the I/O in between: it takes fresh keys from its counter, writes, and
+//! the I/O in between: it takes fresh keys, writes, and
 //! reports back.
 
 use super::entry::encode_checkpoint;
@@ -51,9 +51,8 @@ pub struct Compaction {
 }
 
 impl Compaction {
-    /// The checkpoint entry's bytes under `key`: fresh, from the same counter
-    /// as record keys, so two writers' checkpoints never overwrite each
-    /// other.
+    /// The checkpoint entry's bytes under `key`: a fresh key, after every
+    /// stored one, so two writers' checkpoints never overwrite each other.
     pub fn entry(&self, key: u64) -> Vec<u8> {
         encode_checkpoint(key, &self.snapshot)
     }

@@ -6,10 +6,12 @@
 //!
 //! - Each local edit (or batch) becomes a **record**: the update, under the
 //!   next key. It is durable once the backend's write of it completes.
-//! - A **checkpoint** is a snapshot under a fresh key from the same counter.
-//!   **Compaction** writes a new checkpoint, then deletes exactly the records
-//!   and checkpoints it includes, so a crash between steps leaves everything
-//!   readable and entries other writers added meanwhile are kept.
+//! - A **checkpoint** is a snapshot under a fresh key (after every stored
+//!   one). **Compaction** writes a new checkpoint, then deletes exactly the
+//!   records and checkpoints it includes (a backend whose freed keys can be
+//!   taken again checks that a record still holds what it included), so a
+//!   crash between steps leaves everything readable and entries other
+//!   writers added meanwhile are kept.
 //! - **Opening** merges every checkpoint that decodes, then applies every
 //!   record in key order. Merging is idempotent, so an entry a checkpoint
 //!   already includes does no harm.
