@@ -1,6 +1,6 @@
 // The `Doc` class: the idiomatic JavaScript face of the wasm binding.
 
-import { RawDoc, type RawDocStats } from "../wasm/weft_wasm.js";
+import { RawDoc, takeError, type RawDocStats } from "../wasm/weft_wasm.js";
 import { type Delta, forwardPatchesToDelta, type Patch, patchDelta, patchesToDelta, replacedRange } from "./delta.js";
 import {
   checkBytes,
@@ -236,6 +236,23 @@ export function randomReplica(): bigint {
   return id[0]!;
 }
 
+/**
+ * Inserts through the binding, which answers a keystroke with a plain value
+ * (nothing for JavaScript to allocate) and keeps an error aside.
+ */
+function insertInto(raw: RawDoc, index: number, text: string): void {
+  // One character typed: passed as a number, no string copied.
+  const done = text.length === 1 ? raw.insertUnit(index, text.charCodeAt(0)) : raw.insert(index, text);
+  if (!done) throw takeError();
+}
+
+/** Deletes through the binding (see `insertInto`); returns how many code units went. */
+function deleteFrom(raw: RawDoc, index: number, length: number): number {
+  const deleted = raw.delete(index, length);
+  if (deleted < 0) throw takeError();
+  return deleted;
+}
+
 const EVENTS: readonly (keyof DocEvents)[] = ["change", "update", "broken"];
 const BIASES: readonly Bias[] = ["left", "right"];
 
@@ -377,8 +394,9 @@ export class Doc {
   insert(index: number, text: string): void {
     const i = checkIndex(index, "index");
     const t = checkText(text);
+    if (this.#unwatched()) return this.#use((raw) => insertInto(raw, i, t));
     this.#change(true, undefined, (raw) => {
-      raw.insert(i, t);
+      insertInto(raw, i, t);
       return t.length > 0 ? [{ index: i, insert: t }] : [];
     });
   }
@@ -387,10 +405,9 @@ export class Doc {
   delete(index: number, length: number): void {
     const i = checkIndex(index, "index");
     const n = checkIndex(length, "length");
+    if (this.#unwatched()) return void this.#use((raw) => deleteFrom(raw, i, n));
     this.#change(true, undefined, (raw) => {
-      const before = raw.length;
-      raw.delete(i, n);
-      const deleted = before - raw.length;
+      const deleted = deleteFrom(raw, i, n);
       return deleted > 0 ? [{ index: i, delete: deleted }] : [];
     });
   }
@@ -638,6 +655,15 @@ export class Doc {
       this.#events.clear();
       throw broken;
     }
+  }
+
+  /**
+   * Whether an edit made now has nobody to tell: no transaction open, no
+   * observer, no `change` or `update` listener. Then it makes no event
+   * objects (most of a keystroke's cost in JavaScript).
+   */
+  #unwatched(): boolean {
+    return !this.#txn && this.#observers.size === 0 && !this.#events.has("change") && !this.#events.has("update");
   }
 
   /** A new transaction (the document must be open). */

@@ -1,7 +1,7 @@
 //! `RawDoc`: the core document with UTF-16 indices, bytes as `Uint8Array`
 //! and changes returned as plain objects.
 
-use crate::error::{range_error, to_js, type_error};
+use crate::error::{kept_aside, range_error, to_js};
 use crate::values;
 use wasm_bindgen::prelude::*;
 use weft::{Bias, Doc, IndexUnit::Utf16, StickyIndex, Version};
@@ -73,23 +73,49 @@ impl RawDoc {
         self.0.len(Utf16) as f64
     }
 
-    /// Inserts `text` at `index`. Anything but a string is a `TypeError`
-    /// (taken as `&str`, a number would make wasm-bindgen's string copy
-    /// trap). A lone surrogate is stored as U+FFFD: the TypeScript `Doc`
-    /// refuses such text, so that its change events match the document.
-    pub fn insert(&mut self, index_: f64, text: JsValue) -> Result<(), JsValue> {
-        let i = index(index_, "index")?;
-        let Some(text) = text.as_string() else {
-            return Err(type_error("text must be a string"));
-        };
-        self.0.insert(i, &text, Utf16).map_err(to_js)
+    /// Inserts `text` at `index`; false when it failed (then `takeError`
+    /// gives the error). Only the TypeScript `Doc` calls it, once it
+    /// checked `text` is a string (anything else would make wasm-bindgen's
+    /// string copy trap) without lone surrogates (they would be stored as
+    /// U+FFFD, and the change events would not match).
+    ///
+    /// A keystroke allocates nothing in JavaScript: `text` is taken as
+    /// `&str` (a `JsValue` read back as a string costs a call out to
+    /// JavaScript), and the answer is one number (a `Result` comes back as
+    /// an array).
+    pub fn insert(&mut self, index_: f64, text: &str) -> bool {
+        let done =
+            index(index_, "index").and_then(|i| self.0.insert(i, text, Utf16).map_err(to_js));
+        kept_aside(done).is_some()
     }
 
-    /// Deletes `len` code units at `index`.
-    pub fn delete(&mut self, index_: f64, len: f64) -> Result<(), JsValue> {
-        let i = index(index_, "index")?;
-        let n = index(len, "length")?;
-        self.0.delete(i, n, Utf16).map_err(to_js)
+    /// Inserts the one character of UTF-16 code unit `unit` (not a
+    /// surrogate) at `index`, as `insert` does: a keystroke without copying
+    /// a string into wasm memory (an allocation and a call more).
+    #[wasm_bindgen(js_name = insertUnit)]
+    pub fn insert_unit(&mut self, index_: f64, unit: u32) -> bool {
+        let done = index(index_, "index").and_then(|i| {
+            let c = char::from_u32(unit)
+                .filter(|_| unit <= 0xFFFF)
+                .ok_or_else(|| {
+                    range_error("a code unit that is not a surrogate", "INVALID_ARGUMENT")
+                })?;
+            self.0
+                .insert(i, c.encode_utf8(&mut [0; 4]), Utf16)
+                .map_err(to_js)
+        });
+        kept_aside(done).is_some()
+    }
+
+    /// Deletes `len` code units at `index` (fewer past the end); returns
+    /// how many it deleted, or -1 when it failed (then `takeError` gives the
+    /// error). One number, as for `insert`.
+    pub fn delete(&mut self, index_: f64, len: f64) -> f64 {
+        let before = self.0.len(Utf16);
+        let done = index(index_, "index")
+            .and_then(|i| Ok((i, index(len, "length")?)))
+            .and_then(|(i, n)| self.0.delete(i, n, Utf16).map_err(to_js));
+        kept_aside(done).map_or(-1.0, |()| (before - self.0.len(Utf16)) as f64)
     }
 
     /// The whole text.

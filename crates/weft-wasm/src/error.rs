@@ -1,8 +1,9 @@
 //! Core errors as JavaScript errors with a stable `code`: a `RangeError` for
 //! indices and ranges, an `Error` named `WeftError` otherwise.
 
-use js_sys::{Error as JsErr, RangeError, Reflect, TypeError};
-use wasm_bindgen::JsValue;
+use js_sys::{Error as JsErr, RangeError, Reflect};
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
 use weft::{DecodeError, Error};
 
 /// The stable code of an error, for programs to test.
@@ -68,14 +69,25 @@ pub fn range_error(message: &str, code: &str) -> JsValue {
     err
 }
 
-/// An argument of the wrong type, found by the binding itself.
-pub fn type_error(message: &str) -> JsValue {
-    let err: JsValue = TypeError::new(message).into();
-    set(&err, "code", "INVALID_ARGUMENT");
-    err
-}
-
 fn set(target: &JsValue, key: &str, value: &str) {
     // Setting a property on a fresh Error object cannot fail.
     let _ = Reflect::set(target, &JsValue::from_str(key), &JsValue::from_str(value));
+}
+
+thread_local! {
+    /// The error of the last call that answered with a plain number.
+    static KEPT: RefCell<JsValue> = const { RefCell::new(JsValue::UNDEFINED) };
+}
+
+/// `result`'s value, or `None` with its error kept for [`take_error`]: for
+/// calls made per keystroke, whose `Result` would come back to JavaScript
+/// as an array to allocate.
+pub fn kept_aside<T>(result: Result<T, JsValue>) -> Option<T> {
+    result.map_err(|e| KEPT.with(|k| *k.borrow_mut() = e)).ok()
+}
+
+/// The error the last failed `insert` or `delete` kept aside.
+#[wasm_bindgen(js_name = takeError)]
+pub fn take_error() -> JsValue {
+    KEPT.with(|k| k.replace(JsValue::UNDEFINED))
 }

@@ -21,6 +21,7 @@ mod undo;
 mod values;
 
 pub use doc::RawDoc;
+pub use error::take_error;
 pub use idb::JournalDb;
 pub use session::RawSession;
 pub use store::RawStore;
