@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { serve } from "../lib/serve.mjs";
 import { launch } from "../lib/browser.mjs";
 import { installPackedWeft } from "../lib/package.mjs";
+import { trackWasmMemories } from "../lib/wasm-memory.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const tracePath = process.argv[2] ?? join(here, "../../crates/weft-traces/traces/automerge-paper.json.gz");
@@ -42,32 +43,6 @@ installPackedWeft();
 const server = await serve(join(here, "app"), { publicDir, target: "esnext" });
 const url = server.url;
 const browser = await launch({ args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
-
-/** Runs before any page script: remembers every WebAssembly memory created. */
-function trackWasmMemories() {
-  const memories = (window.__wasmMemories = []);
-  const note = (instance) => {
-    for (const value of Object.values(instance.exports)) {
-      if (value instanceof WebAssembly.Memory) memories.push(value);
-    }
-    return instance;
-  };
-  const { instantiate, instantiateStreaming, Instance } = WebAssembly;
-  WebAssembly.instantiate = async (...args) => {
-    const result = await instantiate(...args);
-    note(result.instance ?? result);
-    return result;
-  };
-  WebAssembly.instantiateStreaming = async (...args) => {
-    const result = await instantiateStreaming(...args);
-    note(result.instance);
-    return result;
-  };
-  WebAssembly.Instance = function (...args) {
-    return note(new Instance(...args));
-  };
-  WebAssembly.Instance.prototype = Instance.prototype;
-}
 
 const rows = [];
 for (const name of IMPLS) {
