@@ -39,6 +39,7 @@ const run = async (fn, ...args) => {
 
 const KEYSTROKES = 200;
 const loaded = await run("loadAndType", KEYSTROKES);
+const adopted = await run("adopt");
 const stored = await run("store", "large");
 const OPENS = 3;
 const opens = [];
@@ -55,9 +56,10 @@ const open = opens[OPENS >> 1];
 console.log(`document: ${mb(text)} MB of text (UTF-8), snapshot ${mb(loaded.snapshotBytes)} MB; every phase in a freshly loaded page`);
 console.log(`load from bytes, ready to edit: ${ms(loaded.load.ms)} ms; ${tasks(loaded.load)}; wasm memory ${mb(loaded.load.wasmBytes)} MB = ${(loaded.load.wasmBytes / text).toFixed(2)}x the text`);
 console.log(`typing ${KEYSTROKES} keystrokes at scattered places: p50 ${loaded.typing.p50.toFixed(2)} ms, slowest ${ms(loaded.typing.max)} ms; ${tasks(loaded.typing)}`);
+console.log(`merged into an empty document (a late joiner's part), ready to edit: ${ms(adopted.ms)} ms; ${tasks(adopted)}`);
 console.log(`store (write, compact, close): ${ms(stored.ms)} ms; ${tasks(stored)}`);
 console.log(`open from storage, ready to edit: ${ms(open.ms)} ms (median of ${OPENS}: ${opens.map((o) => ms(o.ms)).join(", ")}); ${tasks(open)}`);
-const longest = Math.max(loaded.load.longest, loaded.typing.longest, stored.longest, ...opens.map((o) => o.longest));
+const longest = Math.max(loaded.load.longest, loaded.typing.longest, adopted.longest, stored.longest, ...opens.map((o) => o.longest));
 const met = (ok) => (ok ? "met" : "NOT met");
 console.log(
   `targets: open from storage ≤ 50 ms: ${met(open.ms <= 50)}; no main-thread task over 50 ms: ${met(longest <= 50)} (longest ${ms(longest)} ms); ` +

@@ -57,7 +57,8 @@ export interface ChangeEvent {
 export interface UpdateEvent {
   /**
    * Everything the transaction added, as an update for another replica's
-   * `applyUpdate` (`encodeUpdate` of the version before it).
+   * `applyUpdate` (`encodeUpdate` of the version before it; from an empty
+   * document, `encodeState()`).
    */
   update: Uint8Array;
   /** As in `ChangeEvent`. */
@@ -223,6 +224,20 @@ interface Transaction {
   patches: Patch[];
   /** The version before the transaction, when `update` listeners need it. */
   before: Uint8Array | undefined;
+}
+
+/** The version of a document with nothing in it. */
+let empty: Uint8Array | undefined;
+export function emptyVersion(): Uint8Array {
+  if (!empty) {
+    const raw = new RawDoc(0n);
+    try {
+      empty = raw.version();
+    } finally {
+      raw.free();
+    }
+  }
+  return empty;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -698,7 +713,16 @@ export class Doc {
     // Worked out before any listener runs (a listener may edit).
     let update: UpdateEvent | undefined;
     if (before && this.#events.has("update")) {
-      const bytes = this.#use((raw) => (sameBytes(raw.version(), before) ? undefined : raw.encodeUpdate(before)));
+      const bytes = this.#use((raw) =>
+        sameBytes(raw.version(), before)
+          ? undefined
+          : // From nothing, the state: a snapshot merged whole (a late
+            // joiner's) is kept as it arrived, where an update from nothing
+            // would decode its whole history.
+            sameBytes(before, emptyVersion())
+            ? raw.encodeState()
+            : raw.encodeUpdate(before),
+      );
       if (bytes) update = { update: bytes, origin, local };
     }
     if (patches.length > 0 && this.#events.has("change")) {

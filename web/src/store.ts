@@ -5,7 +5,7 @@
 // events, timers, the Web Locks and the tabs.
 
 import { RawStore, type RawDoc } from "../wasm/weft_wasm.js";
-import { Doc, docInternals, randomReplica, setAuthor, type ChangeEvent } from "./doc.js";
+import { Doc, docInternals, emptyVersion, randomReplica, setAuthor, type ChangeEvent } from "./doc.js";
 import { checkIndex, checkOptions, checkString, isCoded, typeError, withCode, type WeftError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 import { TabSync } from "./sync/tab-sync.js";
@@ -97,19 +97,6 @@ async function load(name: string, floor: number | undefined, author: string | un
   }
 }
 
-/** The version of a document with nothing in it: what a store that never wrote has stored. */
-let empty: Uint8Array | undefined;
-function emptyVersion(): Uint8Array {
-  if (!empty) {
-    const doc = new Doc({ replica: 0n });
-    try {
-      empty = doc.version();
-    } finally {
-      doc.free();
-    }
-  }
-  return empty;
-}
 
 
 /** Codes of a document that can no longer be read: the store stops. */

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use weft::journal::{self, CompactionPolicy, Journal, Problem};
+use weft::journal::{self, Compaction, CompactionPolicy, Journal, Problem};
 use weft::Version;
 
 struct Inner {
@@ -34,6 +34,13 @@ impl RawStore {
             err.into()
         })
     }
+}
+
+/// Stores `planned` (one transaction) and tells the journal.
+async fn checkpoint(inner: &Inner, db: &JournalDb, planned: &Compaction) -> Result<(), JsValue> {
+    let (key, bytes) = db.compact(planned).await?;
+    inner.journal.borrow_mut().compacted(planned, key, bytes);
+    Ok(())
 }
 
 #[wasm_bindgen]
@@ -92,13 +99,23 @@ impl RawStore {
         problems.into()
     }
 
-    /// Appends what of `doc` is not stored yet as one record. Resolves to
-    /// the version now stored once the transaction completed (then it is
-    /// durable), or to undefined when nothing was unsaved.
+    /// Appends what of `doc` is not stored yet as one record (the first
+    /// write of a large document is a checkpoint instead: see
+    /// `Journal::starts_with_checkpoint`). Resolves to the version now
+    /// stored once the transaction completed (then it is durable), or to
+    /// undefined when nothing was unsaved.
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array | undefined>")]
     pub fn flush(&self, doc: &mut RawDoc) -> js_sys::Promise {
         let inner = self.0.clone();
         let db = self.db();
+        if inner.journal.borrow().starts_with_checkpoint(&doc.0) {
+            let planned = inner.journal.borrow().compaction(&mut doc.0).map_err(to_js);
+            return future_to_promise(async move {
+                let planned = planned?;
+                checkpoint(&inner, &db?, &planned).await?;
+                Ok(js_sys::Uint8Array::from(&planned.version.encode()[..]).into())
+            });
+        }
         let unsaved = inner.journal.borrow().unsaved(&mut doc.0).map_err(to_js);
         future_to_promise(async move {
             let Some(unsaved) = unsaved? else {
@@ -133,9 +150,7 @@ impl RawStore {
         let db = self.db();
         let planned = inner.journal.borrow().compaction(&mut doc.0).map_err(to_js);
         future_to_promise(async move {
-            let planned = planned?;
-            let (key, bytes) = db?.compact(&planned).await?;
-            inner.journal.borrow_mut().compacted(&planned, key, bytes);
+            checkpoint(&inner, &db?, &planned?).await?;
             Ok(JsValue::UNDEFINED)
         })
     }

@@ -53,6 +53,21 @@ window.hold = async (impl, room, signaling) => {
   return { length: doc.length(), stateBytes: doc.stateBytes() };
 };
 
+/** Loads the snapshot at /large.bin (a large document), then joins the room. */
+window.holdSnapshot = async (room, signaling) => {
+  const doc = Doc.load(new Uint8Array(await (await fetch("/large.bin")).arrayBuffer()));
+  peer.provider = connect(doc, { room, signalingUrl: signaling });
+  peer.doc = doc;
+  return { length: doc.length, stateBytes: doc.encodeState().length };
+};
+
+const longTasks = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) longTasks.push(e.duration);
+}).observe({ type: "longtask", buffered: true });
+/** The longest main-thread task so far (0 if none took over 50 ms). */
+window.longestTask = () => Math.max(0, ...longTasks);
+
 /**
  * Joins the room empty; resolves with the ms until it holds `length`
  * characters, or null if it does not within `timeoutMs`.

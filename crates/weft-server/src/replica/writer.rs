@@ -11,7 +11,7 @@ use crate::storage_health;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use weft::journal::Compaction;
+use weft::journal::{Compaction, Journal};
 use weft::sync::SharedOutgoing;
 use weft::Doc;
 
@@ -95,6 +95,24 @@ impl Replicas {
                             retry = (retry * 2).min(MAX_RETRY);
                         }
                     }
+                }
+                continue;
+            }
+            // A large document merged whole into an empty room (say a
+            // client's snapshot) goes in as a checkpoint, encoded off the
+            // runtime: as a record it would be its whole history as an
+            // update, encoded under the room's lock.
+            let first = {
+                let replica = lock(mutex);
+                replica.journal.starts_with_checkpoint(&replica.doc)
+            };
+            if first {
+                if !self
+                    .compact_when(room, storage, slot, Journal::starts_with_checkpoint)
+                    .await
+                {
+                    tokio::time::sleep(retry).await;
+                    retry = (retry * 2).min(MAX_RETRY);
                 }
                 continue;
             }
@@ -192,19 +210,33 @@ impl Replicas {
     }
 
     async fn compact_if_due(self: &Arc<Self>, room: &str, storage: &Storage, slot: &Arc<Slot>) {
+        self.compact_when(room, storage, slot, |journal, _| journal.should_compact())
+            .await;
+    }
+
+    /// Writes a checkpoint of the room if `due` says so (under the room's
+    /// lock); false when storing it failed.
+    async fn compact_when(
+        self: &Arc<Self>,
+        room: &str,
+        storage: &Storage,
+        slot: &Arc<Slot>,
+        due: impl FnOnce(&Journal, &Doc) -> bool,
+    ) -> bool {
         let Some(mutex) = slot.replica.get() else {
-            return;
+            return true;
         };
         let (planned, generation) = {
             let replica = lock(mutex);
-            if !replica.journal.should_compact() {
-                return;
+            if !due(&replica.journal, &replica.doc) {
+                return true;
             }
             let planned = replica.journal.compaction_to_encode(&replica.doc);
             (planned, replica.generation)
         };
         let Some(compaction) = super::encode::off_runtime(planned).await else {
-            return;
+            log!(Warn, "room {room:?}: could not encode its checkpoint");
+            return false;
         };
         match storage.compact(room, &compaction).await {
             Ok((key, bytes)) => {
@@ -215,10 +247,12 @@ impl Replicas {
                     settle(&mut replica, &compaction);
                 }
                 memory::release_soon(self.storage.as_ref());
+                true
             }
             Err(e) => {
                 log!(Warn, "room {room:?}: compaction failed (records stay): {e}");
                 self.failed(&e);
+                false
             }
         }
     }

@@ -175,6 +175,17 @@ impl Journal {
             .should_compact(self.journal_bytes, self.checkpoint_bytes)
     }
 
+    /// Whether the next write should be a checkpoint rather than a record:
+    /// nothing is stored yet and `doc` holds more text than the floor (a
+    /// document merged whole, say from a peer). Its record would be the
+    /// whole history as an update, soon folded into a checkpoint anyway,
+    /// and encoding it decodes a loaded snapshot's history.
+    pub fn starts_with_checkpoint(&self, doc: &Doc) -> bool {
+        self.saved.is_empty()
+            && self.records.is_empty()
+            && doc.len(crate::IndexUnit::Utf8) as u64 > self.policy.floor_bytes
+    }
+
     /// Whether there are records to fold into a checkpoint.
     pub fn has_records(&self) -> bool {
         !self.records.is_empty()

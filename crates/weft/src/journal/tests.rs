@@ -444,6 +444,33 @@ fn compaction_is_by_bytes_with_a_floor() {
 }
 
 #[test]
+fn a_large_document_merged_whole_is_first_stored_as_a_checkpoint() {
+    let policy = CompactionPolicy { floor_bytes: 100 };
+    let mut source = Doc::new(1);
+    source.insert(0, &"words ".repeat(20), CodePoint).unwrap();
+    let snapshot = source.encode_snapshot().unwrap();
+    let mut doc = Doc::new(2);
+    let mut journal = Journal::empty(policy);
+    doc.insert(0, "typed", CodePoint).unwrap();
+    assert!(!journal.starts_with_checkpoint(&doc), "small: a record");
+    doc.apply_update(&snapshot, CodePoint).unwrap();
+    assert!(
+        journal.starts_with_checkpoint(&doc),
+        "over the floor, nothing stored"
+    );
+    let done = journal.compaction(&mut doc).unwrap();
+    journal.compacted(&done, 1, 500);
+    assert!(
+        !journal.starts_with_checkpoint(&doc),
+        "stored: records from now on"
+    );
+    assert_eq!(journal.unsaved(&mut doc).unwrap(), None);
+    doc.insert(0, "more", CodePoint).unwrap();
+    assert!(!journal.starts_with_checkpoint(&doc));
+    assert!(journal.unsaved(&mut doc).unwrap().is_some());
+}
+
+#[test]
 fn edits_lost_in_a_crash_after_a_peer_saw_them_never_collide_with_later_ones() {
     let mut store = Store::default();
     let mut peer = Doc::new(500);

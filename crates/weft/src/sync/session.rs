@@ -418,7 +418,10 @@ impl SharedOutgoing {
     /// The update from `since` to `doc`'s version: the one a session was
     /// sent if it was encoded from `since`, else encoded now (and shared
     /// with the sessions after). A server relaying a change to other
-    /// servers sends what its clients were sent, encoded once.
+    /// servers sends what its clients were sent, encoded once. From
+    /// nothing it is a snapshot, which applies wherever an update does and
+    /// costs a copy where a snapshot was merged whole and not changed since
+    /// (an update from nothing would decode its whole history).
     ///
     /// # Errors
     /// As [`Doc::encode_update`].
@@ -430,7 +433,11 @@ impl SharedOutgoing {
         let encoded = match self.last.take() {
             Some(e) if e.since == *since => e,
             _ => Encoded {
-                update: doc.encode_update(since)?,
+                update: if since.is_empty() {
+                    doc.encode_snapshot()?
+                } else {
+                    doc.encode_update(since)?
+                },
                 since: since.clone(),
                 frames: None,
             },

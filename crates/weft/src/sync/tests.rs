@@ -224,6 +224,29 @@ fn a_loaded_document_answers_a_new_peer_without_decoding_its_history() {
 }
 
 #[test]
+fn a_new_peer_keeps_the_snapshot_it_adopted_encoded() {
+    let mut net = Net::new(2, 12);
+    let mut source = Doc::new(3);
+    for i in 0..300 {
+        let at = (i * 5) % (source.len(CodePoint) + 1);
+        source.insert(at, "xy", CodePoint).unwrap();
+    }
+    net.docs[0] = Doc::from_snapshot(&source.encode_snapshot().unwrap(), 4).unwrap();
+    net.connect(0, 1);
+    net.quiesce(&mut Rng::new(5));
+    assert_eq!(net.docs[1].to_string(), source.to_string());
+    // Adopting checks a decoded copy and keeps its own encoded, and the
+    // peer's Hello, answered with nothing new, decodes nothing either.
+    assert!(net.docs[1].history.is_encoded());
+    assert!(net.docs[0].history.is_encoded());
+    net.docs[1].insert(0, "B", CodePoint).unwrap();
+    net.push_from(1);
+    net.quiesce(&mut Rng::new(6));
+    assert_eq!(net.docs[0].to_string(), net.docs[1].to_string());
+    net.docs[0].check_invariants();
+}
+
+#[test]
 fn a_reconnect_resumes_with_only_what_is_missing() {
     let mut rng = Rng::new(2);
     let mut net = Net::new(2, 5);
@@ -794,7 +817,8 @@ fn a_reader_that_sends_operations_is_refused_and_nothing_merges() {
 
 /// The update sessions in sync were sent is the one `update_since` gives
 /// for the version they had (a server relays it to other servers without
-/// encoding it again); from another version it is encoded anew.
+/// encoding it again); from another version it is encoded anew, and from
+/// nothing it is a snapshot.
 #[test]
 fn the_update_sessions_were_sent_is_shared_with_the_caller() {
     let mut server = Doc::new(1);
@@ -833,7 +857,11 @@ fn the_update_sessions_were_sent_is_shared_with_the_caller() {
 
     let empty = Version::new();
     let whole = shared.update_since(&mut server, &empty).unwrap().to_vec();
-    assert_eq!(whole, server.encode_update(&empty).unwrap());
+    assert_eq!(
+        whole,
+        server.encode_snapshot().unwrap(),
+        "from nothing, a snapshot"
+    );
     let mut fresh = Doc::new(4);
     fresh.apply_update(&whole, CodePoint).unwrap();
     assert_eq!(fresh.to_string(), "typed shared start");
