@@ -9,17 +9,19 @@
 //! - bit 1: by the previous run's agent (else the agent follows);
 //! - bit 2: its sequence number continues the previous run (else it follows);
 //! - an insert's bits 3-4 say where its left origin is ([`OWN_PREVIOUS`]:
-//!   the agent's item before the run, [`NONE`], or [`EXPLICIT`]: it
-//!   follows), bits 5-6 likewise its right origin, where 0 is
-//!   [`AFTER_LEFT`]: the item after the left origin in its agent's
-//!   sequence, which it was when someone typed between two letters of a
-//!   run;
-//! - a delete's bit 3: reversed; its target follows;
+//!   the agent's item before the run, [`NONE`], [`EXPLICIT`]: it follows,
+//!   or [`EXPLICIT_OWN`]: it follows without its agent, the run's), bits
+//!   5-6 likewise its right origin, where 0 is [`AFTER_LEFT`]: the item
+//!   after the left origin in its agent's sequence, which it was when
+//!   someone typed between two letters of a run;
+//! - a delete's bit 3: reversed; bit 4: its target is the run's agent's;
+//!   its target follows;
 //! - then the length.
 //!
-//! An explicit id is its agent and its sequence number's distance from the
-//! run's, zigzagged: origins and targets are usually close to the run.
-//! Numbers are LEB128 (`packed`).
+//! An explicit id is its agent (unless the header says it is the run's)
+//! and its sequence number's distance from the run's, zigzagged: origins
+//! and targets are usually close to the run, and by its own agent in a
+//! document edited alone. Numbers are LEB128 (`packed`).
 
 use super::run::{OpKind, OpRun};
 use crate::id::LocalId;
@@ -36,9 +38,11 @@ const OWN_PREVIOUS: u8 = 0;
 const AFTER_LEFT: u8 = 0;
 const NONE: u8 = 1;
 const EXPLICIT: u8 = 2;
+const EXPLICIT_OWN: u8 = 3;
 const LEFT_SHIFT: u8 = 3;
 const RIGHT_SHIFT: u8 = 5;
 const REVERSED: u8 = 8;
+const TARGET_OWN: u8 = 16;
 
 /// The most a run takes: the header, three numbers of at most 5 bytes and
 /// two ids of at most 15.
@@ -150,7 +154,11 @@ fn write_run(out: &mut Vec<u8>, prev: &mut Previous, run: &OpRun) {
     match run.kind() {
         OpKind::Insert { left, right } => {
             let own_previous = run.seq > 0 && left == LocalId::new(run.agent, run.seq - 1);
-            let form = |id: LocalId| if id.is_none() { NONE } else { EXPLICIT };
+            let form = |id: LocalId| match id {
+                _ if id.is_none() => NONE,
+                _ if id.agent() == run.agent => EXPLICIT_OWN,
+                _ => EXPLICIT,
+            };
             let left_form = if own_previous {
                 OWN_PREVIOUS
             } else {
@@ -162,14 +170,17 @@ fn write_run(out: &mut Vec<u8>, prev: &mut Previous, run: &OpRun) {
             let right_form = if after_left { AFTER_LEFT } else { form(right) };
             header |= left_form << LEFT_SHIFT | right_form << RIGHT_SHIFT;
             ids = [
-                (left_form == EXPLICIT).then_some(left),
-                (right_form == EXPLICIT).then_some(right),
+                (left_form >= EXPLICIT).then_some(left),
+                (right_form >= EXPLICIT).then_some(right),
             ];
         }
         OpKind::Delete { target, reversed } => {
             header |= DELETE;
             if reversed {
                 header |= REVERSED;
+            }
+            if target.agent() == run.agent {
+                header |= TARGET_OWN;
             }
             ids[0] = Some(target);
         }
@@ -184,10 +195,16 @@ fn write_run(out: &mut Vec<u8>, prev: &mut Previous, run: &OpRun) {
     record.number(u64::from(run.len));
     // Not a loop over the two: a hot path, where it cost more than the ids.
     if let Some(id) = ids[0] {
-        record.id(id.agent(), i64::from(id.seq()) - i64::from(run.seq));
+        if id.agent() != run.agent {
+            record.number(u64::from(id.agent()));
+        }
+        record.signed(i64::from(id.seq()) - i64::from(run.seq));
     }
     if let Some(id) = ids[1] {
-        record.id(id.agent(), i64::from(id.seq()) - i64::from(run.seq));
+        if id.agent() != run.agent {
+            record.number(u64::from(id.agent()));
+        }
+        record.signed(i64::from(id.seq()) - i64::from(run.seq));
     }
     out.extend_from_slice(record.bytes());
     *prev = Previous {
@@ -211,26 +228,31 @@ fn read_run(bytes: &[u8], at: &mut usize, prev: &mut Previous) -> OpRun {
         packed::number(bytes, at) as u32
     };
     let len = packed::number(bytes, at) as u32;
-    let mut id = || {
-        let agent = packed::number(bytes, at) as u32;
+    // An id, by the run's agent unless `explicit` (its agent follows).
+    let mut id = |explicit: bool| {
+        let agent = if explicit {
+            packed::number(bytes, at) as u32
+        } else {
+            agent
+        };
         let distance = packed::signed(bytes, at);
         LocalId::new(agent, (i64::from(seq) + distance) as u32)
     };
     let kind = if header & DELETE != 0 {
         OpKind::Delete {
-            target: id(),
+            target: id(header & TARGET_OWN == 0),
             reversed: header & REVERSED != 0,
         }
     } else {
         let left = match header >> LEFT_SHIFT & 3 {
             OWN_PREVIOUS => LocalId::new(agent, seq.wrapping_sub(1)),
             NONE => LocalId::NONE,
-            _ => id(),
+            form => id(form == EXPLICIT),
         };
         let right = match header >> RIGHT_SHIFT & 3 {
             AFTER_LEFT => LocalId::new(left.agent(), left.seq().wrapping_add(1)),
             NONE => LocalId::NONE,
-            _ => id(),
+            form => id(form == EXPLICIT),
         };
         OpKind::Insert { left, right }
     };
