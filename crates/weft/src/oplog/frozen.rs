@@ -51,9 +51,9 @@ const MAX_RUN_BYTES: usize = 46;
 /// Whole chunks of encoded runs.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Frozen {
-    bytes: Vec<u8>,
-    /// Where chunk `k` starts in `bytes`.
-    starts: Vec<u32>,
+    /// Each chunk's bytes, in a block of its own size: one growing buffer
+    /// of them all would keep up to a quarter more (see `grow`) for good.
+    chunks: Vec<Box<[u8]>>,
     /// The sequence number of chunk `k`'s first run: a log by one agent is
     /// searched by it.
     first_seqs: Vec<u32>,
@@ -62,33 +62,35 @@ pub(super) struct Frozen {
 impl Frozen {
     /// Runs held: whole chunks.
     pub fn len(&self) -> usize {
-        self.starts.len() * CHUNK
+        self.chunks.len() * CHUNK
     }
 
     #[cfg(test)]
     pub fn chunk_count(&self) -> usize {
-        self.starts.len()
+        self.chunks.len()
     }
 
     /// Appends a chunk of exactly [`CHUNK`] runs.
     pub fn push_chunk(&mut self, runs: &[OpRun]) {
         debug_assert_eq!(runs.len(), CHUNK);
-        crate::grow::vec(&mut self.bytes, CHUNK * MAX_RUN_BYTES);
-        self.starts.push(self.bytes.len() as u32);
-        self.first_seqs.push(runs[0].seq);
+        let mut bytes = Vec::with_capacity(CHUNK * MAX_RUN_BYTES);
         let mut prev = Previous::START;
         for run in runs {
-            write_run(&mut self.bytes, &mut prev, run);
+            write_run(&mut bytes, &mut prev, run);
         }
+        crate::grow::vec(&mut self.chunks, 1);
+        self.chunks.push(bytes.into_boxed_slice());
+        crate::grow::vec(&mut self.first_seqs, 1);
+        self.first_seqs.push(runs[0].seq);
     }
 
     /// Chunk `k`'s runs, into `out` (cleared first).
     pub fn decode_chunk(&self, k: usize, out: &mut Vec<OpRun>) {
         out.clear();
-        let mut at = self.starts[k] as usize;
+        let (bytes, mut at) = (&self.chunks[k], 0);
         let mut prev = Previous::START;
         for _ in 0..CHUNK {
-            out.push(read_run(&self.bytes, &mut at, &mut prev));
+            out.push(read_run(bytes, &mut at, &mut prev));
         }
     }
 
@@ -100,14 +102,14 @@ impl Frozen {
     /// In chunk `k`, the first run for which `found(position, run)` holds
     /// (the chunk's last if none).
     pub fn scan(&self, k: usize, mut found: impl FnMut(usize, &OpRun) -> bool) -> OpRun {
-        let mut at = self.starts[k] as usize;
+        let (bytes, mut at) = (&self.chunks[k], 0);
         let mut prev = Previous::START;
-        let mut run = read_run(&self.bytes, &mut at, &mut prev);
+        let mut run = read_run(bytes, &mut at, &mut prev);
         for n in 1..CHUNK {
             if found(n - 1, &run) {
                 break;
             }
-            run = read_run(&self.bytes, &mut at, &mut prev);
+            run = read_run(bytes, &mut at, &mut prev);
         }
         run
     }
@@ -121,13 +123,14 @@ impl Frozen {
     }
 
     pub fn shrink_to_fit(&mut self) {
-        self.bytes.shrink_to_fit();
-        self.starts.shrink_to_fit();
+        self.chunks.shrink_to_fit();
         self.first_seqs.shrink_to_fit();
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity() + (self.starts.capacity() + self.first_seqs.capacity()) * 4
+        self.chunks.iter().map(|c| c.len()).sum::<usize>()
+            + self.chunks.capacity() * std::mem::size_of::<Box<[u8]>>()
+            + self.first_seqs.capacity() * 4
     }
 }
 
@@ -356,6 +359,7 @@ mod tests {
             frozen.push_chunk(chunk);
         }
         let bound = runs.len() * 3 + frozen.chunk_count() * 2;
-        assert!(frozen.bytes.len() <= bound, "{} bytes", frozen.bytes.len());
+        let bytes: usize = frozen.chunks.iter().map(|c| c.len()).sum();
+        assert!(bytes <= bound, "{bytes} bytes");
     }
 }
