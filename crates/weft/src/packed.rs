@@ -38,13 +38,6 @@ impl<const N: usize> Record<N> {
         self.number((n << 1 ^ n >> 63) as u64);
     }
 
-    /// An id: its agent, and its sequence number's `distance` from where
-    /// the record is.
-    pub fn id(&mut self, agent: u32, distance: i64) {
-        self.number(u64::from(agent));
-        self.signed(distance);
-    }
-
     pub fn bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }

@@ -635,13 +635,32 @@ impl Tree {
         crate::grow::vec(&mut self.leaves, 1);
         self.leaves.push(right);
         let left_sum = self.leaf(l).summary();
-        let slot = self.child_slot(parent, l.into());
-        let p = self.node_mut(parent);
-        p.sums[slot] = left_sum;
-        p.children.insert(slot + 1, new_id.into());
-        p.sums.insert(slot + 1, right_sum);
+        self.insert_child_after(parent, l.into(), left_sum, new_id.into(), right_sum);
         self.fix_node(parent);
         new_id
+    }
+
+    /// Puts `new` (summarised by `new_sum`) right after `child` among the
+    /// children of `parent`, and sets `child`'s summary to `child_sum`. The
+    /// node's lists grow a few slots at a time: doubling would leave most
+    /// nodes' lists a third empty for good.
+    fn insert_child_after(
+        &mut self,
+        parent: NodeId,
+        child: Child,
+        child_sum: Summary,
+        new: Child,
+        new_sum: Summary,
+    ) {
+        let slot = self.child_slot(parent, child);
+        let p = self.node_mut(parent);
+        p.sums[slot] = child_sum;
+        if p.children.len() == p.children.capacity() {
+            p.children.reserve_exact(4);
+            p.sums.reserve_exact(4);
+        }
+        p.children.insert(slot + 1, new);
+        p.sums.insert(slot + 1, new_sum);
     }
 
     /// Splits internal nodes on the way up while they have too many children.
@@ -653,6 +672,8 @@ impl Tree {
             let mid = node.children.len() / 2;
             let children = node.children.split_off(mid);
             let sums = node.sums.split_off(mid);
+            node.children.shrink_to_fit();
+            node.sums.shrink_to_fit();
             let height = node.height;
             let parent = node.parent;
             for &c in &children {
@@ -674,11 +695,7 @@ impl Tree {
             });
             let parent = parent.unwrap_or_else(|| self.grow_root(n, left_sum));
             self.node_mut(new_id).parent = Some(parent);
-            let slot = self.child_slot(parent, n.into());
-            let p = self.node_mut(parent);
-            p.sums[slot] = left_sum;
-            p.children.insert(slot + 1, new_id.into());
-            p.sums.insert(slot + 1, right_sum);
+            self.insert_child_after(parent, n.into(), left_sum, new_id.into(), right_sum);
             n = parent;
         }
     }

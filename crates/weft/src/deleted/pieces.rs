@@ -54,11 +54,11 @@ impl Piece {
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct Pieces {
-    /// Pieces `0..chunks * CHUNK`, encoded.
-    bytes: Vec<u8>,
-    /// Per chunk, where it starts in `bytes` and where its first piece's
-    /// text starts in the buffer.
-    chunks: Vec<(u32, u32)>,
+    /// Pieces `0..chunks.len() * CHUNK`, encoded, each chunk in a block of
+    /// its own size (one growing buffer would keep up to a quarter more).
+    chunks: Vec<Box<[u8]>>,
+    /// Per chunk, where its first piece's text starts in the buffer.
+    text_starts: Vec<u32>,
     /// The pieces after those, decoded.
     tail: Vec<Piece>,
 }
@@ -95,9 +95,7 @@ impl Pieces {
     /// Encodes the oldest chunk of decoded pieces (the one after them gives
     /// the last one's end).
     fn freeze(&mut self) {
-        crate::grow::vec(&mut self.bytes, CHUNK * MAX_PIECE_BYTES);
-        self.chunks
-            .push((self.bytes.len() as u32, self.tail[0].start));
+        let mut out = Vec::with_capacity(CHUNK * MAX_PIECE_BYTES);
         let mut prev = Piece::START;
         for w in self.tail[..=CHUNK].windows(2) {
             let (p, bytes) = (w[0], w[1].start - w[0].start);
@@ -122,9 +120,13 @@ impl Pieces {
             if header & ONE_BYTE_EACH == 0 {
                 record.number(u64::from(bytes));
             }
-            self.bytes.extend_from_slice(record.bytes());
+            out.extend_from_slice(record.bytes());
             prev = p;
         }
+        crate::grow::vec(&mut self.chunks, 1);
+        self.chunks.push(out.into_boxed_slice());
+        crate::grow::vec(&mut self.text_starts, 1);
+        self.text_starts.push(self.tail[0].start);
         self.tail.drain(..CHUNK);
     }
 
@@ -148,10 +150,9 @@ impl Pieces {
     /// Chunk `k`'s pieces, into `out` (cleared first).
     fn decode_chunk(&self, k: usize, out: &mut Vec<Piece>) {
         out.clear();
-        let (mut at, mut start) = (self.chunks[k].0 as usize, self.chunks[k].1);
+        let (bytes, mut at, mut start) = (&self.chunks[k], 0, self.text_starts[k]);
         let mut prev = Piece::START;
         for _ in 0..CHUNK {
-            let bytes = &self.bytes;
             let header = bytes[at];
             at += 1;
             let agent = match header & SAME_AGENT {
@@ -179,8 +180,9 @@ impl Pieces {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity()
-            + self.chunks.capacity() * 8
+        self.chunks.iter().map(|c| c.len()).sum::<usize>()
+            + self.chunks.capacity() * std::mem::size_of::<Box<[u8]>>()
+            + self.text_starts.capacity() * 4
             + self.tail.capacity() * std::mem::size_of::<Piece>()
     }
 }

@@ -9,17 +9,19 @@
 //! - bit 1: by the previous run's agent (else the agent follows);
 //! - bit 2: its sequence number continues the previous run (else it follows);
 //! - an insert's bits 3-4 say where its left origin is ([`OWN_PREVIOUS`]:
-//!   the agent's item before the run, [`NONE`], or [`EXPLICIT`]: it
-//!   follows), bits 5-6 likewise its right origin, where 0 is
-//!   [`AFTER_LEFT`]: the item after the left origin in its agent's
-//!   sequence, which it was when someone typed between two letters of a
-//!   run;
-//! - a delete's bit 3: reversed; its target follows;
+//!   the agent's item before the run, [`NONE`], [`EXPLICIT`]: it follows,
+//!   or [`EXPLICIT_OWN`]: it follows without its agent, the run's), bits
+//!   5-6 likewise its right origin, where 0 is [`AFTER_LEFT`]: the item
+//!   after the left origin in its agent's sequence, which it was when
+//!   someone typed between two letters of a run;
+//! - a delete's bit 3: reversed; bit 4: its target is the run's agent's;
+//!   its target follows;
 //! - then the length.
 //!
-//! An explicit id is its agent and its sequence number's distance from the
-//! run's, zigzagged: origins and targets are usually close to the run.
-//! Numbers are LEB128 (`packed`).
+//! An explicit id is its agent (unless the header says it is the run's)
+//! and its sequence number's distance from the run's, zigzagged: origins
+//! and targets are usually close to the run, and by its own agent in a
+//! document edited alone. Numbers are LEB128 (`packed`).
 
 use super::run::{OpKind, OpRun};
 use crate::id::LocalId;
@@ -36,9 +38,11 @@ const OWN_PREVIOUS: u8 = 0;
 const AFTER_LEFT: u8 = 0;
 const NONE: u8 = 1;
 const EXPLICIT: u8 = 2;
+const EXPLICIT_OWN: u8 = 3;
 const LEFT_SHIFT: u8 = 3;
 const RIGHT_SHIFT: u8 = 5;
 const REVERSED: u8 = 8;
+const TARGET_OWN: u8 = 16;
 
 /// The most a run takes: the header, three numbers of at most 5 bytes and
 /// two ids of at most 15.
@@ -47,9 +51,9 @@ const MAX_RUN_BYTES: usize = 46;
 /// Whole chunks of encoded runs.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Frozen {
-    bytes: Vec<u8>,
-    /// Where chunk `k` starts in `bytes`.
-    starts: Vec<u32>,
+    /// Each chunk's bytes, in a block of its own size: one growing buffer
+    /// of them all would keep up to a quarter more (see `grow`) for good.
+    chunks: Vec<Box<[u8]>>,
     /// The sequence number of chunk `k`'s first run: a log by one agent is
     /// searched by it.
     first_seqs: Vec<u32>,
@@ -58,33 +62,35 @@ pub(super) struct Frozen {
 impl Frozen {
     /// Runs held: whole chunks.
     pub fn len(&self) -> usize {
-        self.starts.len() * CHUNK
+        self.chunks.len() * CHUNK
     }
 
     #[cfg(test)]
     pub fn chunk_count(&self) -> usize {
-        self.starts.len()
+        self.chunks.len()
     }
 
     /// Appends a chunk of exactly [`CHUNK`] runs.
     pub fn push_chunk(&mut self, runs: &[OpRun]) {
         debug_assert_eq!(runs.len(), CHUNK);
-        crate::grow::vec(&mut self.bytes, CHUNK * MAX_RUN_BYTES);
-        self.starts.push(self.bytes.len() as u32);
-        self.first_seqs.push(runs[0].seq);
+        let mut bytes = Vec::with_capacity(CHUNK * MAX_RUN_BYTES);
         let mut prev = Previous::START;
         for run in runs {
-            write_run(&mut self.bytes, &mut prev, run);
+            write_run(&mut bytes, &mut prev, run);
         }
+        crate::grow::vec(&mut self.chunks, 1);
+        self.chunks.push(bytes.into_boxed_slice());
+        crate::grow::vec(&mut self.first_seqs, 1);
+        self.first_seqs.push(runs[0].seq);
     }
 
     /// Chunk `k`'s runs, into `out` (cleared first).
     pub fn decode_chunk(&self, k: usize, out: &mut Vec<OpRun>) {
         out.clear();
-        let mut at = self.starts[k] as usize;
+        let (bytes, mut at) = (&self.chunks[k], 0);
         let mut prev = Previous::START;
         for _ in 0..CHUNK {
-            out.push(read_run(&self.bytes, &mut at, &mut prev));
+            out.push(read_run(bytes, &mut at, &mut prev));
         }
     }
 
@@ -96,14 +102,14 @@ impl Frozen {
     /// In chunk `k`, the first run for which `found(position, run)` holds
     /// (the chunk's last if none).
     pub fn scan(&self, k: usize, mut found: impl FnMut(usize, &OpRun) -> bool) -> OpRun {
-        let mut at = self.starts[k] as usize;
+        let (bytes, mut at) = (&self.chunks[k], 0);
         let mut prev = Previous::START;
-        let mut run = read_run(&self.bytes, &mut at, &mut prev);
+        let mut run = read_run(bytes, &mut at, &mut prev);
         for n in 1..CHUNK {
             if found(n - 1, &run) {
                 break;
             }
-            run = read_run(&self.bytes, &mut at, &mut prev);
+            run = read_run(bytes, &mut at, &mut prev);
         }
         run
     }
@@ -117,13 +123,14 @@ impl Frozen {
     }
 
     pub fn shrink_to_fit(&mut self) {
-        self.bytes.shrink_to_fit();
-        self.starts.shrink_to_fit();
+        self.chunks.shrink_to_fit();
         self.first_seqs.shrink_to_fit();
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity() + (self.starts.capacity() + self.first_seqs.capacity()) * 4
+        self.chunks.iter().map(|c| c.len()).sum::<usize>()
+            + self.chunks.capacity() * std::mem::size_of::<Box<[u8]>>()
+            + self.first_seqs.capacity() * 4
     }
 }
 
@@ -150,7 +157,11 @@ fn write_run(out: &mut Vec<u8>, prev: &mut Previous, run: &OpRun) {
     match run.kind() {
         OpKind::Insert { left, right } => {
             let own_previous = run.seq > 0 && left == LocalId::new(run.agent, run.seq - 1);
-            let form = |id: LocalId| if id.is_none() { NONE } else { EXPLICIT };
+            let form = |id: LocalId| match id {
+                _ if id.is_none() => NONE,
+                _ if id.agent() == run.agent => EXPLICIT_OWN,
+                _ => EXPLICIT,
+            };
             let left_form = if own_previous {
                 OWN_PREVIOUS
             } else {
@@ -162,14 +173,17 @@ fn write_run(out: &mut Vec<u8>, prev: &mut Previous, run: &OpRun) {
             let right_form = if after_left { AFTER_LEFT } else { form(right) };
             header |= left_form << LEFT_SHIFT | right_form << RIGHT_SHIFT;
             ids = [
-                (left_form == EXPLICIT).then_some(left),
-                (right_form == EXPLICIT).then_some(right),
+                (left_form >= EXPLICIT).then_some(left),
+                (right_form >= EXPLICIT).then_some(right),
             ];
         }
         OpKind::Delete { target, reversed } => {
             header |= DELETE;
             if reversed {
                 header |= REVERSED;
+            }
+            if target.agent() == run.agent {
+                header |= TARGET_OWN;
             }
             ids[0] = Some(target);
         }
@@ -184,10 +198,16 @@ fn write_run(out: &mut Vec<u8>, prev: &mut Previous, run: &OpRun) {
     record.number(u64::from(run.len));
     // Not a loop over the two: a hot path, where it cost more than the ids.
     if let Some(id) = ids[0] {
-        record.id(id.agent(), i64::from(id.seq()) - i64::from(run.seq));
+        if id.agent() != run.agent {
+            record.number(u64::from(id.agent()));
+        }
+        record.signed(i64::from(id.seq()) - i64::from(run.seq));
     }
     if let Some(id) = ids[1] {
-        record.id(id.agent(), i64::from(id.seq()) - i64::from(run.seq));
+        if id.agent() != run.agent {
+            record.number(u64::from(id.agent()));
+        }
+        record.signed(i64::from(id.seq()) - i64::from(run.seq));
     }
     out.extend_from_slice(record.bytes());
     *prev = Previous {
@@ -211,26 +231,31 @@ fn read_run(bytes: &[u8], at: &mut usize, prev: &mut Previous) -> OpRun {
         packed::number(bytes, at) as u32
     };
     let len = packed::number(bytes, at) as u32;
-    let mut id = || {
-        let agent = packed::number(bytes, at) as u32;
+    // An id, by the run's agent unless `explicit` (its agent follows).
+    let mut id = |explicit: bool| {
+        let agent = if explicit {
+            packed::number(bytes, at) as u32
+        } else {
+            agent
+        };
         let distance = packed::signed(bytes, at);
         LocalId::new(agent, (i64::from(seq) + distance) as u32)
     };
     let kind = if header & DELETE != 0 {
         OpKind::Delete {
-            target: id(),
+            target: id(header & TARGET_OWN == 0),
             reversed: header & REVERSED != 0,
         }
     } else {
         let left = match header >> LEFT_SHIFT & 3 {
             OWN_PREVIOUS => LocalId::new(agent, seq.wrapping_sub(1)),
             NONE => LocalId::NONE,
-            _ => id(),
+            form => id(form == EXPLICIT),
         };
         let right = match header >> RIGHT_SHIFT & 3 {
             AFTER_LEFT => LocalId::new(left.agent(), left.seq().wrapping_add(1)),
             NONE => LocalId::NONE,
-            _ => id(),
+            form => id(form == EXPLICIT),
         };
         OpKind::Insert { left, right }
     };
@@ -334,6 +359,7 @@ mod tests {
             frozen.push_chunk(chunk);
         }
         let bound = runs.len() * 3 + frozen.chunk_count() * 2;
-        assert!(frozen.bytes.len() <= bound, "{} bytes", frozen.bytes.len());
+        let bytes: usize = frozen.chunks.iter().map(|c| c.len()).sum();
+        assert!(bytes <= bound, "{bytes} bytes");
     }
 }
