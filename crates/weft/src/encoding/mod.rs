@@ -4,7 +4,7 @@
 mod crc;
 pub(crate) mod envelope;
 pub(crate) mod ops;
-mod page_text;
+pub(crate) mod page_text;
 pub(crate) mod pages;
 mod refs;
 pub(crate) mod snapshot;
@@ -57,6 +57,12 @@ impl Column<'_> {
     }
     pub fn reader(&self) -> Reader<'_> {
         Reader::new(self.bytes())
+    }
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Column::Borrowed(b) => b.to_vec(),
+            Column::Owned(v) => v,
+        }
     }
 }
 
