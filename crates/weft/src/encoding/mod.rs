@@ -154,7 +154,12 @@ fn deflate(b: &[u8], dict: &[u8]) -> Vec<u8> {
         return miniz_oxide::deflate::compress_to_vec(b, 9);
     }
     let mut c = CompressorOxide::new(create_comp_flags_from_zip_params(9, 0, 0));
+    // The dictionary's own matches are dropped: searching them costs what
+    // it takes to deflate it again for every page that uses it. Every
+    // level but the fastest records every position for later matches.
+    c.set_compression_level_raw(2);
     compress_to_output(&mut c, dict, TDEFLFlush::Sync, |_| true);
+    c.set_compression_level_raw(9);
     let mut out = Vec::new();
     compress_to_output(&mut c, b, TDEFLFlush::Finish, |o| {
         out.extend_from_slice(o);
