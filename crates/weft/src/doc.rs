@@ -256,6 +256,7 @@ impl Doc {
             if want == 0 {
                 break;
             }
+            let chunk = chunk?;
             let text = &chunk[char_to_byte(chunk, skip)..];
             let take = char_to_byte(text, want);
             out.push_str(&text[..take]);
@@ -276,23 +277,34 @@ impl Doc {
             return Ok(index as u32); // one unit per character throughout
         }
         let (leaf, before) = self.tree.descend(Metric::Text(unit), index as u32);
-        let text = self.tree.leaf_text(leaf);
+        let text = self.tree.leaf_text(leaf)?;
         let offset = index - before.text.get(unit) as usize;
         unit_to_char(text, offset, unit)
             .map(|c| before.text.chars + c as u32)
             .map_err(|()| Error::NotCharBoundary { index, unit })
     }
 
-    /// Converts a character index (at most the length) to `unit`.
+    /// Converts a character index (at most the length) to `unit`, in a
+    /// document whose pages are all decoded (as merging leaves it).
     pub(crate) fn chars_to_unit(&self, chars: u32, unit: IndexUnit) -> usize {
+        let index = self.try_chars_to_unit(chars, unit);
+        debug_assert!(index.is_ok(), "a page's text was not read before a merge");
+        index.unwrap_or(chars as usize)
+    }
+
+    /// Converts a character index (at most the length) to `unit`.
+    ///
+    /// # Errors
+    /// A decoding error of the page of a loaded snapshot it falls in.
+    pub(crate) fn try_chars_to_unit(&self, chars: u32, unit: IndexUnit) -> Result<usize, Error> {
         let total = self.tree.total();
         if total.text.get(unit) == total.text.chars {
-            return chars as usize;
+            return Ok(chars as usize);
         }
         let (leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), chars);
-        let text = self.tree.leaf_text(leaf);
+        let text = self.tree.leaf_text(leaf)?;
         let byte = char_to_byte(text, (chars - before.text.chars) as usize);
-        (before.text.get(unit) + TextMetrics::of(&text[..byte]).get(unit)) as usize
+        Ok((before.text.get(unit) + TextMetrics::of(&text[..byte]).get(unit)) as usize)
     }
 
     /// Converts an index from one unit to another.
@@ -306,7 +318,7 @@ impl Doc {
         to: IndexUnit,
     ) -> Result<usize, Error> {
         let c = self.unit_to_chars(index, from)?;
-        Ok(self.chars_to_unit(c, to))
+        self.try_chars_to_unit(c, to)
     }
 
     /// The index (in `unit`) where line `line` (0-based) starts.
@@ -323,7 +335,7 @@ impl Doc {
         }
         let nth = line as u32 - 1; // the newline that ends the previous line
         let (leaf, before) = self.tree.descend(Metric::Lines, nth);
-        let text = self.tree.leaf_text(leaf);
+        let text = self.tree.leaf_text(leaf)?;
         let byte =
             after_nth_newline(text, (nth - before.text.lines) as usize).unwrap_or(text.len());
         Ok((before.text.get(unit) + TextMetrics::of(&text[..byte]).get(unit)) as usize)
@@ -336,7 +348,7 @@ impl Doc {
     pub fn line_column(&self, index: usize, unit: IndexUnit) -> Result<(usize, usize), Error> {
         let c = self.unit_to_chars(index, unit)?;
         let (leaf, before) = self.tree.descend(Metric::Text(IndexUnit::CodePoint), c);
-        let text = self.tree.leaf_text(leaf);
+        let text = self.tree.leaf_text(leaf)?;
         let byte = char_to_byte(text, (c - before.text.chars) as usize);
         let line = (before.text.lines + TextMetrics::of(&text[..byte]).lines) as usize;
         Ok((line, index - self.line_start(line, unit)?))
@@ -411,8 +423,13 @@ pub struct Stats {
     pub deleted_pieces: usize,
 }
 
+/// The visible text. A page of a loaded snapshot whose text turns out
+/// invalid (only crafted bytes get there: see [`Doc::from_snapshot`]) is
+/// written as one U+FFFD; [`Doc::slice`] reports it as an error.
 impl std::fmt::Display for Doc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.tree.chunks().try_for_each(|chunk| f.write_str(chunk))
+        self.tree
+            .chunks()
+            .try_for_each(|chunk| f.write_str(chunk.unwrap_or("\u{FFFD}")))
     }
 }

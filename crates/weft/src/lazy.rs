@@ -98,7 +98,7 @@ impl Doc {
             spans: cold.spans,
             items: cold.items,
             chars: cold.chars,
-            bytes: self.tree.leaf_text(leaf).len() as u32,
+            bytes: self.tree.leaf_text(leaf)?.len() as u32,
         };
         // (A cold page means the history is still encoded too: it is
         // decoded after every page.)

@@ -156,6 +156,6 @@ impl Doc {
         };
         let visible = !self.tree.span_at(loc).deleted();
         let chars = self.tree.offset_of(loc).1 + u32::from(visible && sticky.bias == Bias::Left);
-        Ok(self.chars_to_unit(chars, unit))
+        self.try_chars_to_unit(chars, unit)
     }
 }

@@ -15,7 +15,8 @@ impl Tree {
     /// the only leaf; the prev/next chain visits leaves in tree order; and the
     /// id index maps both ends of every span to its leaf. A cold leaf (a page
     /// not decoded yet) holds no spans and text of the length its directory
-    /// entry gives, of any size.
+    /// entry gives, of any size, or none while its text is still deflated
+    /// (then its declared sizes count, and once read its text has them).
     pub fn check(&self) {
         assert_eq!(self.node(self.root).parent, None, "the root has no parent");
         let mut order = Vec::new();
@@ -36,9 +37,24 @@ impl Tree {
             if let Some(c) = &leaf.cold {
                 // A page whose spans are still encoded: only its text is here.
                 assert!(leaf.spans.is_empty(), "cold leaf {l} holds spans");
+                let metrics = match &c.text {
+                    // Still deflated: its declared sizes, and once read
+                    // (if it was valid), its text is of those sizes.
+                    Some(t) => {
+                        assert!(leaf.text.is_empty(), "cold leaf {l} holds two texts");
+                        if let Some(text) = t.if_read() {
+                            assert_eq!(
+                                TextMetrics::of(text),
+                                t.metrics(),
+                                "cold leaf {l}: text and sizes differ"
+                            );
+                        }
+                        t.metrics()
+                    }
+                    None => TextMetrics::of(&leaf.text),
+                };
                 assert_eq!(
-                    TextMetrics::of(&leaf.text).chars,
-                    c.chars,
+                    metrics.chars, c.chars,
                     "cold leaf {l}: text and directory differ"
                 );
                 continue;

@@ -98,15 +98,19 @@ impl Tree {
 
     /// Gives cold leaf `leaf` its decoded `spans` (which hold exactly its
     /// items and visible characters: the caller checked them against the
-    /// page's directory entry), then splits it into leaves of the usual size.
+    /// page's directory entry, and read its text: see `leaf_text`), then
+    /// splits it into leaves of the usual size.
     pub fn thaw(&mut self, leaf: LeafId, spans: Vec<Span>) {
         let l = self.leaf_mut(leaf);
         debug_assert!(l.cold.is_some(), "leaf {leaf} is not cold");
+        if let Some(text) = l.cold.take().and_then(|c| c.text) {
+            l.text = text.into_text();
+            l.ascii = l.text.is_ascii();
+        }
         debug_assert_eq!(
             spans.iter().map(|s| s.visible()).sum::<u32>(),
             TextMetrics::of(&l.text).chars
         );
-        l.cold = None;
         l.spans = spans;
         self.cold -= 1;
         self.finger = None;

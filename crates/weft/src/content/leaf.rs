@@ -1,5 +1,6 @@
 //! A leaf: a handful of spans and the visible text they hold.
 
+use super::cold_text::ColdText;
 use super::ids::{LeafId, NodeId};
 use super::span::Span;
 use super::summary::Summary;
@@ -31,7 +32,8 @@ pub struct Leaf {
     pub(super) ascii: bool,
     /// Set while this leaf is a page of a loaded snapshot whose spans are
     /// still encoded: `spans` is empty, `text` holds the page's text (any
-    /// length). See `Tree::thaw`.
+    /// length), or is empty while the page's text is still deflated too
+    /// (`ColdSpans::text`). See `Tree::thaw`.
     pub(super) cold: Option<Box<ColdSpans>>,
 }
 
@@ -43,6 +45,9 @@ pub struct ColdSpans {
     pub spans: u32,
     pub items: u32,
     pub chars: u32,
+    /// The page's text while still deflated (snapshots with per-page text);
+    /// the leaf's `text` is empty then.
+    pub text: Option<ColdText>,
 }
 
 /// A position inside a leaf: span number and offset within that span. The
@@ -83,6 +88,14 @@ impl Leaf {
         }
     }
 
+    /// Its visible text: a cold page's inflated on first read.
+    pub(super) fn text(&self) -> Result<&str, crate::DecodeError> {
+        match self.cold.as_ref().and_then(|c| c.text.as_ref()) {
+            Some(t) => t.get(),
+            None => Ok(&self.text),
+        }
+    }
+
     /// Visible characters in this leaf, cold or not.
     pub(super) fn chars(&self) -> u32 {
         match &self.cold {
@@ -107,10 +120,11 @@ impl Leaf {
             Some(c) => c.items,
             None => self.spans.iter().map(|s| s.len()).sum(),
         };
-        Summary {
-            items,
-            text: TextMetrics::of(&self.text),
-        }
+        let text = match self.cold.as_ref().and_then(|c| c.text.as_ref()) {
+            Some(t) => t.metrics(),
+            None => TextMetrics::of(&self.text),
+        };
+        Summary { items, text }
     }
 
     pub(super) fn overfull(&self) -> bool {

@@ -4,6 +4,7 @@
 
 mod check;
 mod cold;
+mod cold_text;
 mod cursor;
 mod ids;
 mod index;
@@ -12,6 +13,7 @@ mod span;
 mod summary;
 mod tree;
 
+pub use cold_text::ColdText;
 pub use ids::LeafId;
 pub use leaf::{ColdSpans, InLeaf, Leaf};
 pub use span::{Span, MAX_SPAN_LEN};

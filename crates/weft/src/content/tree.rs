@@ -2,13 +2,14 @@
 //! any position in any unit is found in O(log n) by descent, and any leaf's
 //! offset by walking up its parents.
 
+use super::cold_text::ColdText;
 use super::ids::{Child, LeafId, NodeId};
 use super::index::IdIndex;
 use super::leaf::{ColdSpans, InLeaf, Leaf, LEAF_SPANS, SMALL_CHUNKS};
 use super::span::Span;
 use super::summary::{Metric, Summary};
 use crate::unit::TextMetrics;
-use crate::IndexUnit;
+use crate::{DecodeError, IndexUnit};
 use std::cell::OnceCell;
 
 /// Most children of an internal node.
@@ -178,20 +179,21 @@ impl Tree {
 
 /// Reading leaves, for code outside the tree: text, neighbours, coldness.
 impl Tree {
-    /// The visible text of `leaf`.
-    pub fn leaf_text(&self, leaf: LeafId) -> &str {
-        &self.leaf(leaf).text
+    /// The visible text of `leaf`; a cold page's text is inflated on first
+    /// read (an error when it is not what its directory entry says).
+    pub fn leaf_text(&self, leaf: LeafId) -> Result<&str, DecodeError> {
+        self.leaf(leaf).text()
     }
 
     /// The visible text in document order, one leaf at a time.
-    pub fn chunks(&self) -> impl Iterator<Item = &str> {
+    pub fn chunks(&self) -> impl Iterator<Item = Result<&str, DecodeError>> {
         self.chunks_from(self.first_leaf())
     }
 
     /// The visible text from the start of `leaf` to the end, one leaf at a
     /// time.
-    pub fn chunks_from(&self, leaf: LeafId) -> impl Iterator<Item = &str> {
-        self.leaves_from(leaf).map(|(_, l)| l.text.as_str())
+    pub fn chunks_from(&self, leaf: LeafId) -> impl Iterator<Item = Result<&str, DecodeError>> {
+        self.leaves_from(leaf).map(|(_, l)| l.text())
     }
 
     /// The leaf before `leaf` in document order.
@@ -746,7 +748,9 @@ impl Tree {
                 .map(|l| {
                     l.spans.capacity() * std::mem::size_of::<Span>()
                         + l.text.capacity()
-                        + l.cold.as_ref().map_or(0, |c| c.column.len())
+                        + l.cold.as_ref().map_or(0, |c| {
+                            c.column.len() + c.text.as_ref().map_or(0, ColdText::heap_bytes)
+                        })
                 })
                 .sum::<usize>();
         nodes + leaves + self.index.get().map_or(0, IdIndex::heap_bytes)

@@ -4,7 +4,7 @@
 mod crc;
 pub(crate) mod envelope;
 pub(crate) mod ops;
-mod page_text;
+pub(crate) mod page_text;
 pub(crate) mod pages;
 mod refs;
 pub(crate) mod snapshot;
@@ -57,6 +57,12 @@ impl Column<'_> {
     }
     pub fn reader(&self) -> Reader<'_> {
         Reader::new(self.bytes())
+    }
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Column::Borrowed(b) => b.to_vec(),
+            Column::Owned(v) => v,
+        }
     }
 }
 
@@ -148,7 +154,12 @@ fn deflate(b: &[u8], dict: &[u8]) -> Vec<u8> {
         return miniz_oxide::deflate::compress_to_vec(b, 9);
     }
     let mut c = CompressorOxide::new(create_comp_flags_from_zip_params(9, 0, 0));
+    // The dictionary's own matches are dropped: searching them costs what
+    // it takes to deflate it again for every page that uses it. Every
+    // level but the fastest records every position for later matches.
+    c.set_compression_level_raw(2);
     compress_to_output(&mut c, dict, TDEFLFlush::Sync, |_| true);
+    c.set_compression_level_raw(9);
     let mut out = Vec::new();
     compress_to_output(&mut c, b, TDEFLFlush::Finish, |o| {
         out.extend_from_slice(o);

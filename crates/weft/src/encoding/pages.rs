@@ -24,14 +24,17 @@ pub struct PageEntry {
 /// Writes `spans` (maximal, in document order, agents numbered as in the
 /// replica table) in pages: the span count, the page count, the directory,
 /// then one column per page. `text` is the visible text of all of them.
-pub fn write(w: &mut Writer, spans: &[Span], mut text: &str, agents: usize) {
+/// Returns the byte length of each page's text.
+pub fn write(w: &mut Writer, spans: &[Span], mut text: &str, agents: usize) -> Vec<usize> {
     w.uvar(spans.len() as u64);
     let pages: Vec<&[Span]> = spans.chunks(PAGE_SPANS).collect();
     w.uvar(pages.len() as u64);
+    let mut page_bytes = Vec::with_capacity(pages.len());
     for page in &pages {
         let chars: u32 = page.iter().map(|s| s.visible()).sum();
         let bytes = char_to_byte(text, chars as usize);
         text = &text[bytes..];
+        page_bytes.push(bytes);
         for v in [
             page.len() as u32,
             page.iter().map(|s| s.len()).sum(),
@@ -44,6 +47,7 @@ pub fn write(w: &mut Writer, spans: &[Span], mut text: &str, agents: usize) {
     for page in &pages {
         w.column(&page_block(page, agents));
     }
+    page_bytes
 }
 
 /// A page's spans as three runs of varints: replica pairs (`table index`,

@@ -186,10 +186,13 @@ impl Doc {
     /// and text.
     fn encode_document(&self, spans: &[Span], replicas: usize) -> (Vec<u8>, u64, u64) {
         let mut text = String::with_capacity(self.len(crate::IndexUnit::Utf8));
-        self.tree.chunks().for_each(|chunk| text.push_str(chunk));
+        // Every page was thawed, its text read and checked.
+        self.tree
+            .chunks()
+            .for_each(|chunk| text.push_str(chunk.unwrap_or_default()));
         let mut document = Writer::default();
-        pages::write(&mut document, spans, &text, replicas);
-        document.column(text.as_bytes());
+        let page_bytes = pages::write(&mut document, spans, &text, replicas);
+        page_text::write(&mut document, &text, &page_bytes);
         self.deleted.write(&mut document, self.tree.spans(), &text);
         (document.into_bytes(), spans.len() as u64, text.len() as u64)
     }
@@ -234,7 +237,7 @@ impl Doc {
             .iter()
             .map(|_| r.raw_column())
             .collect::<Result<Vec<_>, DecodeError>>()?;
-        let text_c = r.raw_column()?;
+        let text = page_text::read_stored(&mut r, &directory)?;
         // Absent from snapshots written before they existed.
         let deleted = DeletedText::read_section(&mut r)?;
         let before_authors = r.remaining();
@@ -247,15 +250,16 @@ impl Doc {
         if items > u64::from(MAX_SPAN_LEN) {
             return Err(Error::DocumentTooLarge);
         }
-        let (texts, dict) = page_text::read(text_c, &directory)?;
+        let (texts, dict) = text.open(&directory)?;
         let deleted = deleted.map(|d| DeletedText::from_snapshot(d, dict));
         let mut leaves = Vec::with_capacity(directory.len());
-        for ((e, column), text) in directory.iter().zip(columns).zip(texts) {
+        for ((e, column), (text, deflated)) in directory.iter().zip(columns).zip(texts) {
             let spans = ColdSpans {
                 column: column.into(),
                 spans: e.spans,
                 items: e.items,
                 chars: e.chars,
+                text: deflated,
             };
             leaves.push(Leaf::cold_page(text, spans));
         }

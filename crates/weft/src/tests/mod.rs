@@ -9,6 +9,7 @@ mod fugue;
 mod lazy;
 mod oracle;
 mod origins;
+mod paged_text;
 mod past;
 pub(crate) mod rng;
 mod roundtrip;
