@@ -268,29 +268,36 @@ fn fingerprint(entry: &[u8]) -> u64 {
 
 /// Stores `bytes` under `key` in store `name`.
 fn put(tx: &Transaction<'_>, name: &str, key: u64, bytes: &[u8]) -> Result<()> {
-    let store = tx.object_store(name).map_err(storage_error)?;
-    // The request goes out now; the transaction's completion reports it.
-    drop(
-        store
-            .put(JsValue::from(Uint8Array::from(bytes)))
-            .with_key(key as f64)
-            .primitive()
-            .map_err(storage_error)?,
-    );
-    Ok(())
+    write(tx, name, key, bytes, true)
 }
 
 /// Adds `bytes` under `key` in store `name`; a key already taken fails the
 /// request, which aborts the transaction.
 fn add(tx: &Transaction<'_>, name: &str, key: u64, bytes: &[u8]) -> Result<()> {
+    write(tx, name, key, bytes, false)
+}
+
+fn write(tx: &Transaction<'_>, name: &str, key: u64, bytes: &[u8], overwrite: bool) -> Result<()> {
     let store = tx.object_store(name).map_err(storage_error)?;
-    drop(
-        store
-            .add(JsValue::from(Uint8Array::from(bytes)))
-            .with_key(key as f64)
-            .primitive()
-            .map_err(storage_error)?,
-    );
+    let value = JsValue::from(Uint8Array::from(bytes));
+    // The request goes out now; the transaction's completion reports it.
+    if overwrite {
+        drop(
+            store
+                .put(value)
+                .with_key(key as f64)
+                .primitive()
+                .map_err(storage_error)?,
+        );
+    } else {
+        drop(
+            store
+                .add(value)
+                .with_key(key as f64)
+                .primitive()
+                .map_err(storage_error)?,
+        );
+    }
     Ok(())
 }
 

@@ -173,13 +173,7 @@ async fn a_writer_whose_next_key_another_took_writes_under_a_fresh_one() {
     let name = fresh("stale");
     let first = JournalDb::open(&name).await.unwrap();
     let second = JournalDb::open(&name).await.unwrap();
-    let mut doc = weft::Doc::new(1);
-    let mut update = |word: &str| {
-        let v = doc.version();
-        doc.insert(doc.len(Utf16), word, Utf16).unwrap();
-        doc.encode_update(&v).unwrap()
-    };
-    let (one, two, three) = (update("one "), update("two "), update("three"));
+    let [one, two, three] = three_updates();
     // `first` expects key 2 next; `second` takes it meanwhile.
     let k1 = first.append(&one).await.unwrap().0;
     let k2 = second.append(&two).await.unwrap().0;
@@ -194,13 +188,7 @@ async fn a_writer_whose_next_key_another_took_writes_under_a_fresh_one() {
 async fn a_compaction_keeps_a_record_written_again_under_a_key_it_freed() {
     let name = fresh("freed");
     let (x, y) = (weft_db(&name).await, weft_db(&name).await);
-    let mut doc = weft::Doc::new(1);
-    let mut update = |word: &str| {
-        let v = doc.version();
-        doc.insert(doc.len(Utf16), word, Utf16).unwrap();
-        doc.encode_update(&v).unwrap()
-    };
-    let (one, two, three) = (update("one "), update("two "), update("three"));
+    let [one, two, three] = three_updates();
     assert_eq!(x.append(&one).await.unwrap().0, 1);
     assert_eq!(y.append(&two).await.unwrap().0, 2);
     // `y` and `z` load records 1 and 2, and plan to compact them.
@@ -260,6 +248,16 @@ async fn a_version_1_database_opens_and_takes_appends() {
     );
     let reopened = weft_db(&name).await.load(3).await.unwrap();
     assert_eq!(reopened.doc.to_string(), "kept: stored by version 1");
+}
+
+/// Updates typing "one ", "two " and "three" in turn, each after the last.
+fn three_updates() -> [Vec<u8>; 3] {
+    let mut doc = weft::Doc::new(1);
+    ["one ", "two ", "three"].map(|word| {
+        let v = doc.version();
+        doc.insert(doc.len(Utf16), word, Utf16).unwrap();
+        doc.encode_update(&v).unwrap()
+    })
 }
 
 /// Opens the database of `name`.

@@ -30,9 +30,9 @@ fn body_of(bytes: &[u8]) -> &[u8] {
     &bytes[6..bytes.len() - 4]
 }
 
-/// Where the deleted-text section of a snapshot's body starts (its end,
-/// for a snapshot written before that section existed).
-pub(crate) fn deleted_text_at(body: &[u8]) -> usize {
+/// A reader of snapshot `body` past its history and page columns, where
+/// the text starts, and the page directory.
+fn past_page_columns(body: &[u8]) -> (crate::encoding::Reader<'_>, Vec<pages::PageEntry>) {
     let mut r = crate::encoding::Reader::new(body);
     ops::read_table(&mut r).unwrap();
     ops::skip_runs(&mut r).unwrap();
@@ -40,6 +40,13 @@ pub(crate) fn deleted_text_at(body: &[u8]) -> usize {
     for _ in &directory {
         r.skip_column().unwrap();
     }
+    (r, directory)
+}
+
+/// Where the deleted-text section of a snapshot's body starts (its end,
+/// for a snapshot written before that section existed).
+pub(crate) fn deleted_text_at(body: &[u8]) -> usize {
+    let (mut r, directory) = past_page_columns(body);
     page_text::read_stored(&mut r, &directory).unwrap();
     body.len() - r.remaining()
 }
@@ -48,13 +55,7 @@ pub(crate) fn deleted_text_at(body: &[u8]) -> usize {
 /// snapshots carried deleted text): the text in one column.
 pub(crate) fn with_whole_text(snapshot: &[u8]) -> Vec<u8> {
     let body = body_of(snapshot);
-    let mut r = crate::encoding::Reader::new(body);
-    ops::read_table(&mut r).unwrap();
-    ops::skip_runs(&mut r).unwrap();
-    let directory = pages::read_directory(&mut r).unwrap();
-    for _ in &directory {
-        r.skip_column().unwrap();
-    }
+    let (mut r, directory) = past_page_columns(body);
     let head = &body[..body.len() - r.remaining()];
     let (texts, _) = page_text::read_stored(&mut r, &directory)
         .unwrap()
