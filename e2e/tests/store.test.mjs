@@ -317,6 +317,41 @@ test("compaction keeps everything and shrinks the journal", async () => {
   await context.close();
 });
 
+test("compactions run in a Worker beside the writes, and a store can keep them on the page", async () => {
+  const context = await browser.newContext();
+  const name = `worker-${Date.now()}`;
+  const p = await page(context);
+  const run = (inWorker) =>
+    p.evaluate(
+      async ([name, inWorker]) => {
+        const store = await window.weft.Store.open(name, { compactionFloorBytes: 2000, compactInWorker: inWorker });
+        // Typed without waiting: writes go on while the Worker compacts.
+        for (let i = 0; i < 400; i++) {
+          store.doc.insert(store.doc.length, `w${i} `);
+          if (i % 4 === 0) await new Promise((r) => setTimeout(r, 1));
+        }
+        await store.whenDurable();
+        const stats = store.stats();
+        await store.close();
+        return { stats, stored: await window.storageOf(name) };
+      },
+      [name, inWorker],
+    );
+  const worker = await run(true);
+  assert.ok(worker.stats.checkpointsInWorker >= 1, `the Worker wrote checkpoints (${JSON.stringify(worker.stats)})`);
+  assert.ok(worker.stats.records < 100, `records were compacted away while typing (${worker.stats.records} left)`);
+  assert.deepEqual([worker.stored.records, worker.stored.checkpoints], [0, 1], "closing folded the rest");
+  const onPage = await run(false);
+  assert.equal(onPage.stats.checkpointsInWorker, 0);
+  assert.ok(onPage.stats.lastCheckpoint instanceof Date);
+  const text = await p.evaluate(async (name) => (await window.weft.Store.open(name)).doc.toString(), name);
+  const words = text.split(" ").filter(Boolean);
+  assert.equal(words.length, 800, "every word of both sessions is stored");
+  assert.equal(new Set(words).size, 400);
+  assert.deepEqual(p.errors, []);
+  await context.close();
+});
+
 test("closing folds the journal into one checkpoint", async () => {
   const context = await browser.newContext();
   const name = `close-${Date.now()}`;

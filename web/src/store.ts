@@ -9,6 +9,7 @@ import { Doc, docInternals, emptyVersion, randomReplica, setAuthor, type ChangeE
 import { checkIndex, checkOptions, checkString, isCoded, typeError, withCode, type WeftError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 import { TabSync } from "./sync/tab-sync.js";
+import { compactInWorker, WorkerUnavailable } from "./worker-compaction.js";
 
 /** Options for `Store.open`. */
 export interface StoreOptions {
@@ -18,6 +19,14 @@ export interface StoreOptions {
    * quarter of the checkpoint. `close()` folds any records regardless.
    */
   compactionFloorBytes?: number;
+  /**
+   * Whether compactions run in a Worker (default true): it loads what is
+   * stored, writes the checkpoint and deletes what it includes, so a large
+   * document's snapshot is never encoded on the page's thread, and edits
+   * go on being stored meanwhile. Where no Worker can run (none exists, a
+   * content security policy refuses it), the page compacts itself.
+   */
+  compactInWorker?: boolean;
   /**
    * A document to keep in storage instead of a new one (as y-indexeddb
    * attaches to an existing `Y.Doc`): what is stored is merged into it
@@ -42,6 +51,8 @@ export interface StoreStats {
   checkpointBytes: number;
   /** When this tab last wrote a checkpoint (undefined: not in this session). */
   lastCheckpoint: Date | undefined;
+  /** Checkpoints this tab's Worker wrote in this session (of all it wrote). */
+  checkpointsInWorker: number;
 }
 
 /** A stored entry that could not be read: skipped, everything else loaded. */
@@ -127,6 +138,11 @@ export class Store {
   #raw: RawStore | undefined;
   readonly #name: string;
   readonly #floor: number | undefined;
+  /** Compactions go to the Worker, until it turns out unavailable. */
+  #inWorker: boolean;
+  #checkpointsInWorker = 0;
+  /** A compaction started after a write, under way beside later writes. */
+  #compaction: Promise<void> | undefined;
   /**
    * The other tabs of this database: a sync session with each (a tab that
    * opens gets what the others have not written yet), and durable reports.
@@ -157,6 +173,7 @@ export class Store {
     this.#name = name;
     this.#raw = loaded?.raw;
     this.#floor = options.compactionFloorBytes;
+    this.#inWorker = options.compactInWorker ?? true;
     if (doc) {
       this.doc = doc;
       if (loaded) {
@@ -198,8 +215,9 @@ export class Store {
   static async open(name: string, options: StoreOptions = {}): Promise<Store> {
     // Checked before the binding sees them (a name that is not a string traps in it).
     checkString(name, "name");
-    const { compactionFloorBytes, doc, author } = checkOptions<StoreOptions>(options, "options");
+    const { compactionFloorBytes, compactInWorker, doc, author } = checkOptions<StoreOptions>(options, "options");
     if (compactionFloorBytes !== undefined) checkIndex(compactionFloorBytes, "compactionFloorBytes");
+    if (compactInWorker !== undefined && typeof compactInWorker !== "boolean") throw typeError("compactInWorker must be a boolean");
     if (author !== undefined) {
       checkString(author, "author");
       if (doc !== undefined) throw typeError("give the author to the Doc passed as `doc` (new Doc({ author })), not to Store.open");
@@ -268,6 +286,7 @@ export class Store {
     return {
       ...(this.#raw?.stats() ?? { records: 0, journalBytes: 0, checkpoints: 0, checkpointBytes: 0 }),
       lastCheckpoint: this.#lastCheckpoint,
+      checkpointsInWorker: this.#checkpointsInWorker,
     };
   }
 
@@ -282,7 +301,8 @@ export class Store {
     if (!this.#raw) throw withCode(new Error("cannot compact: the database is not open"), "STORAGE_UNAVAILABLE", "WeftStorageError");
     await this.whenDurable();
     // In line with writes, so that closing waits for it.
-    const done = this.#flushing.then(() => {
+    const done = this.#flushing.then(async () => {
+      await this.#compaction;
       if (this.#closed) throw closedError();
       return this.#compactNow();
     });
@@ -290,9 +310,24 @@ export class Store {
     await done;
   }
 
-  async #compactNow(): Promise<void> {
+  /**
+   * Compacts: in the Worker (what is stored) unless `onPage` (the
+   * document, which holds at least that) or no Worker can.
+   */
+  async #compactNow(onPage = false): Promise<void> {
     const run = async () => {
       const raw = this.#raw!;
+      if (this.#inWorker && !onPage) {
+        try {
+          raw.compactedElsewhere(await compactInWorker(this.#name));
+          this.#checkpointsInWorker++;
+          this.#lastCheckpoint = new Date();
+          return;
+        } catch (err) {
+          if (!(err instanceof WorkerUnavailable)) throw err;
+          this.#inWorker = false;
+        }
+      }
       await docInternals.use(this.doc, (doc) => raw.compact(doc));
       this.#lastCheckpoint = new Date();
     };
@@ -318,6 +353,7 @@ export class Store {
     if (this.#raw && !this.#closed) {
       if (this.#scheduled) this.#flushNow();
       await this.#flushing;
+      await this.#compaction;
       if (this.#raw?.hasRecords() && !this.#closed) {
         try {
           await this.#compactNow();
@@ -331,6 +367,7 @@ export class Store {
     this.#stop();
     // A write or compaction under way finishes before the connection closes.
     await this.#flushing;
+    await this.#compaction;
     // Still asked what it stored (`whenDurable` after closing).
     this.#raw?.close();
   }
@@ -493,13 +530,15 @@ export class Store {
       this.#retryLater();
       return;
     }
-    if (!this.#closed && this.#raw?.shouldCompact()) {
-      try {
-        await this.#compactNow();
-      } catch (err) {
-        if (isDocEnd(err)) return this.#docEnded(err);
-        this.#emit("error", err as Error);
-      }
+    if (!this.#closed && !this.#compaction && this.#raw?.shouldCompact()) {
+      // Beside later writes, not before them: a keystroke never waits
+      // for a checkpoint.
+      this.#compaction = this.#compactNow()
+        .catch((err) => {
+          if (isDocEnd(err)) return this.#docEnded(err);
+          if (!this.#closed) this.#emit("error", err as Error);
+        })
+        .finally(() => (this.#compaction = undefined));
     }
   }
 
@@ -534,7 +573,8 @@ export class Store {
   async #reopen(): Promise<void> {
     try {
       await this.#raw!.reconnect(this.#name);
-      await this.#compactNow();
+      // What was stored may be gone: the document's own state, whole.
+      await this.#compactNow(true);
     } catch (err) {
       this.#emit("error", err as Error);
     }

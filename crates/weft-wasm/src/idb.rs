@@ -417,6 +417,21 @@ impl JournalDb {
         Ok((key, entry.len() as u64))
     }
 
+    /// Another connection (a Worker compacting for this page) stored its
+    /// checkpoint under `key` and deleted `records`: neither is this
+    /// connection's to delete, and its next record goes after the key.
+    pub fn compacted_elsewhere(&self, records: &[u64], key: u64) {
+        if self.next_key.get().is_some_and(|next| next <= key) {
+            self.next_key.set(Some(key + 1));
+        }
+        self.held.borrow_mut().retain(|(k, _)| !records.contains(k));
+    }
+
+    /// How many records this connection's compactions may delete.
+    pub fn held_records(&self) -> usize {
+        self.held.borrow().len()
+    }
+
     /// Writes raw bytes as a record (tests inject damage with it).
     pub async fn put_raw(&self, key: u64, bytes: &[u8]) -> Result<()> {
         let tx = transaction(&self.db, &[RECORDS], true)?;

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use weft::journal::{self, Compaction, CompactionPolicy, Journal, Problem};
-use weft::Version;
+use weft::{DecodeError, Version};
 
 struct Inner {
     db: RefCell<Option<JournalDb>>,
@@ -36,11 +36,22 @@ impl RawStore {
     }
 }
 
-/// Stores `planned` (one transaction) and tells the journal.
-async fn checkpoint(inner: &Inner, db: &JournalDb, planned: &Compaction) -> Result<(), JsValue> {
+/// Stores `planned` (one transaction) and tells the journal. Returns what
+/// it did, as `compactedElsewhere` reads it: the checkpoint's key and
+/// bytes, the number of records, their keys, then the checkpoints' keys.
+async fn checkpoint(
+    inner: &Inner,
+    db: &JournalDb,
+    planned: &Compaction,
+) -> Result<Vec<f64>, JsValue> {
     let (key, bytes) = db.compact(planned).await?;
     inner.journal.borrow_mut().compacted(planned, key, bytes);
-    Ok(())
+    let keys = planned.records.iter().chain(&planned.checkpoints);
+    Ok([key, bytes, planned.records.len() as u64]
+        .iter()
+        .chain(keys)
+        .map(|&k| k as f64)
+        .collect())
 }
 
 #[wasm_bindgen]
@@ -144,15 +155,36 @@ impl RawStore {
     /// Writes a checkpoint of `doc` under a fresh key and deletes the
     /// records and checkpoints it includes, in one transaction. Entries
     /// other tabs wrote meanwhile stay, to be merged on the next open.
-    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    /// Resolves to what it did, for `compactedElsewhere` (a Worker
+    /// compacts for its page this way).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Float64Array>")]
     pub fn compact(&self, doc: &mut RawDoc) -> js_sys::Promise {
         let inner = self.0.clone();
         let db = self.db();
         let planned = inner.journal.borrow().compaction(&mut doc.0).map_err(to_js);
         future_to_promise(async move {
-            checkpoint(&inner, &db?, &planned?).await?;
-            Ok(JsValue::UNDEFINED)
+            let done = checkpoint(&inner, &db?, &planned?).await?;
+            Ok(js_sys::Float64Array::from(&done[..]).into())
         })
+    }
+
+    /// Another connection to this database (a Worker's) compacted it and
+    /// resolved to `done` (see `compact`): what it deleted is gone, and
+    /// its checkpoint is not this store's to delete.
+    #[wasm_bindgen(js_name = compactedElsewhere)]
+    pub fn compacted_elsewhere(&self, done: &[f64]) -> Result<(), JsValue> {
+        let keys: Vec<u64> = done.iter().map(|&k| k as u64).collect();
+        let invalid = || to_js(DecodeError::InvalidValue("compacted").into());
+        let [key, bytes, n, ref rest @ ..] = keys[..] else {
+            return Err(invalid());
+        };
+        let (records, checkpoints) = rest.split_at_checked(n as usize).ok_or_else(invalid)?;
+        self.db()?.compacted_elsewhere(records, key);
+        self.0
+            .journal
+            .borrow_mut()
+            .compacted_elsewhere(records, checkpoints, bytes);
+        Ok(())
     }
 
     /// Another tab stored everything up to `version` (encoded).
@@ -186,16 +218,6 @@ impl RawStore {
             if let Some(old) = inner.db.replace(Some(db)) {
                 old.close();
             }
-            Ok(JsValue::UNDEFINED)
-        })
-    }
-
-    /// Writes raw bytes as a record (tests inject damage with it).
-    #[wasm_bindgen(js_name = putRaw, unchecked_return_type = "Promise<void>")]
-    pub fn put_raw(&self, key: f64, bytes: Vec<u8>) -> js_sys::Promise {
-        let db = self.db();
-        future_to_promise(async move {
-            db?.put_raw(key as u64, &bytes).await?;
             Ok(JsValue::UNDEFINED)
         })
     }

@@ -209,6 +209,33 @@ async fn a_compaction_keeps_a_record_written_again_under_a_key_it_freed() {
 }
 
 #[wasm_bindgen_test]
+async fn a_page_told_of_a_workers_compaction_lets_go_of_the_records_it_deleted() {
+    let name = fresh("elsewhere");
+    let page = weft_db(&name).await;
+    let [one, two, three] = three_updates();
+    assert_eq!(page.append(&one).await.unwrap().0, 1);
+    assert_eq!(page.append(&two).await.unwrap().0, 2);
+    // A second connection (the Worker's) compacts what is stored.
+    let worker = weft_db(&name).await;
+    let planned = plan(&worker, 2).await;
+    let (key, _) = worker.compact(&planned).await.unwrap();
+    assert_eq!(key, 3);
+    assert_eq!(page.held_records(), 2);
+    page.compacted_elsewhere(&planned.records, key);
+    assert_eq!(
+        page.held_records(),
+        0,
+        "what the Worker deleted is not held"
+    );
+    assert_eq!(page.append(&three).await.unwrap().0, 4);
+    assert_eq!(page.held_records(), 1);
+    let reopened = weft_db(&name).await.load(3).await.unwrap();
+    assert_eq!(reopened.doc.to_string(), "one two three");
+    assert_eq!(reopened.merged_checkpoints, vec![3]);
+    assert_eq!(record_keys(&reopened), vec![4]);
+}
+
+#[wasm_bindgen_test]
 async fn a_version_1_database_opens_and_takes_appends() {
     let name = fresh("v1");
     let mut doc = weft::Doc::new(1);

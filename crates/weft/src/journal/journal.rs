@@ -229,6 +229,19 @@ impl Journal {
         self.saved.merge(&done.version);
     }
 
+    /// Another writer of this journal (a Worker compacting for this page)
+    /// stored a checkpoint of `bytes` and deleted `records` and
+    /// `checkpoints`, some of which this journal may list. Its checkpoint
+    /// is not this journal's to delete: it may hold what this document
+    /// lacks (other writers' records), so it is only weighed against the
+    /// records, as the policy says.
+    pub fn compacted_elsewhere(&mut self, records: &[u64], checkpoints: &[u64], bytes: u64) {
+        self.records.retain(|(k, _)| !records.contains(k));
+        self.journal_bytes = self.records.iter().map(|&(_, b)| b).sum();
+        self.checkpoints.retain(|k| !checkpoints.contains(k));
+        self.checkpoint_bytes = bytes;
+    }
+
     /// What was stored may be gone (the database was deleted under this
     /// writer): nothing is known to be stored, so the next compaction
     /// writes everything and deletes nothing.

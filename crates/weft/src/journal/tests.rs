@@ -566,3 +566,57 @@ fn a_compaction_encoded_later_holds_the_document_as_it_was_planned() {
     let loaded = Doc::from_snapshot(&later.snapshot, 9).unwrap();
     assert_eq!(loaded.to_string(), "one");
 }
+
+#[test]
+fn a_compaction_by_another_writer_drops_what_it_deleted_and_keeps_its_checkpoint() {
+    let mut store = Store::default();
+    let (mut doc, mut journal) = one_record_of("one");
+    store.apply(&Write::Record(
+        1,
+        encode_record(1, &doc.encode_update(&Version::new()).unwrap()),
+    ));
+    // Another tab's record, which this document has not merged.
+    let mut other = Doc::new(2);
+    other.insert(0, "theirs ", CodePoint).unwrap();
+    store.apply(&Write::Record(
+        2,
+        encode_record(2, &other.encode_update(&Version::new()).unwrap()),
+    ));
+    // A Worker compacts what is stored: both records, into checkpoint 3.
+    let mut worker = store.open(9);
+    let c = Journal::opened(&worker, CompactionPolicy::default())
+        .compaction(&mut worker.doc)
+        .unwrap();
+    assert_eq!(c.records, vec![1, 2]);
+    let entry = c.entry(3);
+    for w in [
+        Write::Checkpoint(3, entry.clone()),
+        Write::DeleteRecords(c.records.clone()),
+    ] {
+        store.apply(&w);
+    }
+    journal.compacted_elsewhere(&c.records, &c.checkpoints, entry.len() as u64);
+    let stats = journal.stats();
+    assert_eq!(
+        (stats.records, stats.journal_bytes, stats.checkpoints),
+        (0, 0, 0)
+    );
+    assert_eq!(stats.checkpoint_bytes, entry.len() as u64);
+    assert!(!journal.should_compact());
+    // This page's own compaction later deletes nothing of the Worker's:
+    // its checkpoint holds "theirs", which this document lacks.
+    doc.insert(3, " two", CodePoint).unwrap();
+    let second = journal.unsaved(&mut doc).unwrap().unwrap();
+    journal.appended(4, 30, second);
+    let mine = journal.compaction(&mut doc).unwrap();
+    assert_eq!(
+        (&mine.records[..], &mine.checkpoints[..]),
+        (&[4][..], &[][..])
+    );
+    store.apply(&Write::Checkpoint(5, mine.entry(5)));
+    let text = store.open(10).doc.to_string();
+    assert!(
+        text.contains("theirs") && text.contains("one two"),
+        "{text}"
+    );
+}
