@@ -20,10 +20,12 @@ export interface StoreOptions {
    */
   compactionFloorBytes?: number;
   /**
-   * Whether compactions run in a Worker (default true): it loads what is
-   * stored, writes the checkpoint and deletes what it includes, so a large
-   * document's snapshot is never encoded on the page's thread, and edits
-   * go on being stored meanwhile. Where no Worker can run (none exists, a
+   * Whether compactions run in a Worker: it loads what is stored, writes
+   * the checkpoint and deletes what it includes, so a large document's
+   * snapshot is never encoded on the page's thread. By default, once what
+   * is stored reaches 128 KiB (below, the page's own encode takes a few
+   * milliseconds, less than the Worker's load of what is stored); `true`:
+   * always; `false`: never. Where no Worker can run (none exists, a
    * content security policy refuses it), the page compacts itself.
    */
   compactInWorker?: boolean;
@@ -84,6 +86,14 @@ export interface StoreEvents {
  */
 const TAB_GRACE_MS = 2_000;
 
+/**
+ * Stored bytes from which compactions go to the Worker by default: the
+ * Worker decodes what is stored before it encodes, twice the page's work,
+ * worth it only where the page's encode would be felt (a 10 MB document's
+ * takes over a second).
+ */
+const WORKER_FROM_BYTES = 128 * 1024;
+
 /** Backoff between retries of a failed write. */
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 30_000;
@@ -138,8 +148,8 @@ export class Store {
   #raw: RawStore | undefined;
   readonly #name: string;
   readonly #floor: number | undefined;
-  /** Compactions go to the Worker, until it turns out unavailable. */
-  #inWorker: boolean;
+  /** Where compactions go (see `StoreOptions.compactInWorker`); false once no Worker can run. */
+  #inWorker: boolean | undefined;
   #checkpointsInWorker = 0;
   /** A compaction started after a write, under way beside later writes. */
   #compaction: Promise<void> | undefined;
@@ -173,7 +183,7 @@ export class Store {
     this.#name = name;
     this.#raw = loaded?.raw;
     this.#floor = options.compactionFloorBytes;
-    this.#inWorker = options.compactInWorker ?? true;
+    this.#inWorker = options.compactInWorker;
     if (doc) {
       this.doc = doc;
       if (loaded) {
@@ -317,7 +327,7 @@ export class Store {
   async #compactNow(onPage = false): Promise<void> {
     const run = async () => {
       const raw = this.#raw!;
-      if (this.#inWorker && !onPage) {
+      if (!onPage && this.#worthAWorker(raw)) {
         try {
           raw.compactedElsewhere(await compactInWorker(this.#name));
           this.#checkpointsInWorker++;
@@ -335,6 +345,13 @@ export class Store {
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
     if (locks) await locks.request(`weft:${this.#name}:compact`, run);
     else await run();
+  }
+
+  /** Whether a compaction goes to the Worker (see `StoreOptions.compactInWorker`). */
+  #worthAWorker(raw: RawStore): boolean {
+    if (this.#inWorker !== undefined) return this.#inWorker;
+    const { journalBytes, checkpointBytes } = raw.stats();
+    return journalBytes + checkpointBytes >= WORKER_FROM_BYTES;
   }
 
   /**

@@ -3,7 +3,7 @@
 //! built at load, and a page splits into ordinary leaves when it thaws.
 
 use super::ids::{Child, LeafId, NodeId};
-use super::leaf::Leaf;
+use super::leaf::{ColdSpans, Leaf};
 use super::span::Span;
 use super::summary::Summary;
 use super::tree::{Node, Tree, FANOUT};
@@ -86,6 +86,15 @@ impl Tree {
     /// How many leaves are cold.
     pub fn cold_leaves(&self) -> u32 {
         self.cold
+    }
+
+    /// Every page in document order with its stored spans, while no page
+    /// was thawed since loading (a snapshot can then write them as
+    /// stored); `None` once one was.
+    pub fn stored_pages(&self) -> Option<Vec<(LeafId, &ColdSpans)>> {
+        self.leaves_in_order()
+            .map(|(id, l)| Some((id, l.cold.as_deref()?)))
+            .collect()
     }
 
     /// The cold leaves, in no particular order.

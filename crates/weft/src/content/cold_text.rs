@@ -33,6 +33,12 @@ impl ColdText {
         }
     }
 
+    /// The column as stored (tag included): what a snapshot of the
+    /// unchanged document writes again.
+    pub fn column(&self) -> &[u8] {
+        &self.column
+    }
+
     /// The sizes the directory declares.
     pub fn metrics(&self) -> TextMetrics {
         self.metrics
@@ -44,6 +50,15 @@ impl ColdText {
             .get_or_init(|| page_text::inflate_page(&self.column, &self.dict, self.metrics))
             .as_deref()
             .map_err(Clone::clone)
+    }
+
+    /// Checks the text as `get` does, without keeping it when it was not
+    /// read yet (writing the page as stored needs it valid, not in memory).
+    pub fn check(&self) -> Result<(), DecodeError> {
+        match self.text.get() {
+            Some(read) => read.as_ref().map(drop).map_err(Clone::clone),
+            None => page_text::inflate_page(&self.column, &self.dict, self.metrics).map(drop),
+        }
     }
 
     /// The text if it was read and found valid.

@@ -24,23 +24,49 @@ pub const PAGED: u8 = 1;
 /// A page's text as loading leaves it: read, or still deflated.
 pub type PageText = (String, Option<ColdText>);
 
-/// Writes the texts of pages holding `page_bytes` bytes of `text` each:
-/// the mark, then per page its sizes (`utf16 − chars`, `lines`; only past
-/// the dictionary: pages within it are read at load) and a column deflated
-/// with the dictionary: the text before it, up to 32 KiB.
-pub fn write(w: &mut Writer, text: &str, page_bytes: &[usize]) {
+/// A page's text to write: read, or still as stored (past the dictionary,
+/// deflated with the same text's first 32 KiB: written as it is).
+pub enum PageOut<'a> {
+    Text(&'a str),
+    Stored(&'a ColdText),
+}
+
+impl PageOut<'_> {
+    /// Its length in UTF-8 bytes.
+    pub fn bytes(&self) -> usize {
+        match self {
+            PageOut::Text(t) => t.len(),
+            PageOut::Stored(cold) => cold.metrics().bytes as usize,
+        }
+    }
+}
+
+/// Writes the texts of `pages`: the mark, then per page its sizes
+/// (`utf16 − chars`, `lines`; only past the dictionary: pages within it
+/// are read at load) and a column deflated with the dictionary: the text
+/// before it, up to 32 KiB.
+pub fn write<'a>(w: &mut Writer, pages: impl IntoIterator<Item = PageOut<'a>>) {
     w.bytes(&[PAGED]);
+    let mut dict = Vec::new();
     let mut at = 0;
-    for &n in page_bytes {
-        let page = &text[at..at + n];
+    for page in pages {
         if at >= WINDOW {
-            let m = TextMetrics::of(page);
+            let m = match &page {
+                PageOut::Text(t) => TextMetrics::of(t),
+                PageOut::Stored(cold) => cold.metrics(),
+            };
             w.uvar(u64::from(m.utf16 - m.chars));
             w.uvar(u64::from(m.lines));
         }
-        let dict = &text.as_bytes()[..at.min(WINDOW)];
-        w.bytes(&Writer::column_primed(page.as_bytes(), 0, dict));
-        at += n;
+        at += page.bytes();
+        match page {
+            PageOut::Text(t) => {
+                w.bytes(&Writer::column_primed(t.as_bytes(), 0, &dict));
+                let room = WINDOW.saturating_sub(dict.len()).min(t.len());
+                dict.extend_from_slice(&t.as_bytes()[..room]);
+            }
+            PageOut::Stored(cold) => w.bytes(cold.column()),
+        }
     }
 }
 

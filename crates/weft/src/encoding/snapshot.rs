@@ -5,8 +5,8 @@
 
 use super::envelope::{self, Kind};
 use super::ops::{self, OpsSection, TableEntry};
-use super::page_text;
-use super::pages;
+use super::page_text::{self, PageOut};
+use super::pages::{self, PageEntry};
 use super::{Reader, Writer};
 use crate::authors;
 use crate::content::{ColdSpans, Leaf, Span, Tree, MAX_SPAN_LEN};
@@ -135,21 +135,27 @@ impl Doc {
         if self.history.unchanged_section().is_none() {
             return Ok(None);
         }
-        // The pages only (cheap): they are checked against the snapshot's
-        // counters, not the history.
-        self.thaw_all()?;
-        let Some((history, replicas)) = self.history.unchanged_section() else {
+        let (document, spans_cost, text_cost) = match self.encode_stored_document()? {
+            Some(stored) => stored,
+            None => {
+                // The pages only (cheap): they are checked against the
+                // snapshot's counters, not the history.
+                self.thaw_all()?;
+                // Agents are numbered as the snapshot's replica table.
+                let mut spans: Vec<Span> = Vec::new();
+                for (s, _) in self.tree.spans() {
+                    match spans.last_mut() {
+                        Some(last) if last.can_append(&s) => last.set_len(last.len() + s.len()),
+                        _ => spans.push(s),
+                    }
+                }
+                let replicas = self.history.unchanged_section().map_or(0, |(_, r)| r);
+                self.encode_document(&spans, replicas)
+            }
+        };
+        let Some((history, _)) = self.history.unchanged_section() else {
             return Ok(None);
         };
-        // Agents are numbered as the snapshot's replica table.
-        let mut spans: Vec<Span> = Vec::new();
-        for (s, _) in self.tree.spans() {
-            match spans.last_mut() {
-                Some(last) if last.can_append(&s) => last.set_len(last.len() + s.len()),
-                _ => spans.push(s),
-            }
-        }
-        let (document, spans_cost, text_cost) = self.encode_document(&spans, replicas);
         // Its own padding already paid for its runs; should the document
         // need more, the full path pads.
         let (table, history_runs) = {
@@ -168,6 +174,61 @@ impl Doc {
         let mut body = history.to_vec();
         body.extend_from_slice(&document);
         Ok(Some(self.seal_with_authors(body, &table)))
+    }
+
+    /// The document part of a snapshot of a document none of whose pages
+    /// was thawed, with its deleted text still encoded, as loaded: its
+    /// directory, its pages' columns and texts as stored (each text was
+    /// deflated with the first 32 KiB of the same text), and the deleted
+    /// text as stored. Only texts loading inflated (within the dictionary,
+    /// or of a snapshot with one text column) are deflated again. Encoding a
+    /// 10 MB document adopted from a peer then copies it instead of
+    /// inflating and deflating every page. `None` otherwise; as
+    /// `encode_document` else.
+    fn encode_stored_document(&self) -> Result<Option<(Vec<u8>, u64, u64)>, Error> {
+        let Some(pages) = self.tree.stored_pages() else {
+            return Ok(None);
+        };
+        if !self.deleted.is_encoded() {
+            return Ok(None);
+        }
+        // Written as stored, yet checked as thawing and reading would
+        // (only the deflating is spared): a snapshot with an invalid page
+        // fails to encode, as it fails whatever else needs that page.
+        let mut texts = Vec::with_capacity(pages.len());
+        for &(leaf, page) in &pages {
+            let text = match &page.text {
+                Some(cold) => {
+                    cold.check()?;
+                    PageOut::Stored(cold)
+                }
+                None => PageOut::Text(self.tree.leaf_text(leaf)?),
+            };
+            let entry = PageEntry {
+                spans: page.spans,
+                items: page.items,
+                chars: page.chars,
+                bytes: text.bytes() as u32,
+            };
+            pages::decode(&page.column, entry, self.history.snapshot_counters())?;
+            texts.push(text);
+        }
+        let mut w = Writer::default();
+        let spans: u64 = pages.iter().map(|(_, p)| u64::from(p.spans)).sum();
+        w.uvar(spans);
+        w.uvar(pages.len() as u64);
+        for ((_, page), text) in pages.iter().zip(&texts) {
+            for v in [page.spans, page.items, page.chars, text.bytes() as u32] {
+                w.uvar(u64::from(v));
+            }
+        }
+        for (_, page) in &pages {
+            w.bytes(&page.column);
+        }
+        let text_len = texts.iter().map(PageOut::bytes).sum::<usize>() as u64;
+        page_text::write(&mut w, texts);
+        self.deleted.write(&mut w, std::iter::empty(), "");
+        Ok(Some((w.into_bytes(), spans, text_len)))
     }
 
     /// The snapshot of `body` (history and document), the authors of the
@@ -192,7 +253,14 @@ impl Doc {
             .for_each(|chunk| text.push_str(chunk.unwrap_or_default()));
         let mut document = Writer::default();
         let page_bytes = pages::write(&mut document, spans, &text, replicas);
-        page_text::write(&mut document, &text, &page_bytes);
+        let mut at = 0;
+        page_text::write(
+            &mut document,
+            page_bytes.iter().map(|&n| {
+                at += n;
+                PageOut::Text(&text[at - n..at])
+            }),
+        );
         self.deleted.write(&mut document, self.tree.spans(), &text);
         (document.into_bytes(), spans.len() as u64, text.len() as u64)
     }
