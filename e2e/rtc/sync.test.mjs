@@ -174,6 +174,43 @@ test("a WebRTC connection that drops while both stay in the room is redialled", 
   await Promise.all([a, b].map((p) => p.context().browser().close()));
 });
 
+test("an offer and an answer lost on the way are sent again: the direct link opens, and nobody is told of a failure", async () => {
+  const room = `lost-${Date.now()}`;
+  const [a, b] = await Promise.all([newPeer(), newPeer()]);
+  // Each browser's signaling connection loses the first offer and the
+  // first answer it sends, as a relay between servers might.
+  for (const p of [a, b]) {
+    await p.evaluate(() => {
+      const send = WebSocket.prototype.send;
+      const lost = new Set();
+      window.lostSignals = [];
+      WebSocket.prototype.send = function (data) {
+        const kind = typeof data === "string" ? /"kind":"(offer|answer)"/.exec(data)?.[1] : undefined;
+        if (kind && !lost.has(kind)) {
+          lost.add(kind);
+          window.lostSignals.push(kind);
+          return;
+        }
+        return send.call(this, data);
+      };
+    });
+  }
+  await a.evaluate((room) => window.join(room), room);
+  await b.evaluate((room) => window.join(room), room);
+  // Well within the 15 s in which an unopened connection is given up.
+  await Promise.all([a, b].map((p) => p.waitForFunction(() => window.people().length === 1, null, { timeout: 12_000 })));
+  const lost = (await Promise.all([a, b].map((p) => p.evaluate(() => window.lostSignals)))).flat().sort();
+  assert.deepEqual(lost, ["answer", "offer"], "the first offer and the first answer were lost");
+  await a.evaluate(() => window.peer.doc.insert(0, "direct"));
+  assert.equal(await converged([a, b]), "direct");
+  for (const p of [a, b]) {
+    assert.deepEqual((await log(p)).errors, []);
+    assert.deepEqual(p.errors, []);
+    assert.deepEqual((await log(p)).joined.filter((e) => e.via !== "server").map((e) => e.via), ["webrtc"]);
+  }
+  await Promise.all([a, b].map((p) => p.context().browser().close()));
+});
+
 test("a peer with the wrong secret gets nothing and injects nothing", async () => {
   const room = `secret-${Date.now()}`;
   const [a, b, mallory] = await Promise.all([newPeer(), newPeer(), newPeer()]);

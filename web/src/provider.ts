@@ -543,6 +543,8 @@ export class Provider {
     if (data.kind === "offer") {
       if (this.peer < from || this.#rejected.has(from)) return; // we offer to them, not they to us
       if (existing && !(existing.link instanceof RtcLink)) return;
+      // The same offer again: our answer was lost on the way.
+      if (existing?.link instanceof RtcLink && existing.link.isOfferTaken(data)) return existing.link.handleSignal(data);
       // A new offer replaces whatever connection there was: the peer restarted it.
       this.#connections.delete(from);
       existing?.close();

@@ -11,6 +11,13 @@ const LOW_WATER = 64 * 1024;
 export const OPEN_TIMEOUT_MS = 15_000;
 /** How long a connection may stay `disconnected` before it counts as lost. */
 const DISCONNECTED_GRACE_MS = 5_000;
+/**
+ * An offer not answered in this time is sent again, with this side's
+ * candidates; a repeated offer is answered again. Signals relayed between
+ * servers may be lost (a server restarting, a stream trimmed), and without
+ * this a lost offer or answer would cost the whole open timeout.
+ */
+const RESEND_MS = 3_000;
 
 /** Negotiation messages, relayed by the signaling server. */
 export type RtcSignal =
@@ -27,6 +34,11 @@ export class RtcLink implements Link {
   #opened = false;
   #openTimer: ReturnType<typeof setTimeout>;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #resendTimer: ReturnType<typeof setInterval> | undefined;
+  /** This side's candidates, sent again with a repeated offer or answer. */
+  #localCandidates: RTCIceCandidateInit[] = [];
+  /** The peer's description this side took: its offer, or its answer. */
+  #taken: string | undefined;
 
   /** The side with the smaller peer id is the `initiator`: it offers. */
   constructor(
@@ -37,14 +49,22 @@ export class RtcLink implements Link {
   ) {
     const pc = (this.#pc = new RTCPeerConnection({ iceServers }));
     pc.addEventListener("icecandidate", (e) => {
-      if (e.candidate) sendSignal({ kind: "candidate", candidate: e.candidate.toJSON() });
+      if (!e.candidate) return;
+      const candidate = e.candidate.toJSON();
+      this.#localCandidates.push(candidate);
+      sendSignal({ kind: "candidate", candidate });
     });
     pc.addEventListener("connectionstatechange", () => this.#stateChanged());
     if (initiator) {
       this.#setup(pc.createDataChannel("weft", { ordered: true }));
       void this.#negotiate(async () => {
         await pc.setLocalDescription();
-        sendSignal({ kind: "offer", sdp: pc.localDescription!.sdp });
+        const offer = pc.localDescription!.sdp;
+        sendSignal({ kind: "offer", sdp: offer });
+        this.#resendTimer = setInterval(() => {
+          if (pc.signalingState === "have-local-offer") this.#sendAgain({ kind: "offer", sdp: offer });
+          else clearInterval(this.#resendTimer);
+        }, RESEND_MS);
       });
     } else {
       pc.addEventListener("datachannel", (e) => this.#setup(e.channel));
@@ -52,9 +72,26 @@ export class RtcLink implements Link {
     this.#openTimer = setTimeout(() => this.close("connection timed out"), OPEN_TIMEOUT_MS);
   }
 
+  /**
+   * Whether `data` is the offer this (answering) side already took: sent
+   * again because the answer did not arrive. `handleSignal` answers it
+   * again.
+   */
+  isOfferTaken(data: RtcSignal): boolean {
+    return data.kind === "offer" && data.sdp === this.#taken;
+  }
+
   /** Handles a negotiation message from the peer. */
   handleSignal(data: RtcSignal): void {
     const pc = this.#pc;
+    if (this.isOfferTaken(data)) {
+      // Answered already (unless still answering: the answer goes out then).
+      const answer = pc.localDescription;
+      if (answer?.type === "answer") this.#sendAgain({ kind: "answer", sdp: answer.sdp });
+      return;
+    }
+    if (data.kind === "answer" && data.sdp === this.#taken) return; // sent again: taken already
+    if (data.kind !== "candidate") this.#taken = data.sdp;
     void this.#negotiate(async () => {
       if (data.kind === "offer") {
         await pc.setRemoteDescription({ type: "offer", sdp: data.sdp });
@@ -82,6 +119,7 @@ export class RtcLink implements Link {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#openTimer);
+    clearInterval(this.#resendTimer);
     clearTimeout(this.#graceTimer);
     this.#queue = [];
     this.#channel?.close();
@@ -97,6 +135,13 @@ export class RtcLink implements Link {
     }
   }
 
+  /** Sends `description` again, then this side's candidates so far. */
+  #sendAgain(description: RtcSignal): void {
+    if (this.#closed) return;
+    this.sendSignal(description);
+    for (const candidate of this.#localCandidates) this.sendSignal({ kind: "candidate", candidate });
+  }
+
   async #addCandidates(): Promise<void> {
     for (const c of this.#candidates.splice(0)) await this.#pc.addIceCandidate(c);
   }
@@ -109,6 +154,7 @@ export class RtcLink implements Link {
       if (this.#opened || this.#closed) return;
       this.#opened = true;
       clearTimeout(this.#openTimer);
+      clearInterval(this.#resendTimer);
       this.events.open();
       this.#flush();
     };
