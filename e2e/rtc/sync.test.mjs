@@ -98,11 +98,23 @@ test("a late joiner receives a 1 MB document", async () => {
     const { doc } = window.peer;
     while (doc.length < 1_000_000) doc.insert(Math.floor(doc.length / 2), line);
   }, room);
+  // The jobs the joiner gives the package's Worker.
+  await b.evaluate(() => {
+    const Native = window.Worker;
+    window.workerJobs = [];
+    window.Worker = class extends Native {
+      postMessage(job, transfer) {
+        window.workerJobs.push(job.kind);
+        return super.postMessage(job, transfer);
+      }
+    };
+  });
   const started = Date.now();
   await b.evaluate((room) => window.join(room), room);
   await b.waitForFunction(() => window.peer.doc.length >= 1_000_000, null, { timeout: 30_000 });
   const elapsed = Date.now() - started;
   assert.equal(await converged([a, b]), await text(a));
+  assert.deepEqual(await b.evaluate(() => window.workerJobs), ["check"], "the snapshot was checked in the Worker before it was adopted");
   await waitForStatus(b, "synced");
   console.log(`late joiner in sync with 1 MB after ${elapsed} ms (connection set-up included)`);
   await Promise.all([a, b].map((p) => p.context().browser().close()));

@@ -9,7 +9,7 @@ import { Doc, docInternals, emptyVersion, randomReplica, setAuthor, type ChangeE
 import { checkIndex, checkOptions, checkString, isCoded, typeError, withCode, type WeftError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
 import { TabSync } from "./sync/tab-sync.js";
-import { compactInWorker, WorkerUnavailable } from "./worker-compaction.js";
+import { compactInWorker, WORKER_FROM_BYTES, WorkerUnavailable } from "./worker-jobs.js";
 
 /** Options for `Store.open`. */
 export interface StoreOptions {
@@ -85,14 +85,6 @@ export interface StoreEvents {
  * crashed).
  */
 const TAB_GRACE_MS = 2_000;
-
-/**
- * Stored bytes from which compactions go to the Worker by default: the
- * Worker decodes what is stored before it encodes, twice the page's work,
- * worth it only where the page's encode would be felt (a 10 MB document's
- * takes over a second).
- */
-const WORKER_FROM_BYTES = 128 * 1024;
 
 /** Backoff between retries of a failed write. */
 const RETRY_FIRST_MS = 250;

@@ -7,7 +7,7 @@ use crate::values;
 use js_sys::{Array, Reflect, Uint8Array};
 use std::sync::LazyLock;
 use wasm_bindgen::prelude::*;
-use weft::sync::{Budget, Session, SyncError, PROTOCOL_VERSION};
+use weft::sync::{Budget, Received, Session, SyncError, PROTOCOL_VERSION};
 use weft::IndexUnit::Utf16;
 use weft::{DecodeError, Version};
 
@@ -70,6 +70,26 @@ impl RawSession {
         self.0 = std::mem::take(&mut self.0).peer_reads_only();
     }
 
+    /// From now on, snapshots of at least `from_bytes` bytes that `doc`
+    /// would adopt whole come back from `receive` unapplied (`toCheck`),
+    /// for a Worker to check (`checkSnapshot`) and `adoptChecked` to adopt;
+    /// no other frame may be given to `receive` meanwhile.
+    #[wasm_bindgen(js_name = checkSnapshotsElsewhere)]
+    pub fn check_snapshots_elsewhere(&mut self, from_bytes: f64) {
+        self.0 = std::mem::take(&mut self.0).checking_snapshots_elsewhere(from_bytes as usize);
+    }
+
+    /// Adopts `snapshot`, which `receive` handed back and `checkSnapshot`
+    /// found valid, as that `receive` would have.
+    #[wasm_bindgen(js_name = adoptChecked, unchecked_return_type = "RawReceived")]
+    pub fn adopt_checked(&mut self, doc: &mut RawDoc, snapshot: &[u8]) -> Result<JsValue, JsValue> {
+        let received = self
+            .0
+            .adopt_checked(&mut doc.0, snapshot, Utf16)
+            .map_err(sync_error)?;
+        Ok(received_to_js(received))
+    }
+
     /// Frames to send when the connection opens.
     pub fn start(&mut self, doc: &RawDoc) -> Array {
         frames_to_js(self.0.start(&doc.0))
@@ -85,16 +105,7 @@ impl RawSession {
             .0
             .receive(&mut doc.0, frame, Utf16)
             .map_err(sync_error)?;
-        Ok(values::received(
-            frames_to_js(received.frames),
-            values::patches(received.patches),
-            received
-                .presence
-                .map_or(JsValue::UNDEFINED, |p| Uint8Array::from(&p[..]).into()),
-            received.durable.map_or(JsValue::UNDEFINED, |v| {
-                Uint8Array::from(&v.encode()[..]).into()
-            }),
-        ))
+        Ok(received_to_js(received))
     }
 
     /// Frames with whatever the peer may lack after `doc` changed.
@@ -122,6 +133,25 @@ impl RawSession {
     pub fn synced(&self) -> bool {
         self.0.is_synced()
     }
+}
+
+fn received_to_js(received: Received) -> JsValue {
+    let bytes =
+        |b: Option<Vec<u8>>| b.map_or(JsValue::UNDEFINED, |b| Uint8Array::from(&b[..]).into());
+    values::received(
+        frames_to_js(received.frames),
+        values::patches(received.patches),
+        bytes(received.presence),
+        bytes(received.durable.map(|v| v.encode())),
+        bytes(received.to_check),
+    )
+}
+
+/// Checks a snapshot whole, as a document adopting it would (see
+/// `RawSession.checkSnapshotsElsewhere`): run by the package's Worker.
+#[wasm_bindgen(js_name = checkSnapshot)]
+pub fn check_snapshot(bytes: &[u8]) -> Result<(), JsValue> {
+    weft::Doc::check_snapshot(bytes).map_err(to_js)
 }
 
 impl Default for RawSession {

@@ -51,6 +51,8 @@ export interface RawReceived {
   presence?: Uint8Array;
   /** A version (encoded) the peer reported stored on its disk, if it sent one. */
   durable?: Uint8Array;
+  /** A snapshot handed back unapplied, to check elsewhere (`checkSnapshotsElsewhere`). */
+  toCheck?: Uint8Array;
 }
 
 /** What `RawSealedClient.receive` returns for a complete message. */
@@ -138,13 +140,20 @@ pub fn doc_stats(s: weft::Stats) -> JsValue {
     ])
 }
 
-/// A `RawReceived`: `presence` and `durable` are left out when `undefined`.
-pub fn received(frames: Array, patches: JsValue, presence: JsValue, durable: JsValue) -> JsValue {
+/// A `RawReceived`: `presence`, `durable` and `toCheck` are left out when `undefined`.
+pub fn received(
+    frames: Array,
+    patches: JsValue,
+    presence: JsValue,
+    durable: JsValue,
+    to_check: JsValue,
+) -> JsValue {
     object(&[
         ("frames", frames.into()),
         ("patches", patches),
         ("presence", presence),
         ("durable", durable),
+        ("toCheck", to_check),
     ])
 }
 

@@ -68,16 +68,49 @@ impl Doc {
         unit: Option<IndexUnit>,
     ) -> Result<(Vec<Patch>, Version), Error> {
         let (kind, r) = envelope::open(bytes)?;
-        self.apply_body(kind, r, unit)
+        self.apply_body(kind, r, unit, false)
+    }
+
+    /// `apply_update_in` for a snapshot that [`Doc::check_snapshot`]
+    /// found valid elsewhere (a Worker, on the same bytes): a document with
+    /// no history adopts it without checking it again. Anything else is
+    /// merged as `apply_update_in` does.
+    pub(crate) fn apply_checked_snapshot(
+        &mut self,
+        bytes: &[u8],
+        unit: Option<IndexUnit>,
+    ) -> Result<(Vec<Patch>, Version), Error> {
+        let (kind, r) = envelope::open(bytes)?;
+        self.apply_body(kind, r, unit, true)
+    }
+
+    /// Checks a snapshot whole, as a document with no history checks one
+    /// before adopting it (everything loading would defer): where a large
+    /// one is checked off the thread that adopts it. The document that
+    /// adopts these bytes then skips the check (see `Session`).
+    ///
+    /// # Errors
+    /// [`Error::Decode`] when the bytes are not a valid snapshot.
+    pub fn check_snapshot(bytes: &[u8]) -> Result<(), Error> {
+        Doc::from_snapshot(bytes, 0)?.check_whole()
+    }
+
+    /// Whether `bytes` are a snapshot this document would adopt whole (it
+    /// has no history), going by the envelope's kind alone.
+    pub(crate) fn would_adopt(&self, bytes: &[u8]) -> bool {
+        self.has_no_history() && envelope::is_snapshot(bytes)
     }
 
     /// `apply_update_in` for the body of an update (`Kind::Update`) or a
     /// snapshot (`Kind::Snapshot`) whose envelope was opened already.
+    // Not inlined into its callers: one copy of it in the wasm module.
+    #[inline(never)]
     pub(crate) fn apply_body(
         &mut self,
         kind: Kind,
         mut r: Reader<'_>,
         unit: Option<IndexUnit>,
+        checked: bool,
     ) -> Result<(Vec<Patch>, Version), Error> {
         match kind {
             Kind::Record | Kind::Checkpoint => Err(DecodeError::WrongKind(kind as u8).into()),
@@ -112,7 +145,9 @@ impl Doc {
                     // merging would integrate every operation. Checked whole
                     // on a copy, it stays as loaded: its history and pages
                     // encoded until needed, as after `from_snapshot`.
-                    other.check_whole()?;
+                    if !checked {
+                        other.check_whole()?;
+                    }
                     let discarded = self.history.pending().discarded();
                     other.authors.merge(&self.authors);
                     *self = other;

@@ -3,11 +3,12 @@
 // the room key when there is one. Providers run one per peer; stores run one
 // per tab of their database.
 
-import { RawSession, type RawReceived } from "../../wasm/weft_wasm.js";
+import { checkSnapshot, RawSession, type RawReceived } from "../../wasm/weft_wasm.js";
 import { docInternals, type Doc, type Origin } from "../doc.js";
 import { withCode } from "../errors.js";
 import type { Link } from "./link.js";
 import { open, seal } from "./secret.js";
+import { checkInWorker, WORKER_FROM_BYTES, workerAvailable, WorkerUnavailable } from "../worker-jobs.js";
 
 /** What a connection reports to its owner. */
 export interface ConnectionEvents {
@@ -41,7 +42,11 @@ export class Connection {
     readonly origin: Origin,
     readonly key: CryptoKey | undefined,
     readonly events: ConnectionEvents,
-  ) {}
+  ) {
+    // A large snapshot for an empty document (a late joiner's) is checked
+    // in the Worker before it is adopted: a second or more for 10 MB.
+    if (workerAvailable()) this.session.checkSnapshotsElsewhere(WORKER_FROM_BYTES);
+  }
 
   /** Whether the handshake is done both ways. */
   get synced(): boolean {
@@ -91,6 +96,13 @@ export class Connection {
     }
     let received!: RawReceived;
     docInternals.merge(this.doc, (raw) => (received = this.session.receive(raw, frame)).patches, this.origin);
+    const snapshot = received.toCheck;
+    if (snapshot) {
+      // The frames after it wait in the inbox meanwhile.
+      await checked(snapshot);
+      if (this.#closed) return;
+      docInternals.merge(this.doc, (raw) => (received = this.session.adoptChecked(raw, snapshot)).patches, this.origin);
+    }
     // A change listener may have closed the connection, or freed the
     // document: then there is nothing to answer.
     if (this.#closed) return;
@@ -123,5 +135,15 @@ export class Connection {
     } catch {
       // Left borrowed by a failure inside it (the document broke): unusable, left alone.
     }
+  }
+}
+
+/** Checks `snapshot` in the Worker, or here where no Worker runs; throws its coded error when invalid. */
+async function checked(snapshot: Uint8Array): Promise<void> {
+  try {
+    await checkInWorker(snapshot);
+  } catch (err) {
+    if (!(err instanceof WorkerUnavailable)) throw err;
+    checkSnapshot(snapshot);
   }
 }

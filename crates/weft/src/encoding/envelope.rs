@@ -44,6 +44,15 @@ pub fn body_of(bytes: &[u8]) -> &[u8] {
 }
 
 /// Checks magic, version and checksum; returns the kind and the body.
+/// Whether `bytes` say they are a snapshot, by their header alone
+/// (nothing is checked: `open` does that).
+pub fn is_snapshot(bytes: &[u8]) -> bool {
+    bytes.len() > HEADER
+        && bytes[..4] == *MAGIC
+        && bytes[4] == FORMAT_VERSION
+        && bytes[5] == Kind::Snapshot as u8
+}
+
 pub fn open(bytes: &[u8]) -> Result<(Kind, Reader<'_>), DecodeError> {
     if bytes.len() >= 4 && &bytes[..4] != MAGIC {
         return Err(DecodeError::BadMagic);

@@ -41,7 +41,8 @@ impl<'a> Entry<'a> {
             EntryKind::Record => Kind::Update,
             EntryKind::Checkpoint => Kind::Snapshot,
         };
-        doc.apply_body(kind, Reader::new(self.body), None).map(drop)
+        doc.apply_body(kind, Reader::new(self.body), None, false)
+            .map(drop)
     }
 
     /// The document a checkpoint stores, editing as `replica`.

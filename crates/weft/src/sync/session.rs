@@ -76,6 +76,11 @@ pub struct Received {
     /// A version the peer reported stored durably (everything in it is on
     /// its disk; the latest report includes the earlier ones).
     pub durable: Option<Version>,
+    /// A snapshot the document would adopt whole, not applied: to be
+    /// checked elsewhere ([`Doc::check_snapshot`]), then given to
+    /// [`Session::adopt_checked`] (see
+    /// [`Session::checking_snapshots_elsewhere`]).
+    pub to_check: Option<Vec<u8>>,
 }
 
 /// The sync state of one connection.
@@ -98,6 +103,9 @@ pub struct Session {
     sends: bool,
     /// Whether the peer's operations are merged (false: it may only read).
     accepts: bool,
+    /// Snapshots of at least this many bytes that the document would adopt
+    /// are handed back to be checked elsewhere.
+    check_elsewhere_from: Option<usize>,
 }
 
 impl Default for Session {
@@ -126,6 +134,7 @@ impl Session {
             max_message,
             sends: true,
             accepts: true,
+            check_elsewhere_from: None,
         }
     }
 
@@ -193,6 +202,48 @@ impl Session {
     /// nothing new).
     pub fn start(&mut self, doc: &Doc) -> Vec<Vec<u8>> {
         self.hello(doc)
+    }
+
+    /// Hands back, unapplied, every snapshot of at least `from_bytes` bytes
+    /// that the document would adopt whole (it has no history):
+    /// `Received::to_check`. Checking a large one takes long (a second for
+    /// 10 MB in a browser), which the page's thread must not spend: a
+    /// Worker checks it, then [`Session::adopt_checked`] adopts it. The
+    /// caller handles no other frame of this session meanwhile.
+    pub fn checking_snapshots_elsewhere(mut self, from_bytes: usize) -> Session {
+        self.check_elsewhere_from = Some(from_bytes);
+        self
+    }
+
+    /// Applies `snapshot`, handed back by `receive` and found valid by
+    /// [`Doc::check_snapshot`], as that `receive` would have: adopted
+    /// without checking it again if the document still has no history,
+    /// else merged (and checked) as any.
+    ///
+    /// # Errors
+    /// As [`Session::receive`] for an update that cannot merge.
+    pub fn adopt_checked(
+        &mut self,
+        doc: &mut Doc,
+        snapshot: &[u8],
+        unit: IndexUnit,
+    ) -> Result<Received, SyncError> {
+        let (patches, sent) = doc
+            .apply_checked_snapshot(snapshot, Some(unit))
+            .map_err(SyncError::Update)?;
+        self.received_from_peer(&sent);
+        Ok(Received {
+            patches,
+            ..Received::default()
+        })
+    }
+
+    /// The peer sent what `sent` says it has up to.
+    fn received_from_peer(&mut self, sent: &Version) {
+        if let Some(has) = &mut self.peer_has {
+            has.merge(sent);
+            self.answered = true;
+        }
     }
 
     fn hello(&mut self, doc: &Doc) -> Vec<Vec<u8>> {
@@ -270,12 +321,15 @@ impl Session {
                 if !self.accepts && holds_operations(body).map_err(SyncError::Update)? {
                     return Err(SyncError::ReadOnly);
                 }
+                if self.check_elsewhere_from.is_some_and(|n| body.len() >= n)
+                    && doc.would_adopt(body)
+                {
+                    out.to_check = Some(body.to_vec());
+                    return Ok(out);
+                }
                 let (patches, sent) = doc.apply_update_in(body, unit).map_err(SyncError::Update)?;
                 out.patches = patches;
-                if let Some(has) = &mut self.peer_has {
-                    has.merge(&sent);
-                    self.answered = true;
-                }
+                self.received_from_peer(&sent);
             }
             PRESENCE => {
                 if body.len() > MAX_PRESENCE {

@@ -866,3 +866,61 @@ fn the_update_sessions_were_sent_is_shared_with_the_caller() {
     fresh.apply_update(&whole, CodePoint).unwrap();
     assert_eq!(fresh.to_string(), "typed shared start");
 }
+
+/// A session checking snapshots elsewhere hands a large one back unapplied;
+/// once found valid it is adopted as `receive` would have, and a damaged
+/// one fails the check, leaving the document as it was.
+#[test]
+fn a_snapshot_checked_elsewhere_is_adopted_as_received() {
+    let mut source = Doc::new(1);
+    for i in 0..400 {
+        let at = (i * 7) % (source.len(CodePoint) + 1);
+        source.insert(at, "abc", CodePoint).unwrap();
+    }
+    let snapshot = source.encode_snapshot().unwrap();
+    let mut sender = Session::new();
+    let mut to_sender = Vec::new();
+    for (damaged, from_bytes) in [(false, 1024), (true, 1024), (false, usize::MAX)] {
+        let mut doc = Doc::new(2);
+        let mut session = Session::new().checking_snapshots_elsewhere(from_bytes);
+        to_sender.extend(session.start(&doc));
+        let mut frames = sender.start(&source);
+        let mut body = snapshot.clone();
+        if damaged {
+            let mid = body.len() / 2;
+            body[mid] ^= 0x55;
+            // Sealed again: past the checksum, into what loading defers.
+            let len = body.len();
+            let crc = crate::encoding::crc32c(&body[..len - 4]);
+            body[len - 4..].copy_from_slice(&crc.to_le_bytes());
+        }
+        frames.extend(frames_of(2, &body));
+        let mut handed = None;
+        for f in &frames {
+            let received = session.receive(&mut doc, f, CodePoint).unwrap();
+            if let Some(bytes) = received.to_check {
+                assert!(handed.replace(bytes).is_none(), "handed back once");
+            }
+        }
+        if from_bytes == usize::MAX {
+            assert!(handed.is_none(), "small enough to adopt at once");
+            assert_eq!(doc.to_string(), source.to_string());
+            continue;
+        }
+        let bytes = handed.expect("handed back to be checked");
+        assert_eq!(doc.to_string(), "", "nothing applied before the check");
+        assert!(!session.is_synced());
+        match Doc::check_snapshot(&bytes) {
+            Ok(()) => {
+                assert!(!damaged);
+                let received = session.adopt_checked(&mut doc, &bytes, CodePoint).unwrap();
+                assert_eq!(received.patches.len(), 1);
+                assert_eq!(doc.to_string(), source.to_string());
+                assert!(session.is_synced(), "the snapshot answered our Hello");
+                doc.finish_loading().unwrap();
+                doc.check_invariants();
+            }
+            Err(_) => assert!(damaged, "a valid snapshot failed its check"),
+        }
+    }
+}
