@@ -43,6 +43,16 @@ impl<const N: usize> Record<N> {
     }
 }
 
+/// Appends `n` as [`Record::number`] writes it, to a buffer whose capacity
+/// the caller reserved (a push a byte, no copy a record).
+pub(crate) fn push_number(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
 /// Reads what [`Record::number`] wrote at `bytes[*at..]`, moving `at` past it.
 pub(crate) fn number(bytes: &[u8], at: &mut usize) -> u64 {
     let mut n = 0;

@@ -4,17 +4,19 @@
 //! They are read in order (snapshots, the sorted index lookups go through),
 //! never one by one, so a chunk is decoded whole.
 //!
-//! A piece is a header byte, then what the header does not imply:
+//! A piece is a header byte, then what the header does not imply, in this
+//! order: agent, distance, length, bytes.
 //! - bit 0: by the previous piece's agent (else the agent follows);
 //! - bit 1: its items follow the previous piece's (else the distance of
 //!   its first from the previous piece's end follows, zigzagged);
 //! - bit 2: its text takes a byte a character (else its bytes follow);
-//! - then its length in items.
+//! - bits 3 to 7: its length in items, if 1 to 31 (else 0, and the length
+//!   follows the distance).
 //!
 //! A chunk's first piece is written against agent 0 at item 0, and its
 //! text's start in the buffer is kept beside the chunk.
 
-use crate::packed::{self, Record};
+use crate::packed;
 
 /// Pieces per chunk: few in unit tests, so that their small documents
 /// freeze pieces too.
@@ -25,6 +27,10 @@ const TAIL_MAX: usize = 3 * CHUNK;
 const SAME_AGENT: u8 = 1;
 const CONTINUES: u8 = 2;
 const ONE_BYTE_EACH: u8 = 4;
+/// The header's top five bits: the piece's length when 1 to 31 (most are),
+/// else 0 and the length follows.
+const SHORT_SHIFT: u32 = 3;
+const SHORT_MAX: u32 = 31;
 /// The header and four numbers of at most 10 bytes.
 const MAX_PIECE_BYTES: usize = 41;
 
@@ -109,18 +115,24 @@ impl Pieces {
             if bytes == p.len {
                 header |= ONE_BYTE_EACH;
             }
-            let mut record = Record::<MAX_PIECE_BYTES>::new(header);
+            if p.len <= SHORT_MAX {
+                header |= (p.len as u8) << SHORT_SHIFT;
+            }
+            // Pushed a byte at a time: within the capacity reserved.
+            out.push(header);
             if header & SAME_AGENT == 0 {
-                record.number(u64::from(p.agent));
+                packed::push_number(&mut out, u64::from(p.agent));
             }
             if header & CONTINUES == 0 {
-                record.signed(i64::from(p.seq) - i64::from(prev.end_seq()));
+                let d = i64::from(p.seq) - i64::from(prev.end_seq());
+                packed::push_number(&mut out, (d << 1 ^ d >> 63) as u64);
             }
-            record.number(u64::from(p.len));
+            if p.len > SHORT_MAX {
+                packed::push_number(&mut out, u64::from(p.len));
+            }
             if header & ONE_BYTE_EACH == 0 {
-                record.number(u64::from(bytes));
+                packed::push_number(&mut out, u64::from(bytes));
             }
-            out.extend_from_slice(record.bytes());
             prev = p;
         }
         crate::grow::vec(&mut self.chunks, 1);
@@ -163,7 +175,10 @@ impl Pieces {
                 0 => (i64::from(prev.end_seq()) + packed::signed(bytes, &mut at)) as u32,
                 _ => prev.end_seq(),
             };
-            let len = packed::number(bytes, &mut at) as u32;
+            let len = match u32::from(header >> SHORT_SHIFT) {
+                0 => packed::number(bytes, &mut at) as u32,
+                short => short,
+            };
             let size = match header & ONE_BYTE_EACH {
                 0 => packed::number(bytes, &mut at) as u32,
                 _ => len,
