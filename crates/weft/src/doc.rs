@@ -35,6 +35,10 @@ pub struct Doc {
     pub(crate) deleted: DeletedText,
     /// The author id of each replica that has one (see `authors`).
     pub(crate) authors: Authors,
+    /// Whether what loading deferred was checked whole: a snapshot adopted
+    /// after its check. Its pages, while cold, are then written as stored
+    /// without being checked again (see `encode_snapshot`).
+    pub(crate) checked_whole: bool,
 }
 
 impl Doc {
@@ -54,6 +58,7 @@ impl Doc {
             tree,
             deleted: DeletedText::default(),
             authors: Authors::default(),
+            checked_whole: false,
         }
     }
 

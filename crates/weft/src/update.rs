@@ -151,6 +151,7 @@ impl Doc {
                     let discarded = self.history.pending().discarded();
                     other.authors.merge(&self.authors);
                     *self = other;
+                    self.checked_whole = true;
                     self.history.pending_mut().count_discarded(discarded);
                     let patches = match unit {
                         Some(_) if !self.is_empty() => vec![Patch::Insert {

@@ -102,6 +102,11 @@ fn a_document_untouched_since_loading_writes_its_pages_as_stored() {
         // pages nobody read are still deflated.
         assert_eq!(loaded.encode_snapshot().unwrap(), bytes, "seed {seed}");
         assert_eq!(loaded.tree.unread_pages(), unread, "seed {seed}");
+        // Adopted by an empty document (checked whole first): the same.
+        let mut adopted = Doc::new(9);
+        adopted.apply_update(&bytes, CodePoint).unwrap();
+        assert!(adopted.checked_whole);
+        assert_eq!(adopted.encode_snapshot().unwrap(), bytes, "seed {seed}");
         // Once an edit thaws a page, everything is written afresh.
         let at = rng.below(loaded.len(CodePoint) + 1);
         loaded.insert(at, "edited", CodePoint).unwrap();
