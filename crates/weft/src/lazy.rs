@@ -71,9 +71,17 @@ impl Doc {
     /// [`Error::Decode`] when part of the snapshot this document was loaded
     /// from is invalid; the document is unchanged.
     pub fn finish_loading(&mut self) -> Result<(), Error> {
-        self.thaw_all()?;
-        self.history.finish_decoding(&self.tree)?;
+        self.finish_structure()?;
         self.decode_deleted()
+    }
+
+    /// What merging operations needs of what loading deferred: every page
+    /// and the history. The deleted text may stay encoded: deletes merged
+    /// record the text they tombstone beside it, as local ones do (a large
+    /// document's deleted text is a fifth of decoding it all).
+    pub(crate) fn finish_structure(&mut self) -> Result<(), Error> {
+        self.thaw_all()?;
+        self.history.finish_decoding(&self.tree)
     }
 
     /// Decodes the spans of every cold page.

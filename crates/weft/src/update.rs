@@ -124,7 +124,7 @@ impl Doc {
                     // snapshot's history stays encoded.
                     return Ok((Vec::new(), Version::new()));
                 }
-                self.finish_loading()?;
+                self.finish_structure()?;
                 let ends = section
                     .table
                     .iter()
@@ -188,7 +188,7 @@ impl Doc {
     /// deleted text first (an error then changes nothing).
     fn merge_in(&mut self, other: &mut Doc, unit: Option<IndexUnit>) -> Result<Vec<Patch>, Error> {
         other.decode_deleted()?;
-        self.finish_loading()?;
+        self.finish_structure()?;
         let (section, _) = other.section_since(&other.known_of(&self.version()), false)?;
         let patches = self.apply_ops(to_remote(section, Vec::new()), unit)?;
         // Deleted text straight from `other`'s store: what an update would
