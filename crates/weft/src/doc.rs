@@ -110,7 +110,7 @@ impl Doc {
             return Ok(());
         }
         let (loc, before) = self.seek_for_edit(at, true)?;
-        let in_leaf = at - before.text.chars;
+        let in_leaf = at - before;
         let left = self
             .tree
             .prev_item(loc)
@@ -198,21 +198,22 @@ impl Doc {
         self.reserve(remaining, 0)?;
         self.thaw_range(start, end)?;
         while remaining > 0 {
-            let (loc, _) = self.tree.seek_visible(start);
+            let (loc, before) = self.tree.seek_visible(start);
             let span = self.tree.span_at(loc);
             let n = remaining.min(span.len() - loc.at.offset);
-            self.delete_at(loc, n);
+            self.delete_at(loc, start - before, n);
             remaining -= n;
         }
         Ok(())
     }
 
-    /// Deletes the `n` visible items from `loc` on, which lie in one span,
-    /// as one local operation, keeping their text. Returns its size.
-    pub(crate) fn delete_at(&mut self, loc: Loc, n: u32) -> TextMetrics {
+    /// Deletes the `n` visible items from `loc` on, which lie in one span
+    /// and have `chars_before` visible characters before them in their
+    /// leaf, as one local operation, keeping their text. Returns its size.
+    pub(crate) fn delete_at(&mut self, loc: Loc, chars_before: u32, n: u32) -> TextMetrics {
         let target = self.id_at(loc);
         let deleted = &mut self.deleted;
-        let removed = self.tree.delete(loc, n, &mut |text| {
+        let removed = self.tree.delete(loc, chars_before, n, &mut |text| {
             deleted.record(target.agent(), target.seq(), n, text)
         });
         let seq = self.history.next_seq(self.me);

@@ -8,19 +8,15 @@ use super::tree::{Loc, Tree};
 use crate::unit::TextMetrics;
 
 impl Tree {
-    /// The cursor's location and the summary before its leaf, when the
-    /// cursor is valid and at visible character `target`.
-    pub fn cursor_at(&self, target: u32) -> Option<(Loc, Summary)> {
+    /// The cursor's location and the visible characters before its leaf,
+    /// when the cursor is valid and at visible character `target`.
+    pub fn cursor_at(&self, target: u32) -> Option<(Loc, u32)> {
         let (chars, loc) = self.cursor?;
         let f = self.finger.as_ref()?;
         if chars != target || f.leaf != loc.leaf {
             return None;
         }
-        debug_assert_eq!(
-            loc.at,
-            self.leaf(loc.leaf)
-                .find_visible(target - f.before.text.chars)
-        );
+        debug_assert_eq!(loc.at, self.leaf(loc.leaf).find_visible(target - f.before));
         Some((loc, f.before))
     }
 
@@ -43,7 +39,7 @@ impl Tree {
     pub fn extend_at_cursor(
         &mut self,
         chars: u32,
-        (loc, before): (Loc, Summary),
+        (loc, before): (Loc, u32),
         text: &str,
         metrics: TextMetrics,
     ) {
@@ -52,7 +48,7 @@ impl Tree {
         let old_end = span.end_seq();
         span.set_len(span.len() + metrics.chars);
         let grown = *span;
-        let byte = leaf.byte_of_char(chars - before.text.chars);
+        let byte = leaf.byte_of_char(chars - before);
         leaf.insert_text(byte, text);
         let delta = Summary {
             items: metrics.chars,

@@ -28,12 +28,12 @@ pub(super) struct Node {
 /// Deepest tree the finger can describe (fanout is at least 4, so 4^16 leaves).
 const MAX_DEPTH: usize = 16;
 
-/// A leaf with the summary of everything before it, its own summary, whether
+/// A leaf with the visible characters before it, its own summary, whether
 /// it is the last leaf, and its path from the root as (node, slot) pairs.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Finger {
     pub(super) leaf: LeafId,
-    pub(super) before: Summary,
+    pub(super) before: u32,
     own: Summary,
     last: bool,
     depth: u8,
@@ -304,42 +304,45 @@ impl Tree {
     }
 
     /// The position of the `target`-th visible character (or the end of
-    /// the text) and the summary of everything before its leaf; sets the
-    /// finger there.
-    pub fn seek_visible(&mut self, target: u32) -> (Loc, Summary) {
+    /// the text) and the number of visible characters before its leaf;
+    /// sets the finger there.
+    pub fn seek_visible(&mut self, target: u32) -> (Loc, u32) {
         if let Some((loc, before)) = self.cursor_at(target) {
             return (loc, before);
         }
         let (leaf, before) = self.seek_chars(target);
-        let at = self.leaf(leaf).find_visible(target - before.text.chars);
+        let at = self.leaf(leaf).find_visible(target - before);
         (Loc { leaf, at }, before)
     }
 
     /// Like `descend` by code points, but answers from the finger when the
     /// target lies in the leaf of the last edit, and leaves the finger on the
-    /// leaf it finds.
-    fn seek_chars(&mut self, target: u32) -> (LeafId, Summary) {
+    /// leaf it finds. Adds up visible characters only: edits need no more.
+    fn seek_chars(&mut self, target: u32) -> (LeafId, u32) {
         if let Some(f) = &self.finger {
-            let start = f.before.text.chars;
+            let start = f.before;
             let end = start + f.own.text.chars;
             if target >= start && (target < end || (target == end && f.last)) {
                 return (f.leaf, f.before);
             }
         }
-        let mut before = Summary::default();
+        let mut before = 0;
         let mut last = true;
         let mut depth = 0usize;
         let mut path = [(self.root, 0u8); MAX_DEPTH];
         let mut n = self.root;
         loop {
             let node = self.node(n);
-            let pick = pick_child(
-                node,
-                Metric::Text(IndexUnit::CodePoint),
-                target,
-                &mut before,
-            );
-            last &= pick == node.children.len() - 1;
+            let last_slot = node.children.len() - 1;
+            let mut pick = last_slot;
+            for (i, s) in node.sums[..last_slot].iter().enumerate() {
+                if before + s.text.chars > target {
+                    pick = i;
+                    break;
+                }
+                before += s.text.chars;
+            }
+            last &= pick == last_slot;
             if depth < MAX_DEPTH {
                 path[depth] = (n, pick as u8);
             }
@@ -537,21 +540,28 @@ impl Tree {
                 span: next,
                 offset: 0,
             };
-            let chars = f.before.text.chars + chars_before + metrics.chars;
+            let chars = f.before + chars_before + metrics.chars;
             self.cursor = Some((chars, Loc { leaf: leaf_id, at }));
         }
     }
 
     /// Marks `len` visible items starting at `loc` as deleted; they must lie
-    /// within one visible span. Hands the text they held to `keep` and
-    /// returns its size.
-    pub fn delete(&mut self, loc: Loc, len: u32, keep: &mut dyn FnMut(&str)) -> TextMetrics {
+    /// within one visible span. `chars_before` is the number of visible
+    /// characters before `loc` in its leaf. Hands the text they held to
+    /// `keep` and returns its size.
+    pub fn delete(
+        &mut self,
+        loc: Loc,
+        chars_before: u32,
+        len: u32,
+        keep: &mut dyn FnMut(&str),
+    ) -> TextMetrics {
         self.cursor = None;
         let leaf_id = loc.leaf;
         let leaf = self.leaf_mut(leaf_id);
         debug_assert!(leaf.cold.is_none(), "delete in cold leaf {leaf_id}");
         debug_assert!(!leaf.spans[loc.at.span].deleted());
-        let (_, chars_before) = leaf.before(loc.at);
+        debug_assert_eq!(chars_before, leaf.before(loc.at).1);
         let from = leaf.byte_of_char(chars_before);
         let to = from + leaf.byte_len_of_chars(from, len);
         let removed = TextMetrics::of(&leaf.text[from..to]);
@@ -561,16 +571,7 @@ impl Tree {
         if !leaf.ascii {
             leaf.ascii = leaf.text.is_ascii();
         }
-        let i = leaf.split_at(loc.at);
-        if leaf.spans[i].len() > len {
-            let tail = leaf.spans[i].split(len);
-            leaf.insert_span(i + 1, tail);
-        }
-        let s = leaf.spans[i];
-        leaf.spans[i] = Span::new(s.agent, s.seq, s.len(), true);
-        // Coalesce with deleted neighbours so backspacing keeps one span.
-        leaf.try_merge_back(i + 1);
-        leaf.try_merge_back(i);
+        leaf.mark_deleted(loc.at, len);
         let mut delta = Summary {
             items: 0,
             text: removed,
@@ -783,7 +784,7 @@ impl Tree {
         let Some(f) = &self.finger else { return };
         assert_eq!(
             f.before,
-            self.leaf_start(f.leaf),
+            self.leaf_start(f.leaf).text.chars,
             "finger: stale start of leaf {}",
             f.leaf
         );
