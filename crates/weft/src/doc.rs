@@ -161,7 +161,9 @@ impl Doc {
             return false;
         };
         let seq = self.history.next_seq(self.me);
-        let typed = self.tree.span_before_cursor(loc);
+        let Some(typed) = self.tree.span_before_cursor(loc) else {
+            return false;
+        };
         if typed.agent != self.me || typed.deleted() || typed.end_seq() != seq {
             return false;
         }

@@ -1,6 +1,7 @@
 //! The cursor: where the text after the last insert continues, so the next
 //! keystroke of someone typing needs no descent, no scan of the leaf, and
-//! (when it continues the same span) no split or merge.
+//! (when it continues the same span) no split or merge; after a delete,
+//! the character before it, where the next backspace goes.
 
 use super::span::Span;
 use super::summary::Summary;
@@ -26,10 +27,12 @@ impl Tree {
         self.cursor = None;
     }
 
-    /// The span that ends at the cursor location `loc` (from `cursor_at`):
-    /// the one holding the last inserted text.
-    pub fn span_before_cursor(&self, loc: Loc) -> Span {
-        self.leaf(loc.leaf).spans[loc.at.span - 1]
+    /// The span that ends at the cursor location `loc` (from `cursor_at`),
+    /// if one does: after an insert, the one holding the inserted text (a
+    /// cursor left by a delete is inside a span).
+    pub fn span_before_cursor(&self, loc: Loc) -> Option<Span> {
+        let ends_there = loc.at.offset == 0 && loc.at.span > 0;
+        ends_there.then(|| self.leaf(loc.leaf).spans[loc.at.span - 1])
     }
 
     /// Appends visible `text` (measured as `metrics`) at the cursor, visible

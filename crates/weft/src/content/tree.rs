@@ -65,10 +65,10 @@ pub struct Tree {
     /// Where the last local edit went: consecutive edits in one leaf skip
     /// the descent and the search for child slots on the way back up.
     pub(super) finger: Option<Finger>,
-    /// Where the text after the last insert continues, while nothing else
-    /// changed: its visible character index and location. The next
-    /// keystroke of someone typing goes there without a descent or a scan
-    /// of the leaf.
+    /// Where the text after the last insert continues, or the character
+    /// before the last delete, while nothing else changed: its visible
+    /// character index and location. The next keystroke of someone typing
+    /// or backspacing goes there without a descent or a scan of the leaf.
     pub(super) cursor: Option<(u32, Loc)>,
     /// Built on first use (merging remote operations, resolving sticky
     /// positions, encoding updates), then kept up to date: purely local
@@ -572,6 +572,12 @@ impl Tree {
             leaf.ascii = leaf.text.is_ascii();
         }
         leaf.mark_deleted(loc.at, len);
+        // The character before the deleted ones (still in span `loc.at.span`
+        // when they were not a span's first) is where a backspace goes next.
+        let before_it = InLeaf {
+            span: loc.at.span,
+            offset: loc.at.offset.wrapping_sub(1),
+        };
         let mut delta = Summary {
             items: 0,
             text: removed,
@@ -581,6 +587,18 @@ impl Tree {
         self.add_delta(leaf_id, &delta);
         if self.leaf(leaf_id).overfull() {
             self.fix_overflow(leaf_id);
+        } else if let Some(f) = self
+            .finger
+            .filter(|f| f.leaf == leaf_id && loc.at.offset > 0)
+        {
+            let chars = f.before + chars_before - 1;
+            self.cursor = Some((
+                chars,
+                Loc {
+                    leaf: leaf_id,
+                    at: before_it,
+                },
+            ));
         }
         removed
     }
