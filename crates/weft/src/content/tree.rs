@@ -25,8 +25,11 @@ pub(super) struct Node {
     pub(super) height: u8,
 }
 
-/// Deepest tree the finger can describe (fanout is at least 4, so 4^16 leaves).
-const MAX_DEPTH: usize = 16;
+/// Deepest tree the finger can describe. Nodes only split, into halves of
+/// at least `FANOUT / 2`, so 11 levels hold more leaves than a document can
+/// have items (a deeper tree works, without a finger). Each seek fills a
+/// path this long, so no longer.
+const MAX_DEPTH: usize = if SMALL_CHUNKS { 16 } else { 11 };
 
 /// A leaf with the visible characters before it, its own summary, whether
 /// it is the last leaf, and its path from the root as (node, slot) pairs.
