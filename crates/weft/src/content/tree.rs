@@ -606,14 +606,13 @@ impl Tree {
         removed
     }
 
+    /// Splits `leaf` until no part of it is overfull. Recursion, not a
+    /// work list: one split usually does it, and a list would be allocated
+    /// for it each time (a long paste recurses once per halving).
     pub(super) fn fix_overflow(&mut self, leaf: LeafId) {
-        let mut todo = vec![leaf];
-        while let Some(l) = todo.pop() {
-            if self.leaf(l).overfull() {
-                let new = self.split_leaf(l);
-                todo.push(l);
-                todo.push(new);
-            }
+        while self.leaf(leaf).overfull() {
+            let new = self.split_leaf(leaf);
+            self.fix_overflow(new);
         }
     }
 
