@@ -274,9 +274,8 @@ impl Doc {
         Ok(out)
     }
 
-    /// `unit_to_chars` for the edits, with the common case inline: every
+    /// `unit_to_chars` for the edits, the common case first: every
     /// character one unit, so no call and no descent.
-    #[inline]
     fn edit_index(&self, index: usize, unit: IndexUnit) -> Result<u32, Error> {
         let text = self.tree.total().text;
         if index <= text.chars as usize && text.get(unit) == text.chars {
