@@ -575,12 +575,6 @@ impl Tree {
             leaf.ascii = leaf.text.is_ascii();
         }
         leaf.mark_deleted(loc.at, len);
-        // The character before the deleted ones (still in span `loc.at.span`
-        // when they were not a span's first) is where a backspace goes next.
-        let before_it = InLeaf {
-            span: loc.at.span,
-            offset: loc.at.offset.wrapping_sub(1),
-        };
         let mut delta = Summary {
             items: 0,
             text: removed,
@@ -594,14 +588,14 @@ impl Tree {
             .finger
             .filter(|f| f.leaf == leaf_id && loc.at.offset > 0)
         {
+            // The character before the deleted ones, still in their span
+            // (they were not its first), is where a backspace goes next.
+            let at = InLeaf {
+                span: loc.at.span,
+                offset: loc.at.offset - 1,
+            };
             let chars = f.before + chars_before - 1;
-            self.cursor = Some((
-                chars,
-                Loc {
-                    leaf: leaf_id,
-                    at: before_it,
-                },
-            ));
+            self.cursor = Some((chars, Loc { leaf: leaf_id, at }));
         }
         removed
     }
