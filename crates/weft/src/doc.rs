@@ -100,7 +100,7 @@ impl Doc {
     /// [`Error::IndexOutOfBounds`] past the end, [`Error::NotCharBoundary`]
     /// inside a character, [`Error::DocumentTooLarge`] past the size limit.
     pub fn insert(&mut self, index: usize, text: &str, unit: IndexUnit) -> Result<(), Error> {
-        let at = self.unit_to_chars(index, unit)?;
+        let at = self.edit_index(index, unit)?;
         if text.is_empty() {
             return Ok(());
         }
@@ -110,7 +110,7 @@ impl Doc {
             return Ok(());
         }
         let (loc, before) = self.seek_for_edit(at, true)?;
-        let in_leaf = at - before.text.chars;
+        let in_leaf = at - before;
         let left = self
             .tree
             .prev_item(loc)
@@ -161,7 +161,9 @@ impl Doc {
             return false;
         };
         let seq = self.history.next_seq(self.me);
-        let typed = self.tree.span_before_cursor(loc);
+        let Some(typed) = self.tree.span_before_cursor(loc) else {
+            return false;
+        };
         if typed.agent != self.me || typed.deleted() || typed.end_seq() != seq {
             return false;
         }
@@ -192,27 +194,28 @@ impl Doc {
             len: self.len(unit),
             unit,
         })?;
-        let start = self.unit_to_chars(index, unit)?;
-        let end = self.unit_to_chars(end, unit)?;
+        let start = self.edit_index(index, unit)?;
+        let end = self.edit_index(end, unit)?;
         let mut remaining = end - start;
         self.reserve(remaining, 0)?;
         self.thaw_range(start, end)?;
         while remaining > 0 {
-            let (loc, _) = self.tree.seek_visible(start);
+            let (loc, before) = self.tree.seek_visible(start);
             let span = self.tree.span_at(loc);
             let n = remaining.min(span.len() - loc.at.offset);
-            self.delete_at(loc, n);
+            self.delete_at(loc, start - before, n);
             remaining -= n;
         }
         Ok(())
     }
 
-    /// Deletes the `n` visible items from `loc` on, which lie in one span,
-    /// as one local operation, keeping their text. Returns its size.
-    pub(crate) fn delete_at(&mut self, loc: Loc, n: u32) -> TextMetrics {
+    /// Deletes the `n` visible items from `loc` on, which lie in one span
+    /// and have `chars_before` visible characters before them in their
+    /// leaf, as one local operation, keeping their text. Returns its size.
+    pub(crate) fn delete_at(&mut self, loc: Loc, chars_before: u32, n: u32) -> TextMetrics {
         let target = self.id_at(loc);
         let deleted = &mut self.deleted;
-        let removed = self.tree.delete(loc, n, &mut |text| {
+        let removed = self.tree.delete(loc, chars_before, n, &mut |text| {
             deleted.record(target.agent(), target.seq(), n, text)
         });
         let seq = self.history.next_seq(self.me);
@@ -269,6 +272,16 @@ impl Doc {
             skip = 0;
         }
         Ok(out)
+    }
+
+    /// `unit_to_chars` for the edits, the common case first: every
+    /// character one unit, so no call and no descent.
+    fn edit_index(&self, index: usize, unit: IndexUnit) -> Result<u32, Error> {
+        let text = self.tree.total().text;
+        if index <= text.chars as usize && text.get(unit) == text.chars {
+            return Ok(index as u32);
+        }
+        self.unit_to_chars(index, unit)
     }
 
     /// Converts `index` in `unit` to a character index, validating it.

@@ -117,7 +117,8 @@ impl Doc {
             if !span.deleted() {
                 self.reserve(n, 0)?;
                 let index = self.chars_to_unit(self.tree.offset_of(loc).1, unit);
-                let len = self.delete_at(loc, n).get(unit) as usize;
+                let in_leaf = self.tree.chars_before_in_leaf(loc);
+                let len = self.delete_at(loc, in_leaf, n).get(unit) as usize;
                 patches.push(Patch::Delete { index, len });
                 ItemRun {
                     agent: run.agent,

@@ -22,7 +22,7 @@
 //! snapshot's checksum was verified at load, so only crafted bytes get that
 //! far.
 
-use crate::content::{InLeaf, LeafId, Loc, Summary};
+use crate::content::{InLeaf, LeafId, Loc};
 use crate::encoding::pages::{self, PageEntry};
 use crate::oplog::OpLog;
 use crate::{Doc, Error};
@@ -152,25 +152,27 @@ impl Doc {
     /// Decodes the pages holding visible characters `start..end`, so a
     /// delete finds them all decoded (or fails before deleting any).
     pub(crate) fn thaw_range(&mut self, start: u32, end: u32) -> Result<(), Error> {
+        if self.tree.cold_leaves() == 0 {
+            return Ok(()); // nothing to decode: spare an edit a second descent
+        }
         let mut c = start;
         while c < end {
             let (loc, before) = self.seek_for_edit(c, false)?;
-            c = before.text.chars + self.tree.leaf_chars(loc.leaf);
+            c = before + self.tree.leaf_chars(loc.leaf);
         }
         Ok(())
     }
 
-    /// The location of visible character `at` for an edit, decoding the page
-    /// it falls in first, and, with `neighbours`, the pages of the items on
-    /// either side (an insert's origins).
-    pub(crate) fn seek_for_edit(
-        &mut self,
-        at: u32,
-        neighbours: bool,
-    ) -> Result<(Loc, Summary), Error> {
+    /// The location of visible character `at` for an edit and the visible
+    /// characters before its leaf, decoding the page it falls in first,
+    /// and, with `neighbours`, the pages of the items on either side (an
+    /// insert's origins).
+    pub(crate) fn seek_for_edit(&mut self, at: u32, neighbours: bool) -> Result<(Loc, u32), Error> {
         loop {
             let (loc, before) = self.tree.seek_visible(at);
-            let cold = if self.tree.is_cold(loc.leaf) {
+            let cold = if self.tree.cold_leaves() == 0 {
+                None
+            } else if self.tree.is_cold(loc.leaf) {
                 Some(loc.leaf)
             } else if neighbours {
                 self.neighbour_holding_origin(loc)

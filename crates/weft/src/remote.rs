@@ -473,7 +473,8 @@ impl Doc {
                     unit.map(|unit| (unit, self.chars_to_unit(self.tree.offset_of(loc).1, unit)));
                 let deleted = &mut self.deleted;
                 let keep = &mut |text: &str| deleted.record(agent, s, n, text);
-                let removed = self.tree.delete(loc, n, keep);
+                let in_leaf = self.tree.chars_before_in_leaf(loc);
+                let removed = self.tree.delete(loc, in_leaf, n, keep);
                 if let Some((unit, index)) = index {
                     let len = removed.get(unit) as usize;
                     match patches.last_mut() {

@@ -36,6 +36,16 @@ impl TextMetrics {
     /// Measures `s`. One pass over the bytes.
     pub fn of(s: &str) -> Self {
         let bytes = s.as_bytes();
+        if let [b @ 0..0x80] = *bytes {
+            // A keystroke, the commonest text measured.
+            let lines = u32::from(b == b'\n');
+            return TextMetrics {
+                chars: 1,
+                utf16: 1,
+                bytes: 1,
+                lines,
+            };
+        }
         let mut chars = 0u32;
         let mut astral = 0u32;
         let mut lines = 0u32;

@@ -235,6 +235,38 @@ impl Leaf {
         }
     }
 
+    /// Marks the `len` visible items from `at` (within one span) deleted,
+    /// coalescing them with deleted neighbours so backspacing keeps one
+    /// span. Backspacing and deleting forwards next to such a neighbour
+    /// grow it in place, shifting no spans.
+    pub(super) fn mark_deleted(&mut self, at: InLeaf, len: u32) {
+        let i = at.span;
+        let s = self.spans[i];
+        debug_assert!(!s.deleted() && at.offset + len <= s.len());
+        let gone = Span::new(s.agent, s.seq + at.offset, len, true);
+        if at.offset > 0 && at.offset + len == s.len() {
+            if let Some(next) = self.spans.get_mut(i + 1).filter(|n| gone.can_append(n)) {
+                *next = Span::new(s.agent, gone.seq, len + next.len(), true);
+                self.spans[i].set_len(at.offset);
+                return;
+            }
+        } else if at.offset == 0 && len < s.len() && i > 0 && self.spans[i - 1].can_append(&gone) {
+            let prev = &mut self.spans[i - 1];
+            prev.set_len(prev.len() + len);
+            self.spans[i] = Span::new(s.agent, s.seq + len, s.len() - len, false);
+            return;
+        }
+        let i = self.split_at(at);
+        if self.spans[i].len() > len {
+            let tail = self.spans[i].split(len);
+            self.insert_span(i + 1, tail);
+        }
+        let s = self.spans[i];
+        self.spans[i] = Span::new(s.agent, s.seq, s.len(), true);
+        self.try_merge_back(i + 1);
+        self.try_merge_back(i);
+    }
+
     /// Merges span `i` into span `i - 1` when it continues it.
     pub(super) fn try_merge_back(&mut self, i: usize) -> bool {
         if i == 0 || i >= self.spans.len() || !self.spans[i - 1].can_append(&self.spans[i]) {

@@ -25,15 +25,18 @@ pub(super) struct Node {
     pub(super) height: u8,
 }
 
-/// Deepest tree the finger can describe (fanout is at least 4, so 4^16 leaves).
-const MAX_DEPTH: usize = 16;
+/// Deepest tree the finger can describe. Nodes only split, into halves of
+/// at least `FANOUT / 2`, so 11 levels hold more leaves than a document can
+/// have items (a deeper tree works, without a finger). Each seek fills a
+/// path this long, so no longer.
+const MAX_DEPTH: usize = if SMALL_CHUNKS { 16 } else { 11 };
 
-/// A leaf with the summary of everything before it, its own summary, whether
+/// A leaf with the visible characters before it, its own summary, whether
 /// it is the last leaf, and its path from the root as (node, slot) pairs.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Finger {
     pub(super) leaf: LeafId,
-    pub(super) before: Summary,
+    pub(super) before: u32,
     own: Summary,
     last: bool,
     depth: u8,
@@ -65,10 +68,10 @@ pub struct Tree {
     /// Where the last local edit went: consecutive edits in one leaf skip
     /// the descent and the search for child slots on the way back up.
     pub(super) finger: Option<Finger>,
-    /// Where the text after the last insert continues, while nothing else
-    /// changed: its visible character index and location. The next
-    /// keystroke of someone typing goes there without a descent or a scan
-    /// of the leaf.
+    /// Where the text after the last insert continues, or the character
+    /// before the last delete, while nothing else changed: its visible
+    /// character index and location. The next keystroke of someone typing
+    /// or backspacing goes there without a descent or a scan of the leaf.
     pub(super) cursor: Option<(u32, Loc)>,
     /// Built on first use (merging remote operations, resolving sticky
     /// positions, encoding updates), then kept up to date: purely local
@@ -304,42 +307,45 @@ impl Tree {
     }
 
     /// The position of the `target`-th visible character (or the end of
-    /// the text) and the summary of everything before its leaf; sets the
-    /// finger there.
-    pub fn seek_visible(&mut self, target: u32) -> (Loc, Summary) {
+    /// the text) and the number of visible characters before its leaf;
+    /// sets the finger there.
+    pub fn seek_visible(&mut self, target: u32) -> (Loc, u32) {
         if let Some((loc, before)) = self.cursor_at(target) {
             return (loc, before);
         }
         let (leaf, before) = self.seek_chars(target);
-        let at = self.leaf(leaf).find_visible(target - before.text.chars);
+        let at = self.leaf(leaf).find_visible(target - before);
         (Loc { leaf, at }, before)
     }
 
     /// Like `descend` by code points, but answers from the finger when the
     /// target lies in the leaf of the last edit, and leaves the finger on the
-    /// leaf it finds.
-    fn seek_chars(&mut self, target: u32) -> (LeafId, Summary) {
+    /// leaf it finds. Adds up visible characters only: edits need no more.
+    fn seek_chars(&mut self, target: u32) -> (LeafId, u32) {
         if let Some(f) = &self.finger {
-            let start = f.before.text.chars;
+            let start = f.before;
             let end = start + f.own.text.chars;
             if target >= start && (target < end || (target == end && f.last)) {
                 return (f.leaf, f.before);
             }
         }
-        let mut before = Summary::default();
+        let mut before = 0;
         let mut last = true;
         let mut depth = 0usize;
         let mut path = [(self.root, 0u8); MAX_DEPTH];
         let mut n = self.root;
         loop {
             let node = self.node(n);
-            let pick = pick_child(
-                node,
-                Metric::Text(IndexUnit::CodePoint),
-                target,
-                &mut before,
-            );
-            last &= pick == node.children.len() - 1;
+            let last_slot = node.children.len() - 1;
+            let mut pick = last_slot;
+            for (i, s) in node.sums[..last_slot].iter().enumerate() {
+                if before + s.text.chars > target {
+                    pick = i;
+                    break;
+                }
+                before += s.text.chars;
+            }
+            last &= pick == last_slot;
             if depth < MAX_DEPTH {
                 path[depth] = (n, pick as u8);
             }
@@ -537,21 +543,28 @@ impl Tree {
                 span: next,
                 offset: 0,
             };
-            let chars = f.before.text.chars + chars_before + metrics.chars;
+            let chars = f.before + chars_before + metrics.chars;
             self.cursor = Some((chars, Loc { leaf: leaf_id, at }));
         }
     }
 
     /// Marks `len` visible items starting at `loc` as deleted; they must lie
-    /// within one visible span. Hands the text they held to `keep` and
-    /// returns its size.
-    pub fn delete(&mut self, loc: Loc, len: u32, keep: &mut dyn FnMut(&str)) -> TextMetrics {
+    /// within one visible span. `chars_before` is the number of visible
+    /// characters before `loc` in its leaf. Hands the text they held to
+    /// `keep` and returns its size.
+    pub fn delete(
+        &mut self,
+        loc: Loc,
+        chars_before: u32,
+        len: u32,
+        keep: &mut dyn FnMut(&str),
+    ) -> TextMetrics {
         self.cursor = None;
         let leaf_id = loc.leaf;
         let leaf = self.leaf_mut(leaf_id);
         debug_assert!(leaf.cold.is_none(), "delete in cold leaf {leaf_id}");
         debug_assert!(!leaf.spans[loc.at.span].deleted());
-        let (_, chars_before) = leaf.before(loc.at);
+        debug_assert_eq!(chars_before, leaf.before(loc.at).1);
         let from = leaf.byte_of_char(chars_before);
         let to = from + leaf.byte_len_of_chars(from, len);
         let removed = TextMetrics::of(&leaf.text[from..to]);
@@ -561,16 +574,7 @@ impl Tree {
         if !leaf.ascii {
             leaf.ascii = leaf.text.is_ascii();
         }
-        let i = leaf.split_at(loc.at);
-        if leaf.spans[i].len() > len {
-            let tail = leaf.spans[i].split(len);
-            leaf.insert_span(i + 1, tail);
-        }
-        let s = leaf.spans[i];
-        leaf.spans[i] = Span::new(s.agent, s.seq, s.len(), true);
-        // Coalesce with deleted neighbours so backspacing keeps one span.
-        leaf.try_merge_back(i + 1);
-        leaf.try_merge_back(i);
+        leaf.mark_deleted(loc.at, len);
         let mut delta = Summary {
             items: 0,
             text: removed,
@@ -580,18 +584,29 @@ impl Tree {
         self.add_delta(leaf_id, &delta);
         if self.leaf(leaf_id).overfull() {
             self.fix_overflow(leaf_id);
+        } else if let Some(f) = self
+            .finger
+            .filter(|f| f.leaf == leaf_id && loc.at.offset > 0)
+        {
+            // The character before the deleted ones, still in their span
+            // (they were not its first), is where a backspace goes next.
+            let at = InLeaf {
+                span: loc.at.span,
+                offset: loc.at.offset - 1,
+            };
+            let chars = f.before + chars_before - 1;
+            self.cursor = Some((chars, Loc { leaf: leaf_id, at }));
         }
         removed
     }
 
+    /// Splits `leaf` until no part of it is overfull. Recursion, not a
+    /// work list: one split usually does it, and a list would be allocated
+    /// for it each time (a long paste recurses once per halving).
     pub(super) fn fix_overflow(&mut self, leaf: LeafId) {
-        let mut todo = vec![leaf];
-        while let Some(l) = todo.pop() {
-            if self.leaf(l).overfull() {
-                let new = self.split_leaf(l);
-                todo.push(l);
-                todo.push(new);
-            }
+        while self.leaf(leaf).overfull() {
+            let new = self.split_leaf(leaf);
+            self.fix_overflow(new);
         }
     }
 
@@ -783,7 +798,7 @@ impl Tree {
         let Some(f) = &self.finger else { return };
         assert_eq!(
             f.before,
-            self.leaf_start(f.leaf),
+            self.leaf_start(f.leaf).text.chars,
             "finger: stale start of leaf {}",
             f.leaf
         );

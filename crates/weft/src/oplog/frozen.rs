@@ -25,7 +25,7 @@
 
 use super::run::{OpKind, OpRun};
 use crate::id::LocalId;
-use crate::packed::{self, Record};
+use crate::packed;
 
 /// Runs per chunk: few in unit tests, so that their small documents
 /// freeze runs too.
@@ -188,28 +188,29 @@ fn write_run(out: &mut Vec<u8>, prev: &mut Previous, run: &OpRun) {
             ids[0] = Some(target);
         }
     }
-    let mut record = Record::<MAX_RUN_BYTES>::new(header);
+    // Pushed straight into the chunk's buffer, which has room for every
+    // run at its longest: a record copied in cost more than the pushes.
+    out.push(header);
     if header & SAME_AGENT == 0 {
-        record.number(u64::from(run.agent));
+        packed::push_number(out, u64::from(run.agent));
     }
     if header & CONTINUES == 0 {
-        record.number(u64::from(run.seq));
+        packed::push_number(out, u64::from(run.seq));
     }
-    record.number(u64::from(run.len));
+    packed::push_number(out, u64::from(run.len));
     // Not a loop over the two: a hot path, where it cost more than the ids.
     if let Some(id) = ids[0] {
         if id.agent() != run.agent {
-            record.number(u64::from(id.agent()));
+            packed::push_number(out, u64::from(id.agent()));
         }
-        record.signed(i64::from(id.seq()) - i64::from(run.seq));
+        packed::push_signed(out, i64::from(id.seq()) - i64::from(run.seq));
     }
     if let Some(id) = ids[1] {
         if id.agent() != run.agent {
-            record.number(u64::from(id.agent()));
+            packed::push_number(out, u64::from(id.agent()));
         }
-        record.signed(i64::from(id.seq()) - i64::from(run.seq));
+        packed::push_signed(out, i64::from(id.seq()) - i64::from(run.seq));
     }
-    out.extend_from_slice(record.bytes());
     *prev = Previous {
         agent: run.agent,
         end: run.end(),

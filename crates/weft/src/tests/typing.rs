@@ -1,6 +1,8 @@
 //! Continued typing takes a quick path (the tree's cursor, the last span and
-//! operation run grown in place). It must make exactly the operations the
-//! general path makes: a replica that never takes it is the oracle.
+//! operation run grown in place), and so does backspacing (the cursor left
+//! by a delete, a deleted span grown in place). They must make exactly the
+//! operations the general path makes: a replica that never takes them is
+//! the oracle.
 
 use super::rng::Rng;
 use crate::{Doc, IndexUnit::CodePoint};
@@ -28,7 +30,14 @@ fn continued_typing_makes_the_operations_the_general_path_makes() {
                     at += text.chars().count();
                 }
                 6 => at = rng.below(len + 1),
-                7 if len > 0 => {
+                // Backspacing, which the quick path continues too.
+                7 if at > 0 && at <= len => {
+                    at -= 1;
+                    quick.delete(at, 1, CodePoint).unwrap();
+                    general.tree.forget_cursor();
+                    general.delete(at, 1, CodePoint).unwrap();
+                }
+                8 if len > 0 => {
                     let from = rng.below(len);
                     let n = 1 + rng.below((len - from).min(3));
                     quick.delete(from, n, CodePoint).unwrap();
@@ -73,4 +82,20 @@ fn a_typed_word_is_one_span_and_one_operation_run() {
     // "a", "hello", "b", " there": the split of "ab" and two typed runs.
     assert_eq!(doc.history.logged_runs(), 3);
     assert_eq!(doc.stats().spans, 4);
+}
+
+#[test]
+fn backspacing_and_deleting_forwards_keep_one_deleted_span() {
+    let mut doc = Doc::new(1);
+    doc.insert(0, "hello world", CodePoint).unwrap();
+    for at in (6..11).rev() {
+        doc.delete(at, 1, CodePoint).unwrap();
+    }
+    for _ in 0..3 {
+        doc.delete(0, 1, CodePoint).unwrap();
+    }
+    doc.check_invariants();
+    assert_eq!(doc.to_string(), "lo ");
+    // "hel" deleted, "lo " visible, "world" deleted.
+    assert_eq!(doc.stats().spans, 3);
 }
