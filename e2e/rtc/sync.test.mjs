@@ -114,7 +114,10 @@ test("a late joiner receives a 1 MB document", async () => {
   await b.waitForFunction(() => window.peer.doc.length >= 1_000_000, null, { timeout: 30_000 });
   const elapsed = Date.now() - started;
   assert.equal(await converged([a, b]), await text(a));
-  assert.deepEqual(await b.evaluate(() => window.workerJobs), ["check"], "the snapshot was checked in the Worker before it was adopted");
+  // The server's replica and the other browser may both send the room
+  // before the first copy is adopted: each is checked in the Worker.
+  const jobs = await b.evaluate(() => window.workerJobs);
+  assert.ok(jobs.length >= 1 && jobs.every((kind) => kind === "check"), `the snapshot was checked in the Worker before it was adopted (${jobs})`);
   await waitForStatus(b, "synced");
   console.log(`late joiner in sync with 1 MB after ${elapsed} ms (connection set-up included)`);
   await Promise.all([a, b].map((p) => p.context().browser().close()));

@@ -73,8 +73,9 @@ impl Doc {
 
     /// `apply_update_in` for a snapshot that [`Doc::check_snapshot`]
     /// found valid elsewhere (a Worker, on the same bytes): a document with
-    /// no history adopts it without checking it again. Anything else is
-    /// merged as `apply_update_in` does.
+    /// no history adopts it without checking it again; one that already
+    /// holds all of it (another peer's copy was adopted meanwhile) leaves
+    /// it. Anything else is merged as `apply_update_in` does.
     pub(crate) fn apply_checked_snapshot(
         &mut self,
         bytes: &[u8],
@@ -161,6 +162,12 @@ impl Doc {
                         _ => Vec::new(),
                     };
                     return Ok((patches, ends));
+                }
+                if checked && self.version().includes(&ends) {
+                    // The room's snapshot from a second peer, checked while
+                    // the first was adopted: nothing it holds is new, so it
+                    // is not decoded to merge nothing.
+                    return Ok((Vec::new(), ends));
                 }
                 other.finish_loading()?;
                 Ok((self.merge_in(&mut other, unit)?, ends))

@@ -924,3 +924,42 @@ fn a_snapshot_checked_elsewhere_is_adopted_as_received() {
         }
     }
 }
+
+/// Two peers' copies of a room reach an empty document at once and are
+/// both handed back; once the first is adopted, the second holds nothing
+/// new and is left without decoding it.
+#[test]
+fn a_second_copy_of_a_checked_snapshot_is_left_once_the_first_is_adopted() {
+    let mut source = Doc::new(1);
+    for i in 0..300 {
+        let at = (i * 7) % (source.len(CodePoint) + 1);
+        source.insert(at, "abc", CodePoint).unwrap();
+    }
+    let mut doc = Doc::new(2);
+    let mut handed = Vec::new();
+    for replica in [3, 4] {
+        let mut peer = Doc::from_snapshot(&source.encode_snapshot().unwrap(), replica).unwrap();
+        let mut theirs = Session::new();
+        let mut ours = Session::new().checking_snapshots_elsewhere(1024);
+        let hello = ours.start(&doc);
+        let mut frames = theirs.start(&peer);
+        for f in &hello {
+            frames.extend(theirs.receive(&mut peer, f, CodePoint).unwrap().frames);
+        }
+        for f in &frames {
+            if let Some(bytes) = ours.receive(&mut doc, f, CodePoint).unwrap().to_check {
+                handed.push((ours, bytes));
+                break;
+            }
+        }
+    }
+    assert_eq!(handed.len(), 2, "both copies handed back while empty");
+    for (session, bytes) in &mut handed {
+        Doc::check_snapshot(bytes).unwrap();
+        session.adopt_checked(&mut doc, bytes, CodePoint).unwrap();
+        assert!(session.is_synced());
+    }
+    assert_eq!(doc.to_string(), source.to_string());
+    assert!(doc.history.is_encoded(), "the second copy was not decoded");
+    doc.check_invariants();
+}
