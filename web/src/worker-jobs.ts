@@ -15,7 +15,7 @@ export type Job = { id: number } & ({ kind: "compact"; name: string; replica: bi
 /** The answer: what a compaction did (`RawStore.compact`; a check: nothing), or why the job failed. */
 export type Answer =
   | { id: number; done: Float64Array | undefined }
-  | { id: number; error: { name: string; message: string; code: string | undefined } };
+  | { id: number; error: { name: string; message: string; code: string | undefined; reason: string | undefined } };
 
 /**
  * Stored bytes, or a snapshot's, from which the work goes to the Worker:
@@ -46,9 +46,11 @@ function startWorker(): Worker {
     pending.delete(answer.id);
     if ("done" in answer) job.resolve(answer.done);
     else {
-      const { name, message, code } = answer.error;
+      const { name, message, code, reason } = answer.error;
       const err = new Error(message);
-      job.reject(code === undefined ? err : withCode(err, code, name));
+      job.reject(code === undefined ? err : Object.assign(withCode(err, code, name), reason === undefined ? {} : { reason }));
+      // A trap leaves the Worker's wasm instance unusable: start afresh.
+      if (name === "RuntimeError") return endWorker();
     }
     if (pending.size === 0) idleTimer = setTimeout(endWorker, IDLE_MS);
   };

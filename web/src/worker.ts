@@ -45,8 +45,8 @@ scope.onmessage = (e) => {
   run(e.data).then(
     (done) => scope.postMessage({ id, done }, done ? [done.buffer] : []),
     (err: unknown) => {
-      const { name, message, code } = (err ?? {}) as { name?: string; message?: string; code?: string };
-      scope.postMessage({ id, error: { name: String(name ?? "Error"), message: String(message ?? err), code } });
+      const { name, message, code, reason } = (err ?? {}) as { name?: string; message?: string; code?: string; reason?: string };
+      scope.postMessage({ id, error: { name: String(name ?? "Error"), message: String(message ?? err), code, reason } });
     },
   );
 };
