@@ -259,16 +259,18 @@ impl History {
         if section.texts.iter().any(Option::is_some) {
             return Err(DecodeError::InvalidValue("snapshot operation carries text").into());
         }
-        check_references(
-            &section,
-            &ItemRanges::inserted_by(section.runs.iter().copied()),
-        )?;
+        let inserted = ItemRanges::inserted_by(section.runs.iter().copied());
+        check_references(&section, &inserted)?;
         let mut log = OpLog::from_runs(section.runs);
         for run in self.log.iter() {
             log.push(run);
         }
-        let held = ItemRanges::held_by(tree.spans().map(|(s, _)| s));
-        if !ItemRanges::inserted_by(log.iter()).same_as(&held) {
+        // Without edits since loading, the log inserted what the section did.
+        let inserted = match self.log.is_empty() {
+            true => inserted,
+            false => ItemRanges::inserted_by(log.iter()),
+        };
+        if !inserted.same_as(&tree.held_items()) {
             return Err(
                 DecodeError::InvalidValue("spans do not match the inserted characters").into(),
             );
