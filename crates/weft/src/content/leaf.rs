@@ -134,6 +134,30 @@ impl Leaf {
         self.spans.len() > LEAF_SPANS || self.text.len() > LEAF_BYTES
     }
 
+    /// Like `find_visible`, knowing the leaf's visible characters (`total`):
+    /// from whichever end is nearer, so a leaf's spans are scanned a
+    /// quarter through on average rather than half.
+    pub(super) fn find_visible_in(&self, chars: u32, total: u32) -> InLeaf {
+        debug_assert_eq!(total, self.chars());
+        if chars < total / 2 {
+            return self.find_visible(chars);
+        }
+        let mut before = total;
+        for (i, s) in self.spans.iter().enumerate().rev() {
+            before -= s.visible();
+            if before <= chars && chars < before + s.visible() {
+                return InLeaf {
+                    span: i,
+                    offset: chars - before,
+                };
+            }
+        }
+        InLeaf {
+            span: self.spans.len(),
+            offset: 0,
+        }
+    }
+
     /// The position of the `chars`-th visible item (skipping tombstones before
     /// it), or the end of the leaf.
     pub(super) fn find_visible(&self, mut chars: u32) -> InLeaf {

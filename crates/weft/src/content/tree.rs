@@ -339,7 +339,12 @@ impl Tree {
             return (loc, before);
         }
         let (leaf, before) = self.seek_chars(target);
-        let at = self.leaf(leaf).find_visible(target - before);
+        let at = match self.finger {
+            Some(f) if f.leaf == leaf => self
+                .leaf(leaf)
+                .find_visible_in(target - before, f.own.text.chars),
+            _ => self.leaf(leaf).find_visible(target - before),
+        };
         (Loc { leaf, at }, before)
     }
 
