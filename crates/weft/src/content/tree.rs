@@ -599,7 +599,7 @@ impl Tree {
         let to = from + leaf.byte_len_of_chars(from, len);
         let removed = TextMetrics::of(&leaf.text[from..to]);
         keep(&leaf.text[from..to]);
-        leaf.text.replace_range(from..to, "");
+        leaf.text.drain(from..to);
         leaf.give_back_text();
         if !leaf.ascii {
             leaf.ascii = leaf.text.is_ascii();
