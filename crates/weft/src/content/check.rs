@@ -111,7 +111,12 @@ impl Tree {
             "node {n}: children and sums differ in count"
         );
         let mut total = Summary::default();
-        for (&c, stored) in node.children.iter().zip(&node.sums) {
+        for (slot, (&c, stored)) in node.children.iter().zip(&node.sums).enumerate() {
+            let mut stored = *stored;
+            if let Some(p) = self.pending_in(n, slot) {
+                stored.add(&p);
+            }
+            let stored = &stored;
             let real = if node.height == 1 {
                 let c = c.leaf();
                 let leaf = self.leaf(c);

@@ -71,16 +71,19 @@ impl Tree {
 
     /// A copy, without the id index (rebuilt on first use).
     pub fn copy_without_index(&self) -> Tree {
-        Tree {
+        let mut copy = Tree {
             nodes: self.nodes.clone(),
             leaves: self.leaves.clone(),
             root: self.root,
             total: self.total,
-            finger: None,
+            finger: self.finger,
             cursor: None,
             index: OnceCell::new(),
             cold: self.cold,
-        }
+        };
+        // Its summaries take what the finger had pending.
+        copy.let_go_of_finger();
+        copy
     }
 
     /// How many leaves are cold.
@@ -122,7 +125,7 @@ impl Tree {
         );
         l.spans = spans;
         self.cold -= 1;
-        self.finger = None;
+        self.let_go_of_finger();
         self.cursor = None;
         if let Some(ix) = self.index.get_mut() {
             for s in &self.leaves[leaf.slot()].spans {

@@ -42,6 +42,11 @@ pub(super) struct Finger {
     last: bool,
     depth: u8,
     path: [(NodeId, u8); MAX_DEPTH],
+    /// What the leaf's edits changed and the summaries on its path do not
+    /// hold yet: added to them when the finger moves (`let_go_of_finger`),
+    /// and by the readers that pass along the path meanwhile. Typing in one
+    /// leaf updates one summary, not one per level.
+    pending: Summary,
 }
 
 /// A position in the document: a leaf and a position inside it.
@@ -106,14 +111,25 @@ impl Default for Tree {
 
 /// The child of `node` holding position `target` of `metric`: the first whose
 /// range extends past it, or the last at the end. Adds the summaries of the
-/// children before it to `before`.
-fn pick_child(node: &Node, metric: Metric, target: u32, before: &mut Summary) -> usize {
+/// children before it to `before`. `pending` is the finger's, when `node`
+/// is on its path: its slot and what that slot's summary lacks.
+fn pick_child(
+    node: &Node,
+    metric: Metric,
+    target: u32,
+    before: &mut Summary,
+    pending: Option<(usize, Summary)>,
+) -> usize {
     let last = node.children.len() - 1;
     for (i, s) in node.sums.iter().enumerate().take(last) {
-        if metric.of(before) + metric.of(s) > target {
+        let mut s = *s;
+        if let Some((_, p)) = pending.filter(|&(slot, _)| slot == i) {
+            s.add(&p);
+        }
+        if metric.of(before) + metric.of(&s) > target {
             return i;
         }
-        before.add(s);
+        before.add(&s);
     }
     last
 }
@@ -313,13 +329,42 @@ impl Tree {
     pub fn descend(&self, metric: Metric, target: u32) -> (LeafId, Summary) {
         let mut before = Summary::default();
         let mut n = self.root;
+        let mut depth = 0;
         loop {
             let node = self.node(n);
-            let child = node.children[pick_child(node, metric, target, &mut before)];
+            let pending = self.pending_at(depth, n);
+            let child = node.children[pick_child(node, metric, target, &mut before, pending)];
             if node.height == 1 {
                 return (child.leaf(), before);
             }
             n = child.node();
+            depth += 1;
+        }
+    }
+
+    /// The finger's pending summary, if node `n` (at `depth` from the
+    /// root) is on its path: with the slot it applies to.
+    fn pending_at(&self, depth: usize, n: NodeId) -> Option<(usize, Summary)> {
+        let f = self.finger.as_ref()?;
+        let &(node, slot) = f.path[..f.depth as usize].get(depth)?;
+        (node == n).then_some((slot as usize, f.pending))
+    }
+
+    /// The finger's pending summary, if `(n, slot)` is on its path.
+    pub(super) fn pending_in(&self, n: NodeId, slot: usize) -> Option<Summary> {
+        let f = self.finger.as_ref()?;
+        f.path[..f.depth as usize]
+            .contains(&(n, slot as u8))
+            .then_some(f.pending)
+    }
+
+    /// Adds the finger's pending summary to its path, and forgets it:
+    /// before the tree changes shape or a descent reads the summaries.
+    pub(super) fn let_go_of_finger(&mut self) {
+        if let Some(f) = self.finger.take() {
+            for &(node, slot) in &f.path[..f.depth as usize] {
+                self.nodes[node.slot()].sums[slot as usize].add(&f.pending);
+            }
         }
     }
 
@@ -359,6 +404,7 @@ impl Tree {
                 return (f.leaf, f.before);
             }
         }
+        self.let_go_of_finger();
         let mut before = 0;
         let mut last = true;
         let mut depth = 0usize;
@@ -391,6 +437,7 @@ impl Tree {
                     last,
                     depth: depth as u8,
                     path,
+                    pending: Summary::default(),
                 });
                 return (leaf, before);
             }
@@ -414,8 +461,11 @@ impl Tree {
         let mut node = Some(self.leaf(leaf).parent);
         while let Some(n) = node {
             let slot = self.child_slot(n, child);
-            for s in &self.node(n).sums[..slot] {
+            for (i, s) in self.node(n).sums[..slot].iter().enumerate() {
                 before.add(s);
+                if let Some(p) = self.pending_in(n, i) {
+                    before.add(&p);
+                }
             }
             child = n.into();
             node = self.node(n).parent;
@@ -429,13 +479,11 @@ impl Tree {
         match &mut self.finger {
             Some(f) if f.leaf == leaf => {
                 f.own.add(delta);
-                for &(node, slot) in &f.path[..f.depth as usize] {
-                    self.nodes[node.slot()].sums[slot as usize].add(delta);
-                }
+                f.pending.add(delta);
                 return;
             }
             // An edit elsewhere may move the finger's leaf.
-            Some(_) => self.finger = None,
+            Some(_) => self.let_go_of_finger(),
             None => {}
         }
         let mut child = Child::from(leaf);
@@ -642,7 +690,7 @@ impl Tree {
 
     /// Splits an overfull leaf in two, returning the new right-hand leaf.
     fn split_leaf(&mut self, l: LeafId) -> LeafId {
-        self.finger = None;
+        self.let_go_of_finger();
         let new_id = LeafId::new(self.leaves.len());
         let leaf = self.leaf_mut(l);
         let cut = if leaf.spans.len() > LEAF_SPANS {
@@ -712,7 +760,7 @@ impl Tree {
 
     /// Splits internal nodes on the way up while they have too many children.
     fn fix_node(&mut self, mut n: NodeId) {
-        self.finger = None;
+        self.let_go_of_finger();
         while self.node(n).children.len() > FANOUT {
             let new_id = NodeId::new(self.nodes.len());
             let node = self.node_mut(n);
