@@ -270,7 +270,8 @@ impl History {
             true => inserted,
             false => ItemRanges::inserted_by(log.iter()),
         };
-        if !inserted.same_as(&tree.held_items()) {
+        let held = ItemRanges::held_by(tree.spans().map(|(s, _)| s));
+        if !inserted.same_as(&held) {
             return Err(
                 DecodeError::InvalidValue("spans do not match the inserted characters").into(),
             );

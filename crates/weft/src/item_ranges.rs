@@ -21,18 +21,8 @@ struct AgentRanges {
 
 impl ItemRanges {
     fn new(it: impl Iterator<Item = (u32, u32, u32)>) -> Self {
-        let sorted = crate::radix::per_agent_in_seq_order(it);
-        ItemRanges::from_sorted(sorted.iter().map(|a| a.iter().copied()))
-    }
-
-    /// The set of ranges `(start, end)` given per agent in start order, as
-    /// `radix::per_agent_in_seq_order` leaves them.
-    pub fn from_sorted<A, R>(per_agent: A) -> Self
-    where
-        A: Iterator<Item = R>,
-        R: Iterator<Item = (u32, u32)>,
-    {
-        let agents = per_agent
+        let agents = crate::radix::per_agent_in_seq_order(it)
+            .into_iter()
             .map(|ranges| {
                 let mut out = AgentRanges::default();
                 for (s, e) in ranges {

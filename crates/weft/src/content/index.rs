@@ -16,20 +16,9 @@ impl IdIndex {
     /// Builds the index at once from every span's `(agent, seq, leaf)`: a
     /// radix sort, then inserts in order per agent, several times faster than
     /// a `set` per span when a loaded document first needs it.
-    #[cfg(test)]
     pub fn build(spans: impl Iterator<Item = (u32, u32, LeafId)>) -> IdIndex {
-        let sorted = crate::radix::per_agent_in_seq_order(spans);
-        IdIndex::from_sorted(sorted.iter().map(|a| a.iter().copied()))
-    }
-
-    /// The index of spans given per agent in sequence order, as
-    /// `(seq, leaf)`: what `build` makes of them once sorted.
-    pub fn from_sorted<A, S>(per_agent: A) -> IdIndex
-    where
-        A: Iterator<Item = S>,
-        S: Iterator<Item = (u32, LeafId)>,
-    {
-        let agents = per_agent
+        let agents = crate::radix::per_agent_in_seq_order(spans)
+            .into_iter()
             .map(|starts| {
                 // Sequence numbers between spans are not items, so they may
                 // map to the leaf before them: one key per change of leaf.

@@ -8,7 +8,6 @@ use super::index::IdIndex;
 use super::leaf::{ColdSpans, InLeaf, Leaf, LEAF_SPANS, SMALL_CHUNKS};
 use super::span::Span;
 use super::summary::{Metric, Summary};
-use crate::item_ranges::ItemRanges;
 use crate::unit::TextMetrics;
 use crate::{DecodeError, IndexUnit};
 use std::cell::OnceCell;
@@ -267,35 +266,11 @@ impl Tree {
     /// The id index. Items of cold leaves are not in it until they thaw.
     pub(super) fn index(&self) -> &IdIndex {
         self.index.get_or_init(|| {
-            let sorted = self.spans_by_id();
-            IdIndex::from_sorted(sorted.iter().map(|a| a.iter().map(|&(s, (_, l))| (s, l))))
-        })
-    }
-
-    /// Every span's `(seq, (end, leaf))`, per agent in sequence order.
-    fn spans_by_id(&self) -> Vec<Vec<(u32, (u32, LeafId))>> {
-        crate::radix::per_agent_in_seq_order(self.leaves.iter().enumerate().flat_map(
-            |(slot, leaf)| {
+            IdIndex::build(self.leaves.iter().enumerate().flat_map(|(slot, leaf)| {
                 let id = LeafId::new(slot);
-                leaf.spans
-                    .iter()
-                    .map(move |s| (s.agent, s.seq, (s.end_seq(), id)))
-            },
-        ))
-    }
-
-    /// The items the spans hold, for checking a decoded history against
-    /// them. Builds the id index from the same sort if it is not built yet
-    /// (the merge that decoded the history needs it next): sorting a large
-    /// document's spans twice took a sixth of its first merge.
-    pub fn held_items(&self) -> ItemRanges {
-        let sorted = self.spans_by_id();
-        if self.index.get().is_none() {
-            let index =
-                IdIndex::from_sorted(sorted.iter().map(|a| a.iter().map(|&(s, (_, l))| (s, l))));
-            let _ = self.index.set(index);
-        }
-        ItemRanges::from_sorted(sorted.iter().map(|a| a.iter().map(|&(s, (e, _))| (s, e))))
+                leaf.spans.iter().map(move |s| (s.agent, s.seq, id))
+            }))
+        })
     }
 
     /// Records where items live, if the index has been built.

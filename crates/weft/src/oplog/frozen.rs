@@ -117,13 +117,7 @@ impl Frozen {
     /// The last chunk whose first run's sequence number is at most `seq`
     /// (for a log by one agent, whose runs are in sequence order).
     pub fn chunk_of_seq(&self, seq: u32) -> Option<usize> {
-        self.chunk_of_seq_within(seq, self.chunks.len())
-    }
-
-    /// Like `chunk_of_seq`, among the first `chunks` chunks only (those
-    /// whose first runs are by one agent, in sequence order).
-    pub fn chunk_of_seq_within(&self, seq: u32, chunks: usize) -> Option<usize> {
-        self.first_seqs[..chunks.min(self.first_seqs.len())]
+        self.first_seqs
             .partition_point(|&s| s <= seq)
             .checked_sub(1)
     }

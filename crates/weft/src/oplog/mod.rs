@@ -26,18 +26,10 @@ pub struct OpLog {
     /// least `TAIL_MAX - CHUNK` stay decoded), so its first run names the
     /// agent of a log by one agent.
     tail: Vec<OpRun>,
-    /// Per agent, where each of its runs from `solo` on starts, in sequence
-    /// order. Empty while every run is by one agent (the common case of a
-    /// document edited alone): the log itself is then in sequence order.
+    /// Per agent, where each of its runs starts, in sequence order. Empty
+    /// while every run is by one agent (the common case of a document
+    /// edited alone): the log itself is then in sequence order.
     by_agent: Vec<Vec<Start>>,
-    /// Once `by_agent` is not empty: runs `0..solo` are all by the first
-    /// run's agent, in sequence order, and are searched in the log itself.
-    /// A second agent's first edit in a long log by one (a large document
-    /// loaded, then merged into) lists only the runs after it, instead of
-    /// decoding every run to list them.
-    solo: usize,
-    /// The agent of runs `0..solo`.
-    solo_agent: u32,
 }
 
 /// A run's first sequence number and its index in the log.
@@ -91,12 +83,12 @@ impl OpLog {
                 return;
             }
         }
-        let second_agent =
-            self.by_agent.is_empty() && self.tail.first().is_some_and(|r| r.agent != run.agent);
-        if let (true, Some(first)) = (second_agent, self.tail.first()) {
-            (self.solo, self.solo_agent) = (self.len(), first.agent);
+        if self.by_agent.is_empty() && self.tail.first().is_some_and(|r| r.agent != run.agent) {
+            // Read from the log as it is (no copy of its runs decoded).
+            let index = Self::agent_index(self.iter());
+            self.by_agent = index;
         }
-        if second_agent || !self.by_agent.is_empty() {
+        if !self.by_agent.is_empty() {
             let start = Start {
                 seq: run.seq,
                 index: self.len() as u32,
@@ -168,60 +160,28 @@ impl OpLog {
         }
     }
 
-    /// The agent of runs `0..solo` (of every run while `by_agent` is empty).
-    fn solo_agent(&self) -> Option<u32> {
-        match self.by_agent.is_empty() {
-            true => self.tail.first().map(|r| r.agent),
-            false => Some(self.solo_agent),
-        }
-    }
-
-    /// Runs `0..end` by one agent in sequence order: the last of them
-    /// starting at or before `seq` (the one holding it, if one does), with
-    /// its index.
-    fn solo_run_at(&self, seq: u32, end: usize) -> Option<(usize, OpRun)> {
-        let frozen = self.frozen.len();
-        let tail = &self.tail[..end.saturating_sub(frozen)];
-        if tail.first().is_some_and(|first| first.seq <= seq) {
-            let i = tail.partition_point(|r| r.seq <= seq) - 1;
-            return Some((frozen + i, tail[i]));
-        }
-        let k = self.frozen.chunk_of_seq_within(seq, end.div_ceil(CHUNK))?;
-        // The chunk's positions up to `last` are in `0..end`.
-        let last = (end - k * CHUNK).min(CHUNK) - 1;
-        let mut at = CHUNK - 1;
-        let run = self.frozen.scan(k, |n, r| {
-            let stop = seq < r.end() || n >= last;
-            if stop {
-                at = n;
-            }
-            stop
-        });
-        Some((k * CHUNK + at, run))
-    }
-
     /// The run holding operation `(agent, seq)`.
     pub fn find(&self, agent: u32, seq: u32) -> Option<OpRun> {
-        let listed = self.by_agent.get(agent as usize).and_then(|list| {
-            let i = list.partition_point(|s| s.seq <= seq);
-            list.get(i.checked_sub(1)?)
-        });
-        let run = match listed {
-            // An agent's runs after `solo` follow its runs before.
-            Some(start) => self.get(start.index as usize),
-            None => {
-                let end = if self.by_agent.is_empty() {
-                    self.len()
-                } else {
-                    self.solo
-                };
-                if end == 0 || self.solo_agent()? != agent {
-                    return None;
-                }
-                self.solo_run_at(seq, end)?.1
+        let run = if self.by_agent.is_empty() {
+            if self.tail.first()?.agent != agent {
+                return None;
             }
+            match self.tail.first() {
+                Some(first) if first.seq <= seq => {
+                    let i = self.tail.partition_point(|r| r.seq <= seq);
+                    self.tail[i - 1]
+                }
+                _ => {
+                    let k = self.frozen.chunk_of_seq(seq)?;
+                    self.frozen.scan(k, |_, r| seq < r.end())
+                }
+            }
+        } else {
+            let list = self.by_agent.get(agent as usize)?;
+            let i = list.partition_point(|s| s.seq <= seq);
+            self.get(list.get(i.checked_sub(1)?)?.index as usize)
         };
-        (run.agent == agent && run.seq <= seq && seq < run.end()).then_some(run)
+        (run.seq <= seq && seq < run.end()).then_some(run)
     }
 
     /// Origins `(left, right)` of item `(agent, seq)`; `None` if it is not an
@@ -257,15 +217,6 @@ impl OpLog {
             return self.runs_from(from).filter(|r| r.end() > k).collect();
         }
         let mut indices = Vec::new();
-        if let Some(agent) = self.solo_agent().filter(|_| self.solo > 0) {
-            let k = known(agent);
-            let from = match self.solo_run_at(k, self.solo) {
-                Some((i, r)) if r.end() <= k => i + 1,
-                Some((i, _)) => i,
-                None => 0,
-            };
-            indices.extend(from as u32..self.solo as u32);
-        }
         for (a, list) in self.by_agent.iter().enumerate() {
             let k = known(a as u32);
             // The run holding `k`, if any, and every one after it.
@@ -342,86 +293,5 @@ impl Iterator for Runs<'_> {
         };
         self.next += 1;
         Some(run)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::tests::rng::Rng;
-
-    /// A log by one agent, then by several, checked after every run
-    /// against a scan of its runs: the run holding each operation, and the
-    /// runs a replica at a random version lacks.
-    #[test]
-    fn a_second_agent_after_a_long_solo_log_is_searched_like_a_scan() {
-        for seed in 0..40 {
-            let mut rng = Rng::new(seed);
-            let mut log = OpLog::default();
-            let mut next = [0u32; 3];
-            // Some logs are by several agents from the start (as decoded).
-            let mut runs = Vec::new();
-            let solo = rng.below(40);
-            for i in 0..solo + 60 {
-                let agent = if i < solo { 1 } else { rng.below(3) as u32 };
-                let len = 1 + rng.below(3) as u32;
-                let seq = next[agent as usize];
-                next[agent as usize] += len;
-                let kind = if rng.chance(30) {
-                    OpKind::Delete {
-                        target: LocalId::new(agent, seq.saturating_sub(1)),
-                        reversed: false,
-                    }
-                } else {
-                    // Continuing the agent's typing merges into its last run.
-                    let left = match seq {
-                        0 => LocalId::NONE,
-                        s if rng.chance(50) => LocalId::new(agent, s - 1),
-                        _ => LocalId::new(1, rng.below(5) as u32),
-                    };
-                    OpKind::Insert {
-                        left,
-                        right: LocalId::NONE,
-                    }
-                };
-                runs.push(OpRun::new(agent, seq, len, kind));
-            }
-            let decoded = rng.chance(30);
-            if decoded {
-                log = OpLog::from_runs(runs.clone());
-            }
-            for (i, &run) in runs.iter().enumerate() {
-                if !decoded {
-                    log.push(run);
-                }
-                if !decoded || i == runs.len() - 1 {
-                    check(&log, &mut rng);
-                }
-            }
-        }
-    }
-
-    fn check(log: &OpLog, rng: &mut Rng) {
-        let all: Vec<OpRun> = log.iter().collect();
-        for r in &all {
-            for seq in r.seq..r.end() {
-                assert_eq!(log.find(r.agent, seq), Some(*r), "{} {seq}", r.agent);
-            }
-        }
-        let ends = |a: u32| all.iter().filter(|r| r.agent == a).map(|r| r.end()).max();
-        for a in 0..3 {
-            assert_eq!(log.find(a, ends(a).unwrap_or(0)), None);
-        }
-        for _ in 0..5 {
-            let version: Vec<u32> = (0..3)
-                .map(|a| rng.below(ends(a).unwrap_or(0) as usize + 2) as u32)
-                .collect();
-            let lacking: Vec<OpRun> = all
-                .iter()
-                .filter(|r| r.end() > version[r.agent as usize])
-                .copied()
-                .collect();
-            assert_eq!(log.runs_since(&version), lacking, "{version:?}");
-        }
     }
 }
