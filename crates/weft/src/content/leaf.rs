@@ -307,3 +307,51 @@ impl Leaf {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::rng::Rng;
+
+    /// A leaf of random visible and deleted spans (no text: seeks read none).
+    fn random_leaf(rng: &mut Rng, spans: usize) -> Leaf {
+        let mut leaf = Leaf::new(NodeId::new(0));
+        for i in 0..spans {
+            let len = 1 + rng.below(5) as u32;
+            leaf.spans
+                .push(Span::new(0, 10 * i as u32, len, rng.chance(40)));
+        }
+        leaf
+    }
+
+    #[test]
+    fn seeking_from_the_nearer_end_finds_what_a_forward_scan_finds() {
+        let mut rng = Rng::new(16);
+        for round in 0..300 {
+            let leaf = random_leaf(&mut rng, round % 70);
+            let total = leaf.chars();
+            for chars in 0..=total + 1 {
+                assert_eq!(
+                    leaf.find_visible_in(chars, total),
+                    leaf.find_visible(chars),
+                    "round {round}, char {chars} of {total}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_cold_page_is_sought_at_its_start_from_either_end() {
+        let cold = ColdSpans {
+            column: Box::new([]),
+            spans: 3,
+            items: 12,
+            chars: 10,
+            text: None,
+        };
+        let leaf = Leaf::cold_page(String::new(), cold);
+        for chars in [0, 4, 6, 10] {
+            assert_eq!(leaf.find_visible_in(chars, 10), InLeaf::START, "{chars}");
+        }
+    }
+}

@@ -48,7 +48,9 @@ impl Span {
         LocalId::new(self.agent, self.seq + offset)
     }
     pub fn contains(&self, agent: u32, seq: u32) -> bool {
-        self.agent == agent && seq >= self.seq && seq < self.end_seq()
+        // One comparison for the range: below `self.seq` wraps to a large
+        // distance (spans are far shorter than 2^31).
+        seq.wrapping_sub(self.seq) < self.len() && self.agent == agent
     }
     pub fn set_len(&mut self, len: u32) {
         self.len_and_flag = len | (self.len_and_flag & DELETED);
@@ -71,5 +73,25 @@ impl Span {
             && self.end_seq() == next.seq
             && self.deleted() == next.deleted()
             && self.len() + next.len() <= MAX_SPAN_LEN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contains_exactly_its_own_items() {
+        let s = Span::new(3, 10, 5, true);
+        for seq in [0, 9, 15, 16, u32::MAX, u32::MAX - 4] {
+            assert!(!s.contains(3, seq), "{seq}");
+        }
+        for seq in 10..15 {
+            assert!(s.contains(3, seq));
+            assert!(!s.contains(2, seq));
+        }
+        let first = Span::new(0, 0, 3, false);
+        assert!(first.contains(0, 0) && first.contains(0, 2));
+        assert!(!first.contains(0, 3) && !first.contains(0, u32::MAX));
     }
 }
