@@ -266,9 +266,10 @@ impl History {
             log.push(run);
         }
         // Without edits since loading, the log inserted what the section did.
-        let inserted = match self.log.is_empty() {
-            true => inserted,
-            false => ItemRanges::inserted_by(log.iter()),
+        let inserted = if self.log.is_empty() {
+            inserted
+        } else {
+            ItemRanges::inserted_by(log.iter())
         };
         let held = ItemRanges::held_by(tree.spans().map(|(s, _)| s));
         if !inserted.same_as(&held) {

@@ -111,9 +111,10 @@ impl Tree {
             "node {n}: children and sums differ in count"
         );
         let mut total = Summary::default();
+        let pending = self.pending_of(n);
         for (slot, (&c, stored)) in node.children.iter().zip(&node.sums).enumerate() {
             let mut stored = *stored;
-            if let Some(p) = self.pending_in(n, slot) {
+            if let Some((_, p)) = pending.filter(|&(s, _)| s == slot) {
                 stored.add(&p);
             }
             let stored = &stored;

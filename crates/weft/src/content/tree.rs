@@ -304,33 +304,23 @@ impl Tree {
     pub fn descend(&self, metric: Metric, target: u32) -> (LeafId, Summary) {
         let mut before = Summary::default();
         let mut n = self.root;
-        let mut depth = 0;
         loop {
             let node = self.node(n);
-            let pending = self.pending_at(depth, n);
+            let pending = self.pending_of(n);
             let child = node.children[pick_child(node, metric, target, &mut before, pending)];
             if node.height == 1 {
                 return (child.leaf(), before);
             }
             n = child.node();
-            depth += 1;
         }
     }
 
-    /// The finger's pending summary, if node `n` (at `depth` from the
-    /// root) is on its path: with the slot it applies to.
-    fn pending_at(&self, depth: usize, n: NodeId) -> Option<(usize, Summary)> {
+    /// The finger's pending summary, if node `n` is on its path: with the
+    /// slot of `n`'s child it belongs to.
+    pub(super) fn pending_of(&self, n: NodeId) -> Option<(usize, Summary)> {
         let f = self.finger.as_ref()?;
-        let &(node, slot) = f.path[..f.depth as usize].get(depth)?;
-        (node == n).then_some((slot as usize, f.pending))
-    }
-
-    /// The finger's pending summary, if `(n, slot)` is on its path.
-    pub(super) fn pending_in(&self, n: NodeId, slot: usize) -> Option<Summary> {
-        let f = self.finger.as_ref()?;
-        f.path[..f.depth as usize]
-            .contains(&(n, slot as u8))
-            .then_some(f.pending)
+        let &(_, slot) = f.path[..f.depth as usize].iter().find(|p| p.0 == n)?;
+        Some((slot as usize, f.pending))
     }
 
     /// Adds the finger's pending summary to its path, and forgets it:
@@ -436,11 +426,11 @@ impl Tree {
         let mut node = Some(self.leaf(leaf).parent);
         while let Some(n) = node {
             let slot = self.child_slot(n, child);
-            for (i, s) in self.node(n).sums[..slot].iter().enumerate() {
+            for s in &self.node(n).sums[..slot] {
                 before.add(s);
-                if let Some(p) = self.pending_in(n, i) {
-                    before.add(&p);
-                }
+            }
+            if let Some((_, p)) = self.pending_of(n).filter(|&(s, _)| s < slot) {
+                before.add(&p);
             }
             child = n.into();
             node = self.node(n).parent;
