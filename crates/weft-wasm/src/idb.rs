@@ -315,9 +315,9 @@ async fn commit(tx: Transaction<'_>) -> Result<()> {
     tx.commit().await.map_err(storage_error)
 }
 
-/// A document's journal database. Every operation is one transaction; its
-/// promise resolves when that transaction has completed (the data is
-/// durable).
+/// A document's journal database. Every operation is one transaction (a
+/// compaction two, see `compact`); its promise resolves when that
+/// transaction has completed (the data is durable).
 #[derive(Clone)]
 pub struct JournalDb {
     db: Database,
@@ -385,36 +385,63 @@ impl JournalDb {
         Ok((key, entry.len() as u64))
     }
 
-    /// Carries out `c` in one transaction: its checkpoint under the key
-    /// after all, and the deletions. A record is deleted only if it still
-    /// holds what this connection loaded or wrote under its key (see the
-    /// module documentation). Returns the checkpoint's key and entry size.
+    /// Carries out `c`: its checkpoint under a fresh key, then the
+    /// deletions. Returns the checkpoint's key and entry size.
+    ///
+    /// Two transactions, so that records appended meanwhile (keystrokes)
+    /// never wait for a checkpoint being written: the first holds only the
+    /// checkpoints (the new one, the old ones it includes), the second only
+    /// the records it includes. A crash between them leaves records the
+    /// checkpoint already includes: merged again (idempotently) on the next
+    /// open, folded by the next compaction. A record is deleted only if it
+    /// still holds what this connection loaded or wrote under its key (see
+    /// the module documentation).
     pub async fn compact(&self, c: &journal::Compaction) -> Result<(u64, u64)> {
-        let tx = transaction(&self.db, &[RECORDS, CHECKPOINTS], true)?;
-        let stored = entries(&tx, RECORDS).await?;
-        let key = key_after_all(&tx).await?;
+        let tx = transaction(&self.db, &[CHECKPOINTS], true)?;
+        let store = tx.object_store(CHECKPOINTS).map_err(storage_error)?;
+        let last = keys_of(&store)?.await?.into_iter().max();
+        // After every checkpoint and every key this connection knows (a
+        // record another tab added meanwhile is in the other store).
+        let known = self.next_key.get().unwrap_or(1);
+        let key = last.map_or(1, |k| k + 1).max(known);
         let entry = c.entry(key);
         add(&tx, CHECKPOINTS, key, &entry)?;
         delete(&tx, CHECKPOINTS, &c.checkpoints)?;
-        let gone: Vec<u64> = {
-            let held = self.held.borrow();
-            stored
-                .iter()
-                .filter(|(k, bytes)| {
-                    c.records.contains(k) && held.contains(&(*k, fingerprint(bytes)))
-                })
-                .map(|e| e.0)
-                .collect()
-        };
-        delete(&tx, RECORDS, &gone)?;
         commit(tx).await?;
-        self.next_key.set(Some(key + 1));
+        if self.next_key.get().is_some_and(|next| next <= key) {
+            self.next_key.set(Some(key + 1));
+        }
+
+        // The checkpoint is stored: the compaction is done whatever happens
+        // to the deletions. Should they fail, the records stay as after a
+        // crash between the two (the connection's next operation reports a
+        // failure that lasts).
+        let _ = self.delete_records(&c.records).await;
         // What it did not delete belongs to another writer now: not this
         // connection's to delete later either.
         self.held
             .borrow_mut()
             .retain(|(k, _)| !c.records.contains(k));
         Ok((key, entry.len() as u64))
+    }
+
+    /// Deletes those of `records` that still hold what this connection
+    /// loaded or wrote under their keys.
+    async fn delete_records(&self, records: &[u64]) -> Result<()> {
+        let tx = transaction(&self.db, &[RECORDS], true)?;
+        let stored = entries(&tx, RECORDS).await?;
+        let gone: Vec<u64> = {
+            let held = self.held.borrow();
+            stored
+                .iter()
+                .filter(|(k, bytes)| {
+                    records.contains(k) && held.contains(&(*k, fingerprint(bytes)))
+                })
+                .map(|e| e.0)
+                .collect()
+        };
+        delete(&tx, RECORDS, &gone)?;
+        commit(tx).await
     }
 
     /// Another connection (a Worker compacting for this page) stored its

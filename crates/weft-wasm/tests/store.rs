@@ -209,6 +209,43 @@ async fn a_compaction_keeps_a_record_written_again_under_a_key_it_freed() {
 }
 
 #[wasm_bindgen_test]
+async fn an_append_does_not_wait_for_a_compaction_under_way() {
+    let name = fresh("beside");
+    let db = weft_db(&name).await;
+    let [one, two, three] = three_updates();
+    assert_eq!(db.append(&one).await.unwrap().0, 1);
+    assert_eq!(db.append(&two).await.unwrap().0, 2);
+    let planned = plan(&db, 2).await;
+    // The compaction's first transaction starts first. The append's record
+    // is durable before the compaction is done: its checkpoint is written
+    // beside the append, and its deletions come after it (one transaction
+    // over both stores would make the append wait for all of it).
+    let finished = std::cell::RefCell::new(Vec::new());
+    let compaction = async {
+        let done = db.compact(&planned).await.unwrap();
+        finished.borrow_mut().push("compaction");
+        done
+    };
+    let append = async {
+        let done = db.append(&three).await.unwrap();
+        finished.borrow_mut().push("append");
+        done
+    };
+    let ((checkpoint, _), (record, _)) = futures_join(compaction, append).await;
+    assert_eq!(*finished.borrow(), ["append", "compaction"]);
+    assert_eq!((checkpoint, record), (3, 3), "one key in each store");
+    let reopened = weft_db(&name).await.load(3).await.unwrap();
+    assert_eq!(reopened.doc.to_string(), "one two three");
+    assert_eq!(reopened.merged_checkpoints, vec![3]);
+    assert_eq!(
+        record_keys(&reopened),
+        vec![3],
+        "the compacted records are gone"
+    );
+    assert!(reopened.problems.is_empty());
+}
+
+#[wasm_bindgen_test]
 async fn a_page_told_of_a_workers_compaction_lets_go_of_the_records_it_deleted() {
     let name = fresh("elsewhere");
     let page = weft_db(&name).await;
