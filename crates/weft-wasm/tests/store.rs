@@ -246,6 +246,25 @@ async fn an_append_does_not_wait_for_a_compaction_under_way() {
 }
 
 #[wasm_bindgen_test]
+async fn a_compaction_deletes_around_a_record_it_does_not_hold() {
+    let name = fresh("around");
+    let db = weft_db(&name).await;
+    let [one, two, three] = three_updates();
+    for (update, key) in [(&one, 1), (&two, 2), (&three, 3)] {
+        assert_eq!(db.append(update).await.unwrap().0, key);
+    }
+    let planned = plan(&db, 2).await;
+    assert_eq!(planned.records, vec![1, 2, 3]);
+    // Another writer's entry under key 2 now: not the one included.
+    let other = weft::journal::encode_record(2, &three);
+    db.put_raw(2, &other).await.unwrap();
+    assert_eq!(db.compact(&planned).await.unwrap().0, 4);
+    let reopened = weft_db(&name).await.load(3).await.unwrap();
+    assert_eq!(record_keys(&reopened), vec![2], "1 and 3 deleted, 2 kept");
+    assert_eq!(reopened.doc.to_string(), "one two three");
+}
+
+#[wasm_bindgen_test]
 async fn a_page_told_of_a_workers_compaction_lets_go_of_the_records_it_deleted() {
     let name = fresh("elsewhere");
     let page = weft_db(&name).await;
