@@ -9,9 +9,10 @@ use crate::error::to_js;
 use crate::idb::JournalDb;
 use crate::values;
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 use weft::journal::{self, Compaction, CompactionPolicy, Journal, Problem};
 use weft::{DecodeError, Version};
 
@@ -54,6 +55,14 @@ async fn checkpoint(
         .collect())
 }
 
+/// `future_to_promise` of a boxed future: one copy of its promise and task
+/// glue for every method instead of one per future type (kilobytes of
+/// wasm).
+fn promise(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> js_sys::Promise {
+    let future: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(future);
+    wasm_bindgen_futures::future_to_promise(future)
+}
+
 #[wasm_bindgen]
 impl RawStore {
     /// Opens (creating if needed) the database of document `name`, with
@@ -63,7 +72,7 @@ impl RawStore {
         let policy = CompactionPolicy {
             floor_bytes: floor_bytes.map_or(journal::DEFAULT_FLOOR_BYTES, |f| f as u64),
         };
-        future_to_promise(async move {
+        promise(async move {
             let db = JournalDb::open(&name).await?;
             Ok(RawStore(Rc::new(Inner {
                 db: RefCell::new(Some(db)),
@@ -81,7 +90,7 @@ impl RawStore {
     pub fn load(&self, replica: u64) -> js_sys::Promise {
         let inner = self.0.clone();
         let db = self.db();
-        future_to_promise(async move {
+        promise(async move {
             let opened = db?.load(replica).await?;
             let policy = inner.journal.borrow().policy();
             *inner.journal.borrow_mut() = Journal::opened(&opened, policy);
@@ -121,14 +130,14 @@ impl RawStore {
         let db = self.db();
         if inner.journal.borrow().starts_with_checkpoint(&doc.0) {
             let planned = inner.journal.borrow().compaction(&mut doc.0).map_err(to_js);
-            return future_to_promise(async move {
+            return promise(async move {
                 let planned = planned?;
                 checkpoint(&inner, &db?, &planned).await?;
                 Ok(js_sys::Uint8Array::from(&planned.version.encode()[..]).into())
             });
         }
         let unsaved = inner.journal.borrow().unsaved(&mut doc.0).map_err(to_js);
-        future_to_promise(async move {
+        promise(async move {
             let Some(unsaved) = unsaved? else {
                 return Ok(JsValue::UNDEFINED);
             };
@@ -163,7 +172,7 @@ impl RawStore {
         let inner = self.0.clone();
         let db = self.db();
         let planned = inner.journal.borrow().compaction(&mut doc.0).map_err(to_js);
-        future_to_promise(async move {
+        promise(async move {
             let done = checkpoint(&inner, &db?, &planned?).await?;
             Ok(js_sys::Float64Array::from(&done[..]).into())
         })
@@ -213,7 +222,7 @@ impl RawStore {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn reconnect(&self, name: String) -> js_sys::Promise {
         let inner = self.0.clone();
-        future_to_promise(async move {
+        promise(async move {
             let db = JournalDb::open(&name).await?;
             inner.journal.borrow_mut().forget();
             if let Some(old) = inner.db.replace(Some(db)) {
