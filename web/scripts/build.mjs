@@ -20,6 +20,9 @@ if (toolchain) env.RUSTUP_TOOLCHAIN = toolchain;
 // module (about 16 KB less gzipped). A panic still traps, as it did, and the
 // TypeScript Doc reports itself broken (DOCUMENT_BROKEN); `wasm-pack test`
 // keeps the prebuilt library, panic messages and the hook (src/panic.rs).
+// The library's `optimize_for_size` feature picks its smaller variants of
+// the same functions (integer formatting for error messages, mostly):
+// about 0.9 KB less gzipped, the same results.
 // The first build in a target directory compiles the library too (about a
 // minute more, its dependencies fetched from crates.io). These are unstable
 // options of the stable toolchain (Rust 1.92 or later), hence
@@ -44,7 +47,7 @@ const callerFlags = env.CARGO_ENCODED_RUSTFLAGS
 env.CARGO_ENCODED_RUSTFLAGS = [...callerFlags, ...rustflags].join("\x1f");
 delete env.RUSTFLAGS;
 run("wasm-pack", ["build", "--profile", "wasm", "--no-opt", "--target", "web", "--no-pack", "--out-dir", join(web, "wasm"), join(web, "../crates/weft-wasm"),
-  "--", "-Zbuild-std=std,panic_abort"], { env });
+  "--", "-Zbuild-std=std,panic_abort", "-Zbuild-std-features=optimize_for_size"], { env });
 // wasm-pack writes a ".gitignore" of "*" into its output, which npm would
 // apply to wasm/snippets (inline JavaScript) and leave it out of the package.
 rmSync(join(web, "wasm/.gitignore"), { force: true });
