@@ -137,43 +137,55 @@ async fn create(name: &str) -> Result<()> {
         .open_with_u32(name, VERSION.into())
         .map_err(storage_error)?;
     let opened = js_sys::Promise::new(&mut |resolve, reject| {
-        let req = request.clone();
-        request.set_onupgradeneeded(Some(
-            &Closure::once_into_js(move || {
-                let db: web_sys::IdbDatabase = req.result().unwrap_or_default().unchecked_into();
-                for store in [RECORDS, CHECKPOINTS] {
-                    if !db.object_store_names().contains(store) {
-                        // A failure aborts the upgrade: `onerror` reports it.
-                        let _ = db.create_object_store(store);
-                    }
-                }
-            })
-            .unchecked_into(),
-        ));
-        let req = request.clone();
-        request.set_onsuccess(Some(
-            &Closure::once_into_js(move || {
-                let db: web_sys::IdbDatabase = req.result().unwrap_or_default().unchecked_into();
-                db.close();
-                let _ = resolve.call0(&JsValue::UNDEFINED);
-            })
-            .unchecked_into(),
-        ));
-        let req = request.clone();
-        request.set_onerror(Some(
-            &Closure::once_into_js(move || {
-                let error = req
-                    .error()
-                    .ok()
-                    .flatten()
-                    .map_or(JsValue::UNDEFINED, JsValue::from);
-                let _ = reject.call1(&JsValue::UNDEFINED, &error);
-            })
-            .unchecked_into(),
-        ));
+        let on = |event, settle| Some(open_handler(&request, event, settle).unchecked_into());
+        request.set_onupgradeneeded(on(OpenEvent::UpgradeNeeded, &resolve).as_ref());
+        request.set_onsuccess(on(OpenEvent::Success, &resolve).as_ref());
+        request.set_onerror(on(OpenEvent::Error, &reject).as_ref());
     });
     JsFuture::from(opened).await.map_err(storage_error)?;
     Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum OpenEvent {
+    UpgradeNeeded,
+    Success,
+    Error,
+}
+
+/// `create`'s handler of `event`, which settles its promise with `settle`.
+/// One closure for the three events: each closure type brings its own glue
+/// into the module.
+fn open_handler(
+    request: &web_sys::IdbOpenDbRequest,
+    event: OpenEvent,
+    settle: &js_sys::Function,
+) -> JsValue {
+    let (req, settle) = (request.clone(), settle.clone());
+    Closure::once_into_js(move || match event {
+        OpenEvent::UpgradeNeeded => {
+            let db: web_sys::IdbDatabase = req.result().unwrap_or_default().unchecked_into();
+            for store in [RECORDS, CHECKPOINTS] {
+                if !db.object_store_names().contains(store) {
+                    // A failure aborts the upgrade: `onerror` reports it.
+                    let _ = db.create_object_store(store);
+                }
+            }
+        }
+        OpenEvent::Success => {
+            let db: web_sys::IdbDatabase = req.result().unwrap_or_default().unchecked_into();
+            db.close();
+            let _ = settle.call0(&JsValue::UNDEFINED);
+        }
+        OpenEvent::Error => {
+            let error = req
+                .error()
+                .ok()
+                .flatten()
+                .map_or(JsValue::UNDEFINED, JsValue::from);
+            let _ = settle.call1(&JsValue::UNDEFINED, &error);
+        }
+    })
 }
 
 /// Opens (creating if needed) the database of document `name`.
