@@ -396,7 +396,13 @@ impl JournalDb {
         add(&tx, RECORDS, key, &entry)?;
         commit(tx).await?;
         self.next_key.set(Some(key + 1));
-        self.held.borrow_mut().push((key, fingerprint(&entry)));
+        let mut held = self.held.borrow_mut();
+        // In key order (see `delete_records`).
+        debug_assert!(
+            held.last().is_none_or(|h| h.0 < key),
+            "{key} after {held:?}"
+        );
+        held.push((key, fingerprint(&entry)));
         Ok((key, entry.len() as u64))
     }
 
@@ -433,12 +439,13 @@ impl JournalDb {
         // to the deletions. Should they fail, the records stay as after a
         // crash between the two (the connection's next operation reports a
         // failure that lasts).
-        let _ = self.delete_records(&c.records).await;
+        let included = journal::KeySet::new(&c.records);
+        let _ = self.delete_records(&included).await;
         // What it did not delete belongs to another writer now: not this
         // connection's to delete later either.
         self.held
             .borrow_mut()
-            .retain(|(k, _)| !c.records.contains(k));
+            .retain(|&(k, _)| !included.contains(k));
         Ok((key, entry.len() as u64))
     }
 
@@ -447,14 +454,19 @@ impl JournalDb {
     /// is consecutive among the stored records (a request per record made
     /// the transaction take tens of milliseconds, and a keystroke's append
     /// waited for it).
-    async fn delete_records(&self, records: &[u64]) -> Result<()> {
+    async fn delete_records(&self, records: &journal::KeySet) -> Result<()> {
         let tx = transaction(&self.db, &[RECORDS], true)?;
         let stored = entries(&tx, RECORDS).await?;
         let store = tx.object_store(RECORDS).map_err(storage_error)?;
         {
             let held = self.held.borrow();
+            // `held` is in key order: loaded in it, and each record added
+            // after every key its connection knows.
             let gone = |(k, bytes): &(u64, Vec<u8>)| {
-                records.contains(k) && held.contains(&(*k, fingerprint(bytes)))
+                records.contains(*k)
+                    && held
+                        .binary_search_by_key(k, |h| h.0)
+                        .is_ok_and(|i| held[i].1 == fingerprint(bytes))
             };
             for run in stored.chunk_by(|a, b| gone(a) == gone(b)) {
                 if gone(&run[0]) {
@@ -472,7 +484,8 @@ impl JournalDb {
         if self.next_key.get().is_some_and(|next| next <= key) {
             self.next_key.set(Some(key + 1));
         }
-        self.held.borrow_mut().retain(|(k, _)| !records.contains(k));
+        let gone = journal::KeySet::new(records);
+        self.held.borrow_mut().retain(|&(k, _)| !gone.contains(k));
     }
 
     /// How many records this connection's compactions may delete.

@@ -5,7 +5,7 @@
 //! reports back.
 
 use super::entry::encode_checkpoint;
-use super::{CompactionPolicy, Opened};
+use super::{CompactionPolicy, KeySet, Opened};
 use crate::{Doc, Error, Version};
 
 /// One writer's view of the journal. See the module documentation.
@@ -221,7 +221,8 @@ impl Journal {
     /// `done` is stored under `key` in an entry of `bytes`.
     pub fn compacted(&mut self, done: &Compaction, key: u64, bytes: u64) {
         // Records appended while it was written stay.
-        self.records.retain(|(k, _)| !done.records.contains(k));
+        let gone = KeySet::new(&done.records);
+        self.records.retain(|&(k, _)| !gone.contains(k));
         self.journal_bytes = self.records.iter().map(|&(_, b)| b).sum();
         self.checkpoints.retain(|k| !done.checkpoints.contains(k));
         self.checkpoints.push(key);
@@ -236,7 +237,8 @@ impl Journal {
     /// lacks (other writers' records), so it is only weighed against the
     /// records, as the policy says.
     pub fn compacted_elsewhere(&mut self, records: &[u64], checkpoints: &[u64], bytes: u64) {
-        self.records.retain(|(k, _)| !records.contains(k));
+        let gone = KeySet::new(records);
+        self.records.retain(|&(k, _)| !gone.contains(k));
         self.journal_bytes = self.records.iter().map(|&(_, b)| b).sum();
         self.checkpoints.retain(|k| !checkpoints.contains(k));
         self.checkpoint_bytes = bytes;

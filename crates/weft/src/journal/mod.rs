@@ -23,6 +23,7 @@
 mod entry;
 #[allow(clippy::module_inception)]
 mod journal;
+mod keys;
 mod open;
 mod policy;
 
@@ -31,5 +32,6 @@ mod tests;
 
 pub use entry::{decode_entry, encode_checkpoint, encode_record, Entry, EntryKind};
 pub use journal::{Compaction, Journal, JournalStats, ToEncode, Unsaved};
+pub use keys::KeySet;
 pub use open::{open, Opened, Problem};
 pub use policy::{CompactionPolicy, DEFAULT_FLOOR_BYTES};
