@@ -42,9 +42,10 @@ const BATCH = 1000;
 const run = (fn, ...args) => page.evaluate(([f, a]) => window[f](...a), [fn, args]);
 
 // Latency in two rounds, in both orders (weft, yjs, then yjs, weft), each
-// in a freshly loaded page, the samples of both rounds pooled: whoever goes
-// first in a browser also pays for its IndexedDB warming up (one run had
-// the same weft build at p99 1.8 ms first and 1.1 ms after yjs).
+// in a freshly loaded page, the samples of both rounds pooled, so that
+// neither gains from going second (in one run on a loaded machine the same
+// weft build had p99 1.8 ms first in a page and 1.1 ms after yjs; on an
+// idle one the rounds agreed within a tenth).
 const samples = { weft: [], yjs: [] };
 const rounds = [];
 for (const [round, impl] of ["weft", "yjs", "yjs", "weft"].entries()) {

@@ -20,12 +20,6 @@ if (toolchain) env.RUSTUP_TOOLCHAIN = toolchain;
 // module (about 16 KB less gzipped). A panic still traps, as it did, and the
 // TypeScript Doc reports itself broken (DOCUMENT_BROKEN); `wasm-pack test`
 // keeps the prebuilt library, panic messages and the hook (src/panic.rs).
-// `-Zlocation-detail=none` drops the source paths of panic locations from
-// the data (about 0.7 KB less gzipped): nothing reads them when panics
-// abort at once.
-// The library's `optimize_for_size` feature picks its smaller variants of
-// the same functions (integer formatting for error messages, mostly):
-// about 0.9 KB less gzipped, the same results.
 // The first build in a target directory compiles the library too (about a
 // minute more, its dependencies fetched from crates.io). These are unstable
 // options of the stable toolchain (Rust 1.92 or later), hence
@@ -34,6 +28,12 @@ if (toolchain) env.RUSTUP_TOOLCHAIN = toolchain;
 // puts in export names: legacy ones are shorter. The flags go to the wasm32
 // crates only (cargo gives no build script or proc macro RUSTFLAGS when
 // given --target), after any the caller set.
+//
+// `-Zlocation-detail=none` drops the source paths of panic locations from
+// the data (about 0.7 KB less gzipped): nothing reads them when panics
+// abort at once. The library's `optimize_for_size` feature picks its
+// smaller variants of the same functions (integer formatting for error
+// messages, mostly): about 0.9 KB less gzipped, the same results.
 //
 // The inliner's threshold, given explicitly: at opt-level "z" LLVM inlines
 // a call only if it costs under 5 (its minimum-size cap), which an explicit

@@ -37,9 +37,10 @@ impl RawStore {
     }
 }
 
-/// Stores `planned` (see `JournalDb::compact`) and tells the journal. Returns what
-/// it did, as `compactedElsewhere` reads it: the checkpoint's key and
-/// bytes, the number of records, their keys, then the checkpoints' keys.
+/// Stores `planned` (see `JournalDb::compact`) and tells the journal.
+/// Returns what it did, as `compactedElsewhere` reads it: the checkpoint's
+/// key and bytes, the number of records, their keys, then the checkpoints'
+/// keys.
 async fn checkpoint(
     inner: &Inner,
     db: &JournalDb,
@@ -163,8 +164,8 @@ impl RawStore {
 
     /// Writes a checkpoint of `doc` under a fresh key and deletes the
     /// records and checkpoints it includes (the records in a transaction of
-    /// their own, see `JournalDb::compact`). Entries
-    /// other tabs wrote meanwhile stay, to be merged on the next open.
+    /// their own, see `JournalDb::compact`). Entries other tabs wrote
+    /// meanwhile stay, to be merged on the next open.
     /// Resolves to what it did, for `compactedElsewhere` (a Worker
     /// compacts for its page this way).
     #[wasm_bindgen(unchecked_return_type = "Promise<Float64Array>")]
